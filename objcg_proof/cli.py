@@ -1,0 +1,130 @@
+"""Command line: `objcg-prove [options] MODEL...`.
+
+Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
+Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
+3 otherwise (some property bounded or unknown; with --allow-bounded, bounded counts as 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from . import __version__
+from .diagnostics import SourceCache, UserError
+from .report import model_text, to_json
+from .solver import SolverOptions
+from .verdict import BOUNDED, UNKNOWN, VIOLATED, ModelResult
+from .verify import VerifyOptions, verify_path
+
+EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="objcg-prove", description="Prove lock-free kernel protocols correct up to a bound, or show how they break.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model files (.dsl)")
+    p.add_argument("--bound", "-k", type=str, default=None, help="loop unrolling bound (overrides the model's 'bound')")
+    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="override a param")
+    p.add_argument("--json", action="store_true", help="print a machine-readable report")
+    p.add_argument("--allow-bounded", action="store_true", help="exit 0 when properties are proved or bounded")
+    p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
+    p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
+    p.add_argument("--no-traces", action="store_true", help="print verdicts only")
+    p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
+    return p
+
+
+def _parse_defines(items: list[str]) -> tuple[tuple[str, int], ...]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise _UsageError(f"-D {item}: expected NAME=VALUE, as in -D ALLOCS=3")
+        try:
+            out.append((name, int(value, 0)))
+        except ValueError:
+            raise _UsageError(f"-D {item}: '{value}' is not an integer") from None
+    return tuple(out)
+
+
+def _parse_bound(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        k = int(text, 0)
+    except ValueError:
+        raise _UsageError(f"--bound {text}: expected a positive integer") from None
+    if k < 1:
+        raise _UsageError(f"--bound {k}: the bound must be at least 1")
+    return k
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+        options = VerifyOptions(bound=_parse_bound(args.bound), defines=_parse_defines(args.defines),
+                                solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
+                                only=tuple(args.property))
+        if args.timeout <= 0:
+            raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+    except _UsageError as exc:
+        stderr.write(f"objcg-prove: error: {exc}\n")
+        stderr.write("usage: objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] MODEL...\n")
+        return EXIT_USAGE
+    return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
+                 traces=not args.no_traces)
+
+
+def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
+          allow_bounded: bool = False, traces: bool = True) -> int:
+    results: list[ModelResult] = []
+    errors = []
+    bad_input = False
+    for path in paths:
+        sources = SourceCache()
+        try:
+            result = verify_path(path, sources, options)
+        except UserError as exc:
+            bad_input = True
+            for d in exc.diagnostics:
+                stderr.write(d.render(sources) + "\n")
+                errors.append({"model": path, "file": d.span.file, "line": d.span.line, "column": d.span.column,
+                               "message": d.message})
+            continue
+        results.append(result)
+        if not as_json:
+            stdout.write(model_text(result, traces) + "\n\n")
+            stdout.flush()
+    if as_json:
+        stdout.write(to_json(results, errors) + "\n")
+    statuses = [p.status for r in results for p in r.properties]
+    if bad_input:
+        return EXIT_USAGE
+    if VIOLATED in statuses:
+        return EXIT_VIOLATED
+    if UNKNOWN in statuses or (BOUNDED in statuses and not allow_bounded):
+        return EXIT_INCONCLUSIVE
+    return EXIT_PROVED
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

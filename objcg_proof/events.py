@@ -1,0 +1,96 @@
+"""The unrolled program: per thread, a sequence of atomic steps made of shared-memory events.
+
+Produced by unroll.py, consumed by encode.py (and by decode.py to explain a model).
+NOTE(positions): each thread's steps have positions 0..n-1 in program order along every path;
+an execution runs a prefix of each thread (its first `stop` positions, skipping steps whose
+guard is false). A cut step (the loop bound was reached) can never run: a thread that reaches
+it stops there, and the verdict says the bound did not cover that execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Span
+from .ir import Layout
+from .terms import Sym, Term
+
+# Event kinds. R reads, W writes, RMW reads and writes atomically; FINAL reads a location's
+# value after every thread has stopped (for leak and deadlock checks).
+READ, WRITE, RMW, FINAL = "R", "W", "RMW", "FINAL"
+
+
+@dataclass(frozen=True, eq=False)
+class Event:
+    id: int
+    thread: int
+    step: int                 # id of the step it belongs to (-1 for FINAL)
+    sub: int                  # order inside the step
+    kind: str
+    loc: Term                 # location id (a word term; constant when statically known)
+    cands: tuple[int, ...]    # every location the event may touch
+    read: Sym | None          # the value read (R, RMW, FINAL)
+    write: Term | None        # the value written (W, RMW); may mention `read`
+    guard: Term               # the event happens iff its step runs and this holds
+    mode: str                 # plain | once | mb | relaxed | acquire | release | ref
+    what: str                 # short description for traces: "xchg", "get", "read"
+
+
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """A local variable a step sets, for the trace's `changes` column."""
+
+    name: str
+    value: Term
+    pointer: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    id: int
+    thread: int
+    pos: int
+    guard: Term               # the path reaches this step and it makes a shared access
+    events: tuple[int, ...]
+    span: Span
+    enabled: Term | None      # await / spin_lock: the step can only run when this holds
+    enabled_final: Term | None  # the same condition on the final memory (blocked forever?)
+    is_cut: bool = False
+    assigns: tuple[Assignment, ...] = ()
+
+
+# Check kinds: assert, lost_update, uaf (use-after-free, bad pointer), assume (a constraint).
+@dataclass(frozen=True, eq=False)
+class Check:
+    id: int
+    kind: str
+    label: str
+    thread: int
+    guard: Term               # reached iff (its step runs, or the thread ran past `pos`) and this holds
+    cond: Term                # must hold when reached
+    step: int | None          # the step it belongs to, or None for a check between steps
+    pos: int                  # for a check between steps: the position of the next step
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class ThreadSteps:
+    index: int
+    name: str
+    positions: int            # number of positions (steps, cuts included)
+    steps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EventProgram:
+    path: str
+    layout: Layout
+    bound: int
+    threads: tuple[ThreadSteps, ...]
+    steps: tuple[Step, ...]
+    events: tuple[Event, ...]
+    checks: tuple[Check, ...]
+    refcount_finals: tuple[tuple[int, int], ...]   # (object index, FINAL event id)
+    nondets: tuple[tuple[str, int | None], ...]    # symbol name, limit
+    width: int

@@ -1,0 +1,404 @@
+"""The resolved program: names bound, types known, shared accesses explicit.
+
+Produced by resolve.py from syntax; consumed by unroll.py (and, later, any other engine).
+Every shared access is an explicit node (`Read`, `Write` via `AssignShared`, `AtomicOp`,
+`RefOp`) with its access mode, so a memory model can be attached to it (docs/semantics.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnostics import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+# ---- types and layout ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Type:
+    """A word (`struct_name` None and not pointer) or `struct S *`."""
+
+    struct_name: str | None = None
+    pointer: bool = False
+
+    def __str__(self) -> str:
+        return f"struct {self.struct_name} *" if self.pointer else "word"
+
+
+WORD = Type()
+NULL_PTR = Type(None, True)
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: Type
+    const: bool
+
+
+@dataclass(frozen=True)
+class StructInfo:
+    name: str
+    refcounted: bool
+    fields: tuple[FieldInfo, ...]
+
+    def field(self, name: str) -> FieldInfo | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object (an array of objects contributes one per element, named `arr[i]`)."""
+
+    index: int          # position in Layout.objects
+    name: str
+    struct: str
+    address: int        # base address: aligned, so the low TAG_BITS bits are free for tags
+    const_values: tuple[tuple[str, int], ...]  # values of const fields
+
+
+@dataclass(frozen=True)
+class Location:
+    """One shared memory word: an object field, a shared variable (element), or a refcount."""
+
+    id: int
+    name: str           # task_T.objcg, counter, flag[1], objcg_A.refcnt
+    type: Type
+    init: int
+    ghost: bool = False
+    refcount_of: int | None = None   # object index, for a percpu_ref location
+
+
+TAG_BITS = 3
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    objects: tuple[ObjectInfo, ...]
+    locations: tuple[Location, ...]
+    structs: tuple[StructInfo, ...]
+    field_locations: tuple[tuple[tuple[int, str], int], ...]  # (object index, field) -> location id
+    global_locations: tuple[tuple[str, tuple[int, ...]], ...]  # shared var -> location ids
+    tag_names: tuple[tuple[int, str], ...]  # small constants printed as pointer tags (UPDATE)
+
+    def struct(self, name: str) -> StructInfo:
+        for st in self.structs:
+            if st.name == name:
+                return st
+        raise KeyError(name)
+
+    def field_location(self, obj: int, field_name: str) -> int:
+        return dict(self.field_locations)[(obj, field_name)]
+
+    def global_location_ids(self, name: str) -> tuple[int, ...]:
+        return dict(self.global_locations)[name]
+
+    def refcount_location(self, obj: int) -> int:
+        for loc in self.locations:
+            if loc.refcount_of == obj:
+                return loc.id
+        raise KeyError(obj)
+
+    @property
+    def kill_bit(self) -> int:
+        """percpu_ref: the killed flag lives in the top bit of the refcount word."""
+        return 1 << (self.width - 1)
+
+
+# ---- expressions ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalVar:
+    uid: int
+    name: str
+    type: Type
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+    type: Type = WORD
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Local:
+    var: LocalVar
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Current:
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: "Expr"
+    type: Type = WORD
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    type: Type = WORD
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ternary:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    type: Type = WORD
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A declared object, or an element of an object array chosen by `index`."""
+
+    candidates: tuple[int, ...]   # object indices (one, or an array's elements)
+    index: "Expr | None" = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AddressOf:
+    """`&obj`: the object's address."""
+
+    obj: ObjectRef
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SharedLoc:
+    """A shared memory word. Exactly one of the three forms:
+
+    - global: `name` with `candidates` location ids and optional `index`;
+    - field of an object: `obj` (ObjectRef) and `field`;
+    - field through a pointer: `pointer` expression, `struct` and `field`.
+    """
+
+    type: Type
+    ghost: bool
+    name: str = ""
+    candidates: tuple[int, ...] = ()
+    index: "Expr | None" = None
+    obj: ObjectRef | None = None
+    pointer: "Expr | None" = None
+    struct: str = ""
+    field: str = ""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConstField:
+    """Read of a field declared const: its initial value, not a shared access."""
+
+    obj: ObjectRef | None
+    pointer: "Expr | None"
+    struct: str
+    field: str
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Read:
+    loc: SharedLoc
+    mode: str  # plain | once
+    span: Span = _span()
+
+
+# Atomic read-modify-writes and their memory-order class (for a later memory model):
+#   mb: fully ordered (xchg, cmpxchg, try_cmpxchg, test_and_*_bit, atomic_*_and_test ...)
+#   relaxed: unordered RMW (set_bit, clear_bit, atomic_inc/dec/add/sub)
+#   acquire / release: spin_lock / spin_unlock
+ATOMIC_ORDER = {
+    "xchg": "mb", "cmpxchg": "mb", "try_cmpxchg": "mb", "test_and_set_bit": "mb",
+    "test_and_clear_bit": "mb", "atomic_dec_and_test": "mb", "atomic_inc_not_zero": "mb",
+    "set_bit": "relaxed", "clear_bit": "relaxed", "atomic_inc": "relaxed", "atomic_dec": "relaxed",
+    "atomic_add": "relaxed", "atomic_sub": "relaxed", "spin_lock": "acquire", "spin_unlock": "release",
+}
+
+
+@dataclass(frozen=True)
+class AtomicOp:
+    op: str
+    loc: SharedLoc
+    args: tuple["Expr", ...]
+    out: LocalVar | None = None   # try_cmpxchg's `&old`
+    type: Type = WORD
+    span: Span = _span()
+
+
+REF_OPS = ("get", "put", "tryget", "tryget_live", "kill", "refcount")
+
+
+@dataclass(frozen=True)
+class RefOp:
+    op: str           # one of REF_OPS
+    pointer: "Expr"
+    struct: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Nondet:
+    limit: int | None
+    span: Span = _span()
+
+
+Expr = Const | Local | Current | Unary | Binary | Ternary | AddressOf | ConstField | Read | AtomicOp | RefOp | Nondet
+
+
+# ---- statements ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AssignLocal:
+    var: LocalVar
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AssignShared:
+    loc: SharedLoc
+    value: Expr
+    mode: str  # plain | once
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Eval:
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CallProc:
+    proc: str
+    args: tuple[Expr, ...]
+    result: LocalVar | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple["Stmt", ...]
+    other: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Loop:
+    """while (cond_first), do-while (not cond_first) and for loops (with `step`)."""
+
+    cond: Expr
+    body: tuple["Stmt", ...]
+    step: tuple["Stmt", ...]
+    cond_first: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Break:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Continue:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Atomic:
+    body: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+CHECK_KINDS = ("assert", "lost_update")
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str          # assert | lost_update
+    label: str
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assume:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Await:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A block: only groups statements (scoping was done by the resolver)."""
+
+    body: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+Stmt = AssignLocal | AssignShared | Eval | CallProc | If | Loop | Break | Continue | Return | Atomic | Check | Assume | Await | Seq
+
+
+@dataclass(frozen=True)
+class Proc:
+    name: str
+    params: tuple[LocalVar, ...]
+    returns: Type | None
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Thread:
+    name: str
+    current: int | None       # object index of the thread's task, if any
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Program:
+    path: str
+    layout: Layout
+    procs: tuple[Proc, ...]
+    threads: tuple[Thread, ...]
+    bound: int
+    bound_span: Span
+    params: tuple[tuple[str, int], ...]
+
+    def proc(self, name: str) -> Proc:
+        for p in self.procs:
+            if p.name == name:
+                return p
+        raise KeyError(name)

@@ -1,0 +1,447 @@
+"""Parse stage: model text -> `syntax.Module`, with `include`s expanded in place.
+
+Input: a path (or text). Output: a `syntax.Module` whose declarations come from the file and
+everything it includes, each node with its span. Errors: `UserError` with file:line:column,
+what was expected and a caret; lark's exceptions never leave this module.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import syntax as s
+from .diagnostics import Diagnostic, SourceCache, Span, UserError, error
+
+GRAMMAR_FILE = "objcg.lark"
+
+
+def grammar_text() -> str:
+    """The grammar shipped inside the package (objcg_proof/grammar is grammar/ at the top)."""
+    return resources.files("objcg_proof").joinpath("grammar", GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _lark() -> lark.Lark:
+    return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+_TOKEN_WORDS = {
+    "SEMICOLON": "';'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='", "NAME": "a name",
+    "NUMBER": "a number", "STRING": "a string", "STAR": "'*'", "DOT": "'.'", "COLON": "':'",
+    "QMARK": "'?'", "MORETHAN": "'>'", "LESSTHAN": "'<'", "$END": "end of file",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = []
+    for name in sorted(expected):
+        if name in _TOKEN_WORDS:
+            words.append(_TOKEN_WORDS[name])
+        elif name.isupper() and name.startswith("__ANON"):
+            continue
+        else:
+            try:
+                pattern = _lark().get_terminal(name).pattern
+                if pattern.type == "str":
+                    words.append(repr(pattern.value))
+                else:
+                    words.append(name.lower())
+            except KeyError:
+                words.append(name.lower())
+    words = sorted(set(words))
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return ", ".join(words)
+
+
+class _Builder(Transformer[Token, Any]):
+    """lark tree -> syntax nodes. Positions come from propagate_positions."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.file, 0, 0)
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> Span:
+        end_col = (tok.end_column or tok.column or 0)
+        return Span(self.file, tok.line or 0, tok.column or 0, tok.end_line or tok.line or 0, end_col)
+
+    # -- top level
+    def start(self, items: list[Any]) -> list[Any]:
+        return items
+
+    @v_args(meta=True)
+    def include(self, meta: Any, c: list[Any]) -> s.Include:
+        return s.Include(str(c[0])[1:-1], self._span(meta))
+
+    @v_args(meta=True)
+    def const_decl(self, meta: Any, c: list[Any]) -> s.ConstDecl:
+        return s.ConstDecl(str(c[0]), c[1], False, self._span(meta))
+
+    @v_args(meta=True)
+    def param_decl(self, meta: Any, c: list[Any]) -> s.ConstDecl:
+        return s.ConstDecl(str(c[0]), c[1], True, self._span(meta))
+
+    @v_args(meta=True)
+    def bound_decl(self, meta: Any, c: list[Any]) -> s.BoundDecl:
+        return s.BoundDecl(c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def width_decl(self, meta: Any, c: list[Any]) -> s.WidthDecl:
+        return s.WidthDecl(c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def struct_decl(self, meta: Any, c: list[Any]) -> s.StructDecl:
+        refcounted = bool(c) and isinstance(c[0], Token) and c[0].type == "REFCOUNTED"
+        rest = c[1:] if refcounted else c
+        return s.StructDecl(str(rest[0]), refcounted, tuple(rest[1:]), self._span(meta))
+
+    def _field(self, meta: Any, c: list[Any], const: bool) -> s.FieldDecl:
+        base: s.TypeRef = c[0]
+        pointer = len(c) == 3
+        name = c[-1]
+        return s.FieldDecl(str(name), s.TypeRef(base.struct_name, pointer, base.span), const, self._span(meta))
+
+    @v_args(meta=True)
+    def const_field(self, meta: Any, c: list[Any]) -> s.FieldDecl:
+        return self._field(meta, c, True)
+
+    @v_args(meta=True)
+    def field(self, meta: Any, c: list[Any]) -> s.FieldDecl:
+        return self._field(meta, c, False)
+
+    @v_args(meta=True)
+    def word_type(self, meta: Any, c: list[Any]) -> s.TypeRef:
+        return s.TypeRef(None, False, self._span(meta))
+
+    @v_args(meta=True)
+    def struct_type(self, meta: Any, c: list[Any]) -> s.TypeRef:
+        return s.TypeRef(str(c[0]), False, self._span(meta))
+
+    @v_args(meta=True)
+    def object_decl(self, meta: Any, c: list[Any]) -> list[s.ObjectDecl]:
+        struct = str(c[0])
+        return [s.ObjectDecl(struct, name, size, inits, span) for (name, size, inits, span) in c[1:]]
+
+    @v_args(meta=True)
+    def object_declarator(self, meta: Any, c: list[Any]) -> tuple[str, Any, tuple[s.FieldInit, ...], Span]:
+        name = str(c[0])
+        size = None
+        inits: tuple[s.FieldInit, ...] = ()
+        for part in c[1:]:
+            if isinstance(part, tuple) and part and part[0] == "size":
+                size = part[1]
+            elif isinstance(part, tuple):
+                inits = part
+        return (name, size, inits, self._tspan(c[0]))
+
+    def record_init(self, c: list[Any]) -> tuple[s.FieldInit, ...]:
+        return tuple(x for x in c if isinstance(x, s.FieldInit))
+
+    @v_args(meta=True)
+    def field_init(self, meta: Any, c: list[Any]) -> s.FieldInit:
+        return s.FieldInit(str(c[0]), c[1], self._span(meta))
+
+    def array_size(self, c: list[Any]) -> tuple[str, Any]:
+        return ("size", c[0])
+
+    def array_init(self, c: list[Any]) -> tuple[str, tuple[Any, ...]]:
+        return ("array", tuple(c))
+
+    @v_args(meta=True)
+    def declarator(self, meta: Any, c: list[Any]) -> tuple[bool, str, Any, Any, Span]:
+        pointer = isinstance(c[0], Token) and c[0].type == "STAR"
+        rest = c[1:] if pointer else c
+        name_tok = rest[0]
+        size = None
+        init: Any = None
+        for part in rest[1:]:
+            if isinstance(part, tuple) and part[0] == "size":
+                size = part[1]
+            elif isinstance(part, tuple) and part[0] == "array":
+                init = part[1]
+            else:
+                init = part
+        return (pointer, str(name_tok), size, init, self._tspan(name_tok))
+
+    @v_args(meta=True)
+    def shared_decl(self, meta: Any, c: list[Any]) -> list[s.SharedDecl]:
+        ghost = str(c[0]) == "ghost"
+        base: s.TypeRef = c[1]
+        out = []
+        for pointer, name, size, init, span in c[2:]:
+            out.append(s.SharedDecl(name, s.TypeRef(base.struct_name, pointer, base.span), ghost, size, init, span))
+        return out
+
+    @v_args(meta=True)
+    def proc_decl(self, meta: Any, c: list[Any]) -> s.ProcDecl:
+        returns, name, params, body = c
+        return s.ProcDecl(str(name), returns, tuple(params), body, self._span(meta))
+
+    def void_return(self, c: list[Any]) -> None:
+        return None
+
+    def value_return(self, c: list[Any]) -> s.TypeRef:
+        base: s.TypeRef = c[0]
+        return s.TypeRef(base.struct_name, len(c) == 2, base.span)
+
+    def no_params(self, c: list[Any]) -> list[s.Param]:
+        return []
+
+    def params(self, c: list[Any]) -> list[s.Param]:
+        return list(c)
+
+    @v_args(meta=True)
+    def param(self, meta: Any, c: list[Any]) -> s.Param:
+        base: s.TypeRef = c[0]
+        return s.Param(str(c[-1]), s.TypeRef(base.struct_name, len(c) == 3, base.span), self._span(meta))
+
+    @v_args(meta=True)
+    def thread_decl(self, meta: Any, c: list[Any]) -> s.ThreadDecl:
+        name = str(c[0])
+        current = c[1] if len(c) == 3 else None
+        return s.ThreadDecl(name, current, c[-1], self._span(meta))
+
+    # -- statements
+    @v_args(meta=True)
+    def block(self, meta: Any, c: list[Any]) -> s.Block:
+        return s.Block(tuple(c), self._span(meta))
+
+    @v_args(meta=True)
+    def local_decl(self, meta: Any, c: list[Any]) -> s.LocalDecl:
+        base: s.TypeRef = c[0]
+        decls = []
+        for pointer, name, size, init, span in c[1:]:
+            if size is not None:
+                raise error(span, "local arrays are not supported; declare a shared array instead")
+            if isinstance(init, tuple):
+                raise error(span, "a brace initializer needs an array")
+            decls.append(s.Declarator(name, s.TypeRef(base.struct_name, pointer, base.span), init, span))
+        return s.LocalDecl(tuple(decls), self._span(meta))
+
+    @v_args(meta=True)
+    def if_stmt(self, meta: Any, c: list[Any]) -> s.If:
+        return s.If(c[0], c[1], c[2] if len(c) > 2 else None, self._span(meta))
+
+    @v_args(meta=True)
+    def while_stmt(self, meta: Any, c: list[Any]) -> s.While:
+        return s.While(c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def do_stmt(self, meta: Any, c: list[Any]) -> s.DoWhile:
+        return s.DoWhile(c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def for_stmt(self, meta: Any, c: list[Any]) -> s.For:
+        init, cond, step, body = c
+        return s.For(init, cond, step, body, self._span(meta))
+
+    @v_args(meta=True)
+    def break_stmt(self, meta: Any, c: list[Any]) -> s.Break:
+        return s.Break(self._span(meta))
+
+    @v_args(meta=True)
+    def continue_stmt(self, meta: Any, c: list[Any]) -> s.Continue:
+        return s.Continue(self._span(meta))
+
+    @v_args(meta=True)
+    def return_stmt(self, meta: Any, c: list[Any]) -> s.Return:
+        return s.Return(c[0] if c else None, self._span(meta))
+
+    @v_args(meta=True)
+    def atomic_stmt(self, meta: Any, c: list[Any]) -> s.Atomic:
+        return s.Atomic(c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def empty_stmt(self, meta: Any, c: list[Any]) -> s.Empty:
+        return s.Empty(self._span(meta))
+
+    @v_args(meta=True)
+    def assign(self, meta: Any, c: list[Any]) -> s.Assign:
+        return s.Assign(c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def op_assign(self, meta: Any, c: list[Any]) -> s.Assign:
+        span = self._span(meta)
+        op = str(c[1])[:-1]
+        return s.Assign(c[0], s.Binary(op, c[0], c[2], span), span)
+
+    @v_args(meta=True)
+    def incdec(self, meta: Any, c: list[Any]) -> s.Assign:
+        span = self._span(meta)
+        op = "+" if str(c[1]) == "++" else "-"
+        return s.Assign(c[0], s.Binary(op, c[0], s.Num(1, span), span), span)
+
+    @v_args(meta=True)
+    def expr_stmt(self, meta: Any, c: list[Any]) -> s.ExprStmt:
+        return s.ExprStmt(c[0], self._span(meta))
+
+    # -- expressions
+    @v_args(meta=True)
+    def ternary(self, meta: Any, c: list[Any]) -> s.Ternary:
+        return s.Ternary(c[0], c[1], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def binop(self, meta: Any, c: list[Any]) -> s.Binary:
+        return s.Binary(str(c[1]), c[0], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def unop(self, meta: Any, c: list[Any]) -> s.Expr:
+        op = str(c[0])
+        if op == "+":
+            return c[1]  # type: ignore[no-any-return]
+        return s.Unary(op, c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def address_of(self, meta: Any, c: list[Any]) -> s.AddressOf:
+        return s.AddressOf(c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def cast(self, meta: Any, c: list[Any]) -> s.Cast:
+        base: s.TypeRef = c[0]
+        return s.Cast(s.TypeRef(base.struct_name, len(c) == 3, base.span), c[-1], self._span(meta))
+
+    @v_args(meta=True)
+    def field_access(self, meta: Any, c: list[Any]) -> s.FieldAccess:
+        return s.FieldAccess(c[0], str(c[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def arrow_access(self, meta: Any, c: list[Any]) -> s.ArrowAccess:
+        return s.ArrowAccess(c[0], str(c[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def index(self, meta: Any, c: list[Any]) -> s.Index:
+        return s.Index(c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta: Any, c: list[Any]) -> s.Call:
+        return s.Call(str(c[0]), tuple(x for x in c[1:] if x is not None), self._span(meta))
+
+    def number(self, c: list[Any]) -> s.Num:
+        tok = c[0]
+        text = str(tok).rstrip("uUlL")
+        return s.Num(int(text, 0) if not (len(text) > 1 and text[0] == "0" and text[1] not in "xX") else int(text, 8), self._tspan(tok))
+
+    @v_args(meta=True)
+    def null(self, meta: Any, c: list[Any]) -> s.Null:
+        return s.Null(self._span(meta))
+
+    @v_args(meta=True)
+    def true(self, meta: Any, c: list[Any]) -> s.Num:
+        return s.Num(1, self._span(meta))
+
+    @v_args(meta=True)
+    def false(self, meta: Any, c: list[Any]) -> s.Num:
+        return s.Num(0, self._span(meta))
+
+    def string(self, c: list[Any]) -> s.Str:
+        return s.Str(str(c[0])[1:-1], self._tspan(c[0]))
+
+    def name(self, c: list[Any]) -> s.Name:
+        return s.Name(str(c[0]), self._tspan(c[0]))
+
+
+def parse_text(text: str, file: str) -> list[s.Decl]:
+    """Parse one file's text (no include expansion)."""
+    if not text.strip():
+        raise error(Span(file, 1, 1), "the model file is empty: expected declarations (struct, object, shared, proc, thread ...)")
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, file) from None
+    builder = _Builder(file)
+    try:
+        items = builder.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, UserError):
+            raise exc.orig_exc from None
+        raise
+    decls: list[s.Decl] = []
+    for item in items:
+        if isinstance(item, list):
+            decls.extend(item)
+        else:
+            decls.append(item)
+    return decls
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
+    line = getattr(exc, "line", 0) or 1
+    column = getattr(exc, "column", 0) or 1
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            found = "end of file"
+        else:
+            found = repr(str(tok))
+        expected = _describe_expected(set(exc.accepts or exc.expected))
+        msg = f"syntax error: unexpected {found}; expected {expected}"
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+    elif isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        msg = f"syntax error: unexpected character {ch!r}"
+        if exc.allowed:
+            msg += f"; expected {_describe_expected(set(exc.allowed))}"
+    elif isinstance(exc, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        msg = f"syntax error: unexpected end of file; expected {_describe_expected(set(exc.expected))}"
+    else:
+        msg = "syntax error"
+    return UserError(Diagnostic(Span(file, line, column, line, column + 1), msg))
+
+
+def load_model(path: str, sources: SourceCache) -> s.Module:
+    """Read a model file and everything it includes (paths relative to the including file)."""
+    decls = _load(Path(path), path, sources, stack=(), seen=set(), span=None)
+    return s.Module(path, tuple(decls))
+
+
+def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...], seen: set[Path], span: Span | None) -> list[s.Decl]:
+    try:
+        resolved = path.resolve()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = span or Span(shown, 0, 0)
+        raise error(where, f"cannot open '{shown}': no such file") from None
+    except IsADirectoryError:
+        raise error(span or Span(shown, 0, 0), f"cannot open '{shown}': it is a directory") from None
+    except UnicodeDecodeError:
+        raise error(span or Span(shown, 0, 0), f"cannot read '{shown}': not UTF-8 text") from None
+    except OSError as exc:
+        raise error(span or Span(shown, 0, 0), f"cannot open '{shown}': {exc.strerror}") from None
+    if resolved in stack:
+        raise error(span or Span(shown, 0, 0), f"include cycle: '{shown}' includes itself")
+    if resolved in seen:
+        return []  # included twice through different paths: once is enough
+    seen.add(resolved)
+    sources.add(shown, text)
+    out: list[s.Decl] = []
+    for decl in parse_text(text, shown):
+        if isinstance(decl, s.Include):
+            child = path.parent / decl.path
+            child_shown = str(Path(shown).parent / decl.path) if Path(shown).parent != Path(".") else decl.path
+            out.extend(_load(child, _normalise(child_shown), sources, stack + (resolved,), seen, decl.span))
+        else:
+            out.append(decl)
+    return out
+
+
+def _normalise(p: str) -> str:
+    import os.path
+
+    return os.path.normpath(p)

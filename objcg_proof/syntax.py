@@ -1,0 +1,319 @@
+"""Surface syntax of the DSL: frozen dataclasses built by parser.py, consumed by resolve.py.
+
+Every node carries its `span` (file, line, column), kept out of equality so two models that
+differ only in layout compare equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnostics import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+# ---- types ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TypeRef:
+    """`word` (struct_name None, pointer False) or `struct S *` (pointer True)."""
+
+    struct_name: str | None = None
+    pointer: bool = False
+    span: Span = _span()
+
+
+# ---- expressions ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Num:
+    value: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Null:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Str:
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    ident: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # ! ~ - +
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ternary:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AddressOf:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Cast:
+    type: TypeRef
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """`obj.field` on a declared object (or array element)."""
+
+    base: "Expr"
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ArrowAccess:
+    """`ptr->field`."""
+
+    base: "Expr"
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    base: "Expr"
+    index: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple["Expr", ...]
+    span: Span = _span()
+
+
+Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Cast | FieldAccess | ArrowAccess | Index | Call
+
+
+# ---- statements ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Declarator:
+    name: str
+    type: TypeRef
+    init: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LocalDecl:
+    declarators: tuple[Declarator, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: Expr
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExprStmt:
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Block:
+    body: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: "Stmt"
+    other: "Stmt | None"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class While:
+    cond: Expr
+    body: "Stmt"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DoWhile:
+    body: "Stmt"
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class For:
+    init: "Stmt | None"
+    cond: Expr | None
+    step: "Stmt | None"
+    body: "Stmt"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Break:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Continue:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Atomic:
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Empty:
+    span: Span = _span()
+
+
+Stmt = LocalDecl | Assign | ExprStmt | Block | If | While | DoWhile | For | Break | Continue | Return | Atomic | Empty
+
+
+# ---- top-level declarations ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Include:
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConstDecl:
+    name: str
+    value: Expr
+    is_param: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoundDecl:
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class WidthDecl:
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeRef
+    const: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StructDecl:
+    name: str
+    refcounted: bool
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldInit:
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ObjectDecl:
+    struct_name: str
+    name: str
+    size: Expr | None
+    inits: tuple[FieldInit, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SharedDecl:
+    name: str
+    type: TypeRef
+    ghost: bool
+    size: Expr | None
+    init: tuple[Expr, ...] | Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ProcDecl:
+    name: str
+    returns: TypeRef | None
+    params: tuple[Param, ...]
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ThreadDecl:
+    name: str
+    current: Expr | None
+    body: Block
+    span: Span = _span()
+
+
+Decl = Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
+
+
+@dataclass(frozen=True)
+class Module:
+    """One parsed file, with its includes already expanded in place (parser.load_model)."""
+
+    path: str
+    decls: tuple[Decl, ...]

@@ -1,0 +1,582 @@
+"""Unroll stage: ir.Program -> events.EventProgram.
+
+Symbolically executes each thread on its own, inlining procedures and unrolling loops up to the
+bound, and records every shared access as an event of an atomic step (one step per statement,
+or per `atomic { }` block). Local computation becomes terms; control flow becomes guards.
+
+Bound rule (docs/semantics.md, "The bound"): a loop body runs at most `bound` times, except
+iterations that every execution performs (the condition is constantly true and nothing left the
+loop), which are unrolled exactly. When an execution could run one more counted iteration, a
+cut step is emitted there (NOTE(positions) in events.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
+
+from . import ir
+from .diagnostics import Span, error
+from .events import FINAL, READ, RMW, WRITE, Assignment, Check, Event, EventProgram, Step, ThreadSteps
+from .terms import BOOL, FALSE, TRUE, WORD, Sym, Term, TermBuilder, substitute
+
+MAX_FREE_ITERATIONS = 1000
+R = TypeVar("R")
+
+Env = dict[int, Term]
+
+
+@dataclass
+class _Frame:
+    kind: str                     # if | loop | body | proc | thread
+    escaped: bool = False
+    breaks: list[tuple[Term, Env]] = field(default_factory=list)
+    conts: list[tuple[Term, Env]] = field(default_factory=list)
+    returns: list[tuple[Term, Env, Term | None]] = field(default_factory=list)
+
+
+@dataclass
+class _EventSpec:
+    kind: str
+    loc: Term
+    cands: tuple[int, ...]
+    read: Sym | None
+    write: Term | None
+    guard: Term
+    mode: str
+    what: str
+
+
+@dataclass
+class _Pending:
+    span: Span
+    entry: Term
+    events: list[_EventSpec] = field(default_factory=list)
+    assigns: list[Assignment] = field(default_factory=list)
+    checks: list[tuple[str, str, Term, Term, Span, str]] = field(default_factory=list)
+    enabled: Term | None = None
+
+
+class Unroller:
+    def __init__(self, prog: ir.Program) -> None:
+        self.prog = prog
+        self.layout = prog.layout
+        self.tb = TermBuilder(prog.layout.width)
+        self.steps: list[Step] = []
+        self.events: list[Event] = []
+        self.checks: list[Check] = []
+        self.nondets: list[tuple[str, int | None]] = []
+        self.sym_count = 0
+        self.threads: list[ThreadSteps] = []
+
+    def fresh(self, prefix: str) -> Sym:
+        self.sym_count += 1
+        return self.tb.sym(WORD, f"{prefix}{self.sym_count}")
+
+    def add_event(self, spec: _EventSpec, thread: int, step: int, sub: int) -> int:
+        ev = Event(len(self.events), thread, step, sub, spec.kind, spec.loc, spec.cands, spec.read,
+                   spec.write, spec.guard, spec.mode, spec.what)
+        self.events.append(ev)
+        return ev.id
+
+    def run(self) -> EventProgram:
+        for index, thread in enumerate(self.prog.threads):
+            _ThreadUnroller(self, index, thread).run()
+        finals = []
+        for obj in self.layout.objects:
+            st = self.layout.struct(obj.struct)
+            if st.refcounted:
+                loc = self.layout.refcount_location(obj.index)
+                spec = _EventSpec(FINAL, self.tb.word(loc), (loc,), self.fresh("final"), None, TRUE, "plain", "final")
+                finals.append((obj.index, self.add_event(spec, -1, -1, 0)))
+        return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
+                            tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
+                            self.layout.width)
+
+
+class _ThreadUnroller:
+    def __init__(self, u: Unroller, index: int, thread: ir.Thread) -> None:
+        self.u = u
+        self.tb = u.tb
+        self.layout = u.layout
+        self.index = index
+        self.thread = thread
+        self.g: Term = TRUE         # path guard
+        self.cg: Term = TRUE        # guard of the sub-expression being evaluated
+        self.env: Env = {}
+        self.pos = 0
+        self.frames: list[_Frame] = []
+        self.pending: _Pending | None = None
+        self.in_atomic = False
+        self.step_ids: list[int] = []
+
+    def run(self) -> None:
+        self.frames.append(_Frame("thread"))
+        self.block(self.thread.body)
+        self.frames.pop()
+        self.u.threads.append(ThreadSteps(self.index, self.thread.name, self.pos, tuple(self.step_ids)))
+
+    # ---- steps
+    def simple(self, span: Span, fn: Callable[[], R]) -> R:
+        """Evaluate one statement: its shared accesses form one atomic step."""
+        self.cg = self.g
+        if self.in_atomic:
+            return fn()
+        self.pending = _Pending(span, self.g)
+        result = fn()
+        self.end_step()
+        return result
+
+    def end_step(self) -> None:
+        p = self.pending
+        assert p is not None
+        self.pending = None
+        if not p.events and p.enabled is None:
+            for kind, label, guard, cond, span, msg in p.checks:
+                self.add_check(kind, label, guard, cond, None, span, msg)
+            return
+        tb = self.tb
+        if p.enabled is not None:
+            guard = p.entry
+        else:
+            guard = tb.or_(*[e.guard for e in p.events], *[c[2] for c in p.checks])
+        step_id = len(self.u.steps)
+        ids = tuple(self.u.add_event(spec, self.index, step_id, i) for i, spec in enumerate(p.events))
+        enabled_final = None
+        if p.enabled is not None:
+            mapping: dict[int, Term] = {}
+            for spec in p.events:
+                if spec.read is not None:
+                    final = _EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
+                    self.u.add_event(final, self.index, -1, 0)
+                    mapping[id(spec.read)] = final.read  # type: ignore[assignment]
+            enabled_final = substitute(p.enabled, mapping, tb)
+        step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns))
+        self.u.steps.append(step)
+        self.step_ids.append(step_id)
+        self.pos += 1
+        for kind, label, cguard, cond, span, msg in p.checks:
+            self.add_check(kind, label, cguard, cond, step_id, span, msg)
+
+    def add_check(self, kind: str, label: str, guard: Term, cond: Term, step: int | None, span: Span, msg: str) -> None:
+        if guard is FALSE or cond is TRUE:
+            return
+        self.u.checks.append(Check(len(self.u.checks), kind, label, self.index, guard, cond, step, self.pos, span, msg))
+
+    def check(self, kind: str, label: str, cond: Term, span: Span, msg: str) -> None:
+        assert self.pending is not None
+        self.pending.checks.append((kind, label, self.cg, self.tb.truth(cond), span, msg))
+
+    def event(self, kind: str, loc: Term, cands: tuple[int, ...], write: Term | None, valid: Term, mode: str, what: str) -> Sym | None:
+        assert self.pending is not None
+        read = self.u.fresh("v") if kind in (READ, RMW) else None
+        self.pending.events.append(_EventSpec(kind, loc, cands, read, write, self.tb.and_(self.cg, valid), mode, what))
+        return read
+
+    # ---- statements
+    def block(self, stmts: tuple[ir.Stmt, ...]) -> None:
+        for st in stmts:
+            if self.g is FALSE:
+                return
+            self.stmt(st)
+
+    def stmt(self, st: ir.Stmt) -> None:
+        tb = self.tb
+        if isinstance(st, ir.Seq):
+            self.block(st.body)
+        elif isinstance(st, ir.AssignLocal):
+            self.simple(st.span, lambda: self.set_local(st.var, self.expr(st.value)))
+        elif isinstance(st, ir.AssignShared):
+            self.simple(st.span, lambda: self.write(st.loc, self.expr(st.value), st.mode))
+        elif isinstance(st, ir.Eval):
+            self.simple(st.span, lambda: self.expr(st.expr))
+        elif isinstance(st, ir.Check):
+            self.simple(st.span, lambda: self.check(st.kind, st.label, self.expr(st.cond), st.span,
+                                                    _check_message(st)))
+        elif isinstance(st, ir.Assume):
+            self.simple(st.span, lambda: self.check("assume", "", self.expr(st.cond), st.span, "assumption"))
+        elif isinstance(st, ir.Await):
+            def await_() -> None:
+                assert self.pending is not None
+                c = tb.truth(self.expr(st.cond))
+                self.pending.enabled = c if self.pending.enabled is None else tb.and_(self.pending.enabled, c)
+            self.simple(st.span, await_)
+        elif isinstance(st, ir.Atomic):
+            self.atomic(st)
+        elif isinstance(st, ir.If):
+            self.if_(st)
+        elif isinstance(st, ir.Loop):
+            self.loop(st)
+        elif isinstance(st, ir.Break):
+            i = self.nearest("body")
+            for f in self.frames[i:]:
+                f.escaped = True
+            self.frames[i - 1].breaks.append((self.g, dict(self.env)))
+            self.g = FALSE
+        elif isinstance(st, ir.Continue):
+            i = self.nearest("body")
+            for f in self.frames[i + 1:]:
+                f.escaped = True
+            self.frames[i].conts.append((self.g, dict(self.env)))
+            self.g = FALSE
+        elif isinstance(st, ir.Return):
+            value = self.simple(st.span, lambda: self.expr(st.value)) if st.value is not None else None
+            i = max(self.nearest("proc"), self.nearest("thread"))
+            for f in self.frames[i + 1:]:
+                f.escaped = True
+            self.frames[i].returns.append((self.g, dict(self.env), value))
+            self.g = FALSE
+        elif isinstance(st, ir.CallProc):
+            self.call(st)
+        else:
+            raise AssertionError(f"unhandled statement {type(st).__name__}")
+
+    def nearest(self, kind: str) -> int:
+        for i in range(len(self.frames) - 1, -1, -1):
+            if self.frames[i].kind == kind:
+                return i
+        return -1
+
+    def set_local(self, var: ir.LocalVar, value: Term) -> None:
+        self.env[var.uid] = value
+        if self.pending is not None:
+            self.pending.assigns.append(Assignment(var.name, value, var.type.pointer))
+
+    def merge(self, states: list[tuple[Term, Env]]) -> Env:
+        if len(states) == 1:
+            return dict(states[0][1])
+        keys: set[int] = set()
+        for _, env in states:
+            keys.update(env)
+        out: Env = {}
+        zero = self.tb.word(0)
+        for k in keys:
+            vals = [env.get(k, zero) for _, env in states]
+            value = vals[-1]
+            for (g, _), v in zip(reversed(states[:-1]), reversed(vals[:-1])):
+                value = self.tb.ite(g, v, value)
+            out[k] = value
+        return out
+
+    def atomic(self, st: ir.Atomic) -> None:
+        if self.in_atomic:
+            self.block(st.body)
+            return
+        self.pending = _Pending(st.span, self.g)
+        self.in_atomic = True
+        self.block(st.body)
+        self.in_atomic = False
+        self.end_step()
+
+    def if_(self, st: ir.If) -> None:
+        tb = self.tb
+        c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.expr(st.cond)))
+        g, env0 = self.g, dict(self.env)
+        frame = _Frame("if")
+        self.frames.append(frame)
+        self.g = tb.and_(g, c)
+        self.block(st.then)
+        g1, env1 = self.g, self.env
+        self.g, self.env = tb.and_(g, tb.not_(c)), dict(env0)
+        self.block(st.other)
+        g2, env2 = self.g, self.env
+        self.frames.pop()
+        if not frame.escaped:
+            self.g = g
+            self.env = self.merge([(c, env1), (TRUE, env2)])
+        else:
+            self.g = tb.or_(g1, g2)
+            self.env = self.merge([(g1, env1), (TRUE, env2)])
+
+    def loop(self, st: ir.Loop) -> None:
+        tb = self.tb
+        g0 = self.g
+        loop_frame = _Frame("loop")
+        self.frames.append(loop_frame)
+        exits: list[tuple[Term, Env]] = []
+        counted = free = it = 0
+        while self.g is not FALSE:
+            const_true = False
+            if st.cond_first or it > 0:
+                c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.expr(st.cond)))
+                exits.append((tb.and_(self.g, tb.not_(c)), dict(self.env)))
+                const_true = c is TRUE
+                self.g = tb.and_(self.g, c)
+                if self.g is FALSE:
+                    break
+            if const_true and self.g is g0 and free < MAX_FREE_ITERATIONS:
+                free += 1
+            else:
+                if counted == self.u.prog.bound:
+                    self.cut(st.span)
+                    exits.append((self.g, dict(self.env)))
+                    self.g = FALSE
+                    break
+                counted += 1
+            g_in = self.g
+            body = _Frame("body")
+            self.frames.append(body)
+            self.block(st.body)
+            states = [(self.g, self.env)] + body.conts
+            self.frames.pop()
+            self.env = self.merge(states) if body.conts else self.env
+            self.g = g_in if not body.escaped else tb.or_(*[s[0] for s in states])
+            self.block(st.step)
+            it += 1
+        self.frames.pop()
+        states = exits + loop_frame.breaks
+        self.env = self.merge(states) if states else self.env
+        self.g = g0 if not loop_frame.escaped else tb.or_(*[s[0] for s in states])
+
+    def cut(self, span: Span) -> None:
+        step = Step(len(self.u.steps), self.index, self.pos, self.g, (), span, None, None, True)
+        self.u.steps.append(step)
+        self.step_ids.append(step.id)
+        self.pos += 1
+
+    def call(self, st: ir.CallProc) -> None:
+        tb = self.tb
+        args = self.simple(st.span, lambda: [self.expr(a) for a in st.args]) if st.args else []
+        proc = self.u.prog.proc(st.proc)
+        g0, env0 = self.g, dict(self.env)
+        for p, a in zip(proc.params, args):
+            self.env[p.uid] = a
+        frame = _Frame("proc")
+        self.frames.append(frame)
+        self.block(proc.body)
+        self.frames.pop()
+        value: Term = tb.word(0)
+        for g, _, v in reversed(frame.returns):
+            if v is not None:
+                value = tb.ite(g, v, value)
+        self.g, self.env = g0, env0
+        if st.result is not None:
+            self.env[st.result.uid] = value
+            if self.pending is None and not self.in_atomic:
+                pass
+
+    # ---- expressions
+    def expr(self, e: ir.Expr) -> Term:
+        tb = self.tb
+        if isinstance(e, ir.Const):
+            return tb.word(e.value)
+        if isinstance(e, ir.Local):
+            return self.env.get(e.var.uid, tb.word(0))
+        if isinstance(e, ir.Current):
+            if self.thread.current is None:
+                raise error(e.span, f"'current' is used in thread {self.thread.name}, which names no task: declare it as 'thread {self.thread.name} (current = &task)'")
+            return tb.word(self.layout.objects[self.thread.current].address)
+        if isinstance(e, ir.Unary):
+            return tb.unary(e.op, self.expr(e.operand))
+        if isinstance(e, ir.Binary):
+            if e.op in ("&&", "||"):
+                a = tb.truth(self.expr(e.left))
+                saved = self.cg
+                self.cg = tb.and_(saved, a if e.op == "&&" else tb.not_(a))
+                b = tb.truth(self.expr(e.right))
+                self.cg = saved
+                return tb.and_(a, b) if e.op == "&&" else tb.or_(a, b)
+            left, right = self.expr(e.left), self.expr(e.right)
+            if e.op in ("/", "%"):
+                self.check("uaf", "", tb.cmp("!=", right, tb.word(0)), e.span, "division by zero")
+            return tb.binary(e.op, left, right)
+        if isinstance(e, ir.Ternary):
+            c = tb.truth(self.expr(e.cond))
+            saved = self.cg
+            self.cg = tb.and_(saved, c)
+            a = self.expr(e.then)
+            self.cg = tb.and_(saved, tb.not_(c))
+            b = self.expr(e.other)
+            self.cg = saved
+            return tb.ite(c, a, b)
+        if isinstance(e, ir.AddressOf):
+            addrs = [tb.word(self.layout.objects[o].address) for o in e.obj.candidates]
+            return self.select(e.obj.index, addrs, e.span, "object array index out of bounds")
+        if isinstance(e, ir.ConstField):
+            conds, valid = self.objects_of(e.obj, e.pointer, e.struct, e.span, e.field)
+            objs = self._candidate_objects(e.obj, e.struct)
+            vals = [tb.word(dict(self.layout.objects[o].const_values)[e.field]) for o in objs]
+            return self.choose(conds, valid, vals)
+        if isinstance(e, ir.Read):
+            loc, cands, valid = self.location(e.loc)
+            read = self.event(READ, loc, cands, None, valid, e.mode, "read")
+            assert read is not None
+            return read
+        if isinstance(e, ir.AtomicOp):
+            return self.atomic_op(e)
+        if isinstance(e, ir.RefOp):
+            return self.ref_op(e)
+        if isinstance(e, ir.Nondet):
+            sym = self.u.fresh("choice")
+            self.u.nondets.append((sym.name, e.limit))
+            return sym
+        raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def select(self, index: ir.Expr | None, values: list[Term], span: Span, msg: str) -> Term:
+        if index is None:
+            return values[0]
+        tb = self.tb
+        i = self.expr(index)
+        self.check("uaf", "", tb.cmp("<", i, tb.word(len(values))), span, msg)
+        out = values[-1]
+        for k in range(len(values) - 2, -1, -1):
+            out = tb.ite(tb.cmp("==", i, tb.word(k)), values[k], out)
+        return out
+
+    def objects_of(self, obj: ir.ObjectRef | None, pointer: ir.Expr | None, struct: str, span: Span,
+                   what: str) -> tuple[list[Term], Term]:
+        """For each candidate object, the condition that it is the one meant; plus validity."""
+        tb = self.tb
+        if obj is not None:
+            if obj.index is None:
+                return [TRUE], TRUE  # type: ignore[list-item]
+            i = self.expr(obj.index)
+            conds = [tb.cmp("==", i, tb.word(k)) for k in range(len(obj.candidates))]
+            valid = tb.or_(*conds)
+            self.check("uaf", "", valid, span, "object array index out of bounds")
+            return conds, valid
+        assert pointer is not None
+        p = self.expr(pointer)
+        conds = [tb.cmp("==", p, tb.word(o.address)) for o in self.layout.objects if o.struct == struct]
+        valid = tb.or_(*conds)
+        self.check("uaf", "", valid, span, f"NULL or invalid pointer dereferenced ('->{what}' of a struct {struct} *)")
+        return conds, valid
+
+    def _candidate_objects(self, obj: ir.ObjectRef | None, struct: str) -> list[int]:
+        if obj is not None:
+            return list(obj.candidates)
+        return [o.index for o in self.layout.objects if o.struct == struct]
+
+    def choose(self, conds: list[Term], valid: Term, values: list[Term]) -> Term:
+        out = values[-1]
+        for c, v in zip(reversed(conds[:-1]), reversed(values[:-1])):
+            out = self.tb.ite(c, v, out)
+        return out
+
+    def location(self, loc: ir.SharedLoc) -> tuple[Term, tuple[int, ...], Term]:
+        tb = self.tb
+        if loc.name:
+            ids = list(loc.candidates)
+            if loc.index is None:
+                return tb.word(ids[0]), (ids[0],), TRUE
+            term = self.select(loc.index, [tb.word(i) for i in ids], loc.span, f"index out of bounds for '{loc.name}'")
+            i = self.expr(loc.index)
+            return term, tuple(ids), tb.cmp("<", i, tb.word(len(ids)))
+        objs = self._candidate_objects(loc.obj, loc.struct)
+        conds, valid = self.objects_of(loc.obj, loc.pointer, loc.struct, loc.span, loc.field)
+        ids = [self.layout.field_location(o, loc.field) for o in objs]
+        term = self.choose(conds, valid, [tb.word(i) for i in ids])
+        return term, tuple(ids), valid
+
+    def write(self, loc: ir.SharedLoc, value: Term, mode: str) -> None:
+        term, cands, valid = self.location(loc)
+        self.event(WRITE, term, cands, self.tb.to_word(value), valid, mode, "write")
+
+    def atomic_op(self, e: ir.AtomicOp) -> Term:
+        tb = self.tb
+        op = e.op
+        args = [tb.to_word(self.expr(a)) for a in e.args]
+        loc, cands, valid = self.location(e.loc)
+        mode = ir.ATOMIC_ORDER[op]
+        one = tb.word(1)
+        if op == "spin_unlock":
+            self.event(WRITE, loc, cands, tb.word(0), valid, mode, op)
+            return tb.word(0)
+        # the written value depends on the value read: build it from a placeholder symbol
+        read = self.u.fresh("v")
+        if op == "xchg":
+            write, result = args[0], read
+        elif op == "cmpxchg":
+            write, result = tb.ite(tb.cmp("==", read, args[0]), args[1], read), read
+        elif op == "try_cmpxchg":
+            ok = tb.cmp("==", read, args[0])
+            write, result = tb.ite(ok, args[1], read), tb.to_word(ok)
+        elif op in ("set_bit", "test_and_set_bit"):
+            bit = tb.binary("<<", one, args[0])
+            write, result = tb.binary("|", read, bit), tb.to_word(tb.cmp("!=", tb.binary("&", read, bit), tb.word(0)))
+        elif op in ("clear_bit", "test_and_clear_bit"):
+            bit = tb.binary("<<", one, args[0])
+            write = tb.binary("&", read, tb.unary("~", bit))
+            result = tb.to_word(tb.cmp("!=", tb.binary("&", read, bit), tb.word(0)))
+        elif op == "atomic_inc":
+            write, result = tb.binary("+", read, one), tb.word(0)
+        elif op == "atomic_dec":
+            write, result = tb.binary("-", read, one), tb.word(0)
+        elif op == "atomic_add":
+            write, result = tb.binary("+", read, args[0]), tb.word(0)
+        elif op == "atomic_sub":
+            write, result = tb.binary("-", read, args[0]), tb.word(0)
+        elif op == "atomic_dec_and_test":
+            write = tb.binary("-", read, one)
+            result = tb.to_word(tb.cmp("==", write, tb.word(0)))
+        elif op == "atomic_inc_not_zero":
+            nz = tb.cmp("!=", read, tb.word(0))
+            write, result = tb.ite(nz, tb.binary("+", read, one), read), tb.to_word(nz)
+        elif op == "spin_lock":
+            write, result = one, tb.word(0)
+            assert self.pending is not None
+            free = tb.cmp("==", read, tb.word(0))
+            self.pending.enabled = free if self.pending.enabled is None else tb.and_(self.pending.enabled, free)
+        else:
+            raise AssertionError(f"unhandled atomic {op}")
+        self.rmw(loc, cands, read, write, valid, mode, op)
+        if op == "try_cmpxchg" and e.out is not None:
+            old = self.env.get(e.out.uid, tb.word(0))
+            self.set_local(e.out, tb.ite(tb.cmp("==", read, args[0]), old, read))
+        return result
+
+    def rmw(self, loc: Term, cands: tuple[int, ...], read: Sym, write: Term, valid: Term, mode: str, what: str) -> None:
+        assert self.pending is not None
+        self.pending.events.append(_EventSpec(RMW, loc, cands, read, write, self.tb.and_(self.cg, valid), mode, what))
+
+    def ref_op(self, e: ir.RefOp) -> Term:
+        tb = self.tb
+        p = self.expr(e.pointer)
+        objs = [o for o in self.layout.objects if o.struct == e.struct]
+        conds = [tb.cmp("==", p, tb.word(o.address)) for o in objs]
+        valid = tb.or_(*conds)
+        self.check("uaf", "", valid, e.span, f"{e.op}() on a NULL or invalid pointer")
+        locs = [self.layout.refcount_location(o.index) for o in objs]
+        loc = self.choose(conds, valid, [tb.word(i) for i in locs])
+        kill_bit = tb.word(self.layout.kill_bit)
+        read = self.u.fresh("v")
+        count = tb.binary("&", read, tb.unary("~", kill_bit))
+        alive = tb.cmp("!=", count, tb.word(0))
+        saved = self.cg
+        self.cg = tb.and_(saved, valid)
+        one = tb.word(1)
+        result: Term = tb.word(0)
+        if e.op == "refcount":
+            self.cg = saved
+            self.pending.events.append(_EventSpec(READ, loc, tuple(locs), read, None, tb.and_(saved, valid), "once", "refcount"))  # type: ignore[union-attr]
+            return count
+        if e.op == "get":
+            self.check("uaf", "", alive, e.span, "get() on a released object (its count was already 0)")
+            write = tb.binary("+", read, one)
+        elif e.op == "put":
+            self.check("uaf", "", alive, e.span, "put() on a released object (its count was already 0)")
+            write = tb.binary("-", read, one)
+        elif e.op == "kill":
+            self.check("uaf", "", tb.cmp("==", tb.binary("&", read, kill_bit), tb.word(0)), e.span, "kill() on an object already killed")
+            self.check("uaf", "", alive, e.span, "kill() on a released object (its count was already 0)")
+            write = tb.binary("-", tb.binary("|", read, kill_bit), one)
+        elif e.op == "tryget":
+            write, result = tb.ite(alive, tb.binary("+", read, one), read), tb.to_word(alive)
+        elif e.op == "tryget_live":
+            live = tb.and_(alive, tb.cmp("==", tb.binary("&", read, kill_bit), tb.word(0)))
+            write, result = tb.ite(live, tb.binary("+", read, one), read), tb.to_word(live)
+        else:
+            raise AssertionError(e.op)
+        self.cg = saved
+        self.rmw(loc, tuple(locs), read, write, valid, "ref", e.op)
+        return result
+
+
+def _check_message(st: ir.Check) -> str:
+    if st.kind == "lost_update":
+        return f"lost update{': ' + st.label if st.label else ''}"
+    return f"assertion{' ' + st.label if st.label else ''} failed"
+
+
+def unroll(prog: ir.Program) -> EventProgram:
+    return Unroller(prog).run()

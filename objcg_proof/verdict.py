@@ -1,0 +1,57 @@
+"""Results as plain data: traces, per-property verdicts, per-model results.
+
+Statuses (the README's table): proved, bounded, violated, unknown. `proved` is only ever given
+when the solver answered UNSAT for the violation *and* UNSAT for "some execution reaches a
+cut", i.e. the bound covered every execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROVED, BOUNDED, VIOLATED, UNKNOWN = "proved", "bounded", "violated", "unknown"
+STATUSES = (PROVED, BOUNDED, VIOLATED, UNKNOWN)
+KINDS = ("leak", "uaf", "lost_update", "assert", "deadlock")
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    index: int
+    thread: str
+    file: str
+    line: int
+    text: str
+    c_line: str
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: tuple[TraceStep, ...]
+    violation: str            # the violated property, in words
+    file: str = ""
+    line: int = 0
+    shortest: bool = True     # False when minimisation was cut short (the solver said unknown)
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    kind: str
+    status: str
+    bound: int
+    time_s: float
+    coverage: str = ""        # what the bound covered
+    reason: str = ""          # for unknown: why
+    trace: Trace | None = None
+    checks: int = 0           # how many check sites the property has in the unrolled program
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    path: str
+    bound: int
+    params: tuple[tuple[str, int], ...]
+    properties: tuple[PropertyResult, ...]
+    time_s: float
+    stats: dict[str, int] = field(default_factory=dict)

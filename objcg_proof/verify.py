@@ -1,0 +1,177 @@
+"""Solve stage: ask the solver about each property of one model and turn answers into verdicts.
+
+Input: a model path (or an EventProgram) and options. Output: `verdict.ModelResult`.
+For each property: is a violation reachable within the bound? If so, the shortest trace (fewest
+steps) is found by bisection on the step count. If not, the verdict is `proved` only when no
+execution reaches a loop cut (coverage query), else `bounded`. Any unknown answer stays unknown.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import encode as encode_mod
+from .decode import ModelView, blocked_threads, cut_loops, decode_trace
+from .diagnostics import SourceCache
+from .events import Check, EventProgram
+from .parser import load_model
+from .resolve import resolve
+from .solver import CheckResult, Outcome, Session, SolverOptions
+from .unroll import unroll
+from .verdict import BOUNDED, PROVED, UNKNOWN, VIOLATED, ModelResult, PropertyResult, Trace
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    bound: int | None = None
+    defines: tuple[tuple[str, int], ...] = ()
+    solver: SolverOptions = SolverOptions()
+    minimize: bool = True
+    only: tuple[str, ...] = ()   # property names to check (empty: all)
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: str
+    checks: tuple[Check, ...]
+
+
+def properties(prog: EventProgram) -> list[Property]:
+    """The properties of a model, in report order: leak, uaf, deadlock, then its own checks."""
+    out = [Property("leak", "leak", ()), Property("uaf", "uaf", tuple(c for c in prog.checks if c.kind == "uaf")),
+           Property("deadlock", "deadlock", ())]
+    named: dict[tuple[str, str], list[Check]] = {}
+    for c in prog.checks:
+        if c.kind in ("assert", "lost_update"):
+            name = c.label or (c.kind if c.kind == "lost_update" else f"assert@{c.span.file}:{c.span.line}")
+            named.setdefault((c.kind, name), []).append(c)
+    out += [Property(name, kind, tuple(cs)) for (kind, name), cs in named.items()]
+    return out
+
+
+def compile_model(path: str, sources: SourceCache, options: VerifyOptions) -> EventProgram:
+    module = load_model(path, sources)
+    prog = resolve(module, dict(options.defines), options.bound)
+    return unroll(prog)
+
+
+def verify_path(path: str, sources: SourceCache, options: VerifyOptions) -> ModelResult:
+    start = time.perf_counter()
+    events = compile_model(path, sources, options)
+    return verify_program(events, sources, options, start)
+
+
+def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOptions, start: float | None = None) -> ModelResult:
+    start = time.perf_counter() if start is None else start
+    enc = encode_mod.encode(prog)
+    session = Session(options.solver)
+    session.add(enc.base)
+    coverage: CheckResult | None = None
+    coverage_words = ""
+
+    def coverage_result() -> tuple[CheckResult, str]:
+        nonlocal coverage, coverage_words
+        if coverage is None:
+            with session.frame():
+                session.add(enc.coverage_gap())
+                coverage = session.check()
+            if coverage.outcome == Outcome.UNSAT:
+                coverage_words = f"the bound {prog.bound} covered every execution"
+            elif coverage.outcome == Outcome.SAT:
+                assert coverage.model is not None
+                loops = cut_loops(ModelView(enc, coverage.model))
+                coverage_words = f"executions go on past the bound {prog.bound} in the loop at " + ", ".join(loops)
+            else:
+                coverage_words = f"could not tell whether the bound {prog.bound} covered every execution: {coverage.reason}"
+        return coverage, coverage_words
+
+    results = []
+    for prop in properties(prog):
+        if options.only and prop.name not in options.only and prop.kind not in options.only:
+            continue
+        t0 = time.perf_counter()
+        results.append(_check_property(prop, enc, session, sources, options, prog, coverage_result, t0))
+    stats = {"threads": len(prog.threads), "steps": len([s for s in prog.steps if not s.is_cut]),
+             "events": len(prog.events), "cuts": len([s for s in prog.steps if s.is_cut]),
+             "constraints": len(enc.base)}
+    return ModelResult(prog.path, prog.bound, (), tuple(results), time.perf_counter() - start, stats)
+
+
+def _violation_formula(prop: Property, enc: encode_mod.Encoding):  # type: ignore[no-untyped-def]
+    if prop.kind == "leak":
+        return enc.leak()
+    if prop.kind == "deadlock":
+        return enc.deadlock()
+    return enc.violation(list(prop.checks))
+
+
+def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, sources: SourceCache,
+                    options: VerifyOptions, prog: EventProgram, coverage_result, t0: float) -> PropertyResult:  # type: ignore[no-untyped-def]
+    bound = prog.bound
+    with session.frame():
+        session.add(_violation_formula(prop, enc))
+        answer = session.check()
+        if answer.outcome == Outcome.SAT:
+            trace = _shortest_trace(prop, enc, session, sources, options, answer)
+            return PropertyResult(prop.name, prop.kind, VIOLATED, bound, time.perf_counter() - t0,
+                                  f"violated within the bound {bound}", "", trace, len(prop.checks))
+        if answer.outcome == Outcome.UNKNOWN:
+            return PropertyResult(prop.name, prop.kind, UNKNOWN, bound, time.perf_counter() - t0, "",
+                                  answer.reason, None, len(prop.checks))
+    cov, words = coverage_result()
+    if cov.outcome == Outcome.UNSAT:
+        status, reason = PROVED, ""
+    elif cov.outcome == Outcome.SAT:
+        status, reason = BOUNDED, ""
+    else:
+        status, reason = UNKNOWN, cov.reason
+    return PropertyResult(prop.name, prop.kind, status, bound, time.perf_counter() - t0, words, reason, None, len(prop.checks))
+
+
+def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, sources: SourceCache,
+                    options: VerifyOptions, first: CheckResult) -> Trace:
+    assert first.model is not None
+    best = ModelView(enc, first.model)
+    shortest = True
+    if options.minimize:
+        lo, hi = 0, best.step_count()
+        while lo < hi:
+            mid = (lo + hi) // 2
+            with session.frame():
+                session.add(enc.at_most_steps(mid))
+                answer = session.check()
+            if answer.outcome == Outcome.SAT:
+                assert answer.model is not None
+                best = ModelView(enc, answer.model)
+                hi = best.step_count()
+            elif answer.outcome == Outcome.UNSAT:
+                lo = mid + 1
+            else:
+                shortest = False
+                break
+    return _describe(prop, best, sources, shortest)
+
+
+def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: bool) -> Trace:
+    file, line = "", 0
+    if prop.kind == "leak":
+        words = "leak: at the end of the run a refcounted object still holds a reference"
+        trace = decode_trace(view, sources, words, leak=True)
+    elif prop.kind == "deadlock":
+        words = "deadlock: every unfinished thread is blocked: " + "; ".join(blocked_threads(view))
+        trace = decode_trace(view, sources, words)
+    else:
+        failed = [c for c in prop.checks if view.true(view.enc.reached(c)) and not view.value(c.cond)]
+        c = failed[0] if failed else prop.checks[0]
+        file, line = c.span.file, c.span.line
+        thread = view.prog.threads[c.thread].name
+        if prop.kind == "uaf":
+            words = f"uaf: {c.message} in thread {thread} at {file}:{line}"
+        elif prop.kind == "lost_update":
+            words = f"lost update ({prop.name}): the check at {file}:{line} failed in thread {thread}: an allocation that started after the attach completed did not charge the task's new objcg"
+        else:
+            words = f"{c.message} in thread {thread} at {file}:{line}"
+        trace = decode_trace(view, sources, words, file, line)
+    return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest)
