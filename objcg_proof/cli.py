@@ -26,9 +26,28 @@ class _UsageError(Exception):
     pass
 
 
+class _Exit(Exception):
+    """--help or --version finished: return this status instead of calling sys.exit()."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _Parser(argparse.ArgumentParser):
+    out: TextIO | None = None   # where --help and --version print (main's stdout)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            self._print_message(message)
+        raise _Exit(status)
+
+    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+        if message:
+            (self.out or file or sys.stdout).write(message)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,13 +94,17 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    parser.out = stdout  # type: ignore[attr-defined]
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
         options = VerifyOptions(bound=_parse_bound(args.bound), defines=_parse_defines(args.defines),
                                 solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
                                 only=tuple(args.property))
         if args.timeout <= 0:
             raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+    except _Exit as done:
+        return done.status
     except _UsageError as exc:
         stderr.write(f"objcg-prove: error: {exc}\n")
         stderr.write("usage: objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] MODEL...\n")
@@ -110,6 +133,16 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
         if not as_json:
             stdout.write(model_text(result, traces) + "\n\n")
             stdout.flush()
+    if options.only and results:
+        # a --property that selects nothing must not pass as "every property proved"
+        checked = {word for r in results for p in r.properties for word in (p.name, p.kind)}
+        for name in options.only:
+            if name not in checked:
+                bad_input = True
+                msg = f"--property {name}: no model has a property of that name or kind"
+                stderr.write(f"objcg-prove: error: {msg}\n")
+                errors.append({"model": "<command line>", "file": "<command line>", "line": 0, "column": 0,
+                               "message": msg})
     if as_json:
         stdout.write(to_json(results, errors) + "\n")
     statuses = [p.status for r in results for p in r.properties]

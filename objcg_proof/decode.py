@@ -50,7 +50,8 @@ class ModelView:
 
     def executed_steps(self) -> list[int]:
         ran = [sid for sid, ex in self.enc.executed.items() if self.true(ex)]
-        return sorted(ran, key=lambda sid: self.int(self.enc.step_clock[sid]))
+        steps = self.prog.steps
+        return sorted(ran, key=lambda sid: (self.int(self.enc.step_clock[sid]), steps[sid].thread, steps[sid].pos))
 
     def step_count(self) -> int:
         return len([1 for ex in self.enc.executed.values() if self.true(ex)])

@@ -30,7 +30,6 @@ class Encoding:
     executed: dict[int, z3.BoolRef] = field(default_factory=dict)
     event_executed: dict[int, z3.BoolRef] = field(default_factory=dict)
     symbols: dict[str, z3.BitVecRef] = field(default_factory=dict)
-    step_count: z3.ArithRef | None = None
     finished: dict[int, z3.BoolRef] = field(default_factory=dict)
 
     def reached(self, check: Check) -> z3.BoolRef:
@@ -74,8 +73,7 @@ class Encoding:
         return z3.Or(gaps) if gaps else z3.BoolVal(False)
 
     def at_most_steps(self, n: int) -> z3.BoolRef:
-        assert self.step_count is not None
-        return self.step_count <= n
+        return z3.PbLe([(ex, 1) for ex in self.executed.values()], n)
 
     # ---- terms
     def term(self, t: Term) -> z3.ExprRef:
@@ -147,40 +145,32 @@ def _control(enc: Encoding) -> None:
             if st.enabled is not None:
                 enc.base.append(z3.Implies(ex, enc.term(st.enabled)))
         enc.finished[th.index] = z3.And(done) if done else z3.BoolVal(True)
-    enc.step_count = z3.Sum([z3.If(ex, 1, 0) for ex in enc.executed.values()]) if enc.executed else z3.IntVal(0)
     for name, limit in prog.nondets:
         if limit is not None:
-            enc.base.append(z3.ULT(enc.term(_sym(enc, name)), limit))
-
-
-def _sym(enc: Encoding, name: str) -> Term:
-    for ev in enc.program.events:
-        if ev.read is not None and ev.read.name == name:
-            return ev.read
-    return Sym("w", name)
+            sym = enc.symbols.setdefault(name, z3.BitVec(name, prog.width))
+            enc.base.append(z3.ULT(sym, limit))
 
 
 def _memory_model(enc: Encoding) -> None:
     """Sequential consistency: one total order of steps; reads see the latest write."""
     prog = enc.program
+    # NOTE(step-clocks): all events of a step share its clock, so nothing can come between
+    # them (atomicity). Clocks need not be distinct: conflicting accesses are strictly ordered
+    # by the constraints below, and steps that do not conflict commute, so any tie can be
+    # broken either way.
     real = [st for st in prog.steps if not st.is_cut]
-    width = max((len(st.events) for st in real), default=1) + 1
     for st in real:
         enc.step_clock[st.id] = z3.Int(f"clock@{prog.threads[st.thread].name}#{st.pos}")
-    if len(real) > 1:
-        enc.base.append(z3.Distinct([enc.step_clock[st.id] for st in real]))
     for th in prog.threads:
         order = [sid for sid in th.steps if not prog.steps[sid].is_cut]
         for a, b in zip(order, order[1:]):
             enc.base.append(enc.step_clock[a] < enc.step_clock[b])
     end = z3.Int("clock@end")
     for st in real:
-        enc.base.append(end > enc.step_clock[st.id] * width + width)
+        enc.base.append(end > enc.step_clock[st.id])
 
     def clock(ev: Event) -> z3.ArithRef:
-        if ev.kind == FINAL:
-            return end
-        return enc.step_clock[ev.step] * width + ev.sub
+        return end if ev.kind == FINAL else enc.step_clock[ev.step]
 
     for ev in prog.events:
         if ev.kind == FINAL:
@@ -212,6 +202,7 @@ def _memory_model(enc: Encoding) -> None:
             return z3.BoolVal(a.loc.value == b.loc.value)
         return enc.term(a.loc) == enc.term(b.loc)
 
+    rmw_only = {c for c, ws in by_loc.items() if all(w.kind == RMW for w in ws)}
     for r in prog.events:
         if r.kind not in (READ, RMW, FINAL):
             continue
@@ -236,6 +227,9 @@ def _memory_model(enc: Encoding) -> None:
             init = z3.BitVecVal(0, prog.width)
             for c in reversed(r.cands):
                 init = z3.If(rloc == c, z3.BitVecVal(locations[c].init, prog.width), init)
+        if all(c in rmw_only for c in r.cands):
+            _rmw_sum(enc, r, before, init, value, ex_r, clock, po_before, same_loc)
+            continue
         rf0 = z3.Bool(f"rf@init>{r.id}")
         cons = [value == init]
         for w2 in before:
@@ -263,6 +257,30 @@ def _memory_model(enc: Encoding) -> None:
             enc.base.append(z3.Implies(rf, z3.And(cons)))
             options.append(rf)
         enc.base.append(z3.Implies(ex_r, z3.Or(options)))
+
+
+def _rmw_sum(enc: Encoding, r: Event, before: list[Event], init: z3.ExprRef, value: z3.ExprRef,
+             ex_r: z3.BoolRef, clock, po_before, same_loc) -> None:  # type: ignore[no-untyped-def]
+    """NOTE(rmw-sum): when every write to the locations a read may touch is a read-modify-write
+    (refcounts always are), the value it sees is the initial value plus the change
+    (written - read) of every RMW before it, in whatever order they ran: the changes telescope.
+    Quadratic where reads-from is cubic (measured: 26 s instead of 37 s for objcg_v4's uaf).
+    It needs two RMWs of one location never to share a clock, which is asserted here."""
+    width = enc.program.width
+    zero = z3.BitVecVal(0, width)
+    total = init
+    for w in before:
+        delta = enc.term(w.write) - enc.term(w.read)  # type: ignore[arg-type,operator]
+        when = [enc.event_executed[w.id], same_loc(w, r)]
+        if po_before(w, r) is None:
+            when.append(clock(w) < clock(r))
+        total = total + z3.If(z3.And(when), delta, zero)
+    enc.base.append(z3.Implies(ex_r, value == total))
+    if r.kind == RMW:
+        for w in before:
+            if w.thread != r.thread and w.id < r.id:
+                enc.base.append(z3.Implies(z3.And(enc.event_executed[w.id], ex_r, same_loc(w, r)),
+                                           clock(w) != clock(r)))
 
 
 def _checks(enc: Encoding) -> None:

@@ -332,7 +332,12 @@ class _Builder(Transformer[Token, Any]):
     def number(self, c: list[Any]) -> s.Num:
         tok = c[0]
         text = str(tok).rstrip("uUlL")
-        return s.Num(int(text, 0) if not (len(text) > 1 and text[0] == "0" and text[1] not in "xX") else int(text, 8), self._tspan(tok))
+        octal = len(text) > 1 and text[0] == "0" and text[1] not in "xX"
+        try:
+            value = int(text, 8) if octal else int(text, 0)
+        except ValueError:  # 08, 099: a leading 0 makes a C literal octal
+            raise error(self._tspan(tok), f"invalid number '{tok}': a number with a leading 0 is octal (digits 0-7)") from None
+        return s.Num(value, self._tspan(tok))
 
     @v_args(meta=True)
     def null(self, meta: Any, c: list[Any]) -> s.Null:

@@ -141,6 +141,10 @@ class Resolver:
             if key not in seen:
                 seen.add(key)
                 out.append(d)
+        files: dict[str, int] = {}
+        for d in out:
+            files.setdefault(d.span.file, len(files))
+        out.sort(key=lambda d: (files[d.span.file], d.span.line, d.span.column))
         return out
 
     # ---- top-level names and constants

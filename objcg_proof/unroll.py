@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 from . import ir
 from .diagnostics import Span, error
 from .events import FINAL, READ, RMW, WRITE, Assignment, Check, Event, EventProgram, Step, ThreadSteps
-from .terms import BOOL, FALSE, TRUE, WORD, Sym, Term, TermBuilder, substitute
+from .terms import BOOL, FALSE, TRUE, WORD, App, Sym, Term, TermBuilder, substitute
 
 MAX_FREE_ITERATIONS = 1000
 R = TypeVar("R")
@@ -437,10 +437,18 @@ class _ThreadUnroller:
             return conds, valid
         assert pointer is not None
         p = self.expr(pointer)
-        conds = [tb.cmp("==", p, tb.word(o.address)) for o in self.layout.objects if o.struct == struct]
+        conds = self.known([tb.cmp("==", p, tb.word(o.address)) for o in self.layout.objects if o.struct == struct])
         valid = tb.or_(*conds)
         self.check("uaf", "", valid, span, f"NULL or invalid pointer dereferenced ('->{what}' of a struct {struct} *)")
         return conds, valid
+
+    def known(self, conds: list[Term]) -> list[Term]:
+        """Drop the candidates the path guard already rules out (p != &root inside a loop
+        `for (; p != &root; ...)`), so walks up a hierarchy unroll exactly."""
+        guard = self.cg
+        facts = set(guard.args) if isinstance(guard, App) and guard.op == "and" else {guard}
+        tb = self.tb
+        return [FALSE if tb.not_(c) in facts else (TRUE if c in facts else c) for c in conds]
 
     def _candidate_objects(self, obj: ir.ObjectRef | None, struct: str) -> list[int]:
         if obj is not None:
@@ -448,8 +456,13 @@ class _ThreadUnroller:
         return [o.index for o in self.layout.objects if o.struct == struct]
 
     def choose(self, conds: list[Term], valid: Term, values: list[Term]) -> Term:
-        out = values[-1]
-        for c, v in zip(reversed(conds[:-1]), reversed(values[:-1])):
+        """The value of the candidate whose condition holds (conditions are exclusive)."""
+        pairs = [(c, v) for c, v in zip(conds, values) if c is not FALSE] or [(conds[-1], values[-1])]
+        for c, v in pairs:
+            if c is TRUE:
+                return v
+        out = pairs[-1][1]
+        for c, v in reversed(pairs[:-1]):
             out = self.tb.ite(c, v, out)
         return out
 
@@ -464,8 +477,9 @@ class _ThreadUnroller:
             return term, tuple(ids), tb.cmp("<", i, tb.word(len(ids)))
         objs = self._candidate_objects(loc.obj, loc.struct)
         conds, valid = self.objects_of(loc.obj, loc.pointer, loc.struct, loc.span, loc.field)
-        ids = [self.layout.field_location(o, loc.field) for o in objs]
-        term = self.choose(conds, valid, [tb.word(i) for i in ids])
+        ids = [self.layout.field_location(o, loc.field) for o, c in zip(objs, conds) if c is not FALSE]
+        ids = ids or [self.layout.field_location(objs[-1], loc.field)]
+        term = self.choose(conds, valid, [tb.word(self.layout.field_location(o, loc.field)) for o in objs])
         return term, tuple(ids), valid
 
     def write(self, loc: ir.SharedLoc, value: Term, mode: str) -> None:

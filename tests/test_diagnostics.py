@@ -1,0 +1,372 @@
+"""Bad input: `file:line:col: error: ...`, the source line, a caret; exit status 2; no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_diagnostic, column_of, dedent, line_of
+
+
+def check(models, text, needle, phrase, *argv, name="m.dsl", at=None):
+    """Run a bad model; the diagnostic must point at `needle` (or at `at` = (line, col))."""
+    run = models.run(text, *argv, name=name)
+    line, col = at if at is not None else (line_of(text, needle), column_of(text, needle))
+    source = dedent(text).splitlines()[line - 1]
+    return assert_diagnostic(run, name, line, col, phrase, source)
+
+
+# ---- syntax --------------------------------------------------------------------------------
+
+
+def test_missing_semicolon(models):
+    text = """
+        shared word x = 0;
+        thread T {
+          x = 1
+        }
+    """
+    msg = check(models, text, "}", "syntax error: unexpected '}'", at=(4, 1))
+    assert msg.endswith("expected ';'")
+
+
+def test_missing_parenthesis(models):
+    text = """
+        thread T {
+          if x == 1) { }
+        }
+    """
+    msg = check(models, text, "x ==", "syntax error: unexpected 'x'")
+    assert msg.endswith("expected '('")
+
+
+def test_incomplete_expression(models):
+    text = """
+        shared word x = 0;
+        thread T { x = (1 + ; }
+    """
+    msg = check(models, text, "; }", "syntax error: unexpected ';'")
+    assert "expected" in msg and "a name" in msg and "a number" in msg
+
+
+def test_unexpected_character(models):
+    check(models, "thread T { @ }\n", "@", "syntax error: unexpected character '@'")
+
+
+def test_unexpected_end_of_file(models):
+    text = "shared word x = 0;\nthread T {\n  x = 1;\n"
+    models.write(text)
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 3, 9, "syntax error: unexpected end of file; expected", "  x = 1;")
+
+
+def test_bad_octal_literal(models):
+    check(models, "thread T { word v = 099; }\n", "099", "invalid number '099'")
+
+
+def test_shift_operators_parse(models):
+    # `<<` and `>>` once lexed as two `<` / `>`: a model using them must not be a syntax error
+    run = models.run("""
+        shared word x = 1 << 3;
+        thread T { word v = x; x = v >> 1; }
+    """)
+    assert run.rc == 0, run.err
+
+
+# ---- names, arity, types -----------------------------------------------------------------------
+
+
+def test_unknown_name(models):
+    check(models, "thread T { word v = y; }\n", "y;", "unknown name 'y'")
+
+
+def test_unknown_procedure(models):
+    check(models, "thread T { frob(1); }\n", "frob", "unknown procedure or builtin 'frob'")
+
+
+def test_unknown_field(models):
+    text = """
+        struct S { word f; };
+        object struct S o;
+        thread T { word v = o.g; }
+    """
+    check(models, text, "o.g", "struct S has no field 'g' (its fields: f)")
+
+
+@pytest.mark.parametrize("call, phrase", [
+    ("word v = READ_ONCE(x, 1);", "'READ_ONCE' takes 1 argument(s), 2 given"),
+    ("put();", "'put' takes 1 argument(s), 0 given"),
+    ("assert();", "'assert' takes 1 or 2 argument(s), 0 given"),
+    ("rcu_read_lock(1);", "'rcu_read_lock' takes 0 argument(s), 1 given"),
+    ("word v = cmpxchg(&x, 1);", "'cmpxchg' takes 3 argument(s), 2 given"),
+])
+def test_builtin_arity(models, call, phrase):
+    text = f"""
+        shared word x = 0;
+        thread T {{ {call} }}
+    """
+    needle = call.split("= ")[-1] if "= " in call else call
+    check(models, text, needle, phrase)
+
+
+def test_procedure_arity(models):
+    text = """
+        proc void f(word a) { }
+        thread T { f(1, 2); }
+    """
+    check(models, text, "f(1, 2)", "procedure 'f' takes 1 argument(s), 2 given")
+
+
+def test_refcount_op_on_non_refcounted_object(models):
+    text = """
+        struct S { word f; };
+        object struct S o;
+        thread T { get(&o); }
+    """
+    check(models, text, "&o", "'get' on a non-refcounted object: struct S is not declared 'refcounted'")
+
+
+def test_two_shared_accesses_in_one_statement(models):
+    text = """
+        shared word x = 0;
+        shared word y = 0;
+        thread T { x = y; }
+    """
+    run = models.run(text)
+    assert_diagnostic(run, "m.dsl", 3, column_of(text, "x = y"), "this statement makes 2 shared accesses (y, x)",
+                      "thread T { x = y; }")
+    assert "atomic { }" in run.err
+
+
+def test_shared_read_modify_write_needs_atomic(models):
+    text = """
+        shared word x = 0;
+        thread T { x++; }
+    """
+    check(models, text, "x++", "makes 2 shared accesses (x, x)")
+
+
+def test_writing_a_const_field(models):
+    text = """
+        struct S { const word k; };
+        object struct S o = { .k = 1 };
+        thread T { o.k = 2; }
+    """
+    check(models, text, "o.k", "field 'k' of struct S is declared const and cannot be written")
+
+
+def test_current_in_a_thread_without_one(models):
+    text = """
+        struct task { word f; };
+        object struct task t1;
+        thread A (current = &t1) { word v = current->f; }
+        thread B { word v = current->f; }
+    """
+    check(models, text, None, "'current' is only defined in a thread declared with '(current = &task)'", at=(4, 21))
+
+
+def test_current_in_a_procedure_called_from_a_thread_without_one(models):
+    text = """
+        struct task { word f; };
+        object struct task t1;
+        proc word getf(void) {
+          return current->f;
+        }
+        thread A (current = &t1) { word v = getf(); }
+        thread B { word v = getf(); }
+    """
+    check(models, text, "current->f", "'current' is used in thread B, which names no task")
+
+
+def test_break_outside_a_loop(models):
+    check(models, "thread T { break; }\n", "break;", "'break' outside a loop")
+
+
+def test_continue_outside_a_loop(models):
+    text = """
+        proc void f(void) { continue; }
+        thread T { f(); }
+    """
+    check(models, text, "continue;", "'continue' outside a loop")
+
+
+def test_recursion(models):
+    text = """
+        proc void f(void) { g(); }
+        proc void g(void) { f(); }
+        thread T { f(); }
+    """
+    check(models, text, "proc void f", "recursion is not supported: f -> g -> f")
+
+
+def test_loop_inside_atomic(models):
+    text = """
+        shared word x = 0;
+        thread T { atomic { while (x) { } } }
+    """
+    check(models, text, "while", "loops are not allowed inside an atomic block")
+
+
+def test_constant_index_out_of_bounds(models):
+    text = """
+        shared word a[2];
+        thread T { word v = a[5]; }
+    """
+    check(models, text, "5]", "index 5 is out of bounds for 'a[2]'")
+
+
+# ---- files and includes ------------------------------------------------------------------------
+
+
+def test_missing_file(models):
+    run = models.cli("nosuch.dsl")
+    assert run.rc == 2 and run.out == "" and "Traceback" not in run.err
+    assert run.err.splitlines()[0] == "nosuch.dsl: error: cannot open 'nosuch.dsl': no such file"
+
+
+def test_directory_instead_of_file(models):
+    (models.root / "dir.dsl").mkdir()
+    run = models.cli("dir.dsl")
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert run.err.startswith("dir.dsl: error: cannot open 'dir.dsl': it is a directory")
+
+
+def test_empty_file(models):
+    models.write("")
+    run = models.cli("m.dsl")
+    assert run.rc == 2 and run.out == "" and "Traceback" not in run.err
+    assert run.err.startswith("m.dsl:1:1: error: the model file is empty")
+
+
+def test_file_without_threads(models):
+    check(models, "// only a comment\n", "//", "the model declares no thread")
+
+
+def test_missing_include(models):
+    text = """
+        shared word x = 0;
+        include "lib/missing.dsl";
+        thread T { }
+    """
+    check(models, text, "include", "cannot open 'lib/missing.dsl': no such file")
+
+
+def test_error_inside_an_included_file(models):
+    models.write("shared word x = 0;\nproc void f(void) { x = y; }\n", "lib/common.dsl")
+    run = models.run('include "lib/common.dsl";\nthread T { f(); }\n')
+    assert_diagnostic(run, "lib/common.dsl", 2, 25, "unknown name 'y'", "proc void f(void) { x = y; }")
+
+
+def test_include_cycle(models):
+    models.write('include "b.dsl";\nthread T { }\n', "a.dsl")
+    models.write('include "a.dsl";\n', "b.dsl")
+    run = models.cli("a.dsl")
+    assert_diagnostic(run, "b.dsl", 1, 1, "include cycle", 'include "a.dsl";')
+
+
+def test_include_of_itself(models):
+    check(models, 'include "m.dsl";\nthread T { }\n', "include", "include cycle")
+
+
+# ---- params, bound -----------------------------------------------------------------------
+
+
+PARAM_MODEL = """
+param N = 1;
+shared word x = 0;
+thread T { x = N; }
+"""
+
+
+def test_define_of_an_unknown_param(models):
+    run = models.run(PARAM_MODEL, "-D", "M=3")
+    assert run.rc == 2 and "Traceback" not in run.err and run.out == ""
+    assert run.err.splitlines()[0] == "<command line>: error: -D M: the model has no param named 'M' (its params: N)"
+
+
+@pytest.mark.parametrize("define, phrase", [
+    ("N", "-D N: expected NAME=VALUE"),
+    ("N=abc", "-D N=abc: 'abc' is not an integer"),
+    ("3N=1", "-D 3N=1: expected NAME=VALUE"),
+    ("=1", "-D =1: expected NAME=VALUE"),
+])
+def test_malformed_define(models, define, phrase):
+    run = models.run(PARAM_MODEL, "-D", define)
+    assert run.rc == 2 and "Traceback" not in run.err and run.out == ""
+    assert run.err.startswith(f"objcg-prove: error: {phrase}")
+
+
+@pytest.mark.parametrize("bound, phrase", [
+    ("0", "--bound 0: the bound must be at least 1"),
+    ("-1", "--bound -1: the bound must be at least 1"),
+    ("two", "--bound two: expected a positive integer"),
+])
+def test_bad_bound_option(models, bound, phrase):
+    run = models.run(PARAM_MODEL, "--bound", bound)
+    assert run.rc == 2 and "Traceback" not in run.err and run.out == ""
+    assert run.err.startswith(f"objcg-prove: error: {phrase}")
+
+
+def test_bound_too_large(models):
+    run = models.run(PARAM_MODEL, "--bound", "65")
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert "the bound 65 is larger than the maximum 64" in run.err
+
+
+def test_bound_zero_in_the_model(models):
+    text = "bound 0;\n" + dedent(PARAM_MODEL)
+    check(models, text, None, "the bound must be at least 1, not 0", at=(1, 7))
+
+
+def test_bound_declared_twice(models):
+    text = "bound 1;\nbound 2;\n" + dedent(PARAM_MODEL)
+    check(models, text, "bound 2", "'bound' is declared more than once")
+
+
+# ---- duplicates ----------------------------------------------------------------------------------
+
+
+def test_duplicate_shared_variable(models):
+    text = """
+        shared word x = 0;
+        shared word x = 1;
+        thread T { }
+    """
+    run = models.run(text)
+    msg = assert_diagnostic(run, "m.dsl", 2, 13, "'x' is already declared", "shared word x = 1;")
+    assert "note: the first declaration is at m.dsl:1:13" in run.err
+    assert msg == "'x' is already declared"
+
+
+@pytest.mark.parametrize("decls, needle, phrase", [
+    ("proc void p(void) { }\nproc void p(void) { }", "proc void p(void) { }", "'p' is already declared"),
+    ("struct S { word f; };\nstruct S { word g; };", "struct S { word g; }", "struct 'S' is already declared"),
+    ("struct S { word f; word f; };", "word f; }", "struct S already has a field 'f'"),
+    ("const A = 1;\nparam A = 2;", "param A", "'A' is already declared"),
+    ("thread U { }\nthread U { }", None, "'U' is already declared"),
+])
+def test_duplicate_declarations(models, decls, needle, phrase):
+    text = decls + "\nthread T { }\n"
+    lines = text.splitlines()
+    if needle is None:
+        at = (2, 1)
+    else:
+        line = max(i for i, l in enumerate(lines) if needle in l) + 1
+        at = (line, lines[line - 1].index(needle) + 1)
+    check(models, text, needle, phrase, at=at)
+
+
+def test_duplicate_local(models):
+    check(models, "thread T { word a = 1; word a = 2; }\n", "a = 2", "'a' is already declared in this block")
+
+
+def test_diagnostics_come_in_source_order(models):
+    text = """
+        struct S { word f; word f; };
+        proc void p(void) { }
+        proc void p(void) { }
+        thread T { word v = nope; }
+    """
+    run = models.run(text)
+    assert run.rc == 2
+    heads = [l.split(": error:")[0] for l in run.err.splitlines() if ": error:" in l]
+    assert heads == ["m.dsl:1:20", "m.dsl:3:1", "m.dsl:4:21"]
