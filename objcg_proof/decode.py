@@ -134,7 +134,7 @@ def _leak_words(view: ModelView, acquires: dict[int, list[_Acquire | None]], vio
         name = layout.objects[obj_index].name
         held = [a for a in acquires[layout.refcount_location(obj_index)] if a is not None]
         who = "; ".join(
-            "the memcg's initial reference (never killed)" if a.what == "initial reference"
+            "the initial reference (the object was never killed)" if a.what == "initial reference"
             else f"the reference taken by {a.what}() at step {a.row} (thread {a.thread}, {a.where})"
             for a in held)
         parts.append(f"{name} ends with count {final}: never released: {who or 'unknown'}")

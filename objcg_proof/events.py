@@ -94,3 +94,4 @@ class EventProgram:
     refcount_finals: tuple[tuple[int, int], ...]   # (object index, FINAL event id)
     nondets: tuple[tuple[str, int | None], ...]    # symbol name, limit
     width: int
+    declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property

@@ -387,6 +387,13 @@ class Thread:
     span: Span = _span()
 
 
+def property_name(kind: str, label: str, span: Span) -> str:
+    """The name a check's property is reported under: its label, else where it stands."""
+    if label:
+        return label
+    return kind if kind == "lost_update" else f"{kind}@{span.file}:{span.line}"
+
+
 @dataclass(frozen=True)
 class Program:
     path: str
@@ -396,6 +403,9 @@ class Program:
     bound: int
     bound_span: Span
     params: tuple[tuple[str, int], ...]
+    # every assert/lost_update property the threads can reach, (kind, name), in source order:
+    # listed even when unrolling finds no reachable check of it
+    properties: tuple[tuple[str, str], ...] = ()
 
     def proc(self, name: str) -> Proc:
         for p in self.procs:

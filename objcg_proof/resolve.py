@@ -129,9 +129,10 @@ class Resolver:
         self._check_recursion()
         if self.diags:
             raise UserError(self._sorted_diags())
-        return ir.Program(self.module.path, layout, tuple(p for p in procs if p is not None),
-                          tuple(t for t in threads if t is not None), bound, bound_span,
-                          tuple(sorted(self.params.items())))
+        kept_procs = tuple(p for p in procs if p is not None)
+        kept_threads = tuple(t for t in threads if t is not None)
+        return ir.Program(self.module.path, layout, kept_procs, kept_threads, bound, bound_span,
+                          tuple(sorted(self.params.items())), _declared_properties(kept_procs, kept_threads))
 
     def _sorted_diags(self) -> list[Diagnostic]:
         seen = set()
@@ -815,6 +816,39 @@ class Resolver:
             others.append(self._expr(a, scope, ctx))
         rtype = loc.type if f in ("xchg", "cmpxchg") else ir.WORD
         return ir.AtomicOp(f, loc, tuple(others), out, rtype, span)
+
+
+def _declared_properties(procs: tuple[ir.Proc, ...], threads: tuple[ir.Thread, ...]) -> tuple[tuple[str, str], ...]:
+    """The assert/lost_update properties of every check the threads can reach through calls."""
+    by_name = {p.name: p for p in procs}
+    found: list[tuple[int, str, int, str, str]] = []
+    visited: set[str] = set()
+
+    def walk(stmts: tuple[ir.Stmt, ...]) -> None:
+        for st in stmts:
+            if isinstance(st, ir.Check):
+                name = ir.property_name(st.kind, st.label, st.span)
+                found.append((0, st.span.file, st.span.line, st.kind, name))
+            elif isinstance(st, ir.CallProc):
+                if st.proc not in visited and st.proc in by_name:
+                    visited.add(st.proc)
+                    walk(by_name[st.proc].body)
+            elif isinstance(st, (ir.Seq, ir.Atomic)):
+                walk(st.body)
+            elif isinstance(st, ir.If):
+                walk(st.then)
+                walk(st.other)
+            elif isinstance(st, ir.Loop):
+                walk(st.body)
+                walk(st.step)
+
+    for t in threads:
+        walk(t.body)
+    out: list[tuple[str, str]] = []
+    for _, _, _, kind, name in found:
+        if (kind, name) not in out:
+            out.append((kind, name))
+    return tuple(out)
 
 
 def _strip_address(e: s.Expr) -> s.Expr:

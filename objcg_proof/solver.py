@@ -7,6 +7,7 @@ can never be mistaken for a proof. Frames are `with` blocks whose pop sits in `f
 from __future__ import annotations
 
 import enum
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -59,12 +60,16 @@ class Session:
             self._solver.pop()
 
     def check(self) -> CheckResult:
+        started = time.perf_counter()
         answer = self._solver.check()
         if answer == z3.sat:
             return CheckResult(Outcome.SAT, "", self._solver.model())
         if answer == z3.unsat:
             return CheckResult(Outcome.UNSAT)
         reason = self._solver.reason_unknown() or "the solver gave no reason"
-        if "timeout" in reason or "canceled" in reason:
+        elapsed = time.perf_counter() - started
+        if self.options.rlimit > 0 and ("resource" in reason or ("canceled" in reason and elapsed < 0.9 * self.options.timeout_s)):
+            reason = f"solver resource limit (rlimit {self.options.rlimit}) exhausted after {elapsed:.1f}s ({reason})"
+        elif "timeout" in reason or "canceled" in reason:
             reason = f"solver timeout after {self.options.timeout_s:g}s ({reason})"
         return CheckResult(Outcome.UNKNOWN, reason)

@@ -91,7 +91,7 @@ class Unroller:
                 finals.append((obj.index, self.add_event(spec, -1, -1, 0)))
         return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
-                            self.layout.width)
+                            self.layout.width, self.prog.properties)
 
 
 class _ThreadUnroller:
@@ -290,6 +290,9 @@ class _ThreadUnroller:
 
     def loop(self, st: ir.Loop) -> None:
         tb = self.tb
+        if self.in_atomic:
+            raise error(st.span, "a loop inside an atomic block (here reached through a procedure call): "
+                        "an atomic step must be straight-line code")
         g0 = self.g
         loop_frame = _Frame("loop")
         self.frames.append(loop_frame)
@@ -336,7 +339,8 @@ class _ThreadUnroller:
 
     def call(self, st: ir.CallProc) -> None:
         tb = self.tb
-        args = self.simple(st.span, lambda: [self.expr(a) for a in st.args]) if st.args else []
+        # each argument is its own statement-sized step: `f(x, y)` reads x and y in two steps
+        args = [self.simple(getattr(a, "span", st.span), lambda a=a: self.expr(a)) for a in st.args]
         proc = self.u.prog.proc(st.proc)
         g0, env0 = self.g, dict(self.env)
         for p, a in zip(proc.params, args):
@@ -412,11 +416,12 @@ class _ThreadUnroller:
             return sym
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
-    def select(self, index: ir.Expr | None, values: list[Term], span: Span, msg: str) -> Term:
+    def select(self, index: ir.Expr | Term | None, values: list[Term], span: Span, msg: str) -> Term:
+        """values[index], with a uaf-kind check that the index is in bounds (index evaluated once)."""
         if index is None:
             return values[0]
         tb = self.tb
-        i = self.expr(index)
+        i = index if isinstance(index, Term) else self.expr(index)
         self.check("uaf", "", tb.cmp("<", i, tb.word(len(values))), span, msg)
         out = values[-1]
         for k in range(len(values) - 2, -1, -1):
@@ -472,8 +477,8 @@ class _ThreadUnroller:
             ids = list(loc.candidates)
             if loc.index is None:
                 return tb.word(ids[0]), (ids[0],), TRUE
-            term = self.select(loc.index, [tb.word(i) for i in ids], loc.span, f"index out of bounds for '{loc.name}'")
             i = self.expr(loc.index)
+            term = self.select(i, [tb.word(x) for x in ids], loc.span, f"index out of bounds for '{loc.name}'")
             return term, tuple(ids), tb.cmp("<", i, tb.word(len(ids)))
         objs = self._candidate_objects(loc.obj, loc.struct)
         conds, valid = self.objects_of(loc.obj, loc.pointer, loc.struct, loc.span, loc.field)

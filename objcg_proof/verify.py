@@ -15,6 +15,7 @@ from . import encode as encode_mod
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .diagnostics import SourceCache
 from .events import Check, EventProgram
+from .ir import property_name
 from .parser import load_model
 from .resolve import resolve
 from .solver import CheckResult, Outcome, Session, SolverOptions
@@ -42,11 +43,10 @@ def properties(prog: EventProgram) -> list[Property]:
     """The properties of a model, in report order: leak, uaf, deadlock, then its own checks."""
     out = [Property("leak", "leak", ()), Property("uaf", "uaf", tuple(c for c in prog.checks if c.kind == "uaf")),
            Property("deadlock", "deadlock", ())]
-    named: dict[tuple[str, str], list[Check]] = {}
+    named: dict[tuple[str, str], list[Check]] = {key: [] for key in prog.declared}
     for c in prog.checks:
         if c.kind in ("assert", "lost_update"):
-            name = c.label or (c.kind if c.kind == "lost_update" else f"assert@{c.span.file}:{c.span.line}")
-            named.setdefault((c.kind, name), []).append(c)
+            named.setdefault((c.kind, property_name(c.kind, c.label, c.span)), []).append(c)
     out += [Property(name, kind, tuple(cs)) for (kind, name), cs in named.items()]
     return out
 
@@ -121,6 +121,8 @@ def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, 
             return PropertyResult(prop.name, prop.kind, UNKNOWN, bound, time.perf_counter() - t0, "",
                                   answer.reason, None, len(prop.checks))
     cov, words = coverage_result()
+    if prop.kind in ("assert", "lost_update") and not prop.checks:
+        words = f"no check of it is left after unrolling to the bound {bound}: each is unreachable or constantly true; " + words
     if cov.outcome == Outcome.UNSAT:
         status, reason = PROVED, ""
     elif cov.outcome == Outcome.SAT:
@@ -154,6 +156,12 @@ def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, 
     return _describe(prop, best, sources, shortest)
 
 
+def _source_text(sources: SourceCache, file: str, line: int) -> str:
+    text = sources.line(file, line) or ""
+    cut = text.find("//")
+    return " ".join((text[:cut] if cut >= 0 else text).split())
+
+
 def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: bool) -> Trace:
     file, line = "", 0
     if prop.kind == "leak":
@@ -170,7 +178,8 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
         if prop.kind == "uaf":
             words = f"uaf: {c.message} in thread {thread} at {file}:{line}"
         elif prop.kind == "lost_update":
-            words = f"lost update ({prop.name}): the check at {file}:{line} failed in thread {thread}: an allocation that started after the attach completed did not charge the task's new objcg"
+            stated = _source_text(sources, file, line)
+            words = f"lost update ({prop.name}) in thread {thread} at {file}:{line}: the model's statement does not hold: {stated}"
         else:
             words = f"{c.message} in thread {thread} at {file}:{line}"
         trace = decode_trace(view, sources, words, file, line)
