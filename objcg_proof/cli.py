@@ -8,6 +8,7 @@ Exit status: 0 every property proved; 1 some property violated; 2 bad input or u
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import TextIO
@@ -90,10 +91,22 @@ def _parse_bound(text: str | None) -> int | None:
     return k
 
 
+# Subcommands: `objcg-prove NAME ...` runs module.function(argv, stdout, stderr) -> exit status.
+# Without a subcommand, `objcg-prove [options] MODEL...` proves the models.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("objcg_proof.interpret", "simulate_main"),
+    "export": ("objcg_proof.promela", "export_main"),
+}
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module_name, func = SUBCOMMANDS[argv[0]]
+        command = getattr(importlib.import_module(module_name), func)
+        return int(command(argv[1:], stdout, stderr))
     parser = _parser()
     parser.out = stdout  # type: ignore[attr-defined]
     try:

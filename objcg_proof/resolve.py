@@ -157,7 +157,7 @@ class Resolver:
                 prev = seen[name]
                 self.err(span, f"'{name}' is already declared", f"the first declaration is at {prev}")
                 return False
-            if name in EXPR_BUILTINS or name in STMT_BUILTINS or name in ("current", "NULL"):
+            if name in EXPR_BUILTINS or name in STMT_BUILTINS or name in ("current", "NULL", "true", "false"):
                 self.err(span, f"'{name}' is a builtin name and cannot be declared as a {what}")
                 return False
             seen[name] = span
