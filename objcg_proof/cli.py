@@ -2,7 +2,8 @@
 
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
-3 otherwise (some property bounded or unknown; with --allow-bounded, bounded counts as 0).
+3 otherwise (some property bounded or unknown; with --allow-bounded, bounded counts as 0);
+4 internal error: a counterexample did not replay on the reference interpreter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .solver import SolverOptions
 from .verdict import BOUNDED, UNKNOWN, VIOLATED, ModelResult
 from .verify import VerifyOptions, verify_path
 
-EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 class _UsageError(Exception):
@@ -96,6 +97,7 @@ def _parse_bound(text: str | None) -> int | None:
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("objcg_proof.interpret", "simulate_main"),
     "export": ("objcg_proof.promela", "export_main"),
+    "mutate": ("objcg_proof.mutate", "mutate_main"),
 }
 
 
@@ -130,7 +132,7 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
           allow_bounded: bool = False, traces: bool = True) -> int:
     results: list[ModelResult] = []
     errors = []
-    bad_input = False
+    bad_input = internal = False
     for path in paths:
         sources = SourceCache()
         try:
@@ -141,6 +143,16 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
                 stderr.write(d.render(sources) + "\n")
                 errors.append({"model": path, "file": d.span.file, "line": d.span.line, "column": d.span.column,
                                "message": d.message})
+            continue
+        failures = replay_failures(path, options, result)
+        if failures:
+            # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
+            # bug; it is reported as one and never printed as a counterexample.
+            internal = True
+            for failure in failures:
+                stderr.write(f"objcg-prove: internal error: {failure}\n")
+                errors.append({"model": path, "file": path, "line": 0, "column": 0,
+                               "message": f"internal error: {failure}"})
             continue
         results.append(result)
         if not as_json:
@@ -161,11 +173,33 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
     statuses = [p.status for r in results for p in r.properties]
     if bad_input:
         return EXIT_USAGE
+    if internal:
+        return EXIT_INTERNAL
     if VIOLATED in statuses:
         return EXIT_VIOLATED
     if UNKNOWN in statuses or (BOUNDED in statuses and not allow_bounded):
         return EXIT_INCONCLUSIVE
     return EXIT_PROVED
+
+
+def replay_failures(path: str, options: VerifyOptions, result: ModelResult) -> list[str]:
+    """Replay every counterexample of `result` on the reference interpreter (interpret.py)."""
+    from .interpret import replay
+    from .parser import load_model
+    from .resolve import resolve
+
+    violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
+    if not violated:
+        return []
+    program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
+    failures = []
+    for p in violated:
+        assert p.trace is not None
+        schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
+        ok, why = replay(program, schedule, p.name, p.kind)
+        if not ok:
+            failures.append(f"the counterexample for {p.name} in {path} does not replay: {why}")
+    return failures
 
 
 def entry() -> None:

@@ -7,7 +7,6 @@ verdict carries the reason it must be so; none was copied from the tool's output
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,8 @@ import pytest
 from objcg_proof.diagnostics import SourceCache
 from objcg_proof.verdict import ModelResult, PropertyResult
 from objcg_proof.verify import VerifyOptions, verify_path
+
+from model_results import proved
 
 ROOT = Path(__file__).resolve().parent.parent
 P, V, B = "proved", "violated", "bounded"
@@ -50,9 +51,8 @@ EXAMPLES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
 def run(name: str) -> ModelResult:
-    return verify_path(str(ROOT / "models" / f"{name}.dsl"), SourceCache(), VerifyOptions())
+    return proved(f"models/{name}.dsl")
 
 
 def prop(result: ModelResult, name: str) -> PropertyResult:

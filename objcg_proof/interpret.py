@@ -1,0 +1,850 @@
+"""Reference interpreter: explicit-state exploration of a resolved program (docs/semantics.md).
+
+Input: an `ir.Program` (shared with the prover: parser and resolver only). Output: per
+property, violated (with the shortest trace, found breadth-first) or not, over *every*
+execution, unbounded: loops run as long as they like, and states are hashed, so a finite
+state space is explored completely. It shares no code with unroll.py or encode.py, so it is
+independent evidence for the z3 engine:
+
+- `explore(program)`: every reachable state; the verdict of each property;
+- `replay(program, schedule, property)`: does this schedule of threads (a z3 counterexample)
+  really violate the property?
+- `simulate_main`: `objcg-prove simulate MODEL`, one random or chosen schedule printed.
+
+NOTE(interpreter-units): a thread's code is compiled to units (statements, branch conditions,
+return values, procedure arguments), as docs/semantics.md "Threads, statements and steps"
+defines them. A thread always rests right before a unit that must be a step (it touches shared
+memory or waits) or at its end: the pure units after a step run with that step. Whether a unit
+is a step is decided by running it: a pure run raises `_NeedsStep` at its first access.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterator, TextIO
+
+from . import ir
+from .diagnostics import SourceCache, Span, UserError
+from .ir import property_name
+
+Memory = tuple[int, ...]
+Locals = tuple[tuple[int, int], ...]
+
+DEFAULT_MAX_STATES = 200_000
+
+
+class _NeedsStep(Exception):
+    """A pure run reached a shared access or a wait: the unit is a step."""
+
+
+class _NeedChoice(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+class _Blocked(Exception):
+    """The unit's wait condition (await, spin_lock) or an assume is false now."""
+
+    def __init__(self, assume: bool) -> None:
+        self.assume = assume
+
+
+class _Crash(Exception):
+    """A uaf check failed in a way after which the thread cannot go on (no memory accessed)."""
+
+
+@dataclass(frozen=True)
+class Instr:
+    kind: str                     # unit | branch | ret | jump | end
+    span: Span
+    stmt: ir.Stmt | None = None
+    expr: ir.Expr | None = None
+    result: ir.LocalVar | None = None
+    next: int = -1
+    alt: int = -1
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    pc: int
+    locals: Locals
+    status: str                   # run | done | stuck (false assume) | dead (after a uaf crash)
+
+
+State = tuple[Memory, tuple[ThreadState, ...]]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    thread: str
+    span: Span
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A property violation: the property, the words, and the schedule that reaches it."""
+
+    name: str
+    kind: str
+    message: str
+    steps: tuple[StepRecord, ...]
+
+
+@dataclass
+class Exploration:
+    violations: dict[str, Found] = field(default_factory=dict)
+    properties: list[tuple[str, str]] = field(default_factory=list)   # (name, kind)
+    states: int = 0
+    complete: bool = True         # False when the state limit stopped the search
+
+    def status(self, name: str) -> str:
+        if name in self.violations:
+            return "violated"
+        return "proved" if self.complete else "unknown"
+
+
+# ---- compiling threads to units -------------------------------------------------------------
+class _Compiler:
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self.code: list[Instr] = []
+
+    def emit(self, instr: Instr) -> int:
+        self.code.append(instr)
+        return len(self.code) - 1
+
+    def patch(self, pc: int, **changes: int) -> None:
+        from dataclasses import replace
+
+        self.code[pc] = replace(self.code[pc], **changes)  # type: ignore[arg-type]
+
+    def thread(self, t: ir.Thread) -> list[Instr]:
+        self.code = []
+        ends: list[int] = []
+        self.block(t.body, loop=None, ret=(ends, None))
+        end = self.emit(Instr("end", t.span))
+        for pc in ends:
+            self.patch(pc, next=end)
+        for pc, ins in enumerate(self.code):
+            if ins.next == -1 and ins.kind != "end":
+                self.patch(pc, next=pc + 1)
+        return self.code
+
+    def block(self, stmts: tuple[ir.Stmt, ...], loop: tuple[list[int], list[int]] | None,
+              ret: tuple[list[int], ir.LocalVar | None]) -> None:
+        for st in stmts:
+            self.stmt(st, loop, ret)
+
+    def stmt(self, st: ir.Stmt, loop: tuple[list[int], list[int]] | None,
+             ret: tuple[list[int], ir.LocalVar | None]) -> None:
+        if isinstance(st, ir.Seq):
+            self.block(st.body, loop, ret)
+        elif isinstance(st, (ir.AssignLocal, ir.AssignShared, ir.Eval, ir.Check, ir.Assume, ir.Await, ir.Atomic)):
+            self.emit(Instr("unit", st.span, stmt=st))
+        elif isinstance(st, ir.If):
+            br = self.emit(Instr("branch", _span(st.cond, st.span), expr=st.cond))
+            self.block(st.then, loop, ret)
+            jump = self.emit(Instr("jump", st.span))
+            self.patch(br, next=br + 1, alt=len(self.code))
+            self.block(st.other, loop, ret)
+            self.patch(jump, next=len(self.code))
+        elif isinstance(st, ir.Loop):
+            breaks: list[int] = []
+            conts: list[int] = []
+            if st.cond_first:
+                head = self.emit(Instr("branch", _span(st.cond, st.span), expr=st.cond))
+                self.block(st.body, (breaks, conts), ret)
+                step_at = len(self.code)
+                self.block(st.step, loop, ret)
+                self.emit(Instr("jump", st.span, next=head))
+                exit_pc = len(self.code)
+                self.patch(head, next=head + 1, alt=exit_pc)
+            else:
+                start = len(self.code)
+                self.block(st.body, (breaks, conts), ret)
+                step_at = len(self.code)
+                self.block(st.step, loop, ret)
+                cond = self.emit(Instr("branch", _span(st.cond, st.span), expr=st.cond))
+                exit_pc = len(self.code)
+                self.patch(cond, next=start, alt=exit_pc)
+            for pc in breaks:
+                self.patch(pc, next=exit_pc)
+            for pc in conts:
+                self.patch(pc, next=step_at)
+        elif isinstance(st, ir.Break):
+            assert loop is not None
+            loop[0].append(self.emit(Instr("jump", st.span)))
+        elif isinstance(st, ir.Continue):
+            assert loop is not None
+            loop[1].append(self.emit(Instr("jump", st.span)))
+        elif isinstance(st, ir.Return):
+            targets, result = ret
+            targets.append(self.emit(Instr("ret", st.span, expr=st.value, result=result)))
+        elif isinstance(st, ir.CallProc):
+            proc = self.program.proc(st.proc)
+            for p, a in zip(proc.params, st.args):
+                self.emit(Instr("unit", _span(a, st.span), stmt=ir.AssignLocal(p, a, _span(a, st.span))))
+            returns: list[int] = []
+            self.block(proc.body, None, (returns, st.result))
+            after = len(self.code)
+            for pc in returns:
+                self.patch(pc, next=after)
+        else:
+            raise AssertionError(f"unhandled statement {type(st).__name__}")
+
+
+def _span(node: object, default: Span) -> Span:
+    return getattr(node, "span", default)
+
+
+# ---- running one unit -----------------------------------------------------------------------
+class _Run:
+    """One run of one unit: memory and locals it changes, the violations it finds."""
+
+    def __init__(self, machine: "Machine", thread: int, memory: Memory, locals_: Locals, dry: bool,
+                 choices: list[int]) -> None:
+        self.m = machine
+        self.layout = machine.layout
+        self.thread = thread
+        self.memory = list(memory)
+        self.locals = dict(locals_)
+        self.dry = dry
+        self.choices = choices
+        self.used = 0
+        self.accessed = False
+        self.waits = False
+        self.violations: list[tuple[str, str, str]] = []   # (name, kind, message)
+        self.changes: list[str] = []
+        self.mask = (1 << self.layout.width) - 1
+
+    # -- memory
+    def touch(self) -> None:
+        if self.dry:
+            raise _NeedsStep()
+        self.accessed = True
+
+    def load(self, loc: int) -> int:
+        self.touch()
+        return self.memory[loc]
+
+    def store(self, loc: int, value: int) -> None:
+        self.touch()
+        old = self.memory[loc]
+        value &= self.mask
+        self.memory[loc] = value
+        self.changes.append(self.m.describe_write(loc, old, value))
+
+    def fail(self, kind: str, name: str, message: str) -> None:
+        self.violations.append((name, kind, message))
+
+    def uaf(self, ok: bool, span: Span, message: str, crash: bool) -> None:
+        if not ok:
+            if crash and self.dry:
+                raise _NeedsStep()   # a failed access is still the unit's access: a step
+            self.fail("uaf", "uaf", f"{message} at {span.file}:{span.line}")
+            if crash:
+                raise _Crash()
+
+    # -- locations
+    def object_of(self, ref: ir.ObjectRef, span: Span) -> int:
+        if ref.index is None:
+            return ref.candidates[0]
+        i = self.expr(ref.index)
+        self.uaf(i < len(ref.candidates), span, "object array index out of bounds", crash=True)
+        return ref.candidates[i]
+
+    def pointed(self, p: int, struct: str, span: Span, what: str) -> int:
+        obj = self.m.by_address.get(p)
+        ok = obj is not None and self.layout.objects[obj].struct == struct
+        self.uaf(ok, span, what, crash=True)
+        assert obj is not None
+        return obj
+
+    def location(self, loc: ir.SharedLoc) -> int:
+        if loc.name:
+            if loc.index is None:
+                return loc.candidates[0]
+            i = self.expr(loc.index)
+            self.uaf(i < len(loc.candidates), loc.span, f"index out of bounds for '{loc.name}'", crash=True)
+            return loc.candidates[i]
+        if loc.obj is not None:
+            obj = self.object_of(loc.obj, loc.span)
+        else:
+            assert loc.pointer is not None
+            p = self.expr(loc.pointer)
+            obj = self.pointed(p, loc.struct, loc.span,
+                               f"NULL or invalid pointer dereferenced ('->{loc.field}' of a struct {loc.struct} *)")
+        return self.layout.field_location(obj, loc.field)
+
+    # -- expressions (operands left to right, as docs/semantics.md says)
+    def expr(self, e: ir.Expr) -> int:
+        mask = self.mask
+        if isinstance(e, ir.Const):
+            return e.value & mask
+        if isinstance(e, ir.Local):
+            return self.locals.get(e.var.uid, 0)
+        if isinstance(e, ir.Current):
+            cur = self.m.program.threads[self.thread].current
+            assert cur is not None
+            return self.layout.objects[cur].address
+        if isinstance(e, ir.Unary):
+            v = self.expr(e.operand)
+            return {"!": int(v == 0), "~": ~v & mask, "-": -v & mask}[e.op]
+        if isinstance(e, ir.Binary):
+            if e.op == "&&":
+                return int(bool(self.expr(e.left)) and bool(self.expr(e.right)))
+            if e.op == "||":
+                return int(bool(self.expr(e.left)) or bool(self.expr(e.right)))
+            a, b = self.expr(e.left), self.expr(e.right)
+            if e.op in ("/", "%"):
+                self.uaf(b != 0, e.span, "division by zero", crash=False)
+                if b == 0:
+                    return mask if e.op == "/" else a
+                return a // b if e.op == "/" else a % b
+            return _arith(e.op, a, b, self.layout.width)
+        if isinstance(e, ir.Ternary):
+            return self.expr(e.then) if self.expr(e.cond) else self.expr(e.other)
+        if isinstance(e, ir.AddressOf):
+            return self.layout.objects[self.object_of(e.obj, e.span)].address
+        if isinstance(e, ir.ConstField):
+            if e.obj is not None:
+                obj = self.object_of(e.obj, e.span)
+            else:
+                assert e.pointer is not None
+                obj = self.pointed(self.expr(e.pointer), e.struct, e.span,
+                                   f"NULL or invalid pointer dereferenced ('->{e.field}' of a struct {e.struct} *)")
+            return dict(self.layout.objects[obj].const_values)[e.field]
+        if isinstance(e, ir.Read):
+            return self.load(self.location(e.loc))
+        if isinstance(e, ir.AtomicOp):
+            return self.atomic(e)
+        if isinstance(e, ir.RefOp):
+            return self.ref(e)
+        if isinstance(e, ir.Nondet):
+            if self.used < len(self.choices):
+                v = self.choices[self.used]
+                self.used += 1
+                return v
+            raise _NeedChoice(e.limit if e.limit is not None else mask + 1)
+        raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def atomic(self, e: ir.AtomicOp) -> int:
+        args = [self.expr(a) for a in e.args]
+        loc = self.location(e.loc)
+        op = e.op
+        if op == "spin_lock":
+            self.waits = True
+            if self.dry:
+                raise _NeedsStep()
+            if self.load(loc) != 0:
+                raise _Blocked(assume=False)
+            self.store(loc, 1)
+            return 0
+        if op == "spin_unlock":
+            self.store(loc, 0)
+            return 0
+        r = self.load(loc)
+        mask = self.mask
+        if op == "xchg":
+            self.store(loc, args[0])
+            return r
+        if op == "cmpxchg":
+            self.store(loc, args[1] if r == args[0] else r)
+            return r
+        if op == "try_cmpxchg":
+            ok = r == args[0]
+            self.store(loc, args[1] if ok else r)
+            if not ok and e.out is not None:
+                self.locals[e.out.uid] = r
+            return int(ok)
+        bit = (1 << args[0]) & mask if op in ("set_bit", "test_and_set_bit", "clear_bit", "test_and_clear_bit") and args[0] < self.layout.width else 0
+        if op in ("set_bit", "test_and_set_bit"):
+            self.store(loc, r | bit)
+            return int(r & bit != 0)
+        if op in ("clear_bit", "test_and_clear_bit"):
+            self.store(loc, r & ~bit)
+            return int(r & bit != 0)
+        if op == "atomic_inc":
+            self.store(loc, r + 1)
+            return 0
+        if op == "atomic_dec":
+            self.store(loc, r - 1)
+            return 0
+        if op == "atomic_add":
+            self.store(loc, r + args[0])
+            return 0
+        if op == "atomic_sub":
+            self.store(loc, r - args[0])
+            return 0
+        if op == "atomic_dec_and_test":
+            self.store(loc, r - 1)
+            return int((r - 1) & mask == 0)
+        if op == "atomic_inc_not_zero":
+            self.store(loc, r + 1 if r != 0 else r)
+            return int(r != 0)
+        raise AssertionError(f"unhandled atomic {op}")
+
+    def ref(self, e: ir.RefOp) -> int:
+        p = self.expr(e.pointer)
+        obj = self.pointed(p, e.struct, e.span, f"{e.op}() on a NULL or invalid pointer")
+        loc = self.layout.refcount_location(obj)
+        kill = self.layout.kill_bit
+        r = self.load(loc)
+        count = r & ~kill & self.mask
+        if e.op == "refcount":
+            return count
+        if e.op == "get":
+            self.uaf(count != 0, e.span, "get() on a released object (its count was already 0)", crash=False)
+            self.store(loc, r + 1)
+            return 0
+        if e.op == "put":
+            self.uaf(count != 0, e.span, "put() on a released object (its count was already 0)", crash=False)
+            self.store(loc, r - 1)
+            return 0
+        if e.op == "kill":
+            self.uaf(r & kill == 0, e.span, "kill() on an object already killed", crash=False)
+            self.uaf(count != 0, e.span, "kill() on a released object (its count was already 0)", crash=False)
+            self.store(loc, (r | kill) - 1)
+            return 0
+        if e.op == "tryget":
+            self.store(loc, r + 1 if count else r)
+            return int(count != 0)
+        if e.op == "tryget_live":
+            ok = count != 0 and r & kill == 0
+            self.store(loc, r + 1 if ok else r)
+            return int(ok)
+        raise AssertionError(e.op)
+
+    # -- statements of one unit
+    def unit(self, st: ir.Stmt) -> None:
+        if isinstance(st, ir.AssignLocal):
+            self.set_local(st.var, self.expr(st.value))
+        elif isinstance(st, ir.AssignShared):
+            v = self.expr(st.value)
+            self.store(self.location(st.loc), v)
+        elif isinstance(st, ir.Eval):
+            self.expr(st.expr)
+        elif isinstance(st, ir.Check):
+            if not self.expr(st.cond):
+                name = property_name(st.kind, st.label, st.span)
+                what = "lost update" if st.kind == "lost_update" else "assertion"
+                self.fail(st.kind, name, f"{what} {name} failed at {st.span.file}:{st.span.line}")
+        elif isinstance(st, ir.Assume):
+            if not self.expr(st.cond):
+                raise _Blocked(assume=True)
+        elif isinstance(st, ir.Await):
+            self.waits = True
+            if self.dry:
+                raise _NeedsStep()
+            if not self.expr(st.cond):
+                raise _Blocked(assume=False)
+        elif isinstance(st, ir.Atomic):
+            self.atomic_block(st.body)
+        else:
+            raise AssertionError(f"unhandled unit {type(st).__name__}")
+
+    def set_local(self, var: ir.LocalVar, value: int) -> None:
+        self.locals[var.uid] = value & self.mask
+        self.changes.append(f"{var.name} = {self.m.show(value & self.mask, var.type.pointer)}")
+
+    def atomic_block(self, stmts: tuple[ir.Stmt, ...]) -> None:
+        """Straight-line code inside atomic { } (loops are rejected before); calls inline."""
+        for st in stmts:
+            if isinstance(st, ir.Seq):
+                self.atomic_block(st.body)
+            elif isinstance(st, ir.If):
+                self.atomic_block(st.then if self.expr(st.cond) else st.other)
+            elif isinstance(st, ir.CallProc):
+                proc = self.m.program.proc(st.proc)
+                for p, a in zip(proc.params, st.args):
+                    self.locals[p.uid] = self.expr(a)
+                try:
+                    self.atomic_block(proc.body)
+                    value = 0
+                except _Return as ret:
+                    value = ret.value
+                if st.result is not None:
+                    self.set_local(st.result, value)
+            elif isinstance(st, ir.Return):
+                raise _Return(self.expr(st.value) if st.value is not None else 0)
+            elif isinstance(st, ir.Loop):
+                raise UserError([])  # unreachable: the unroller rejects loops in atomic blocks first
+            else:
+                self.unit(st)
+
+
+class _Return(Exception):
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def _arith(op: str, a: int, b: int, width: int) -> int:
+    mask = (1 << width) - 1
+    if op == "+":
+        return (a + b) & mask
+    if op == "-":
+        return (a - b) & mask
+    if op == "*":
+        return (a * b) & mask
+    if op == "&":
+        return a & b
+    if op == "|":
+        return a | b
+    if op == "^":
+        return a ^ b
+    if op == "<<":
+        return (a << b) & mask if b < width else 0
+    if op == ">>":
+        return a >> b if b < width else 0
+    return int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
+
+
+# ---- the machine ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Move:
+    state: State
+    record: StepRecord
+    violations: tuple[tuple[str, str, str], ...]
+
+
+class Machine:
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self.layout = program.layout
+        self.by_address = {o.address: o.index for o in self.layout.objects}
+        compiler = _Compiler(program)
+        self.code = [compiler.thread(t) for t in program.threads]
+
+    # -- printing
+    def show(self, value: int, pointer: bool) -> str:
+        from .values import render
+
+        return render(value, pointer, self.layout)
+
+    def describe_write(self, loc: int, old: int, new: int) -> str:
+        from .values import render, render_refcount
+
+        info = self.layout.locations[loc]
+        if info.refcount_of is not None:
+            a, b = render_refcount(old, self.layout), render_refcount(new, self.layout)
+        else:
+            a, b = render(old, info.type.pointer, self.layout), render(new, info.type.pointer, self.layout)
+        return f"{info.name} stays {b}" if old == new else f"{info.name}: {a} -> {b}"
+
+    # -- states
+    def initial(self) -> list[tuple[State, tuple[tuple[str, str, str], ...]]]:
+        memory: Memory = tuple(loc.init for loc in self.layout.locations)
+        states: list[tuple[Memory, tuple[ThreadState, ...], tuple[tuple[str, str, str], ...]]] = [(memory, (), ())]
+        for t in range(len(self.program.threads)):
+            grown = []
+            for mem, threads, viols in states:
+                for ts, found in self.advance(t, ThreadState(0, (), "run"), mem):
+                    grown.append((mem, threads + (ts,), viols + found))
+            states = grown
+        return [((mem, threads), viols) for mem, threads, viols in states]
+
+    def advance(self, t: int, ts: ThreadState, memory: Memory) -> list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]]:
+        """Run the pure units from `ts` on: every way (nondet) to the next step or the end."""
+        out: list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = []
+        work: list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = [(ts, ())]
+        code = self.code[t]
+        guard = 0
+        while work:
+            cur, found = work.pop()
+            guard += 1
+            if guard > 100_000:
+                raise RuntimeError("a pure loop does not terminate")
+            if cur.status != "run":
+                out.append((cur, found))
+                continue
+            ins = code[cur.pc]
+            if ins.kind == "end":
+                out.append((ThreadState(cur.pc, cur.locals, "done"), found))
+                continue
+            if ins.kind == "jump":
+                work.append((ThreadState(ins.next, cur.locals, "run"), found))
+                continue
+            results = self.run(t, ins, cur, memory, dry=True)
+            if results is None:
+                out.append((cur, found))      # the unit is a step: rest here
+                continue
+            for nxt, _, _, viols, _ in results:
+                work.append((nxt, found + viols))
+        return out
+
+    def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool
+            ) -> list[tuple[ThreadState, Memory, tuple[str, ...], tuple[tuple[str, str, str], ...], bool]] | None:
+        """Run one unit for every nondet choice. None: a dry run found it must be a step.
+        Each result: next thread state, memory, changes, violations, whether it touched memory."""
+        results = []
+        pending: list[list[int]] = [[]]
+        while pending:
+            choices = pending.pop()
+            run = _Run(self, t, memory, ts.locals, dry, choices)
+            try:
+                nxt = self.exec(ins, run)
+            except _NeedsStep:
+                return None
+            except _NeedChoice as need:
+                pending.extend(choices + [v] for v in range(need.limit))
+                continue
+            except _Blocked as b:
+                if b.assume:
+                    results.append((ThreadState(ts.pc, ts.locals, "stuck"), memory, (), tuple(run.violations), run.accessed))
+                continue
+            except _Crash:
+                results.append((ThreadState(ts.pc, ts.locals, "dead"), tuple(run.memory), tuple(run.changes),
+                                tuple(run.violations), run.accessed))
+                continue
+            locals_ = tuple(sorted(run.locals.items()))
+            results.append((ThreadState(nxt, locals_, "run"), tuple(run.memory), tuple(run.changes),
+                            tuple(run.violations), run.accessed))
+        return results
+
+    def exec(self, ins: Instr, run: _Run) -> int:
+        if ins.kind == "unit":
+            assert ins.stmt is not None
+            run.unit(ins.stmt)
+            return ins.next
+        if ins.kind == "branch":
+            assert ins.expr is not None
+            return ins.next if run.expr(ins.expr) else ins.alt
+        if ins.kind == "ret":
+            value = run.expr(ins.expr) if ins.expr is not None else 0
+            if ins.result is not None:
+                run.set_local(ins.result, value)
+            return ins.next
+        raise AssertionError(ins.kind)
+
+    def moves(self, state: State, t: int) -> list[_Move]:
+        """Thread t takes one step (and the pure units after it), every possible way."""
+        memory, threads = state
+        ts = threads[t]
+        if ts.status != "run":
+            return []
+        ins = self.code[t][ts.pc]
+        if ins.kind not in ("unit", "branch", "ret"):
+            return []
+        results = self.run(t, ins, ts, memory, dry=False)
+        assert results is not None
+        out = []
+        name = self.program.threads[t].name
+        for nxt, mem, changes, viols, accessed in results:
+            if nxt.status == "stuck":
+                continue   # a false assume: this execution does not exist
+            for after, found in self.advance(t, nxt, mem):
+                new_threads = threads[:t] + (after,) + threads[t + 1:]
+                out.append(_Move((mem, new_threads), StepRecord(name, ins.span, changes), viols + found))
+        return out
+
+    def blocked(self, state: State, t: int) -> bool:
+        """Thread t rests at a wait whose condition is false (it has no move)."""
+        memory, threads = state
+        ts = threads[t]
+        if ts.status != "run":
+            return False
+        ins = self.code[t][ts.pc]
+        if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
+            return False
+        results = self.run(t, ins, ts, memory, dry=False)
+        return results == [] and _waits(ins.stmt)
+
+    def final_problems(self, state: State) -> list[tuple[str, str, str]]:
+        """Leak and deadlock, for a state in which no thread can move."""
+        memory, threads = state
+        out = []
+        if all(ts.status == "done" for ts in threads):
+            leaked = []
+            for o in self.layout.objects:
+                if self.layout.struct(o.struct).refcounted:
+                    count = memory[self.layout.refcount_location(o.index)] & (self.layout.kill_bit - 1)
+                    if count:
+                        leaked.append(f"{o.name} ends with count {count}")
+            if leaked:
+                out.append(("leak", "leak", "leak: " + "; ".join(leaked)))
+        unfinished = [t for t, ts in enumerate(threads) if ts.status != "done"]
+        if unfinished and all(self.blocked(state, t) for t in unfinished):
+            names = ", ".join(self.program.threads[t].name for t in unfinished)
+            out.append(("deadlock", "deadlock", f"deadlock: {names} wait forever"))
+        return out
+
+
+def _waits(st: ir.Stmt) -> bool:
+    if isinstance(st, ir.Await):
+        return True
+    if isinstance(st, ir.Eval):
+        return isinstance(st.expr, ir.AtomicOp) and st.expr.op == "spin_lock"
+    if isinstance(st, ir.Atomic):
+        return any(_waits(s) for s in st.body)
+    return False
+
+
+def property_list(program: ir.Program) -> list[tuple[str, str]]:
+    return [("leak", "leak"), ("uaf", "uaf"), ("deadlock", "deadlock")] + [(n, k) for k, n in program.properties]
+
+
+def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES) -> Exploration:
+    """Breadth-first over every reachable state: the first violation of each property found
+    is one with the fewest steps."""
+    machine = Machine(program)
+    result = Exploration(properties=property_list(program))
+    parent: dict[State, tuple[State | None, StepRecord | None]] = {}
+    queue: deque[State] = deque()
+
+    def trace(state: State) -> tuple[StepRecord, ...]:
+        steps = []
+        cur: State | None = state
+        while cur is not None:
+            prev, rec = parent[cur]
+            if rec is not None:
+                steps.append(rec)
+            cur = prev
+        return tuple(reversed(steps))
+
+    def note(state: State, violations: tuple[tuple[str, str, str], ...] | list[tuple[str, str, str]]) -> None:
+        for name, kind, message in violations:
+            if name not in result.violations:
+                result.violations[name] = Found(name, kind, message, trace(state))
+
+    for state, viols in machine.initial():
+        if state not in parent:
+            parent[state] = (None, None)
+            queue.append(state)
+        note(state, viols)
+    while queue:
+        state = queue.popleft()
+        result.states += 1
+        if result.states > max_states:
+            result.complete = False
+            break
+        any_move = False
+        for t in range(len(program.threads)):
+            for move in machine.moves(state, t):
+                any_move = True
+                if move.state not in parent:
+                    parent[move.state] = (state, move.record)
+                    queue.append(move.state)
+                    note(move.state, move.violations)
+                elif move.violations:
+                    # the same state again, with a violation on the way: record it through this path
+                    saved = parent[move.state]
+                    parent[move.state] = (state, move.record)
+                    note(move.state, move.violations)
+                    parent[move.state] = saved
+        if not any_move:
+            note(state, machine.final_problems(state))
+    return result
+
+
+def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
+    """Follow a schedule of (thread, line) steps; does it violate property `name`?
+
+    Every nondet choice is tried. For leak and deadlock the schedule must end in a state where
+    the property fails; for the other properties a violation on the way counts."""
+    machine = Machine(program)
+    index = {t.name: i for i, t in enumerate(program.threads)}
+    frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
+    for step_no, (thread, file, line) in enumerate(schedule, 1):
+        t = index.get(thread)
+        if t is None:
+            return False, f"step {step_no}: no thread named {thread}"
+        nxt: list[tuple[State, bool]] = []
+        for state, hit in frontier:
+            for move in machine.moves(state, t):
+                if (move.record.span.file, move.record.span.line) != (file, line):
+                    continue
+                nxt.append((move.state, hit or any(v[0] == name for v in move.violations)))
+        if not nxt:
+            return False, f"step {step_no}: thread {thread} cannot take a step at {file}:{line} there"
+        frontier = list(dict.fromkeys(nxt))
+    for state, hit in frontier:
+        if kind in ("leak", "deadlock"):
+            if any(v[0] == name for v in machine.final_problems(state)):
+                return True, ""
+        elif hit:
+            return True, ""
+    return False, f"the schedule of {len(schedule)} steps runs, but {name} is not violated at its end"
+
+
+# ---- `objcg-prove simulate` -----------------------------------------------------------------
+def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_steps: int
+             ) -> Iterator[tuple[StepRecord | None, tuple[tuple[str, str, str], ...], str]]:
+    """Run one schedule: the given thread names in order, else random (seeded) choices."""
+    machine = Machine(program)
+    rng = random.Random(seed)
+    starts = machine.initial()
+    state, viols = starts[rng.randrange(len(starts))]
+    if viols:
+        yield None, viols, ""
+    index = {t.name: i for i, t in enumerate(program.threads)}
+    for n in range(max_steps):
+        if schedule is not None:
+            if n >= len(schedule):
+                yield None, (), "end of the given schedule"
+                return
+            t = index.get(schedule[n])
+            if t is None:
+                yield None, (), f"no thread named {schedule[n]}"
+                return
+            options = machine.moves(state, t)
+            if not options:
+                yield None, (), f"thread {schedule[n]} cannot move now"
+                return
+        else:
+            options = [m for t in range(len(program.threads)) for m in machine.moves(state, t)]
+            if not options:
+                problems = machine.final_problems(state)
+                yield None, tuple(problems), "no thread can move: the run is over"
+                return
+        move = options[rng.randrange(len(options))]
+        state = move.state
+        yield move.record, move.violations, ""
+    yield None, (), f"stopped after {max_steps} steps"
+
+
+def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    from .parser import load_model
+    from .resolve import resolve
+
+    parser = argparse.ArgumentParser(prog="objcg-prove simulate", description="Run one schedule of a model and print it.")
+    parser.add_argument("model")
+    parser.add_argument("--seed", type=int, default=0, help="random schedule seed (default 0)")
+    parser.add_argument("--schedule", default=None, help="comma-separated thread names, one per step")
+    parser.add_argument("--steps", type=int, default=200, help="stop after this many steps")
+    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    sources = SourceCache()
+    try:
+        defines = {}
+        for item in args.defines:
+            name, _, value = item.partition("=")
+            defines[name] = int(value, 0)
+        program = resolve(load_model(args.model, sources), defines)
+    except ValueError:
+        stderr.write("objcg-prove simulate: error: -D expects NAME=VALUE with an integer VALUE\n")
+        return 2
+    except UserError as exc:
+        for d in exc.diagnostics:
+            stderr.write(d.render(sources) + "\n")
+        return 2
+    schedule = [s.strip() for s in args.schedule.split(",") if s.strip()] if args.schedule else None
+    violated = False
+    n = 0
+    for record, viols, note in simulate(program, args.seed, schedule, args.steps):
+        if record is not None:
+            n += 1
+            text = " ".join((sources.line(record.span.file, record.span.line) or "").split("//")[0].split())
+            stdout.write(f"{n:>4}  {record.thread:<8} {record.span.file}:{record.span.line:<5} {text:<50} {'; '.join(record.changes)}\n")
+        for _, _, message in viols:
+            violated = True
+            stdout.write(f"  => {message}\n")
+        if note:
+            stdout.write(f"  ({note})\n")
+    return 1 if violated else 0

@@ -1,0 +1,465 @@
+"""Hypothesis strategies for small random DSL models (differential testing, not a test file).
+
+`models()` draws the *text* of a model built from the grammar's constructs (docs/dsl.md):
+
+- `width 8; bound 2;`, two or three shared words, a two-element shared array, a ghost word,
+  sometimes a lock word and a second ghost;
+- sometimes a refcounted struct with one or two objects (a plain field and a const field) and
+  a shared pointer to them;
+- sometimes a procedure with two word parameters and a value;
+- two or three threads, each a short sequence of statements: locals (words and pointers) with
+  arithmetic and bit operations, plain / READ_ONCE / WRITE_ONCE accesses, xchg, cmpxchg,
+  try_cmpxchg, the bit and atomic_* builtins, the refcount builtins, spin_lock/spin_unlock,
+  atomic blocks (with a leading await now and then), await, assume, nondet(2) / nondet(3),
+  if/else, short loops (constant trip count, nondet trip count, shared condition, do-while,
+  `while (1)` with a break), break/continue, procedure calls, and `assert(c, "aN")`.
+
+Every statement outside `atomic { }` makes at most one non-ghost shared access (the atomicity
+rule), so every model resolves: `models()` resolves each text it produces and raises if it
+does not (a generator bug). Models are kept small (few threads, short blocks, nesting depth 2,
+8-bit words) so that both engines answer in a few tens of milliseconds.
+
+Shrinking: hypothesis shrinks towards the first entry of each `sampled_from` and towards
+smaller integers, so the simplest choices come first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+from objcg_proof.diagnostics import UserError
+from objcg_proof.parser import parse_text
+from objcg_proof.resolve import resolve
+from objcg_proof import syntax
+
+WORD_OPS = ("+", "-", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "*", "<<", ">>", "&&", "||", "/", "%")
+INDENT = "    "
+
+
+@dataclass
+class Config:
+    objects: int           # 0 (no refcounted struct), 1 or 2
+    lock: bool
+    ghosts: tuple[str, ...]
+    proc: bool
+    threads: int
+
+
+@dataclass
+class Scope:
+    words: list[str] = field(default_factory=list)     # word locals that may be written
+    fixed: list[str] = field(default_factory=list)     # loop counters: read only
+    ptrs: list[str] = field(default_factory=list)      # struct obj * locals
+    loop: bool = False
+    proc: bool = False
+    atomic: bool = False
+    depth: int = 0
+
+    def child(self, **changes: object) -> "Scope":
+        s = Scope(list(self.words), list(self.fixed), list(self.ptrs), self.loop, self.proc, self.atomic,
+                  self.depth + 1)
+        for k, v in changes.items():
+            setattr(s, k, v)
+        return s
+
+    def readable(self) -> list[str]:
+        return self.words + self.fixed
+
+
+class _Gen:
+    def __init__(self, draw, cfg: Config) -> None:  # type: ignore[no-untyped-def]
+        self.draw = draw
+        self.cfg = cfg
+        self.locals = 0
+        self.asserts = 0
+        self.owner_done: set[str] = set()
+
+    # ---- drawing
+    def pick(self, options):  # type: ignore[no-untyped-def]
+        return self.draw(st.sampled_from(options))
+
+    def num(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+    def coin(self, p_true_of_4: int = 2) -> bool:
+        """True with probability about p/4 (shrinks to False)."""
+        return self.num(0, 3) >= 4 - p_true_of_4
+
+    def fresh(self, prefix: str = "l") -> str:
+        self.locals += 1
+        return f"{prefix}{self.locals}"
+
+    # ---- names
+    def objects(self) -> list[str]:
+        return [f"o{i}" for i in range(self.cfg.objects)]
+
+    def const(self) -> str:
+        return str(self.pick((0, 1, 2, 3, 1, 255, 128, 8)))
+
+    def word_loc(self, scope: Scope) -> str:
+        """A non-ghost shared word location (for reads, writes and atomics)."""
+        opts = ["x", "y", "arr[0]", "arr[1]"]
+        if scope.readable():
+            opts.append(f"arr[{self.pick(scope.readable())}]")
+        for o in self.objects():
+            opts.append(f"{o}.data")
+        for p in scope.ptrs:
+            opts.append(f"{p}->data")
+        return self.pick(opts)
+
+    def ghost(self) -> str:
+        return self.pick(self.cfg.ghosts)
+
+    def ptr_value(self, scope: Scope) -> str:
+        """A pure pointer-valued expression."""
+        opts = ["NULL"] + [f"&{o}" for o in self.objects()] + scope.ptrs
+        return self.pick(opts)
+
+    def ref_target(self, scope: Scope) -> str:
+        return self.pick([f"&{o}" for o in self.objects()] + scope.ptrs)
+
+    # ---- pure expressions (locals, constants, nondet; no shared access)
+    def pure(self, scope: Scope, depth: int = 1) -> str:
+        kind = self.num(0, 9) if depth > 0 else self.num(0, 5)
+        readable = scope.readable()
+        if kind <= 1 or (kind <= 3 and not readable):
+            return self.const()
+        if kind <= 3:
+            return self.pick(readable)
+        if kind == 4:
+            return f"nondet({self.pick((2, 3))})"
+        if kind == 5:
+            if scope.ptrs and self.cfg.objects:
+                return f"({self.pick(scope.ptrs)} {self.pick(('==', '!='))} {self.ptr_value(scope)})"
+            return self.const()
+        if kind == 6:
+            return f"{self.pick(('!', '~', '-'))}{self.pure(scope, depth - 1)}"
+        if kind == 7:
+            return f"({self.pure(scope, depth - 1)} ? {self.pure(scope, 0)} : {self.pure(scope, 0)})"
+        return f"({self.pure(scope, depth - 1)} {self.pick(WORD_OPS)} {self.pure(scope, depth - 1)})"
+
+    def cond_pure(self, scope: Scope) -> str:
+        readable = scope.readable()
+        if readable and self.coin(3):
+            return f"{self.pick(readable)} {self.pick(('==', '!=', '<', '>='))} {self.pure(scope, 0)}"
+        return self.pure(scope, 1)
+
+    # ---- expressions with exactly one non-ghost shared access
+    def access(self, scope: Scope) -> str:
+        kind = self.num(0, 12)
+        objs = self.objects()
+        if kind <= 2:
+            loc = self.word_loc(scope)
+            return self.pick((loc, f"READ_ONCE({loc})", f"atomic_read(&{loc})"))
+        if kind == 3:
+            return f"xchg(&{self.word_loc(scope)}, {self.pure(scope, 0)})"
+        if kind == 4:
+            return f"cmpxchg(&{self.word_loc(scope)}, {self.pure(scope, 0)}, {self.pure(scope, 0)})"
+        if kind == 5 and scope.words:
+            return f"try_cmpxchg(&{self.word_loc(scope)}, &{self.pick(scope.words)}, {self.pure(scope, 0)})"
+        if kind == 6:
+            op = self.pick(("test_and_set_bit", "test_and_clear_bit"))
+            return f"{op}({self.pick(('0', '1', '2', '7'))}, &{self.word_loc(scope)})"
+        if kind == 7:
+            return f"{self.pick(('atomic_dec_and_test', 'atomic_inc_not_zero'))}(&{self.word_loc(scope)})"
+        if kind in (8, 9) and objs:
+            return f"{self.pick(('tryget', 'tryget_live', 'refcount'))}({self.ref_target(scope)})"
+        if kind == 10 and objs:
+            return self.ptr_access(scope)
+        loc = self.word_loc(scope)
+        return self.pick((loc, f"READ_ONCE({loc})"))
+
+    def ptr_access(self, scope: Scope) -> str:
+        """A pointer-valued expression with one shared access (to `ptr`)."""
+        return self.pick(("ptr", "READ_ONCE(ptr)", "rcu_dereference(ptr)",
+                          f"xchg(&ptr, {self.ptr_value(scope)})",
+                          f"cmpxchg(&ptr, {self.ptr_value(scope)}, {self.ptr_value(scope)})"))
+
+    def with_ghost(self, scope: Scope) -> str:
+        """A ghost read (any number may ride along with the one shared access)."""
+        return self.ghost()
+
+    def one_access(self, scope: Scope) -> str:
+        """A word expression: pure, or with one shared access, maybe with ghost reads."""
+        kind = self.num(0, 5)
+        if kind == 0:
+            return self.pure(scope, 1)
+        if kind == 1:
+            return self.with_ghost(scope)
+        a = self.access(scope)
+        if kind == 2:
+            return a
+        if kind == 3:
+            return f"({a} {self.pick(WORD_OPS[:12])} {self.pure(scope, 0)})"
+        if kind == 4:
+            return f"({self.pure(scope, 0)} {self.pick(WORD_OPS[:12])} {a})"
+        return f"({a} + {self.with_ghost(scope)})"
+
+    def cond(self, scope: Scope) -> str:
+        """A condition with at most one shared access."""
+        kind = self.num(0, 4)
+        if kind == 0:
+            return self.cond_pure(scope)
+        if kind == 1:
+            return f"{self.ghost()} {self.pick(('==', '!=', '>='))} {self.pick(('0', '1', '2'))}"
+        a = self.access(scope)
+        if kind == 2:
+            return a
+        if kind == 3:
+            return f"{a} {self.pick(('==', '!=', '<', '>='))} {self.pure(scope, 0)}"
+        return f"!{a}"
+
+    def await_cond(self, scope: Scope) -> str:
+        kind = self.num(0, 3)
+        if kind == 0:
+            return f"{self.word_loc(scope)} {self.pick(('==', '!=', '>='))} {self.pick(('1', '0', '2'))}"
+        if kind == 1:
+            return f"{self.ghost()} {self.pick(('==', '>='))} {self.pick(('1', '2'))}"
+        if kind == 2 and self.cfg.lock:
+            return "lock == 0"
+        return self.cond(scope)
+
+    # ---- statements
+    def block(self, scope: Scope, lo: int, hi: int) -> list[str]:
+        out: list[str] = []
+        for _ in range(self.num(lo, hi)):
+            out += self.stmt(scope)
+        return out
+
+    def stmt(self, scope: Scope) -> list[str]:
+        """One statement (or a short group, like lock/unlock) as lines; may extend `scope`."""
+        nested = scope.depth < 2
+        kinds = ["decl", "assign", "write", "rmw", "assert", "decl", "ghost", "atomic", "if", "await",
+                 "assume", "ref", "loop", "lock", "call", "jump", "return", "ptr"]
+        kind = self.pick(kinds)
+        objs = self.objects()
+        if kind == "decl":
+            name = self.fresh()
+            text = f"word {name} = {self.one_access(scope)};" if self.coin(3) else f"word {name};"
+            scope.words.append(name)
+            return [text]
+        if kind == "ptr" and objs:
+            name = self.fresh("p")
+            value = self.ptr_access(scope) if self.coin(3) else self.ptr_value(scope)
+            scope.ptrs.append(name)
+            return [f"struct obj *{name} = {value};"]
+        if kind == "assign" and (scope.words or scope.ptrs):
+            if scope.ptrs and self.coin(1):
+                p = self.pick(scope.ptrs)
+                return [f"{p} = {self.ptr_access(scope) if self.coin() else self.ptr_value(scope)};"]
+            if not scope.words:
+                return [";"]
+            v = self.pick(scope.words)
+            form = self.num(0, 3)
+            if form == 0:
+                return [f"{v} = {self.one_access(scope)};"]
+            if form == 1:
+                return [f"{v} {self.pick(('+=', '-=', '|=', '&=', '^=', '<<=', '>>='))} {self.pure(scope, 0)};"]
+            if form == 2:
+                return [f"{v}{self.pick(('++', '--'))};"]
+            return [f"{v} = {self.pure(scope, 2)};"]
+        if kind == "write":
+            form = self.num(0, 3)
+            loc = self.word_loc(scope)
+            value = self.pure(scope, 1)
+            if form == 3 and objs:
+                v = self.ptr_value(scope)
+                return [self.pick((f"ptr = {v};", f"WRITE_ONCE(ptr, {v});"))]
+            return [self.pick((f"{loc} = {value};", f"WRITE_ONCE({loc}, {value});", f"atomic_set(&{loc}, {value});"))]
+        if kind == "rmw":
+            loc = self.word_loc(scope)
+            form = self.num(0, 4)
+            if form == 0:
+                return [f"{self.pick(('atomic_inc', 'atomic_dec'))}(&{loc});"]
+            if form == 1:
+                return [f"{self.pick(('atomic_add', 'atomic_sub'))}({self.pure(scope, 0)}, &{loc});"]
+            if form == 2:
+                return [f"{self.pick(('set_bit', 'clear_bit'))}({self.pick(('0', '1', '2'))}, &{loc});"]
+            return [f"{self.access(scope)};"]
+        if kind == "assert":
+            return [self.assertion(scope)]
+        if kind == "ghost":
+            g = self.ghost()
+            form = self.num(0, 3)
+            if form == 0:
+                return [f"{g}{self.pick(('++', '--'))};"]
+            if form == 1:
+                return [f"{g} = {self.one_access(scope)};"]
+            if form == 2 and scope.words:
+                return [f"{self.pick(scope.words)} = {g};"]
+            return [f"{g} = {g} + {self.pure(scope, 0)};"]
+        if kind == "atomic" and not scope.atomic:
+            return self.atomic_block(scope)
+        if kind == "if" and nested:
+            lines = [f"if ({self.cond(scope)}) {{"] + self.indent(self.block(scope.child(), 1, 2))
+            if self.coin(1):
+                lines += ["} else {"] + self.indent(self.block(scope.child(), 1, 2))
+            return lines + ["}"]
+        if kind == "await":
+            return [f"await({self.await_cond(scope)});"] if not scope.atomic else [";"]
+        if kind == "assume":
+            return [f"assume({self.cond(scope) if self.coin(3) else self.cond_pure(scope)});"]
+        if kind == "ref" and objs:
+            return [f"{self.pick(('get', 'put', 'kill'))}({self.ref_target(scope)});"]
+        if kind == "loop" and nested and not scope.atomic:
+            return self.loop(scope)
+        if kind == "lock" and self.cfg.lock and not scope.atomic and nested:
+            body = self.block(scope.child(), 0, 2)
+            unlock = [] if self.num(0, 7) == 0 else ["spin_unlock(&lock);"]
+            return ["spin_lock(&lock);"] + self.indent(body) + unlock
+        if kind == "call" and self.cfg.proc and not scope.proc and not scope.atomic:
+            args = f"{self.one_access(scope)}, {self.one_access(scope)}"
+            form = self.num(0, 2)
+            if form == 0 or not scope.words:
+                name = self.fresh()
+                scope.words.append(name)
+                return [f"word {name} = f({args});"]
+            if form == 1:
+                return [f"{self.pick(scope.words)} = f({args});"]
+            return [f"f({args});"]
+        if kind == "jump" and scope.loop and not scope.atomic:
+            return [f"if ({self.cond(scope)})", INDENT + self.pick(("break;", "continue;"))]
+        if kind == "return" and not scope.atomic and self.num(0, 2) == 0:
+            if scope.proc:
+                return [f"return {self.one_access(scope)};"]
+            return [f"if ({self.cond(scope)})", INDENT + "return;"]
+        # fallback: a cheap statement
+        return [self.assertion(scope)] if self.coin() else [f"{self.ghost()}++;"]
+
+    def assertion(self, scope: Scope) -> str:
+        self.asserts += 1
+        label = f"a{self.asserts}" if self.asserts == 1 or self.num(0, 5) else "a1"
+        c = self.cond(scope) if self.coin(2) else self.cond_pure(scope)
+        return f'assert({c}, "{label}");'
+
+    def atomic_block(self, scope: Scope) -> list[str]:
+        inner = scope.child(atomic=True)
+        lines = []
+        if self.coin(1):
+            lines.append(f"await({self.await_cond(inner)});")
+        elif self.cfg.lock and self.num(0, 5) == 0:
+            lines.append("spin_lock(&lock);")
+        for _ in range(self.num(1, 2)):
+            lines += self.atomic_stmt(inner)
+        return ["atomic {"] + self.indent(lines) + ["}"]
+
+    def atomic_stmt(self, scope: Scope) -> list[str]:
+        """A statement inside atomic { }: may make several shared accesses."""
+        kind = self.num(0, 6)
+        if kind == 0:
+            name = self.fresh()
+            text = f"word {name} = {self.access(scope)} {self.pick(('+', '-', '^', '|'))} {self.access(scope)};"
+            scope.words.append(name)
+            return [text]
+        if kind == 1:
+            loc = self.word_loc(scope)
+            return [self.pick((f"{loc}++;", f"{loc} += {self.pure(scope, 0)};", f"{loc} = {self.access(scope)};",
+                               f"{loc} ^= {self.access(scope)};"))]
+        if kind == 2:
+            return [f"if ({self.cond(scope)}) {{"] + self.indent(self.atomic_stmt(scope.child())) + ["}"]
+        if kind == 3:
+            return [f"{self.ghost()} = {self.access(scope)};"]
+        return self.stmt(scope)
+
+    def loop(self, scope: Scope) -> list[str]:
+        form = self.num(0, 5)
+        body_scope = scope.child(loop=True)
+        if form <= 1:
+            i = self.fresh("i")
+            bound = str(self.num(1, 3))
+            if form == 1 and scope.readable():
+                bound = self.pick(scope.readable())
+                if bound in scope.words:
+                    # a bound that the body may change: copy it (the loop must terminate)
+                    pass
+            body_scope.fixed.append(i)
+            head = f"for (word {i} = 0; {i} < {bound}; {i}++) {{"
+            if form == 1 and bound in scope.words:
+                # keep pure loops finite: the counter runs up to a value the body cannot change
+                n = self.fresh("n")
+                body_scope.fixed.append(n)
+                body_scope.words = [w for w in body_scope.words if w != bound]
+                return [f"word {n} = {bound} & 3;", f"for (word {i} = 0; {i} < {n}; {i}++) {{"] + \
+                    self.indent(self.block(body_scope, 1, 2)) + ["}"]
+            return [head] + self.indent(self.block(body_scope, 1, 2)) + ["}"]
+        c = self.loop_cond(scope)
+        if form == 2:
+            return [f"while ({c}) {{"] + self.indent(self.block(body_scope, 1, 2)) + ["}"]
+        if form == 3:
+            return ["do {"] + self.indent(self.block(body_scope, 1, 2)) + [f"}} while ({c});"]
+        if form == 4:
+            return ["while (1) {"] + self.indent(self.block(body_scope, 0, 2)) + \
+                [f"{INDENT}if ({c})", INDENT * 2 + "break;"] + ["}"]
+        n = self.fresh("n")
+        i = self.fresh("i")
+        body_scope.fixed += [n, i]
+        return [f"word {n} = nondet(3);", f"for (word {i} = 0; {i} < {n}; {i}++) {{"] + \
+            self.indent(self.block(body_scope, 1, 2)) + ["}"]
+
+    def loop_cond(self, scope: Scope) -> str:
+        """A loop condition that reads shared state (so that every iteration is a step)."""
+        kind = self.num(0, 2)
+        if kind == 0:
+            return f"{self.pick(('READ_ONCE(x)', 'x', 'y', 'arr[0]'))} {self.pick(('==', '!=', '<'))} {self.pick(('0', '1', '2'))}"
+        if kind == 1:
+            return f"{self.ghost()} {self.pick(('<', '!=')) } {self.pick(('1', '2'))}"
+        return self.access(scope)
+
+    @staticmethod
+    def indent(lines: list[str]) -> list[str]:
+        return [INDENT + ln for ln in lines]
+
+    # ---- the model
+    def model(self) -> str:
+        cfg = self.cfg
+        out = ["width 8;", "bound 2;"]
+        if cfg.objects:
+            out.append("refcounted struct obj { word data; const word id; };")
+            decls = ", ".join(f"o{i} = {{ .data = {self.num(0, 2)}, .id = {i + 1} }}" for i in range(cfg.objects))
+            out.append(f"object struct obj {decls};")
+            out.append(f"shared struct obj *ptr = {self.pick(['&o0', 'NULL'] + (['&o1'] if cfg.objects > 1 else []))};")
+        out.append(f"shared word x = {self.num(0, 2)}, y = {self.num(0, 2)};")
+        out.append(f"shared word arr[2] = {{{self.num(0, 2)}, {self.num(0, 2)}}};")
+        if cfg.lock:
+            out.append("shared word lock = 0;")
+        for g in cfg.ghosts:
+            out.append(f"ghost word {g} = 0;")
+        if cfg.proc:
+            scope = Scope(words=["a", "b"], proc=True, depth=1)
+            body = self.block(scope, 0, 2)
+            out.append("proc word f(word a, word b) {")
+            out += self.indent(body + [f"return {self.one_access(scope)};"])
+            out.append("}")
+        for t in range(cfg.threads):
+            scope = Scope()
+            stmts = [self.stmt(scope) for _ in range(self.num(1, 4))]
+            if cfg.objects and self.coin(3):
+                # an owner drops an object's initial reference, so that leak can be proved
+                o = self.pick(self.objects())
+                stmts.insert(self.num(0, len(stmts)), [f"{self.pick(('kill', 'put'))}(&{o});"])
+            body = [line for lines in stmts for line in lines]
+            out.append(f"thread T{t} {{")
+            out += self.indent(body)
+            out.append("}")
+        return "\n".join(out) + "\n"
+
+
+def check_resolves(text: str, file: str = "gen.dsl") -> None:
+    """Raise (with the model text) if `text` does not parse and resolve."""
+    try:
+        resolve(syntax.Module(file, tuple(parse_text(text, file))))
+    except UserError as exc:
+        messages = "\n".join(d.message for d in exc.diagnostics)
+        raise AssertionError(f"generated model does not resolve:\n{messages}\n{text}") from None
+
+
+@st.composite
+def models(draw) -> str:  # type: ignore[no-untyped-def]
+    ghosts = ("g",) if not draw(st.booleans()) else ("g", "h")
+    cfg = Config(objects=draw(st.integers(0, 2)), lock=draw(st.booleans()), ghosts=ghosts,
+                 proc=draw(st.booleans()), threads=draw(st.integers(2, 3)))
+    text = _Gen(draw, cfg).model()
+    check_resolves(text)
+    return text

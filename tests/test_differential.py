@@ -1,0 +1,142 @@
+"""Differential testing: the z3 engine against the reference interpreter on random models.
+
+`gen_models.models()` draws small models (docs/dsl.md constructs, 8-bit words, bound 2); each is
+checked by `verify_path` (z3) and by `interpret.explore` (explicit state, every execution,
+unbounded), and the verdicts must agree per property by the rules below. The run is
+derandomized: the same 1,000 models every time, so a failure reproduces; the failing model's
+text is printed (shrunk by hypothesis). A disagreement is a bug in one engine: reduce it, decide
+from docs/semantics.md which engine is wrong, and keep it in test_differential_regressions.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, note, settings
+
+import gen_models
+from objcg_proof.diagnostics import SourceCache
+from objcg_proof.interpret import explore, replay
+from objcg_proof.parser import load_model
+from objcg_proof.resolve import resolve
+from objcg_proof.solver import SolverOptions
+from objcg_proof.verdict import BOUNDED, PROVED, UNKNOWN, VIOLATED
+from objcg_proof.verify import VerifyOptions, verify_path
+
+EXAMPLES = 1000
+MAX_STATES = 50_000          # the interpreter gives up (incomplete: the model is skipped) beyond
+SOLVER = SolverOptions(timeout_s=5)
+MAX_SKIP_RATE = 0.01
+
+
+@dataclass
+class Outcome:
+    skipped: str = ""                                  # why the model was not compared
+    problems: list[str] = field(default_factory=list)  # disagreements
+    z3: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    interp: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        rows = [f"  {name:<10} z3 {status:<9}{'' if n is None else f' ({n} steps)':<12}  interpreter "
+                f"{self.interp.get(name, ('-', None))[0]}"
+                f"{'' if self.interp.get(name, ('', None))[1] is None else ' (%d steps)' % self.interp[name][1]}"
+                for name, (status, n) in self.z3.items()]
+        return "\n".join(rows + [f"  PROBLEM: {p}" for p in self.problems])
+
+
+def compare(path: str) -> Outcome:
+    """Run both engines on the model file at `path` and compare their verdicts.
+
+    The rules follow from docs/semantics.md:
+    (a) if either engine finds `uaf` violated, only `uaf` is compared: after a failed access
+        (a NULL/invalid dereference, an out-of-bounds index) the semantics leaves the values
+        that follow unspecified (z3 goes on with free values, the interpreter stops the thread),
+        so the other properties may legitimately differ;
+    (b) z3 `violated` => the interpreter finds it violated too, and z3's shortest trace is at
+        least as long as the interpreter's (z3's is the shortest within the bound, the
+        interpreter's the shortest of all executions); when no z3 property is `bounded` the
+        bound covered every execution, so the two lengths are equal;
+    (c) z3 `proved` => the interpreter finds no violation (proved means every execution was
+        covered);
+    (d) interpreter violated and z3 not violated => z3 must say `bounded` (the violation lies
+        beyond the bound);
+    (e) z3 `unknown` on any property => the model is skipped (counted; at most 1% may skip);
+    (f) the interpreter stopped at its state limit (incomplete) => the model is skipped.
+    Every z3 counterexample that is compared is also replayed on the interpreter
+    (`interpret.replay`): its schedule must run and violate the property.
+    """
+    out = Outcome()
+    result = verify_path(path, SourceCache(), VerifyOptions(solver=SOLVER))
+    program = resolve(load_model(path, SourceCache()))
+    mine = explore(program, MAX_STATES)
+    for p in result.properties:
+        out.z3[p.name] = (p.status, len(p.trace.steps) if p.trace is not None else None)
+    for name, _ in mine.properties:
+        found = mine.violations.get(name)
+        out.interp[name] = (mine.status(name), len(found.steps) if found is not None else None)
+    if any(p.status == UNKNOWN for p in result.properties):
+        out.skipped = "z3 unknown"
+        return out
+    if not mine.complete:
+        out.skipped = "interpreter state limit"
+        return out
+    if [p.name for p in result.properties] != [n for n, _ in mine.properties]:
+        out.problems.append(f"property lists differ: z3 {[p.name for p in result.properties]}, "
+                            f"interpreter {[n for n, _ in mine.properties]}")
+        return out
+    covered = all(p.status != BOUNDED for p in result.properties)
+    uaf_z3 = any(p.name == "uaf" and p.status == VIOLATED for p in result.properties)
+    compared = [p for p in result.properties if not (uaf_z3 or "uaf" in mine.violations) or p.name == "uaf"]
+    for p in compared:
+        found = mine.violations.get(p.name)
+        if p.status == VIOLATED:
+            assert p.trace is not None
+            if found is None:
+                out.problems.append(f"{p.name}: z3 violated, interpreter finds no violation")
+            elif len(p.trace.steps) < len(found.steps):
+                out.problems.append(f"{p.name}: z3 trace of {len(p.trace.steps)} steps is shorter than the "
+                                    f"interpreter's shortest, {len(found.steps)}")
+            elif covered and len(p.trace.steps) != len(found.steps):
+                out.problems.append(f"{p.name}: every execution is covered, yet z3's shortest trace has "
+                                    f"{len(p.trace.steps)} steps and the interpreter's {len(found.steps)}")
+            schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
+            ok, why = replay(program, schedule, p.name, p.kind)
+            if not ok:
+                out.problems.append(f"{p.name}: the z3 counterexample does not replay: {why}; schedule {schedule}")
+        elif p.status == PROVED:
+            if found is not None:
+                out.problems.append(f"{p.name}: z3 proved, interpreter violated in {len(found.steps)} steps")
+        elif p.status == BOUNDED:
+            pass  # (d): the interpreter's answer, either way, is the unbounded truth
+    return out
+
+
+def test_z3_and_interpreter_agree_on_random_models() -> None:
+    stats: Counter[str] = Counter()
+    workdir = Path(tempfile.mkdtemp(prefix="objcg-diff-"))
+    path = str(workdir / "gen.dsl")
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.filter_too_much, HealthCheck.large_base_example])
+    @given(gen_models.models())
+    def check(text: str) -> None:
+        note("model:\n" + text)
+        Path(path).write_text(text, encoding="utf-8")
+        outcome = compare(path)
+        note("verdicts:\n" + outcome.describe())
+        if outcome.skipped:
+            stats["skipped: " + outcome.skipped] += 1
+            stats["skipped"] += 1
+        else:
+            stats["compared"] += 1
+        stats["models"] += 1
+        assert not outcome.problems, f"z3 and the interpreter disagree on:\n{text}\n{outcome.describe()}"
+
+    check()
+    print(f"\ndifferential: {dict(stats)}")
+    assert stats["models"] >= EXAMPLES
+    assert stats["skipped"] <= MAX_SKIP_RATE * stats["models"], dict(stats)
