@@ -325,7 +325,13 @@ def _walk_stmt(st: s.Stmt, put: Callable[[s.Stmt], s.Module], in_atomic: bool, o
     if isinstance(st, s.Block):
         _walk_block(st, put, in_atomic, out)
     elif isinstance(st, s.Atomic):
-        _walk_block(st.body, lambda b: put(replace(st, body=b)), True, out)
+        atomic = st
+
+        def put_body(b: s.Stmt) -> s.Module:
+            assert isinstance(b, s.Block)
+            return put(replace(atomic, body=b))
+
+        _walk_block(st.body, put_body, True, out)
     elif isinstance(st, s.If):
         _walk_slot(st.then, lambda x: put(replace(st, then=x)), in_atomic, out)
         if st.other is not None:
@@ -911,9 +917,20 @@ class _Parser(argparse.ArgumentParser):
 _USAGE = "objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] MODEL"
 
 
+_EPILOG = """operators:
+  drop-put     delete a put(p); or a kill(p);
+  drop-get     delete a get(p); a tryget(p) in a condition becomes refcount(p) != 0 (no reference)
+  non-atomic   xchg, cmpxchg, try_cmpxchg, set_bit, clear_bit ... become a plain read and a plain write
+  swap         swap two adjacent, independent statements that each make a shared access
+  drop-assume  delete an assume(c);
+
+exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage"""
+
+
 def _parser(out: TextIO) -> _Parser:
-    p = _Parser(out, prog="objcg-prove mutate", usage=_USAGE,
-                description="Mutate the model's design code and check that some verdict changes for each mutant.")
+    p = _Parser(out, prog="objcg-prove mutate", usage=_USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Mutate the model's design code and check that some verdict changes for each mutant.",
+                epilog=_EPILOG)
     p.add_argument("model", metavar="MODEL", help="model file (.dsl)")
     p.add_argument("--bound", "-k", default=None, help="loop unrolling bound (overrides the model's 'bound')")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="override a param")

@@ -300,7 +300,9 @@ thread B {
 """
 
 # one mutant killed (the non-atomic test-and-set), one surviving (the unobservable swap)
-BOTH = MUTEX + UNORDERED.replace("thread A", "thread C").replace("thread B", "thread D")
+# (declarations first: a `shared` after a thread does not parse at the time of writing)
+BOTH = "\nshared word x = 0, y = 0;\nghost word done = 0;\n" + MUTEX + UNORDERED.split("ghost word done = 0;\n")[1] \
+    .replace("thread A", "thread C").replace("thread B", "thread D")
 
 
 def _verify_original(path: str):
@@ -385,7 +387,7 @@ def test_json_report(models):
     assert [(m["operator"], m["outcome"]) for m in report["mutants"]] == [("non-atomic", "killed"), ("swap", "survived")]
     first = report["mutants"][0]
     assert first["changes"] == [{"property": "mutex", "original": "proved", "mutant": "violated"}]
-    assert first["file"] == "m.dsl" and first["line"] == line_of(MUTEX, "xchg")
+    assert first["file"] == "m.dsl" and first["line"] == line_of(BOTH, "xchg")
     assert set(first) >= {"index", "operator", "file", "line", "original", "mutated", "outcome", "changes", "error", "time_s"}
     summary = report["summary"]
     assert (summary["mutants"], summary["killed"], summary["survived"], summary["invalid"], summary["score"]) == (2, 1, 1, 0, 50.0)
