@@ -2,7 +2,7 @@
 
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
-3 otherwise (some property bounded or unknown; with --allow-bounded, bounded counts as 0);
+3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
 4 internal error: a counterexample did not replay on the reference interpreter.
 """
 
@@ -18,7 +18,7 @@ from . import __version__
 from .diagnostics import SourceCache, UserError
 from .report import model_text, to_json
 from .solver import SolverOptions
-from .verdict import BOUNDED, UNKNOWN, VIOLATED, ModelResult
+from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from .verify import VerifyOptions, verify_path
 
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -177,7 +177,7 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
         return EXIT_INTERNAL
     if VIOLATED in statuses:
         return EXIT_VIOLATED
-    if UNKNOWN in statuses or (BOUNDED in statuses and not allow_bounded):
+    if UNKNOWN in statuses or VACUOUS in statuses or (BOUNDED in statuses and not allow_bounded):
         return EXIT_INCONCLUSIVE
     return EXIT_PROVED
 

@@ -13,13 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import os
 import z3
-
-BV = os.environ.get("OBJCG_BV") == "1"
-
-def _lt(a, b):
-    return z3.ULT(a, b) if BV else a < b
 
 from .events import FINAL, READ, RMW, WRITE, Check, Event, EventProgram, Step
 from .terms import BOOL, App, Const, Sym, Term
@@ -43,6 +37,10 @@ class Encoding:
 
     def violation(self, checks: list[Check]) -> z3.BoolRef:
         return z3.Or([z3.And(self.reached(c), z3.Not(self.term(c.cond))) for c in checks])
+
+    def reachable(self, checks: list[Check]) -> z3.BoolRef:
+        """Some execution reaches one of these check sites (vacuity)."""
+        return z3.Or([self.reached(c) for c in checks]) if checks else z3.BoolVal(False)
 
     def all_finished(self) -> z3.BoolRef:
         return z3.And(list(self.finished.values())) if self.finished else z3.BoolVal(True)
@@ -133,26 +131,21 @@ def _control(enc: Encoding) -> None:
     """Which steps run: a prefix of each thread, never past a cut, only when enabled."""
     prog = enc.program
     for th in prog.threads:
-        if BV:
-            enc.sw = max(1, (th.positions + 1).bit_length())
-            stop = z3.BitVec(f"stop@{th.name}", max(1, (th.positions+1).bit_length()))
-            enc.base += [z3.ULE(stop, th.positions)]
-        else:
-            stop = z3.Int(f"stop@{th.name}")
-            enc.base += [stop >= 0, stop <= th.positions]
+        stop = z3.Int(f"stop@{th.name}")
         enc.stop[th.index] = stop
+        enc.base += [stop >= 0, stop <= th.positions]
         done = []
         for sid in th.steps:
             st = prog.steps[sid]
             g = enc.term(st.guard)
             if st.is_cut:
-                enc.base.append(z3.Implies(g, z3.ULE(stop, st.pos) if BV else stop <= st.pos))
+                enc.base.append(z3.Implies(g, stop <= st.pos))
                 done.append(z3.Not(g))
                 continue
             ex = z3.Bool(f"run@{th.name}#{st.pos}")
-            enc.base.append(ex == z3.And(g, z3.UGT(stop, st.pos) if BV else st.pos < stop))
+            enc.base.append(ex == z3.And(g, st.pos < stop))
             enc.executed[sid] = ex
-            done.append(z3.Implies(g, z3.UGT(stop, st.pos) if BV else st.pos < stop))
+            done.append(z3.Implies(g, st.pos < stop))
             if st.enabled is not None:
                 enc.base.append(z3.Implies(ex, enc.term(st.enabled)))
         enc.finished[th.index] = z3.And(done) if done else z3.BoolVal(True)
@@ -170,17 +163,15 @@ def _memory_model(enc: Encoding) -> None:
     # by the constraints below, and steps that do not conflict commute, so any tie can be
     # broken either way.
     real = [st for st in prog.steps if not st.is_cut]
-    cw = (len(real) + 2).bit_length()
-    mk = (lambda n: z3.BitVec(n, cw)) if BV else z3.Int
     for st in real:
-        enc.step_clock[st.id] = mk(f"clock@{prog.threads[st.thread].name}#{st.pos}")
+        enc.step_clock[st.id] = z3.Int(f"clock@{prog.threads[st.thread].name}#{st.pos}")
     for th in prog.threads:
         order = [sid for sid in th.steps if not prog.steps[sid].is_cut]
         for a, b in zip(order, order[1:]):
-            enc.base.append(_lt(enc.step_clock[a], enc.step_clock[b]))
-    end = mk("clock@end")
+            enc.base.append(enc.step_clock[a] < enc.step_clock[b])
+    end = z3.Int("clock@end")
     for st in real:
-        enc.base.append(_lt(enc.step_clock[st.id], end))
+        enc.base.append(end > enc.step_clock[st.id])
 
     def clock(ev: Event) -> z3.ArithRef:
         return end if ev.kind == FINAL else enc.step_clock[ev.step]
@@ -246,14 +237,14 @@ def _memory_model(enc: Encoding) -> None:
         rf0 = z3.Bool(f"rf@init>{r.id}")
         cons = [value == init]
         for w2 in before:
-            cons.append(z3.Implies(z3.And(enc.event_executed[w2.id], same_loc(w2, r)), _lt(clock(r), clock(w2))))
+            cons.append(z3.Implies(z3.And(enc.event_executed[w2.id], same_loc(w2, r)), clock(w2) > clock(r)))
         enc.base.append(z3.Implies(rf0, z3.And(cons)))
         options.append(rf0)
         for w in before:
             rf = z3.Bool(f"rf@{w.id}>{r.id}")
             cons = [enc.event_executed[w.id], same_loc(w, r), value == enc.term(w.write)]  # type: ignore[arg-type]
             if po_before(w, r) is None:
-                cons.append(_lt(clock(w), clock(r)))
+                cons.append(clock(w) < clock(r))
             for w2 in before:
                 if w2.id == w.id:
                     continue
@@ -266,7 +257,7 @@ def _memory_model(enc: Encoding) -> None:
                     cons.append(z3.Not(z3.And(enc.event_executed[w2.id], same_loc(w2, r))))
                     continue
                 cons.append(z3.Implies(z3.And(enc.event_executed[w2.id], same_loc(w2, r)),
-                                       z3.Or(_lt(clock(w2), clock(w)), _lt(clock(r), clock(w2)))))
+                                       z3.Or(clock(w2) < clock(w), clock(w2) > clock(r))))
             enc.base.append(z3.Implies(rf, z3.And(cons)))
             options.append(rf)
         enc.base.append(z3.Implies(ex_r, z3.Or(options)))
@@ -287,7 +278,7 @@ def _rmw_sum(enc: Encoding, r: Event, before: list[Event], init: z3.ExprRef, val
         delta = enc.term(w.write) - enc.term(w.read)  # type: ignore[arg-type,operator]
         when = [enc.event_executed[w.id], same_loc(w, r)]
         if po_before(w, r) is None:
-            when.append(_lt(clock(w), clock(r)))
+            when.append(clock(w) < clock(r))
         total = total + z3.If(z3.And(when), delta, zero)
     enc.base.append(z3.Implies(ex_r, value == total))
     if r.kind == FINAL:
@@ -307,7 +298,7 @@ def _checks(enc: Encoding) -> None:
         if c.step is not None:
             reached = z3.And(enc.executed[c.step], g)
         else:
-            reached = z3.And(g, z3.UGE(enc.stop[c.thread], c.pos) if BV else enc.stop[c.thread] >= c.pos)
+            reached = z3.And(g, enc.stop[c.thread] >= c.pos)
         enc._reached[c.id] = reached
         if c.kind == "assume":
             enc.base.append(z3.Implies(reached, enc.term(c.cond)))

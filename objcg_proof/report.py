@@ -12,7 +12,8 @@ from typing import Any
 
 from .verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
 
-_STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED", "unknown": "UNKNOWN"}
+_STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED", "unknown": "UNKNOWN",
+                "vacuous": "VACUOUS"}
 
 
 def model_text(result: ModelResult, show_traces: bool = True) -> str:
@@ -33,6 +34,8 @@ def _detail(p: PropertyResult) -> str:
         more = "" if p.trace.shortest else ", shortest not confirmed: the solver gave up"
         return f"counterexample of {len(p.trace.steps)} steps{more}  ({p.time_s:.2f}s)"
     if p.status == PROVED:
+        return f"{p.coverage}  ({p.time_s:.2f}s)"
+    if p.status == "vacuous":
         return f"{p.coverage}  ({p.time_s:.2f}s)"
     if p.status == "bounded":
         return f"no violation within the bound, but {p.coverage}  ({p.time_s:.2f}s)"

@@ -159,8 +159,8 @@ class _ThreadUnroller:
             self.add_check(kind, label, cguard, cond, step_id, span, msg)
 
     def add_check(self, kind: str, label: str, guard: Term, cond: Term, step: int | None, span: Span, msg: str) -> None:
-        if guard is FALSE or cond is TRUE:
-            return
+        if guard is FALSE:
+            return   # unreachable: a check that folds to true is kept, so vacuity can see it
         self.u.checks.append(Check(len(self.u.checks), kind, label, self.index, guard, cond, step, self.pos, span, msg))
 
     def check(self, kind: str, label: str, cond: Term, span: Span, msg: str) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PROVED, BOUNDED, VIOLATED, UNKNOWN = "proved", "bounded", "violated", "unknown"
-STATUSES = (PROVED, BOUNDED, VIOLATED, UNKNOWN)
+PROVED, BOUNDED, VIOLATED, UNKNOWN, VACUOUS = "proved", "bounded", "violated", "unknown", "vacuous"
+# vacuous: no violation, but only because nothing was checked: the property's check sites are
+# unreachable within the bound, no execution finishes (leak), or the assumptions exclude every
+# execution. Never reported as proved.
+STATUSES = (PROVED, BOUNDED, VIOLATED, UNKNOWN, VACUOUS)
 KINDS = ("leak", "uaf", "lost_update", "assert", "deadlock")
 
 

@@ -20,7 +20,7 @@ from .parser import load_model
 from .resolve import resolve
 from .solver import CheckResult, Outcome, Session, SolverOptions
 from .unroll import unroll
-from .verdict import BOUNDED, PROVED, UNKNOWN, VIOLATED, ModelResult, PropertyResult, Trace
+from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,13 @@ def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, 
         if answer.outcome == Outcome.UNKNOWN:
             return PropertyResult(prop.name, prop.kind, UNKNOWN, bound, time.perf_counter() - t0, "",
                                   answer.reason, None, len(prop.checks))
+    vacuity = _vacuity(prop, enc, session, bound)
+    if vacuity is not None:
+        status, words = vacuity
+        return PropertyResult(prop.name, prop.kind, status, bound, time.perf_counter() - t0,
+                              words if status == VACUOUS else "", "" if status == VACUOUS else words,
+                              None, len(prop.checks))
     cov, words = coverage_result()
-    if prop.kind in ("assert", "lost_update") and not prop.checks:
-        words = f"no check of it is left after unrolling to the bound {bound}: each is unreachable or constantly true; " + words
     if cov.outcome == Outcome.UNSAT:
         status, reason = PROVED, ""
     elif cov.outcome == Outcome.SAT:
@@ -130,6 +134,32 @@ def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, 
     else:
         status, reason = UNKNOWN, cov.reason
     return PropertyResult(prop.name, prop.kind, status, bound, time.perf_counter() - t0, words, reason, None, len(prop.checks))
+
+
+def _vacuity(prop: Property, enc: encode_mod.Encoding, session: Session, bound: int) -> tuple[str, str] | None:
+    """(VACUOUS, why) when the property held only because nothing was checked; (UNKNOWN, why)
+    when the solver could not tell; None when some execution does reach the check."""
+    if prop.kind in ("assert", "lost_update") and not prop.checks:
+        return VACUOUS, f"vacuous: no check of it is reachable within the bound {bound}"
+    if prop.kind == "uaf" and not prop.checks:
+        return None   # no pointer, index or refcount operation: nothing can be misused
+    if prop.kind == "leak" and not enc.program.refcount_finals:
+        return None   # no refcounted object: nothing can leak
+    with session.frame():
+        if prop.kind in ("assert", "lost_update", "uaf"):
+            session.add(enc.reachable(list(prop.checks)))
+            why = f"vacuous: no check of it is reachable within the bound {bound}"
+        elif prop.kind == "leak":
+            session.add(enc.all_finished())
+            why = f"vacuous: no execution finishes every thread within the bound {bound}"
+        else:
+            return None   # deadlock: a thread stopped by a false assume is neither finished nor blocked
+        answer = session.check()
+    if answer.outcome == Outcome.SAT:
+        return None
+    if answer.outcome == Outcome.UNKNOWN:
+        return UNKNOWN, f"could not tell whether the property is vacuous: {answer.reason}"
+    return VACUOUS, why
 
 
 def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, sources: SourceCache,

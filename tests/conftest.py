@@ -23,7 +23,7 @@ from objcg_proof.solver import SolverOptions
 from objcg_proof.verdict import ModelResult, PropertyResult
 from objcg_proof.verify import VerifyOptions, verify_path
 
-STATUSES = {"proved", "bounded", "violated", "unknown"}
+STATUSES = {"proved", "bounded", "violated", "unknown", "vacuous"}
 KINDS = {"leak", "uaf", "lost_update", "assert", "deadlock"}
 BUILTIN = ("leak", "uaf", "deadlock")
 
