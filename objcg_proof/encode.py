@@ -296,9 +296,25 @@ def _checks(enc: Encoding) -> None:
     for c in prog.checks:
         g = enc.term(c.guard)
         if c.step is not None:
-            reached = z3.And(enc.executed[c.step], g)
+            # a check in a unit that is a step on some paths only: where the path makes the unit
+            # pure (no event, no wait), the check is between steps like any local one
+            step = prog.steps[c.step]
+            pure_here = z3.Not(enc.term(step.guard))
+            reached = z3.And(g, z3.Or(enc.executed[c.step],
+                                      z3.And(pure_here, enc.stop[c.thread] >= step.pos)))
         else:
+            pure_here = z3.BoolVal(True)
             reached = z3.And(g, enc.stop[c.thread] >= c.pos)
         enc._reached[c.id] = reached
-        if c.kind == "assume":
-            enc.base.append(z3.Implies(reached, enc.term(c.cond)))
+        if c.kind == "assume" and c.step is None:
+            # NOTE(pure-assume) in unroll.py: a false assume between steps stops the thread there
+            # (it runs nothing at or after this position) and keeps it from finishing
+            stuck = z3.And(g, z3.Not(enc.term(c.cond)))
+            enc.base.append(z3.Implies(stuck, enc.stop[c.thread] <= c.pos))
+            enc.finished[c.thread] = z3.And(enc.finished[c.thread], z3.Not(stuck))
+        elif c.kind == "assume":
+            step = prog.steps[c.step]
+            enc.base.append(z3.Implies(z3.And(enc.executed[c.step], g), enc.term(c.cond)))
+            stuck = z3.And(g, pure_here, z3.Not(enc.term(c.cond)))
+            enc.base.append(z3.Implies(stuck, enc.stop[c.thread] <= step.pos))
+            enc.finished[c.thread] = z3.And(enc.finished[c.thread], z3.Not(stuck))

@@ -247,6 +247,7 @@ class _Run:
                 raise _NeedsStep()   # a failed access is still the unit's access: a step
             self.fail("uaf", "uaf", f"{message} at {span.file}:{span.line}")
             if crash:
+                self.accessed = True
                 raise _Crash()
 
     # -- locations
@@ -568,19 +569,26 @@ class Machine:
             if ins.kind == "jump":
                 work.append((ThreadState(ins.next, cur.locals, "run"), found))
                 continue
-            results = self.run(t, ins, cur, memory, dry=True)
-            if results is None:
-                out.append((cur, found))      # the unit is a step: rest here
-                continue
+            results, step = self.run(t, ins, cur, memory, dry=True)
+            if step:
+                # NOTE(mixed-units): whether a unit is a step depends on the execution (a unit
+                # is a step when it performs an event or waits, docs/semantics.md): with nondet
+                # choices, some may make it a step and others not. The thread may then rest
+                # here (a choice that makes it a step, taken when the step runs) or go on at
+                # once with the choices that make it pure (`results`).
+                out.append((cur, found))
             for nxt, _, _, viols, _ in results:
                 work.append((nxt, found + viols))
         return out
 
     def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool
-            ) -> list[tuple[ThreadState, Memory, tuple[str, ...], tuple[tuple[str, str, str], ...], bool]] | None:
-        """Run one unit for every nondet choice. None: a dry run found it must be a step.
-        Each result: next thread state, memory, changes, violations, whether it touched memory."""
+            ) -> tuple[list[tuple[ThreadState, Memory, tuple[str, ...], tuple[tuple[str, str, str], ...], bool]], bool]:
+        """Run one unit for every nondet choice. Returns the results and, for a dry run, whether
+        some choice makes the unit a step (those choices give no result in a dry run).
+        Each result: next thread state, memory, changes, violations, whether it is a step (it
+        touched memory, waited or failed an access)."""
         results = []
+        needs_step = False
         pending: list[list[int]] = [[]]
         while pending:
             choices = pending.pop()
@@ -588,22 +596,24 @@ class Machine:
             try:
                 nxt = self.exec(ins, run)
             except _NeedsStep:
-                return None
+                needs_step = True
+                continue
             except _NeedChoice as need:
                 pending.extend(choices + [v] for v in range(need.limit))
                 continue
             except _Blocked as b:
                 if b.assume:
-                    results.append((ThreadState(ts.pc, ts.locals, "stuck"), memory, (), tuple(run.violations), run.accessed))
+                    results.append((ThreadState(ts.pc, ts.locals, "stuck"), memory, (), tuple(run.violations),
+                                    run.accessed or run.waits))
                 continue
             except _Crash:
                 results.append((ThreadState(ts.pc, ts.locals, "dead"), tuple(run.memory), tuple(run.changes),
-                                tuple(run.violations), run.accessed))
+                                tuple(run.violations), run.accessed or run.waits))
                 continue
             locals_ = tuple(sorted(run.locals.items()))
             results.append((ThreadState(nxt, locals_, "run"), tuple(run.memory), tuple(run.changes),
-                            tuple(run.violations), run.accessed))
-        return results
+                            tuple(run.violations), run.accessed or run.waits))
+        return results, needs_step
 
     def exec(self, ins: Instr, run: _Run) -> int:
         if ins.kind == "unit":
@@ -629,13 +639,14 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind not in ("unit", "branch", "ret"):
             return []
-        results = self.run(t, ins, ts, memory, dry=False)
-        assert results is not None
+        results, _ = self.run(t, ins, ts, memory, dry=False)
         out = []
         name = self.program.threads[t].name
-        for nxt, mem, changes, viols, accessed in results:
+        for nxt, mem, changes, viols, is_step in results:
             if nxt.status == "stuck":
                 continue   # a false assume: this execution does not exist
+            if not is_step:
+                continue   # choices that make the unit pure: advance() took them (NOTE(mixed-units))
             for after, found in self.advance(t, nxt, mem):
                 new_threads = threads[:t] + (after,) + threads[t + 1:]
                 out.append(_Move((mem, new_threads), StepRecord(name, ins.span, changes), viols + found))
@@ -650,7 +661,7 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
-        results = self.run(t, ins, ts, memory, dry=False)
+        results, _ = self.run(t, ins, ts, memory, dry=False)
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
@@ -730,11 +741,12 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES) -> Explor
                     queue.append(move.state)
                     note(move.state, move.violations)
                 elif move.violations:
-                    # the same state again, with a violation on the way: record it through this path
-                    saved = parent[move.state]
-                    parent[move.state] = (state, move.record)
-                    note(move.state, move.violations)
-                    parent[move.state] = saved
+                    # the same state again, with a violation on the way: its trace is this
+                    # state's plus the move (not through parent[move.state], which may be a
+                    # descendant of this state: a loop back to it would make trace() cycle)
+                    for name, kind, message in move.violations:
+                        if name not in result.violations:
+                            result.violations[name] = Found(name, kind, message, trace(state) + (move.record,))
         if not any_move:
             note(state, machine.final_problems(state))
     return result

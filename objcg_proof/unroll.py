@@ -55,6 +55,10 @@ class _Pending:
     assigns: list[Assignment] = field(default_factory=list)
     checks: list[tuple[str, str, Term, Term, Span, str]] = field(default_factory=list)
     enabled: Term | None = None
+    # guards under which the unit is a step although no event happens: a failed access (bad
+    # pointer or index: the thread still tried to touch memory) and a wait it reaches
+    step_guards: list[Term] = field(default_factory=list)
+    nondets: list[tuple[Sym, int | None]] = field(default_factory=list)
 
 
 class Unroller:
@@ -131,15 +135,19 @@ class _ThreadUnroller:
         p = self.pending
         assert p is not None
         self.pending = None
-        if not p.events and p.enabled is None:
+        tb = self.tb
+        if not p.events and p.enabled is None and not p.step_guards:
             for kind, label, guard, cond, span, msg in p.checks:
                 self.add_check(kind, label, guard, cond, None, span, msg)
+                if kind == "assume":
+                    # NOTE(pure-assume): a false assume in a local unit stops the thread there:
+                    # nothing after it runs (its path guard includes the assumption), and the
+                    # thread is not finished (encode.py: finished needs every such assume true)
+                    self.g = tb.and_(self.g, tb.or_(tb.not_(guard), cond))
+                    for f in self.frames:
+                        f.escaped = True
             return
-        tb = self.tb
-        if p.enabled is not None:
-            guard = p.entry
-        else:
-            guard = tb.or_(*[e.guard for e in p.events], *[c[2] for c in p.checks])
+        guard = tb.or_(*[e.guard for e in p.events], *p.step_guards)
         step_id = len(self.u.steps)
         ids = tuple(self.u.add_event(spec, self.index, step_id, i) for i, spec in enumerate(p.events))
         enabled_final = None
@@ -150,7 +158,7 @@ class _ThreadUnroller:
                     final = _EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
                     self.u.add_event(final, self.index, -1, 0)
                     mapping[id(spec.read)] = final.read  # type: ignore[assignment]
-            enabled_final = substitute(p.enabled, mapping, tb)
+            enabled_final = self.on_final_memory(p.enabled, mapping, p.nondets)
         step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns))
         self.u.steps.append(step)
         self.step_ids.append(step_id)
@@ -158,14 +166,39 @@ class _ThreadUnroller:
         for kind, label, cguard, cond, span, msg in p.checks:
             self.add_check(kind, label, cguard, cond, step_id, span, msg)
 
+    def on_final_memory(self, enabled: Term, mapping: dict[int, Term], nondets: list[tuple[Sym, int | None]]) -> Term:
+        """The wait condition on the final memory. A nondet in it is chosen afresh at every try,
+        so the wait can still succeed if some choice makes it true: the result is true when any
+        choice does (for nondet(n) with small n; an unlimited nondet() keeps one free choice)."""
+        tb = self.tb
+        small = [(s, n) for s, n in nondets if n is not None]
+        combos = 1
+        for _, n in small:
+            combos *= n
+        if not small or combos > 256:
+            return substitute(enabled, mapping, tb)
+        options: list[dict[int, Term]] = [dict(mapping)]
+        for sym, n in small:
+            options = [{**m, id(sym): tb.word(v)} for m in options for v in range(n)]
+        return tb.or_(*[substitute(enabled, m, tb) for m in options])
+
     def add_check(self, kind: str, label: str, guard: Term, cond: Term, step: int | None, span: Span, msg: str) -> None:
         if guard is FALSE:
             return   # unreachable: a check that folds to true is kept, so vacuity can see it
         self.u.checks.append(Check(len(self.u.checks), kind, label, self.index, guard, cond, step, self.pos, span, msg))
 
-    def check(self, kind: str, label: str, cond: Term, span: Span, msg: str) -> None:
+    def check(self, kind: str, label: str, cond: Term, span: Span, msg: str, access: bool = False) -> None:
         assert self.pending is not None
         self.pending.checks.append((kind, label, self.cg, self.tb.truth(cond), span, msg))
+        if access:
+            self.pending.step_guards.append(self.tb.and_(self.cg, self.tb.not_(self.tb.truth(cond))))
+
+    def wait(self, cond: Term) -> None:
+        """The step can only run when `cond` holds, if the path reaches this wait."""
+        assert self.pending is not None
+        c = self.tb.implies(self.cg, self.tb.truth(cond))
+        self.pending.enabled = c if self.pending.enabled is None else self.tb.and_(self.pending.enabled, c)
+        self.pending.step_guards.append(self.cg)
 
     def event(self, kind: str, loc: Term, cands: tuple[int, ...], write: Term | None, valid: Term, mode: str, what: str) -> Sym | None:
         assert self.pending is not None
@@ -198,8 +231,7 @@ class _ThreadUnroller:
         elif isinstance(st, ir.Await):
             def await_() -> None:
                 assert self.pending is not None
-                c = tb.truth(self.expr(st.cond))
-                self.pending.enabled = c if self.pending.enabled is None else tb.and_(self.pending.enabled, c)
+                self.wait(self.expr(st.cond))
             self.simple(st.span, await_)
         elif isinstance(st, ir.Atomic):
             self.atomic(st)
@@ -413,6 +445,8 @@ class _ThreadUnroller:
         if isinstance(e, ir.Nondet):
             sym = self.u.fresh("choice")
             self.u.nondets.append((sym.name, e.limit))
+            if self.pending is not None:
+                self.pending.nondets.append((sym, e.limit))
             return sym
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
@@ -422,7 +456,7 @@ class _ThreadUnroller:
             return values[0]
         tb = self.tb
         i = index if isinstance(index, Term) else self.expr(index)
-        self.check("uaf", "", tb.cmp("<", i, tb.word(len(values))), span, msg)
+        self.check("uaf", "", tb.cmp("<", i, tb.word(len(values))), span, msg, access=True)
         out = values[-1]
         for k in range(len(values) - 2, -1, -1):
             out = tb.ite(tb.cmp("==", i, tb.word(k)), values[k], out)
@@ -438,13 +472,14 @@ class _ThreadUnroller:
             i = self.expr(obj.index)
             conds = [tb.cmp("==", i, tb.word(k)) for k in range(len(obj.candidates))]
             valid = tb.or_(*conds)
-            self.check("uaf", "", valid, span, "object array index out of bounds")
+            self.check("uaf", "", valid, span, "object array index out of bounds", access=True)
             return conds, valid
         assert pointer is not None
         p = self.expr(pointer)
         conds = self.known([tb.cmp("==", p, tb.word(o.address)) for o in self.layout.objects if o.struct == struct])
         valid = tb.or_(*conds)
-        self.check("uaf", "", valid, span, f"NULL or invalid pointer dereferenced ('->{what}' of a struct {struct} *)")
+        self.check("uaf", "", valid, span, f"NULL or invalid pointer dereferenced ('->{what}' of a struct {struct} *)",
+                   access=True)
         return conds, valid
 
     def known(self, conds: list[Term]) -> list[Term]:
@@ -534,8 +569,7 @@ class _ThreadUnroller:
         elif op == "spin_lock":
             write, result = one, tb.word(0)
             assert self.pending is not None
-            free = tb.cmp("==", read, tb.word(0))
-            self.pending.enabled = free if self.pending.enabled is None else tb.and_(self.pending.enabled, free)
+            self.wait(tb.cmp("==", read, tb.word(0)))
         else:
             raise AssertionError(f"unhandled atomic {op}")
         self.rmw(loc, cands, read, write, valid, mode, op)
@@ -554,7 +588,7 @@ class _ThreadUnroller:
         objs = [o for o in self.layout.objects if o.struct == e.struct]
         conds = [tb.cmp("==", p, tb.word(o.address)) for o in objs]
         valid = tb.or_(*conds)
-        self.check("uaf", "", valid, e.span, f"{e.op}() on a NULL or invalid pointer")
+        self.check("uaf", "", valid, e.span, f"{e.op}() on a NULL or invalid pointer", access=True)
         locs = [self.layout.refcount_location(o.index) for o in objs]
         loc = self.choose(conds, valid, [tb.word(i) for i in locs])
         kill_bit = tb.word(self.layout.kill_bit)
