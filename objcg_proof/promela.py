@@ -42,16 +42,18 @@ How the model is mapped:
   waits there, again with a self-loop); inside `atomic { }` the block saves what it may write,
   keeps its checks until it completes, and a false assume restores the saved values.
 - A wait condition (`await`, `spin_lock`, a step's `assume`) is one Promela expression on the
-  state before the step: its own writes (xchg in an await, say) are substituted in, and its
-  `nondet()` values are chosen just before the step (as in the semantics, an execution chooses
-  them even for a step that never runs, and a choice that keeps the condition false blocks).
+  state before the step: its own writes (xchg in an await, say) are substituted in. With
+  `nondet()` in it, the thread can move while some choice makes it true: the guard is the
+  disjunction over every combination of values (at most MAX_CHOICES), and the step runs with
+  one of the combinations that make it true.
 - Where the semantics gives no value (a read through an invalid pointer or out-of-bounds
   index, a const field or address of an object that does not exist: each a `uaf` violation),
   the value is any word, chosen nondeterministically.
 
 Known limits, rejected with a diagnostic rather than exported wrongly: words wider than 31
 bits; a wait inside a branch or a called procedure of an atomic block, or one that depends on
-an earlier statement of its block. One approximation remains: a wait condition that reaches an
+an earlier statement of its block; a wait condition with more than MAX_CHOICES combinations of
+nondet() values. One approximation remains: a wait condition that reaches an
 invalid access (already a `uaf` violation) is taken as enabled, whatever the rest of it says.
 Procedure arguments are evaluated in one step, as docs/semantics.md ("Units") says.
 """
@@ -59,6 +61,7 @@ Procedure arguments are evaluated in one step, as docs/semantics.md ("Units") sa
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, TextIO
@@ -69,6 +72,7 @@ from .parser import load_model
 from .resolve import resolve
 
 MAX_WIDTH = 31
+MAX_CHOICES = 64           # combinations of nondet() values a wait condition may enumerate
 BUILTIN_PROPERTIES = ("leak", "uaf", "deadlock")
 _TEMP = re.compile(r"__T(\d+)")
 
@@ -869,26 +873,44 @@ class _Thread:
         return self.add(_Instr(u.lines, nxt, boundary=step, guard=g, assume=assume and g is not None,
                                nondet=u.nondet, ntemps=u.ntemps, in_atomic=ctx.in_atomic))
 
-    def choosing(self, exprs: list[ir.Expr | ir.SharedLoc | None], k: int, make: Callable[[int], int]) -> int:
-        """A step whose wait condition makes choices: they are made just before the step (a
-        local instruction), so that the condition is one expression when the step is tried.
-        As in the semantics, an execution chooses a value for every nondet(), including one
-        of a step that never runs; a choice that leaves the condition false blocks there."""
+    def choosing(self, exprs: list[ir.Expr | ir.SharedLoc | None], k: int, make: Callable[[int], int],
+                 span: Span) -> int:
+        """A step whose wait condition makes choices (`nondet()`): the thread can move when some
+        choice makes the condition true, so the node's guard is the disjunction over every
+        combination of values, and the step itself runs with one of the combinations that do
+        (a wait on nondet() is not blocked while some choice succeeds)."""
         nondets = [n for e in exprs for n in _nondets(e)]
         if not nondets:
             return make(k)
-        chosen = []
+        chosen: list[tuple[str, int]] = []
         for n in nondets:
             self.choices += 1
             name = f"c_{self.choices}"
             self.locals[name] = None
             self.prechosen[id(n)] = name
             chosen.append((name, self.x.mask if n.limit is None else min(n.limit - 1, self.x.mask)))
+        combos = 1
+        for _, hi in chosen:
+            combos *= hi + 1
+        if combos > MAX_CHOICES:
+            raise _unsupported(span, f"a wait condition with {combos} combinations of nondet() values "
+                                     f"(more than {MAX_CHOICES})")
         reset = self.add(_Instr([f"{name} = 0;" for name, _ in chosen], _Goto(k)))
-        entry = make(reset)
+        first = make(reset)
+        entry = self.instrs[first]
         for n in nondets:
             del self.prechosen[id(n)]
-        return self.add(_Instr([f"select({name} : 0 .. {hi});" for name, hi in chosen], _Goto(entry), nondet=True))
+        assert entry.boundary and entry.guard is not None
+        options: list[tuple[str, list[str]]] = []
+        for values in itertools.product(*[range(hi + 1) for _, hi in chosen]):
+            guard = entry.guard
+            for (name, _), v in zip(chosen, values):
+                guard = re.sub(rf"\b{name}\b", str(v), guard)
+            options.append((f"({guard})", [f"{name} = {v};" for (name, _), v in zip(chosen, values)]))
+        entry.guard = "(" + " || ".join(g for g, _ in options) + ")"
+        entry.code = ["if"] + [f":: {g} -> {' '.join(sets)}" for g, sets in options] + ["fi;"] + entry.code
+        entry.nondet = True
+        return first
 
     def stmt(self, st: ir.Stmt, k: int, ctx: _Ctx) -> int:
         if isinstance(st, ir.Seq):
@@ -910,7 +932,7 @@ class _Thread:
                 def lock(k2: int) -> int:
                     return self.unit(st.span, ctx, lambda u: u.ev(st.expr) and None, k2,
                                      guard=lambda u: u.lock_guard(loc, st.span))
-                return lock(k) if ctx.in_atomic else self.choosing([loc], k, lock)
+                return lock(k) if ctx.in_atomic else self.choosing([loc], k, lock, st.span)
             return self.unit(st.span, ctx, lambda u: u.ev(st.expr) and None, k)
         if isinstance(st, ir.Check):
             name = ir.property_name(st.kind, st.label, st.span)
@@ -919,7 +941,7 @@ class _Thread:
             def wait(k2: int) -> int:
                 return self.unit(st.span, ctx, lambda u: u.ev(st.cond) and None, k2,
                                  guard=lambda u: u.wait_guard(st.cond, st.span))
-            return wait(k) if ctx.in_atomic else self.choosing([st.cond], k, wait)
+            return wait(k) if ctx.in_atomic else self.choosing([st.cond], k, wait, st.span)
         if isinstance(st, ir.Assume):
             return self.assume(st, k, ctx)
         if isinstance(st, ir.If):
@@ -964,7 +986,7 @@ class _Thread:
         # without being blocked (docs/semantics.md, "Properties": neither finished nor blocked)
         return self.choosing([st.cond], k, lambda k2: self.unit(st.span, ctx, lambda u: u.ev(st.cond) and None, k2,
                                                                 guard=lambda u: u.wait_guard(st.cond, st.span),
-                                                                assume=True))
+                                                                assume=True), st.span)
 
     def loop(self, st: ir.Loop, k: int, ctx: _Ctx) -> int:
         if ctx.in_atomic:
@@ -1042,7 +1064,7 @@ class _Thread:
             self.instrs[commit].code = [line for prop, flag in deferred for line in self.x.check(prop, f"({flag} != 0)")] + clean
             entry = [self.x.comment(st.span)] + [f"{c} = {v};" for v, c in zip(saved, copies)]
             return self.add(_Instr(entry, _Goto(body), boundary=True, guard=guard))
-        return self.choosing(waits, k, make)
+        return self.choosing(waits, k, make, st.span)
 
     def atomic_guard(self, st: ir.Atomic, ctx: _Ctx) -> tuple[str | None, bool]:
         """The wait condition of an atomic block, evaluated before it runs, and whether the block

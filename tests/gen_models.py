@@ -2,22 +2,30 @@
 
 `models()` draws the *text* of a model built from the grammar's constructs (docs/dsl.md):
 
-- `width 8; bound 2;`, two or three shared words, a two-element shared array, a ghost word,
-  sometimes a lock word and a second ghost;
-- sometimes a refcounted struct with one or two objects (a plain field and a const field) and
-  a shared pointer to them;
-- sometimes a procedure with two word parameters and a value;
-- two or three threads, each a short sequence of statements: locals (words and pointers) with
-  arithmetic and bit operations, plain / READ_ONCE / WRITE_ONCE accesses, xchg, cmpxchg,
-  try_cmpxchg, the bit and atomic_* builtins, the refcount builtins, spin_lock/spin_unlock,
-  atomic blocks (with a leading await now and then), await, assume, nondet(2) / nondet(3),
-  if/else, short loops (constant trip count, nondet trip count, shared condition, do-while,
-  `while (1)` with a break), break/continue, procedure calls, and `assert(c, "aN")`.
+- `width 8; bound 2;`, two shared words, a two-element shared array, one or two ghost words,
+  sometimes a lock word (shared or ghost);
+- sometimes a refcounted struct `obj` (a word field, a const word, a pointer field `next`, a
+  const pointer `peer`) with one or two objects (`o0, o1`, or an object array `o[N]`) and a
+  shared pointer `ptr`;
+- sometimes a procedure `f(a, b)` with a value, and a void procedure `w(c)`;
+- two or three threads, each a short sequence of statements: word and pointer locals (one or
+  two declarators) with arithmetic and bit operations on locals and constants, plain /
+  READ_ONCE / WRITE_ONCE / atomic_read / atomic_set accesses (also through pointers and
+  variable array indices), xchg, cmpxchg, try_cmpxchg(&x, &local, v), set_bit / clear_bit /
+  test_and_set_bit / test_and_clear_bit, atomic_inc / dec / add / sub, atomic_dec_and_test,
+  atomic_inc_not_zero, get / put / tryget / tryget_live / kill / refcount, spin_lock /
+  spin_unlock, atomic blocks (a leading await and/or spin_lock, several accesses, two
+  operations on one location, lock operations on branches, nested blocks), await, assume,
+  nondet(2) / nondet(3), accesses that only happen on one side of `&&`, `||`, `?:`, if / else
+  if / else, loops (constant and nondet trip counts, shared conditions, do-while, `while (1)`
+  with a break), break / continue / return, procedure calls, tagged pointers, and
+  assert / lost_update (labelled or not).
 
 Every statement outside `atomic { }` makes at most one non-ghost shared access (the atomicity
 rule), so every model resolves: `models()` resolves each text it produces and raises if it
 does not (a generator bug). Models are kept small (few threads, short blocks, nesting depth 2,
-8-bit words) so that both engines answer in a few tens of milliseconds.
+8-bit words), and nothing counts up in a loop that may spin forever, so that both engines
+answer in a few tens of milliseconds and the interpreter's state space stays small.
 
 Shrinking: hypothesis shrinks towards the first entry of each `sampled_from` and towards
 smaller integers, so the simplest choices come first.
@@ -41,9 +49,12 @@ INDENT = "    "
 @dataclass
 class Config:
     objects: int           # 0 (no refcounted struct), 1 or 2
+    objarray: bool         # the objects are an array o[N] (else o0, o1)
     lock: bool
+    ghost_lock: bool       # the lock is a ghost word
     ghosts: tuple[str, ...]
     proc: bool
+    void_proc: bool        # also `proc void w(word a)`
     threads: int
 
 
@@ -54,12 +65,16 @@ class Scope:
     ptrs: list[str] = field(default_factory=list)      # struct obj * locals
     loop: bool = False
     proc: bool = False
+    void: bool = False     # in a void procedure
     atomic: bool = False
     depth: int = 0
+    # in the body of a loop that may spin forever (shared condition): nothing may count up, so
+    # that the state space stays small (the interpreter explores it completely)
+    spin: bool = False
 
     def child(self, **changes: object) -> "Scope":
-        s = Scope(list(self.words), list(self.fixed), list(self.ptrs), self.loop, self.proc, self.atomic,
-                  self.depth + 1)
+        s = Scope(list(self.words), list(self.fixed), list(self.ptrs), self.loop, self.proc, self.void,
+                  self.atomic, self.depth + 1, self.spin)
         for k, v in changes.items():
             setattr(s, k, v)
         return s
@@ -74,7 +89,6 @@ class _Gen:
         self.cfg = cfg
         self.locals = 0
         self.asserts = 0
-        self.owner_done: set[str] = set()
 
     # ---- drawing
     def pick(self, options):  # type: ignore[no-untyped-def]
@@ -92,7 +106,13 @@ class _Gen:
         return f"{prefix}{self.locals}"
 
     # ---- names
-    def objects(self) -> list[str]:
+    def objects(self, scope: Scope | None = None) -> list[str]:
+        """The objects, by name; with `scope`, also `o[i]` with a local index (maybe out of bounds)."""
+        if self.cfg.objarray and self.cfg.objects:
+            names = [f"o[{i}]" for i in range(self.cfg.objects)]
+            if scope is not None and scope.readable() and self.coin(1):
+                names.append(f"o[{self.pick(scope.readable())}]")
+            return names
         return [f"o{i}" for i in range(self.cfg.objects)]
 
     def const(self) -> str:
@@ -103,7 +123,7 @@ class _Gen:
         opts = ["x", "y", "arr[0]", "arr[1]"]
         if scope.readable():
             opts.append(f"arr[{self.pick(scope.readable())}]")
-        for o in self.objects():
+        for o in self.objects(scope):
             opts.append(f"{o}.data")
         for p in scope.ptrs:
             opts.append(f"{p}->data")
@@ -114,11 +134,16 @@ class _Gen:
 
     def ptr_value(self, scope: Scope) -> str:
         """A pure pointer-valued expression."""
-        opts = ["NULL"] + [f"&{o}" for o in self.objects()] + scope.ptrs
+        opts = ["NULL"] + [f"&{o}" for o in self.objects(scope)] + scope.ptrs
+        if scope.ptrs and self.num(0, 5) == 0:
+            opts.append(f"{self.pick(scope.ptrs)}->peer")     # a const field: no shared access
+        if self.cfg.objects and self.num(0, 15) == 0:
+            # a tagged pointer: not a valid object address
+            opts = [f"(struct obj *)((word)&{self.objects()[0]} | 1)"]
         return self.pick(opts)
 
     def ref_target(self, scope: Scope) -> str:
-        return self.pick([f"&{o}" for o in self.objects()] + scope.ptrs)
+        return self.pick([f"&{o}" for o in self.objects(scope)] + scope.ptrs)
 
     # ---- pure expressions (locals, constants, nondet; no shared access)
     def pure(self, scope: Scope, depth: int = 1) -> str:
@@ -140,6 +165,10 @@ class _Gen:
             return f"({self.pure(scope, depth - 1)} ? {self.pure(scope, 0)} : {self.pure(scope, 0)})"
         return f"({self.pure(scope, depth - 1)} {self.pick(WORD_OPS)} {self.pure(scope, depth - 1)})"
 
+    def value(self, scope: Scope) -> str:
+        """A value to store: pure; only a constant in a spinning loop (no counters)."""
+        return self.const() if scope.spin else self.pure(scope, 1)
+
     def cond_pure(self, scope: Scope) -> str:
         readable = scope.readable()
         if readable and self.coin(3):
@@ -154,32 +183,42 @@ class _Gen:
             loc = self.word_loc(scope)
             return self.pick((loc, f"READ_ONCE({loc})", f"atomic_read(&{loc})"))
         if kind == 3:
-            return f"xchg(&{self.word_loc(scope)}, {self.pure(scope, 0)})"
+            return f"xchg(&{self.word_loc(scope)}, {self.small(scope)})"
         if kind == 4:
-            return f"cmpxchg(&{self.word_loc(scope)}, {self.pure(scope, 0)}, {self.pure(scope, 0)})"
+            return f"cmpxchg(&{self.word_loc(scope)}, {self.pure(scope, 0)}, {self.small(scope)})"
         if kind == 5 and scope.words:
-            return f"try_cmpxchg(&{self.word_loc(scope)}, &{self.pick(scope.words)}, {self.pure(scope, 0)})"
+            return f"try_cmpxchg(&{self.word_loc(scope)}, &{self.pick(scope.words)}, {self.small(scope)})"
         if kind == 6:
             op = self.pick(("test_and_set_bit", "test_and_clear_bit"))
             return f"{op}({self.pick(('0', '1', '2', '7'))}, &{self.word_loc(scope)})"
-        if kind == 7:
+        if kind == 7 and not scope.spin:
             return f"{self.pick(('atomic_dec_and_test', 'atomic_inc_not_zero'))}(&{self.word_loc(scope)})"
         if kind in (8, 9) and objs:
-            return f"{self.pick(('tryget', 'tryget_live', 'refcount'))}({self.ref_target(scope)})"
+            ops = ("refcount",) if scope.spin else ("tryget", "tryget_live", "refcount")
+            return f"{self.pick(ops)}({self.ref_target(scope)})"
         if kind == 10 and objs:
             return self.ptr_access(scope)
         loc = self.word_loc(scope)
         return self.pick((loc, f"READ_ONCE({loc})"))
 
+    def small(self, scope: Scope) -> str:
+        return self.const() if scope.spin else self.pure(scope, 0)
+
+    def ptr_loc(self, scope: Scope) -> str:
+        """A shared pointer location: `ptr`, or the `next` field of an object."""
+        opts = ["ptr", "ptr", f"{self.pick(self.objects(scope))}.next"] + [f"{p}->next" for p in scope.ptrs]
+        return self.pick(opts)
+
     def ptr_access(self, scope: Scope) -> str:
-        """A pointer-valued expression with one shared access (to `ptr`)."""
-        return self.pick(("ptr", "READ_ONCE(ptr)", "rcu_dereference(ptr)",
-                          f"xchg(&ptr, {self.ptr_value(scope)})",
-                          f"cmpxchg(&ptr, {self.ptr_value(scope)}, {self.ptr_value(scope)})"))
+        """A pointer-valued expression with one shared access (to a pointer location)."""
+        loc = self.ptr_loc(scope)
+        return self.pick((loc, f"READ_ONCE({loc})", f"rcu_dereference({loc})",
+                          f"xchg(&{loc}, {self.ptr_value(scope)})",
+                          f"cmpxchg(&{loc}, {self.ptr_value(scope)}, {self.ptr_value(scope)})"))
 
     def with_ghost(self, scope: Scope) -> str:
         """A ghost read (any number may ride along with the one shared access)."""
-        return self.ghost()
+        return self.ghost() if self.coin(3) else f"({self.ghost()} + {self.pure(scope, 0)})"
 
     def one_access(self, scope: Scope) -> str:
         """A word expression: pure, or with one shared access, maybe with ghost reads."""
@@ -194,7 +233,11 @@ class _Gen:
         if kind == 3:
             return f"({a} {self.pick(WORD_OPS[:12])} {self.pure(scope, 0)})"
         if kind == 4:
-            return f"({self.pure(scope, 0)} {self.pick(WORD_OPS[:12])} {a})"
+            # the access may not happen (&&, ||, ?:): then the unit may perform no event
+            return self.pick((f"({self.pure(scope, 0)} {self.pick(WORD_OPS[:12])} {a})",
+                              f"({self.pure(scope, 0)} {self.pick(('&&', '||'))} {a})",
+                              f"({self.pure(scope, 0)} ? {a} : {self.pure(scope, 0)})",
+                              f"({self.pure(scope, 0)} ? {self.pure(scope, 0)} : {a})"))
         return f"({a} + {self.with_ghost(scope)})"
 
     def cond(self, scope: Scope) -> str:
@@ -237,9 +280,14 @@ class _Gen:
         objs = self.objects()
         if kind == "decl":
             name = self.fresh()
-            text = f"word {name} = {self.one_access(scope)};" if self.coin(3) else f"word {name};"
+            text = f"word {name} = {self.one_access(scope)}" if self.coin(3) else f"word {name}"
             scope.words.append(name)
-            return [text]
+            if self.num(0, 5) == 0:
+                # a second declarator: a unit of its own
+                other = self.fresh()
+                text += f", {other} = {self.one_access(scope)}"
+                scope.words.append(other)
+            return [text + ";"]
         if kind == "ptr" and objs:
             name = self.fresh("p")
             value = self.ptr_access(scope) if self.coin(3) else self.ptr_value(scope)
@@ -263,14 +311,17 @@ class _Gen:
         if kind == "write":
             form = self.num(0, 3)
             loc = self.word_loc(scope)
-            value = self.pure(scope, 1)
+            value = self.value(scope)
             if form == 3 and objs:
                 v = self.ptr_value(scope)
-                return [self.pick((f"ptr = {v};", f"WRITE_ONCE(ptr, {v});"))]
+                loc = self.ptr_loc(scope)
+                return [self.pick((f"{loc} = {v};", f"WRITE_ONCE({loc}, {v});"))]
             return [self.pick((f"{loc} = {value};", f"WRITE_ONCE({loc}, {value});", f"atomic_set(&{loc}, {value});"))]
         if kind == "rmw":
             loc = self.word_loc(scope)
             form = self.num(0, 4)
+            if scope.spin and form < 2:
+                form = 2
             if form == 0:
                 return [f"{self.pick(('atomic_inc', 'atomic_dec'))}(&{loc});"]
             if form == 1:
@@ -283,6 +334,8 @@ class _Gen:
         if kind == "ghost":
             g = self.ghost()
             form = self.num(0, 3)
+            if scope.spin:
+                return [f"{g} = {self.pick((self.const(), self.access(scope)))};"]
             if form == 0:
                 return [f"{g}{self.pick(('++', '--'))};"]
             if form == 1:
@@ -294,6 +347,8 @@ class _Gen:
             return self.atomic_block(scope)
         if kind == "if" and nested:
             lines = [f"if ({self.cond(scope)}) {{"] + self.indent(self.block(scope.child(), 1, 2))
+            if self.num(0, 5) == 0:
+                lines += [f"}} else if ({self.cond(scope)}) {{"] + self.indent(self.block(scope.child(), 1, 1))
             if self.coin(1):
                 lines += ["} else {"] + self.indent(self.block(scope.child(), 1, 2))
             return lines + ["}"]
@@ -301,7 +356,7 @@ class _Gen:
             return [f"await({self.await_cond(scope)});"] if not scope.atomic else [";"]
         if kind == "assume":
             return [f"assume({self.cond(scope) if self.coin(3) else self.cond_pure(scope)});"]
-        if kind == "ref" and objs:
+        if kind == "ref" and objs and not scope.spin:
             return [f"{self.pick(('get', 'put', 'kill'))}({self.ref_target(scope)});"]
         if kind == "loop" and nested and not scope.atomic:
             return self.loop(scope)
@@ -309,7 +364,9 @@ class _Gen:
             body = self.block(scope.child(), 0, 2)
             unlock = [] if self.num(0, 7) == 0 else ["spin_unlock(&lock);"]
             return ["spin_lock(&lock);"] + self.indent(body) + unlock
-        if kind == "call" and self.cfg.proc and not scope.proc and not scope.atomic:
+        if kind == "call" and self.cfg.proc and not scope.proc and not scope.atomic and not scope.spin:
+            if self.cfg.void_proc and self.coin(1):
+                return [f"w({self.one_access(scope)});"]
             args = f"{self.one_access(scope)}, {self.one_access(scope)}"
             form = self.num(0, 2)
             if form == 0 or not scope.words:
@@ -322,16 +379,25 @@ class _Gen:
         if kind == "jump" and scope.loop and not scope.atomic:
             return [f"if ({self.cond(scope)})", INDENT + self.pick(("break;", "continue;"))]
         if kind == "return" and not scope.atomic and self.num(0, 2) == 0:
-            if scope.proc:
+            if scope.proc and not scope.void:
                 return [f"return {self.one_access(scope)};"]
+            if scope.void:
+                return [f"if ({self.cond(scope)})", INDENT + "return;"]
             return [f"if ({self.cond(scope)})", INDENT + "return;"]
         # fallback: a cheap statement
-        return [self.assertion(scope)] if self.coin() else [f"{self.ghost()}++;"]
+        return [self.assertion(scope)] if self.coin() or scope.spin else [f"{self.ghost()}++;"]
 
     def assertion(self, scope: Scope) -> str:
         self.asserts += 1
         label = f"a{self.asserts}" if self.asserts == 1 or self.num(0, 5) else "a1"
         c = self.cond(scope) if self.coin(2) else self.cond_pure(scope)
+        form = self.num(0, 9)
+        if form == 1:
+            return f"assert({c});"                      # property assert@FILE:LINE
+        if form == 2:
+            return f'lost_update({c}, "u{self.asserts}");'
+        if form == 3:
+            return f"lost_update({c});"                 # property lost_update
         return f'assert({c}, "{label}");'
 
     def atomic_block(self, scope: Scope) -> list[str]:
@@ -339,8 +405,8 @@ class _Gen:
         lines = []
         if self.coin(1):
             lines.append(f"await({self.await_cond(inner)});")
-        elif self.cfg.lock and self.num(0, 5) == 0:
-            lines.append("spin_lock(&lock);")
+        if self.cfg.lock and self.num(0, 5) == 0:
+            lines.append("spin_lock(&lock);")      # its wait condition joins the await's
         for _ in range(self.num(1, 2)):
             lines += self.atomic_stmt(inner)
         return ["atomic {"] + self.indent(lines) + ["}"]
@@ -355,12 +421,32 @@ class _Gen:
             return [text]
         if kind == 1:
             loc = self.word_loc(scope)
+            if scope.spin:
+                return [f"{loc} = {self.access(scope)};"]
             return [self.pick((f"{loc}++;", f"{loc} += {self.pure(scope, 0)};", f"{loc} = {self.access(scope)};",
                                f"{loc} ^= {self.access(scope)};"))]
         if kind == 2:
             return [f"if ({self.cond(scope)}) {{"] + self.indent(self.atomic_stmt(scope.child())) + ["}"]
         if kind == 3:
             return [f"{self.ghost()} = {self.access(scope)};"]
+        if kind == 5:
+            # two operations on one location in one step
+            if self.cfg.objects and self.coin(2):
+                target = self.ref_target(scope)
+                ops = ("get", "put", "kill", "tryget", "tryget_live", "refcount") if not scope.spin else ("refcount",)
+                return [f"{self.pick(ops)}({target});", f"{self.pick(ops)}({target});"]
+            loc = self.word_loc(scope)
+            ops = [f"{loc} = {self.small(scope)};", f"{self.ghost()} = {loc};",
+                   f"xchg(&{loc}, {self.small(scope)});", f"set_bit(1, &{loc});"]
+            if not scope.spin:
+                ops += [f"atomic_inc(&{loc});", f"atomic_dec_and_test(&{loc});"]
+            return [self.pick(ops), self.pick(ops)]
+        if kind == 6 and self.cfg.lock and self.coin(2):
+            # a lock operation anywhere in the block (on a branch: a wait only on that path)
+            return [self.pick(("spin_lock(&lock);", "spin_unlock(&lock);"))]
+        if kind == 4 and self.num(0, 3) == 0:
+            # a nested block is merged into the outer one
+            return ["atomic {"] + self.indent(self.atomic_stmt(scope.child())) + ["}"]
         return self.stmt(scope)
 
     def loop(self, scope: Scope) -> list[str]:
@@ -371,9 +457,6 @@ class _Gen:
             bound = str(self.num(1, 3))
             if form == 1 and scope.readable():
                 bound = self.pick(scope.readable())
-                if bound in scope.words:
-                    # a bound that the body may change: copy it (the loop must terminate)
-                    pass
             body_scope.fixed.append(i)
             head = f"for (word {i} = 0; {i} < {bound}; {i}++) {{"
             if form == 1 and bound in scope.words:
@@ -384,7 +467,12 @@ class _Gen:
                 return [f"word {n} = {bound} & 3;", f"for (word {i} = 0; {i} < {n}; {i}++) {{"] + \
                     self.indent(self.block(body_scope, 1, 2)) + ["}"]
             return [head] + self.indent(self.block(body_scope, 1, 2)) + ["}"]
-        c = self.loop_cond(scope)
+        c = self.loop_cond(scope.child(spin=True))
+        # a loop on a shared condition may spin forever: its body counts nothing up, and the
+        # locals declared outside it are read-only in it
+        body_scope.spin = True
+        body_scope.fixed += body_scope.words
+        body_scope.words = []
         if form == 2:
             return [f"while ({c}) {{"] + self.indent(self.block(body_scope, 1, 2)) + ["}"]
         if form == 3:
@@ -416,14 +504,19 @@ class _Gen:
         cfg = self.cfg
         out = ["width 8;", "bound 2;"]
         if cfg.objects:
-            out.append("refcounted struct obj { word data; const word id; };")
-            decls = ", ".join(f"o{i} = {{ .data = {self.num(0, 2)}, .id = {i + 1} }}" for i in range(cfg.objects))
-            out.append(f"object struct obj {decls};")
-            out.append(f"shared struct obj *ptr = {self.pick(['&o0', 'NULL'] + (['&o1'] if cfg.objects > 1 else []))};")
+            out.append("refcounted struct obj { word data; const word id; struct obj *next; const struct obj *peer; };")
+            if cfg.objarray:
+                out.append(f"object struct obj o[{cfg.objects}] = {{ .data = {self.num(0, 2)}, .id = 1, "
+                           f".peer = &o[{cfg.objects - 1}] }};")
+            else:
+                decls = ", ".join(f"o{i} = {{ .data = {self.num(0, 2)}, .id = {i + 1}, .next = {self.pick(('NULL', '&o0'))}, "
+                                  f".peer = {self.pick(('NULL', '&o0'))} }}" for i in range(cfg.objects))
+                out.append(f"object struct obj {decls};")
+            out.append(f"shared struct obj *ptr = {self.pick(['&' + self.objects()[0], 'NULL'] + ['&' + o for o in self.objects()[1:]])};")
         out.append(f"shared word x = {self.num(0, 2)}, y = {self.num(0, 2)};")
         out.append(f"shared word arr[2] = {{{self.num(0, 2)}, {self.num(0, 2)}}};")
         if cfg.lock:
-            out.append("shared word lock = 0;")
+            out.append(f"{'ghost' if cfg.ghost_lock else 'shared'} word lock = 0;")
         for g in cfg.ghosts:
             out.append(f"ghost word {g} = 0;")
         if cfg.proc:
@@ -432,9 +525,14 @@ class _Gen:
             out.append("proc word f(word a, word b) {")
             out += self.indent(body + [f"return {self.one_access(scope)};"])
             out.append("}")
+        if cfg.proc and cfg.void_proc:
+            scope = Scope(words=["c"], proc=True, void=True, depth=1)
+            out.append("proc void w(word c) {")
+            out += self.indent(self.block(scope, 1, 2))
+            out.append("}")
         for t in range(cfg.threads):
             scope = Scope()
-            stmts = [self.stmt(scope) for _ in range(self.num(1, 4))]
+            stmts = [self.stmt(scope) for _ in range(self.num(1, 5))]
             if cfg.objects and self.coin(3):
                 # an owner drops an object's initial reference, so that leak can be proved
                 o = self.pick(self.objects())
@@ -458,8 +556,9 @@ def check_resolves(text: str, file: str = "gen.dsl") -> None:
 @st.composite
 def models(draw) -> str:  # type: ignore[no-untyped-def]
     ghosts = ("g",) if not draw(st.booleans()) else ("g", "h")
-    cfg = Config(objects=draw(st.integers(0, 2)), lock=draw(st.booleans()), ghosts=ghosts,
-                 proc=draw(st.booleans()), threads=draw(st.integers(2, 3)))
+    cfg = Config(objects=draw(st.integers(0, 2)), objarray=draw(st.integers(0, 3)) == 3, lock=draw(st.booleans()),
+                 ghost_lock=draw(st.integers(0, 3)) == 3, ghosts=ghosts, proc=draw(st.booleans()),
+                 void_proc=draw(st.booleans()), threads=draw(st.integers(2, 3)))
     text = _Gen(draw, cfg).model()
     check_resolves(text)
     return text

@@ -10,7 +10,6 @@ from docs/semantics.md which engine is wrong, and keep it in test_differential_r
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from objcg_proof.interpret import explore, replay
 from objcg_proof.parser import load_model
 from objcg_proof.resolve import resolve
 from objcg_proof.solver import SolverOptions
-from objcg_proof.verdict import BOUNDED, PROVED, UNKNOWN, VIOLATED
+from objcg_proof.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED
 from objcg_proof.verify import VerifyOptions, verify_path
 
 EXAMPLES = 1000
@@ -38,6 +37,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)  # disagreements
     z3: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     interp: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    compared: list[str] = field(default_factory=list)  # the properties compared (rule (a))
 
     def describe(self) -> str:
         rows = [f"  {name:<10} z3 {status:<9}{'' if n is None else f' ({n} steps)':<12}  interpreter "
@@ -57,16 +57,20 @@ def compare(path: str) -> Outcome:
         so the other properties may legitimately differ;
     (b) z3 `violated` => the interpreter finds it violated too, and z3's shortest trace is at
         least as long as the interpreter's (z3's is the shortest within the bound, the
-        interpreter's the shortest of all executions); when no z3 property is `bounded` the
-        bound covered every execution, so the two lengths are equal;
+        interpreter's the shortest of all executions); when the bound covered every execution
+        (some z3 property is `proved`, none `bounded`: the coverage query is one per model) the
+        two lengths are equal;
     (c) z3 `proved` => the interpreter finds no violation (proved means every execution was
         covered);
-    (d) interpreter violated and z3 not violated => z3 must say `bounded` (the violation lies
-        beyond the bound);
+    (d) interpreter violated and z3 not violated => z3 must say `bounded`, or `vacuous` while
+        the bound did not cover every execution (no z3 property `proved`): the violation lies
+        beyond the bound. (`vacuous`: no violation within the bound, and no check of the
+        property reached within it; with every execution covered, none is reached at all.)
     (e) z3 `unknown` on any property => the model is skipped (counted; at most 1% may skip);
     (f) the interpreter stopped at its state limit (incomplete) => the model is skipped.
     Every z3 counterexample that is compared is also replayed on the interpreter
-    (`interpret.replay`): its schedule must run and violate the property.
+    (`interpret.replay`): its schedule must run and violate the property (after a failed
+    access only the `uaf` counterexample is, by (a)).
     """
     out = Outcome()
     result = verify_path(path, SourceCache(), VerifyOptions(solver=SOLVER))
@@ -87,9 +91,11 @@ def compare(path: str) -> Outcome:
         out.problems.append(f"property lists differ: z3 {[p.name for p in result.properties]}, "
                             f"interpreter {[n for n, _ in mine.properties]}")
         return out
-    covered = all(p.status != BOUNDED for p in result.properties)
+    covered = (any(p.status == PROVED for p in result.properties)
+               and all(p.status != BOUNDED for p in result.properties))
     uaf_z3 = any(p.name == "uaf" and p.status == VIOLATED for p in result.properties)
     compared = [p for p in result.properties if not (uaf_z3 or "uaf" in mine.violations) or p.name == "uaf"]
+    out.compared = [p.name for p in compared]
     for p in compared:
         found = mine.violations.get(p.name)
         if p.status == VIOLATED:
@@ -109,31 +115,37 @@ def compare(path: str) -> Outcome:
         elif p.status == PROVED:
             if found is not None:
                 out.problems.append(f"{p.name}: z3 proved, interpreter violated in {len(found.steps)} steps")
+        elif p.status == VACUOUS:
+            if found is not None and covered:
+                out.problems.append(f"{p.name}: z3 vacuous with every execution covered, interpreter violated "
+                                    f"in {len(found.steps)} steps")
         elif p.status == BOUNDED:
             pass  # (d): the interpreter's answer, either way, is the unbounded truth
     return out
 
 
-def test_z3_and_interpreter_agree_on_random_models() -> None:
+def test_z3_and_interpreter_agree_on_random_models(tmp_path: Path) -> None:
     stats: Counter[str] = Counter()
-    workdir = Path(tempfile.mkdtemp(prefix="objcg-diff-"))
-    path = str(workdir / "gen.dsl")
+    path = str(tmp_path / "gen.dsl")
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much, HealthCheck.large_base_example])
     @given(gen_models.models())
     def check(text: str) -> None:
-        note("model:\n" + text)
+        note("model:\n" + text)     # printed with the falsifying example, whatever fails
         Path(path).write_text(text, encoding="utf-8")
         outcome = compare(path)
-        note("verdicts:\n" + outcome.describe())
+        stats["models"] += 1
         if outcome.skipped:
             stats["skipped: " + outcome.skipped] += 1
             stats["skipped"] += 1
-        else:
-            stats["compared"] += 1
-        stats["models"] += 1
+            return
+        stats["compared"] += 1
+        if outcome.compared == ["uaf"]:
+            stats["uaf only"] += 1
+        for name in outcome.compared:
+            stats[f"z3 {outcome.z3[name][0]}"] += 1
         assert not outcome.problems, f"z3 and the interpreter disagree on:\n{text}\n{outcome.describe()}"
 
     check()

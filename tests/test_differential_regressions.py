@@ -73,7 +73,8 @@ def agree(models, z3, interp, want) -> None:  # type: ignore[no-untyped-def]
 # ran ("Check sites": a check in a local unit is reached when the thread ran every step before
 # it), and requires every reached assume to hold, so it drops every execution in which A's
 # write happens: an assume acts backwards, and real violations are missed (unsound).
-# Wrong: z3 (unroll.py/encode.py). Not fixed (this test fails until it is).
+# Wrong: z3 (unroll.py/encode.py). Fixed in d2e99fd (NOTE(pure-assume) in unroll.py: a false
+# assume in a local unit stops the thread there, it does not undo the steps before it).
 ASSUME_AFTER_STEP = """
 shared word x = 0;
 thread A {
@@ -117,7 +118,8 @@ def test_false_assume_does_not_undo_the_step_before_it(models, text, steps):
 # succeed"). T can always move (choosing 1), so no execution deadlocks: `deadlock` is proved.
 # z3 leaves the nondet of the step that did not run free and picks 0, so it reports T as
 # blocked forever at an await that can succeed at any time.
-# Wrong: z3 (encode.py, deadlock). Not fixed (this test fails until it is).
+# Wrong: z3 (encode.py, deadlock). Fixed in d2e99fd (unroll.py on_final_memory: a wait on the
+# final memory holds if some choice of its nondets makes it true).
 AWAIT_NONDET = """
 thread T {
     await(nondet(2));
@@ -197,7 +199,8 @@ def test_unit_that_is_a_step_for_some_choices_only(models):
 # event guards *or check guards* holds (unroll.py end_step), so the block runs as a step with no
 # event. Only the step count is wrong (the violation is found), but the shortest counterexample
 # is not the shortest.
-# Wrong: z3 (unroll.py end_step). Not fixed (this test fails until it is).
+# Wrong: z3 (unroll.py end_step). Fixed in d2e99fd (a step's guard is its events' guards, plus
+# failed accesses and reached waits; checks no longer make a unit a step).
 EVENTLESS_STEP = """
 shared word x = 0;
 thread T {
@@ -217,7 +220,8 @@ def test_unit_without_events_is_not_a_step(models):
 
 
 # ---- 6. z3: a spin_lock the step does not execute still makes it wait ------------------------
-# Found while reducing the case below: a `spin_lock` in a branch of an atomic block.
+# Found by hand while analysing case 2 (how a step's wait condition is built), then checked on
+# both engines; the generator now also puts lock operations on branches of atomic blocks.
 # semantics.md: a step's wait condition is `l == 0` for its spin_lock(&l), "evaluated on the
 # values the step reads"; a step can run when it holds. With x == 0 the block below never
 # reaches its spin_lock: it reads x, skips the branch, and runs although the lock is held
@@ -226,7 +230,8 @@ def test_unit_without_events_is_not_a_step(models):
 # `lock == 0` to the step's wait condition whatever the path (unroll.py atomic_op, spin_lock:
 # `pending.enabled` is not guarded by the branch), and the deadlock query evaluates it on the
 # final memory, where the lock is 1.
-# Wrong: z3 (unroll.py). Not fixed (this test fails until it is).
+# Wrong: z3 (unroll.py). Fixed in d2e99fd (unroll.py wait(): a wait holds only on the path that
+# reaches it).
 SPIN_LOCK_IN_A_BRANCH = """
 shared word x = 0;
 shared word lock = 1;
@@ -248,7 +253,8 @@ def test_spin_lock_on_a_branch_not_taken_does_not_wait(models):
 
 
 # ---- 7. resolver (shared) and z3: an await nested in an if inside an atomic block ------------
-# Found by reading unroll.py after case 6 (the same unguarded wait condition for await).
+# Found by hand with case 6 (the same unguarded wait condition, for await). The generator does
+# not produce it (the language forbids it).
 # dsl.md: "an `await` inside [an atomic block] must be its first statement"; semantics.md: a
 # step's wait condition is "the condition of an await(c) (which must be the first statement of
 # an atomic block it is in)". The resolver only checks the block's top-level statements, so it
@@ -256,7 +262,8 @@ def test_spin_lock_on_a_branch_not_taken_does_not_wait(models):
 # condition on every path and reports a deadlock in 0 steps, while its own counterexample for
 # `a` runs the step with y == 0 (the interpreter: no deadlock, `a` violated in 1 step).
 # Wrong: the resolver (resolve.py, shared by both engines: it should reject the model) and z3
-# (unroll.py, unguarded wait condition). Not fixed. The test accepts either fix: the model
+# (unroll.py, unguarded wait condition). z3 fixed in d2e99fd (as case 6); the resolver still
+# accepts the model (not fixed). The test accepts either behaviour: the model
 # rejected, or both engines treating the await as a wait only on the path that reaches it.
 AWAIT_IN_A_BRANCH = """
 shared word x = 0, y = 0;
@@ -280,4 +287,62 @@ def test_await_inside_a_branch_of_an_atomic_block(models):
         return
     z3, interp = verdicts(models, AWAIT_IN_A_BRANCH)
     want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 1)}
+    agree(models, z3, interp, want)
+
+
+# ---- 8. z3: a step that takes a lock it has just taken itself is not seen as blocked ----------
+# Found as: deadlock proved by z3, violated by the interpreter, on a model with
+# `atomic { await(...); spin_lock(&lock); ...; spin_lock(&lock); }`.
+# semantics.md: the step's wait condition is `l == 0` for each of its spin_locks, on the values
+# the step reads; the second spin_lock reads the 1 the first one wrote, so the step can never
+# run: T is stuck forever before its only step, which is a deadlock ("a thread that takes a
+# lock it holds"; dsl.md: "stuck at an await or spin_lock that can never succeed"): violated
+# after 0 steps (the interpreter says so).
+# z3 says proved: its deadlock query evaluates the wait condition with every read of the step
+# replaced by the final value of the location (0 here, the step never ran), ignoring that the
+# step's second read comes after its own write. (semantics.md's wording of "blocked" says the
+# same substitution; it is only right for steps that do not read what they wrote.)
+# Wrong: z3 (encode.py, deadlock). Not fixed (this test fails until it is).
+DOUBLE_SPIN_LOCK = """
+shared word lock = 0;
+thread T {
+    atomic {
+        spin_lock(&lock);
+        spin_lock(&lock);
+    }
+}
+"""
+
+
+def test_taking_a_lock_twice_in_one_step_deadlocks(models):
+    z3, interp = verdicts(models, DOUBLE_SPIN_LOCK)
+    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)}
+    agree(models, z3, interp, want)
+
+
+# ---- 9. z3: a try_cmpxchg that is not evaluated still overwrites its local -------------------
+# Found as: a z3 deadlock counterexample shorter than the interpreter's shortest, which did not
+# replay, on `word l1 = READ_ONCE(arr[1]), l2 = (l1 || try_cmpxchg(&arr[1], &l1, 1));`.
+# semantics.md, "Values": in `a || b`, "b is evaluated only if a does not decide (its shared
+# accesses and checks only happen then)"; "Shared-memory operations": try_cmpxchg sets its
+# local `o` to the value read only when it runs and fails. Here `o` is 1, so try_cmpxchg is
+# not evaluated, `o` stays 1 and `a` is proved (the interpreter says so).
+# z3 reports `a` violated after 0 steps: the unroller assigns `o := (r == o ? o : r)` whatever
+# the guard of the expression (unroll.py atomic_op, try_cmpxchg: the set_local is not guarded
+# by the short-circuit condition), with `r` the read of an event that did not happen (a free
+# value), so `o` can be anything. A spurious counterexample, which cannot be replayed.
+# Wrong: z3 (unroll.py). Not fixed (this test fails until it is).
+TRY_CMPXCHG_NOT_EVALUATED = """
+shared word x = 5;
+thread T {
+    word o = 1;
+    word r = o || try_cmpxchg(&x, &o, 7);
+    assert(o == 1, "a");
+}
+"""
+
+
+def test_try_cmpxchg_short_circuited_leaves_its_local(models):
+    z3, interp = verdicts(models, TRY_CMPXCHG_NOT_EVALUATED)
+    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("proved", None)}
     agree(models, z3, interp, want)
