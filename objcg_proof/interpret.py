@@ -553,9 +553,17 @@ class Machine:
         out: list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = []
         work: list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = [(ts, ())]
         code = self.code[t]
+        # NOTE(pure-cycles): a pure loop that nondet choices can keep going (`while (1) { if
+        # (nondet(2)) continue; ... }`) comes back to a (position, locals) already seen: going
+        # round again shows nothing new (a thread that loops forever without a step is, to the
+        # other threads, one that stopped), so each is expanded once
+        seen: set[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = set()
         guard = 0
         while work:
             cur, found = work.pop()
+            if (cur, found) in seen:
+                continue
+            seen.add((cur, found))
             guard += 1
             if guard > 100_000:
                 raise RuntimeError("a pure loop does not terminate")
@@ -578,7 +586,7 @@ class Machine:
                 # once with the choices that make it pure (`results`).
                 out.append((cur, found))
             for nxt, _, _, viols, _ in results:
-                work.append((nxt, found + viols))
+                work.append((nxt, found + tuple(v for v in viols if v not in found)))
         return out
 
     def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool

@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 from . import ir
 from .diagnostics import Span, error
 from .events import FINAL, READ, RMW, WRITE, Assignment, Check, Event, EventProgram, Step, ThreadSteps
-from .terms import BOOL, FALSE, TRUE, WORD, App, Sym, Term, TermBuilder, substitute
+from .terms import BOOL, FALSE, TRUE, WORD, App, Const, Sym, Term, TermBuilder, substitute
 
 MAX_FREE_ITERATIONS = 1000
 R = TypeVar("R")
@@ -153,11 +153,18 @@ class _ThreadUnroller:
         enabled_final = None
         if p.enabled is not None:
             mapping: dict[int, Term] = {}
+            written: dict[int, Term] = {}   # what the step itself wrote, by constant location
             for spec in p.events:
                 if spec.read is not None:
-                    final = _EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
-                    self.u.add_event(final, self.index, -1, 0)
-                    mapping[id(spec.read)] = final.read  # type: ignore[assignment]
+                    const_loc = spec.loc.value if isinstance(spec.loc, Const) else None
+                    if const_loc is not None and const_loc in written:
+                        mapping[id(spec.read)] = written[const_loc]   # it reads its own write
+                    else:
+                        final = _EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
+                        self.u.add_event(final, self.index, -1, 0)
+                        mapping[id(spec.read)] = final.read  # type: ignore[assignment]
+                if spec.write is not None and isinstance(spec.loc, Const):
+                    written[spec.loc.value] = substitute(spec.write, mapping, tb)
             enabled_final = self.on_final_memory(p.enabled, mapping, p.nondets)
         step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns))
         self.u.steps.append(step)
@@ -575,7 +582,8 @@ class _ThreadUnroller:
         self.rmw(loc, cands, read, write, valid, mode, op)
         if op == "try_cmpxchg" and e.out is not None:
             old = self.env.get(e.out.uid, tb.word(0))
-            self.set_local(e.out, tb.ite(tb.cmp("==", read, args[0]), old, read))
+            # only when the try_cmpxchg is evaluated (not short-circuited away) may it change `old`
+            self.set_local(e.out, tb.ite(tb.and_(self.cg, valid), tb.ite(tb.cmp("==", read, args[0]), old, read), old))
         return result
 
     def rmw(self, loc: Term, cands: tuple[int, ...], read: Sym, write: Term, valid: Term, mode: str, what: str) -> None:

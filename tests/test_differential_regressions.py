@@ -346,3 +346,36 @@ def test_try_cmpxchg_short_circuited_leaves_its_local(models):
     z3, interp = verdicts(models, TRY_CMPXCHG_NOT_EVALUATED)
     want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("proved", None)}
     agree(models, z3, interp, want)
+
+
+# ---- 10. interpreter: a pure loop that nondet choices can keep going crashed explore() --------
+# Found as: RuntimeError("a pure loop does not terminate") from the interpreter on a thread with
+# `while (1) { if (l2 == nondet(3)) continue; ... }`.
+# semantics.md: the loop performs no event, so it is no step: T runs it right at its start, as
+# long as the choices say `continue`; a thread that loops forever without a step is, to the
+# others, a thread that stopped (threads may stop anywhere). With nondet(2) == 0 T leaves the
+# loop and the assertion fails after 0 steps (z3 agrees; z3 says bounded for the others, since
+# the loop may go on past the bound, and the interpreter proves them).
+# The interpreter ran the pure units after a step without noticing that a choice brought the
+# thread back to a position and locals it had already been at, and gave up after 100,000 units.
+# Wrong: the interpreter. Fixed in interpret.py (NOTE(pure-cycles): advance() expands each
+# (thread state, violations so far) once).
+PURE_NONDET_LOOP = """
+thread T {
+    while (1) {
+        if (nondet(2))
+            continue;
+        break;
+    }
+    assert(0, "a");
+}
+"""
+
+
+def test_pure_loop_kept_going_by_nondet(models):
+    z3, interp = verdicts(models, PURE_NONDET_LOOP)
+    assert interp == {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None),
+                      "a": ("violated", 0)}
+    assert z3 == {"leak": ("bounded", None), "uaf": ("bounded", None), "deadlock": ("bounded", None),
+                  "a": ("violated", 0)}
+    assert models.replays == []
