@@ -2,6 +2,22 @@
 
 `check()` answers SAT, UNSAT or UNKNOWN with a reason; it never returns a bool, so an unknown
 can never be mistaken for a proof. Frames are `with` blocks whose pop sits in `finally`.
+
+How a check is answered (measured with benchmarks/compare.py; the numbers are objcg_v4's uaf):
+
+- every `Session.check()` asks a **fresh, non-incremental solver** with the constraints of all
+  open frames. One incremental solver with push/pop keeps z3 from preprocessing the base
+  constraints (solve-eqs, elim-uncnstr, bit-blasting with simplification): on the pure
+  bit-vector encoding a query took 20-30 s under push/pop and 3-6 s fresh. The price is
+  ~0.2 s per query of preprocessing again;
+- before asking, the satisfying assignments found so far (**witnesses**) are tried: one that
+  makes every constraint of every open frame true is a certificate of SAT, as good as the
+  solver's (the vacuity and coverage queries are mostly answered this way). Only SAT is ever
+  answered from a witness; UNSAT and UNKNOWN always come from a solver;
+- `Session.incremental()` gives one incremental solver per session (the base constraints
+  bit-blasted once) for many small variations of one question under assumption literals: the
+  shortest-trace bisection, where it keeps what it learned between queries (2-3x faster than
+  fresh solvers there).
 """
 
 from __future__ import annotations
@@ -37,39 +53,123 @@ class CheckResult:
     model: z3.ModelRef | None = None
 
 
+WITNESSES_KEPT = 8    # the most recent satisfying assignments tried before a solver is asked
+
+
 class Session:
+    """Constraints in frames; each check() asks a new solver about all open frames."""
+
     def __init__(self, options: SolverOptions) -> None:
         self.options = options
-        self._solver = z3.Solver()
-        params: dict[str, object] = {"random_seed": options.seed}
-        if options.timeout_s > 0:
-            params["timeout"] = max(1, int(options.timeout_s * 1000))
-        if options.rlimit > 0:
-            params["rlimit"] = options.rlimit
-        self._solver.set(**params)
+        self._frames: list[list[z3.BoolRef]] = [[]]
+        self._witnesses: list[z3.ModelRef] = []
+        self._incremental: z3.Solver | None = None
+        self._selectors = 0
+        self._kept: set[int] = set()      # ids of the terms added to the incremental solver
 
     def add(self, constraints: list[z3.BoolRef] | z3.BoolRef) -> None:
-        self._solver.add(constraints)
+        items = list(constraints) if isinstance(constraints, (list, tuple)) else [constraints]
+        self._frames[-1].extend(items)
+        if len(self._frames) == 1 and self._incremental is not None:
+            self._incremental.add(items)
 
     @contextmanager
     def frame(self) -> Iterator[None]:
-        self._solver.push()
+        self._frames.append([])
         try:
             yield
         finally:
-            self._solver.pop()
+            self._frames.pop()
 
     def check(self) -> CheckResult:
-        started = time.perf_counter()
-        answer = self._solver.check()
-        if answer == z3.sat:
-            return CheckResult(Outcome.SAT, "", self._solver.model())
-        if answer == z3.unsat:
-            return CheckResult(Outcome.UNSAT)
-        reason = self._solver.reason_unknown() or "the solver gave no reason"
-        elapsed = time.perf_counter() - started
-        if self.options.rlimit > 0 and ("resource" in reason or ("canceled" in reason and elapsed < 0.9 * self.options.timeout_s)):
-            reason = f"solver resource limit (rlimit {self.options.rlimit}) exhausted after {elapsed:.1f}s ({reason})"
-        elif "timeout" in reason or "canceled" in reason:
-            reason = f"solver timeout after {self.options.timeout_s:g}s ({reason})"
-        return CheckResult(Outcome.UNKNOWN, reason)
+        constraints = [c for frame in self._frames for c in frame]
+        model = self._witness(constraints)
+        if model is not None:
+            return CheckResult(Outcome.SAT, "", model)
+        solver = z3.Solver()
+        solver.set(**_params(self.options))
+        ref = solver.ctx.ref()
+        for c in constraints:   # z3py's add() checks each term first: 10x slower than the C API
+            z3.Z3_solver_assert(ref, solver.solver, c.as_ast())
+        return self._remember(_ask(solver, self.options, []))
+
+    @contextmanager
+    def incremental(self) -> Iterator[Incremental]:
+        """An incremental solver holding the constraints of the open frames (the outer one for
+        good, the others under a selector literal), for checks under assumptions."""
+        solver = self._incremental
+        if solver is None:
+            solver = self._incremental = z3.SolverFor("QF_BV")
+            solver.set(**_params(self.options))
+            solver.add(self._frames[0])
+        selector: list[z3.BoolRef] = []
+        rest = [c for frame in self._frames[1:] for c in frame]
+        if rest:
+            self._selectors += 1
+            literal = z3.Bool(f"frame@{self._selectors}")
+            solver.add(z3.Implies(literal, z3.And(rest)))
+            selector = [literal]
+        yield Incremental(self, solver, selector)
+
+    def _witness(self, constraints: list[z3.BoolRef]) -> z3.ModelRef | None:
+        """A satisfying assignment found earlier under which every constraint is true."""
+        if not self._witnesses:
+            return None
+        goal = z3.And(constraints)
+        for model in reversed(self._witnesses):
+            if z3.is_true(model.eval(goal, model_completion=True)):
+                return model
+        return None
+
+    def _remember(self, result: CheckResult) -> CheckResult:
+        if result.model is not None:
+            self._witnesses = (self._witnesses + [result.model])[-WITNESSES_KEPT:]
+        return result
+
+
+class Incremental:
+    """Checks under assumptions on a session's incremental solver; constraints added here are
+    kept there for good (they must not change what the session's own checks mean: definitions
+    of fresh names only, like Encoding.step_counter)."""
+
+    def __init__(self, session: Session, solver: z3.Solver, selector: list[z3.BoolRef]) -> None:
+        self._session = session
+        self._solver = solver
+        self._selector = selector
+
+    def add(self, constraints: list[z3.BoolRef] | z3.BoolRef) -> None:
+        """Add constraints, each once per session (z3 terms are hash-consed: a term built
+        again has the same id)."""
+        items = constraints if isinstance(constraints, (list, tuple)) else [constraints]
+        known = self._session._kept
+        fresh = [c for c in items if c.get_id() not in known]
+        known.update(c.get_id() for c in fresh)
+        self._solver.add(fresh)
+
+    def check(self, assumptions: list[z3.BoolRef]) -> CheckResult:
+        return self._session._remember(_ask(self._solver, self._session.options, self._selector + assumptions))
+
+
+def _params(options: SolverOptions) -> dict[str, object]:
+    params: dict[str, object] = {"random_seed": options.seed}
+    if options.timeout_s > 0:
+        params["timeout"] = max(1, int(options.timeout_s * 1000))
+    if options.rlimit > 0:
+        params["rlimit"] = options.rlimit
+    return params
+
+
+def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef]) -> CheckResult:
+    started = time.perf_counter()
+    answer = solver.check(*assumptions)
+    if answer == z3.sat:
+        return CheckResult(Outcome.SAT, "", solver.model())
+    if answer == z3.unsat:
+        return CheckResult(Outcome.UNSAT)
+    reason = solver.reason_unknown() or "the solver gave no reason"
+    elapsed = time.perf_counter() - started
+    if options.rlimit > 0 and ("resource" in reason or ("canceled" in reason and elapsed < 0.9 * options.timeout_s)):
+        reason = f"solver resource limit (rlimit {options.rlimit}) exhausted after {elapsed:.1f}s ({reason})"
+    elif "timeout" in reason or "canceled" in reason:
+        reason = f"solver timeout after {options.timeout_s:g}s ({reason})"
+    return CheckResult(Outcome.UNKNOWN, reason)

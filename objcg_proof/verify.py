@@ -168,21 +168,23 @@ def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, 
     best = ModelView(enc, first.model)
     shortest = True
     if options.minimize:
+        # bisection on the step count, on the session's incremental solver (solver.py): each
+        # query is the open frames (the violation) under the assumption "at most mid steps"
         lo, hi = 0, best.step_count()
-        while lo < hi:
-            mid = (lo + hi) // 2
-            with session.frame():
-                session.add(enc.at_most_steps(mid))
-                answer = session.check()
-            if answer.outcome == Outcome.SAT:
-                assert answer.model is not None
-                best = ModelView(enc, answer.model)
-                hi = best.step_count()
-            elif answer.outcome == Outcome.UNSAT:
-                lo = mid + 1
-            else:
-                shortest = False
-                break
+        with session.incremental() as inc:
+            inc.add(enc.step_counter(hi))
+            while lo < hi:
+                mid = (lo + hi) // 2
+                answer = inc.check([enc.at_most_steps(mid)])
+                if answer.outcome == Outcome.SAT:
+                    assert answer.model is not None
+                    best = ModelView(enc, answer.model)
+                    hi = best.step_count()
+                elif answer.outcome == Outcome.UNSAT:
+                    lo = mid + 1
+                else:
+                    shortest = False
+                    break
     return _describe(prop, best, sources, shortest)
 
 
