@@ -3,7 +3,7 @@ test (test_differential.py), each reduced by hand to a minimal model.
 
 Each test states the verdicts docs/semantics.md prescribes, and checks both engines against
 them. The comment above each test says what went wrong, which engine was wrong and whether it is
-fixed. A test of a z3-side bug fails until unroll.py / encode.py / verify.py are fixed.
+fixed. (A test of a z3-side bug fails until unroll.py / encode.py / verify.py are fixed.)
 """
 
 from __future__ import annotations
@@ -302,7 +302,8 @@ def test_await_inside_a_branch_of_an_atomic_block(models):
 # replaced by the final value of the location (0 here, the step never ran), ignoring that the
 # step's second read comes after its own write. (semantics.md's wording of "blocked" says the
 # same substitution; it is only right for steps that do not read what they wrote.)
-# Wrong: z3 (encode.py, deadlock). Not fixed (this test fails until it is).
+# Wrong: z3 (encode.py, deadlock). Fixed in 1987b1c (a wait that reads its own step's write
+# sees it).
 DOUBLE_SPIN_LOCK = """
 shared word lock = 0;
 thread T {
@@ -331,7 +332,7 @@ def test_taking_a_lock_twice_in_one_step_deadlocks(models):
 # the guard of the expression (unroll.py atomic_op, try_cmpxchg: the set_local is not guarded
 # by the short-circuit condition), with `r` the read of an event that did not happen (a free
 # value), so `o` can be anything. A spurious counterexample, which cannot be replayed.
-# Wrong: z3 (unroll.py). Not fixed (this test fails until it is).
+# Wrong: z3 (unroll.py). Fixed in 1987b1c (a short-circuited try_cmpxchg leaves its local).
 TRY_CMPXCHG_NOT_EVALUATED = """
 shared word x = 5;
 thread T {
@@ -378,4 +379,41 @@ def test_pure_loop_kept_going_by_nondet(models):
                       "a": ("violated", 0)}
     assert z3 == {"leak": ("bounded", None), "uaf": ("bounded", None), "deadlock": ("bounded", None),
                   "a": ("violated", 0)}
+    assert models.replays == []
+
+
+# ---- 11. interpreter: a failed access counted although its step can never run ----------------
+# Found as: a z3 uaf counterexample longer than the interpreter's shortest although the bound
+# covered every execution, on `assume(refcount(p2) < 0);` with p2 == NULL.
+# semantics.md: a step runs only when the assumes it contains hold; a check in a step is reached
+# only when the step runs. A failed access (out-of-bounds index, invalid pointer) reaches no
+# memory and its value is unspecified, but below no value satisfies `v < 0` (words are
+# unsigned), so the atomic step never runs and its out-of-bounds read is never reached: no uaf
+# (z3: vacuous, nothing reached). With `v == 3` some value lets the step run: uaf after 1 step.
+# The interpreter stopped the thread at the failed access and reported it at once, before the
+# rest of the step (here the assume) could refuse to run.
+# Wrong: the interpreter. Fixed in interpret.py (NOTE(failed-access): in a unit with an assume
+# or a wait, the rest of the unit runs for every value of the failed access, and the failure
+# counts only if some value lets the step run).
+FAILED_ACCESS_IN_A_STEP_THAT_CANNOT_RUN = """
+width 8;
+shared word a[1] = 0;
+thread T {
+    word i = 1;
+    atomic {
+        word v = a[i];
+        assume(v %s);
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("cond, want_z3, want_interp", [
+    ("< 0", ("vacuous", None), ("proved", None)),
+    ("== 3", ("violated", 1), ("violated", 1)),
+], ids=["never-runs", "may-run"])
+def test_failed_access_in_a_step_that_cannot_run(models, cond, want_z3, want_interp):
+    z3, interp = verdicts(models, FAILED_ACCESS_IN_A_STEP_THAT_CANNOT_RUN % cond)
+    assert interp["uaf"] == want_interp
+    assert z3["uaf"] == want_z3
     assert models.replays == []
