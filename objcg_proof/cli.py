@@ -15,11 +15,11 @@ import sys
 from typing import TextIO
 
 from . import __version__
-from .diagnostics import SourceCache, UserError
+from .batch import verify_models
 from .report import model_text, to_json
 from .solver import SolverOptions
 from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
-from .verify import VerifyOptions, verify_path
+from .verify import VerifyOptions
 
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -129,31 +129,29 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
 
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
-          allow_bounded: bool = False, traces: bool = True) -> int:
+          allow_bounded: bool = False, traces: bool = True, jobs: int = 1) -> int:
     results: list[ModelResult] = []
     errors = []
     bad_input = internal = False
-    for path in paths:
-        sources = SourceCache()
-        try:
-            result = verify_path(path, sources, options)
-        except UserError as exc:
+    for outcome in verify_models(paths, options, jobs=jobs, progress=stderr):
+        path = outcome.path
+        if outcome.result is None:
             bad_input = True
-            for d in exc.diagnostics:
-                stderr.write(d.render(sources) + "\n")
+            for d in outcome.diagnostics:
+                stderr.write(d.render(outcome.sources) + "\n")
                 errors.append({"model": path, "file": d.span.file, "line": d.span.line, "column": d.span.column,
                                "message": d.message})
             continue
-        failures = replay_failures(path, options, result)
-        if failures:
+        if outcome.replay_failures:
             # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
             # bug; it is reported as one and never printed as a counterexample.
             internal = True
-            for failure in failures:
+            for failure in outcome.replay_failures:
                 stderr.write(f"objcg-prove: internal error: {failure}\n")
                 errors.append({"model": path, "file": path, "line": 0, "column": 0,
                                "message": f"internal error: {failure}"})
             continue
+        result = outcome.result
         results.append(result)
         if not as_json:
             stdout.write(model_text(result, traces) + "\n\n")
@@ -180,26 +178,6 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
     if UNKNOWN in statuses or VACUOUS in statuses or (BOUNDED in statuses and not allow_bounded):
         return EXIT_INCONCLUSIVE
     return EXIT_PROVED
-
-
-def replay_failures(path: str, options: VerifyOptions, result: ModelResult) -> list[str]:
-    """Replay every counterexample of `result` on the reference interpreter (interpret.py)."""
-    from .interpret import replay
-    from .parser import load_model
-    from .resolve import resolve
-
-    violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
-    if not violated:
-        return []
-    program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
-    failures = []
-    for p in violated:
-        assert p.trace is not None
-        schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
-        ok, why = replay(program, schedule, p.name, p.kind)
-        if not ok:
-            failures.append(f"the counterexample for {p.name} in {path} does not replay: {why}")
-    return failures
 
 
 def entry() -> None:
