@@ -103,6 +103,9 @@ class Exploration:
     properties: list[tuple[str, str]] = field(default_factory=list)   # (name, kind)
     states: int = 0
     complete: bool = True         # False when the state limit stopped the search
+    # with explore(keep_finals=True): every state in which no thread can move, as its memory
+    # and each thread's status (done, dead, run: blocked for good). mutate.py compares them.
+    finals: set[tuple[Memory, tuple[str, ...]]] = field(default_factory=set)
 
     def status(self, name: str) -> str:
         if name in self.violations:
@@ -770,9 +773,9 @@ def property_list(program: ir.Program) -> list[tuple[str, str]]:
     return [("leak", "leak"), ("uaf", "uaf"), ("deadlock", "deadlock")] + [(n, k) for k, n in program.properties]
 
 
-def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES) -> Exploration:
+def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_finals: bool = False) -> Exploration:
     """Breadth-first over every reachable state: the first violation of each property found
-    is one with the fewest steps."""
+    is one with the fewest steps. With keep_finals, also the states where no thread can move."""
     machine = Machine(program)
     result = Exploration(properties=property_list(program))
     parent: dict[State, tuple[State | None, StepRecord | None]] = {}
@@ -821,6 +824,8 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES) -> Explor
                             result.violations[name] = Found(name, kind, message, trace(state) + (move.record,))
         if not any_move:
             note(state, machine.final_problems(state))
+            if keep_finals:
+                result.finals.add((state[0], tuple(ts.status for ts in state[1])))
     return result
 
 

@@ -11,12 +11,17 @@ statement (or call) names it. A mutant is verified like the original: resolve ->
 verify.verify_program. It is
   KILLED    when some property's verdict differs from the original's (typically: proved ->
             violated; any other change, e.g. proved -> bounded, counts too),
-  SURVIVED  when every verdict is the original's,
+  SURVIVED  when every verdict is the original's. Each survivor is then run on the reference
+            interpreter (NOTE(equivalent)): it *ends as the original* when it reaches exactly the
+            original's final states and violates exactly its properties, over every execution
+            (no property of the final state can tell them apart); otherwise the report names the
+            locations whose final values differ (a property the model may be missing),
   INVALID   when the mutated model does not resolve or unroll (not counted in the score).
 
 Output: a header with the original's verdicts, one line per mutant (number, verdict, operator,
 file:line, original => mutated text, the verdicts that changed, time), then
-"N mutants, K killed, S survived, I invalid: score X%" with score = killed / (killed + survived).
+"N mutants, K killed, S survived, I invalid: score X%" with score = killed / (killed + survived),
+and, when some survived, how many survivors end as the original and the score without them.
 With --json: {"model", "bound", "original", "mutants": [record...], "summary"}.
 Exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage.
 
@@ -69,11 +74,14 @@ from types import MappingProxyType
 from typing import Any, TextIO
 
 from . import syntax as s
+from . import ir
 from .diagnostics import SourceCache, Span, UserError
+from .interpret import Exploration, explore
 from .parser import load_model
 from .resolve import resolve
 from .solver import SolverOptions
 from .unroll import unroll
+from .values import render, render_refcount
 from .verdict import ModelResult
 from .verify import VerifyOptions, verify_program
 
@@ -131,6 +139,8 @@ class MutantResult:
     changes: tuple[Change, ...]
     error: str             # for invalid: the first diagnostic
     time_s: float
+    equivalent: bool | None = None   # for survived: ends as the original (NOTE(equivalent))
+    evidence: str = ""               # for survived: the interpreter's comparison, in words
 
 
 @dataclass(frozen=True)
@@ -140,21 +150,34 @@ class Summary:
     survived: int
     invalid: int
     time_s: float
+    equivalent: int = 0    # survivors that end as the original (NOTE(equivalent))
 
     @property
     def score(self) -> float | None:
         valid = self.killed + self.survived
         return 100.0 * self.killed / valid if valid else None
 
+    @property
+    def score_non_equivalent(self) -> float | None:
+        """Killed among the mutants that do not end as the original."""
+        valid = self.killed + self.survived - self.equivalent
+        return 100.0 * self.killed / valid if valid else None
+
     def text(self) -> str:
         score = "n/a" if self.score is None else f"{self.score:.1f}%"
-        return (f"{self.mutants} mutants, {self.killed} killed, {self.survived} survived, "
+        line = (f"{self.mutants} mutants, {self.killed} killed, {self.survived} survived, "
                 f"{self.invalid} invalid: score {score}")
+        if self.survived:
+            rest = self.score_non_equivalent
+            line += (f"; {self.equivalent} of the {self.survived} survivors end exactly as the original: "
+                     f"{'n/a' if rest is None else f'{rest:.1f}%'} of the other mutants killed")
+        return line
 
 
 def summarize(results: list[MutantResult], time_s: float) -> Summary:
     count = {k: sum(1 for r in results if r.outcome == k) for k in (KILLED, SURVIVED, INVALID)}
-    return Summary(len(results), count[KILLED], count[SURVIVED], count[INVALID], time_s)
+    equivalent = sum(1 for r in results if r.outcome == SURVIVED and r.equivalent)
+    return Summary(len(results), count[KILLED], count[SURVIVED], count[INVALID], time_s, equivalent)
 
 
 # ---- printing syntax back as DSL text -------------------------------------------------------
@@ -863,6 +886,9 @@ def verify_module(module: s.Module, sources: SourceCache, options: VerifyOptions
 
 
 def statuses(result: ModelResult) -> dict[str, str]:
+    """Each property's status. (Not the length of a violation's shortest trace: a mutation moves
+    it by itself, a non-atomic split adds a step and a dropped statement removes one, so a
+    change of length does not show that a property told the mutant apart.)"""
     return {p.name: p.status for p in result.properties}
 
 
@@ -873,7 +899,9 @@ def judge(original: dict[str, str], mutant: dict[str, str]) -> tuple[Change, ...
                  if original.get(n, "absent") != mutant.get(n, "absent"))
 
 
-def run_mutant(mutant: Mutant, original: dict[str, str], sources: SourceCache, options: VerifyOptions) -> MutantResult:
+def run_mutant(mutant: Mutant, original: dict[str, str], sources: SourceCache, options: VerifyOptions,
+               baseline: "Outcomes | None" = None) -> MutantResult:
+    """Verify one mutant; a survivor is compared with `baseline` (the original's outcomes), if given."""
     start = time.perf_counter()
     try:
         result = verify_module(mutant.module, sources, options)
@@ -882,7 +910,60 @@ def run_mutant(mutant: Mutant, original: dict[str, str], sources: SourceCache, o
         error = f"{d.span}: {d.message}" if d is not None else str(exc)
         return MutantResult(mutant, INVALID, (), error, time.perf_counter() - start)
     changes = judge(original, statuses(result))
-    return MutantResult(mutant, KILLED if changes else SURVIVED, changes, "", time.perf_counter() - start)
+    if changes or baseline is None:
+        return MutantResult(mutant, KILLED if changes else SURVIVED, changes, "", time.perf_counter() - start)
+    equivalent, evidence = compare_outcomes(baseline, resolve(mutant.module, dict(options.defines), options.bound))
+    return MutantResult(mutant, SURVIVED, (), "", time.perf_counter() - start, equivalent, evidence)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a model can end in, by the reference interpreter (every execution, unbounded)."""
+
+    program: ir.Program
+    exploration: Exploration
+
+
+def outcomes(program: ir.Program) -> Outcomes:
+    return Outcomes(program, explore(program, keep_finals=True))
+
+
+def compare_outcomes(original: Outcomes, program: ir.Program) -> tuple[bool | None, str]:
+    """NOTE(equivalent): a surviving mutant *ends as the original* when the reference
+    interpreter finds that it ends in exactly the original's set of final states (the memory,
+    refcounts included, and each thread's status where no thread can move) and violates exactly
+    the original's properties. Both explorations are complete (every execution, no bound), so
+    this is a fact about the model, not a sample: no property of the final state (a leak, a
+    value left behind) can tell the two apart. It is not a proof that each execution ends as
+    before: on a design that is already broken, a mutant may end differently in some runs and
+    still reach only final states the original reaches by other runs (its defect is masked by the
+    design's own). A survivor that ends differently shows a difference no property catches: a
+    missing property, or one nobody cares about; the evidence names the locations whose final
+    values differ."""
+    mine = explore(program, keep_finals=True)
+    theirs = original.exploration
+    if not (mine.complete and theirs.complete):
+        return None, "the reference interpreter hit its state limit: equivalence not decided"
+    if set(mine.violations) != set(theirs.violations):
+        only = sorted(set(mine.violations) ^ set(theirs.violations))
+        return False, "the reference interpreter disagrees on " + ", ".join(only) + " (unbounded: the bound hid it)"
+    if mine.finals == theirs.finals:
+        return True, (f"ends as the original: the same {len(mine.finals)} final states and violations "
+                      f"(reference interpreter, every execution)")
+    layout = original.program.layout
+    differ = []
+    for i, loc in enumerate(layout.locations):
+        a = {m[i] for m, _ in theirs.finals}
+        b = {m[i] for m, _ in mine.finals}
+        if a != b:
+            def show(vals: set[int]) -> str:
+                if loc.refcount_of is not None:
+                    return "{" + ", ".join(render_refcount(v, layout) for v in sorted(vals)) + "}"
+                return "{" + ", ".join(render(v, loc.type.pointer, layout) for v in sorted(vals)) + "}"
+            differ.append(f"{loc.name} ends as {show(a)} in the original, {show(b)} in the mutant")
+    if not differ:
+        differ.append("the same final memories, but threads end in other states (finished, blocked, stopped)")
+    return False, "ends differently: " + "; ".join(differ[:3])
 
 
 # ---- the command ----------------------------------------------------------------------------
@@ -980,8 +1061,11 @@ def _line(n: int, r: MutantResult) -> str:
         why = "[" + ", ".join(f"{c.property}: {c.original} -> {c.mutant}" for c in r.changes) + "]"
     else:
         why = "[every verdict unchanged]"
-    return (f"{n:>3}  {r.outcome.upper():<8}  {m.operator:<11}  {m.span.file}:{m.span.line}  "
+    line = (f"{n:>3}  {r.outcome.upper():<8}  {m.operator:<11}  {m.span.file}:{m.span.line}  "
             f"{_clip(m.original)}  =>  {_clip(m.mutated)}  {why}  ({r.time_s:.1f}s)")
+    if r.evidence:
+        line += f"\n{'':>15}{r.evidence}"
+    return line
 
 
 def _record(n: int, r: MutantResult) -> dict[str, Any]:
@@ -989,7 +1073,7 @@ def _record(n: int, r: MutantResult) -> dict[str, Any]:
     return {"index": n, "operator": m.operator, "file": m.span.file, "line": m.span.line,
             "column": m.span.column, "original": m.original, "mutated": m.mutated, "outcome": r.outcome,
             "changes": [{"property": c.property, "original": c.original, "mutant": c.mutant} for c in r.changes],
-            "error": r.error, "time_s": round(r.time_s, 3)}
+            "error": r.error, "equivalent": r.equivalent, "evidence": r.evidence, "time_s": round(r.time_s, 3)}
 
 
 def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -1017,6 +1101,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         module = load_model(args.model, sources)
         base = verify_module(module, sources, options)
+        baseline = outcomes(resolve(module, dict(options.defines), options.bound))
     except UserError as exc:
         for d in exc.diagnostics:
             stderr.write(d.render(sources) + "\n")
@@ -1036,7 +1121,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         stdout.flush()
     results: list[MutantResult] = []
     for n, mutant in enumerate(mutants, 1):
-        r = run_mutant(mutant, original, sources, options)
+        r = run_mutant(mutant, original, sources, options, baseline)
         results.append(r)
         if not args.json:
             stdout.write(_line(n, r) + "\n")
@@ -1047,8 +1132,10 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                   "original": {"statuses": original, "time_s": round(base.time_s, 3)},
                   "mutants": [_record(n, r) for n, r in enumerate(results, 1)],
                   "summary": {"mutants": summary.mutants, "killed": summary.killed, "survived": summary.survived,
-                              "invalid": summary.invalid,
+                              "invalid": summary.invalid, "equivalent": summary.equivalent,
                               "score": None if summary.score is None else round(summary.score, 1),
+                              "score_non_equivalent": (None if summary.score_non_equivalent is None
+                                                       else round(summary.score_non_equivalent, 1)),
                               "time_s": round(summary.time_s, 3)}}
         stdout.write(json.dumps(report, indent=2) + "\n")
     else:

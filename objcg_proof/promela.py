@@ -55,7 +55,7 @@ bits; a wait inside a branch or a called procedure of an atomic block, or one th
 an earlier statement of its block; a wait condition with more than MAX_CHOICES combinations of
 nondet() values. One approximation remains: a wait condition that reaches an
 invalid access (already a `uaf` violation) is taken as enabled, whatever the rest of it says.
-Procedure arguments are evaluated in one step, as docs/semantics.md ("Units") says.
+Each procedure argument is its own unit, as docs/semantics.md ("Units") says.
 """
 
 from __future__ import annotations
@@ -1016,13 +1016,14 @@ class _Thread:
         if not st.args:
             return body
 
-        def args(u: _Unit) -> None:
-            # docs/semantics.md, "Units": the arguments of a call, all of them together, are one unit
-            values = []
-            for i, a in enumerate(st.args):
-                values.append(u.freeze(u.ev(a), st.args[i + 1] if i + 1 < len(st.args) else None))
-            u.lines += [f"{p} = {v};" for p, v in zip(params, values)]
-        return self.unit(st.span, ctx, args, body)
+        # docs/semantics.md, "Units": each argument of a call is its own unit, left to right,
+        # evaluated straight into the parameter (the caller's locals are other names)
+        nxt = body
+        for param, arg in reversed(list(zip(params, st.args))):
+            def assign(u: _Unit, param: str = param, arg: ir.Expr = arg) -> None:
+                u.lines.append(f"{param} = {u.ev(arg)};")
+            nxt = self.unit(getattr(arg, "span", st.span), ctx, assign, nxt)
+        return nxt
 
     def atomic(self, st: ir.Atomic, k: int, ctx: _Ctx) -> int:
         if ctx.in_atomic:

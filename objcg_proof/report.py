@@ -31,7 +31,7 @@ def model_text(result: ModelResult, show_traces: bool = True) -> str:
 
 def _detail(p: PropertyResult) -> str:
     if p.status == VIOLATED and p.trace is not None:
-        more = "" if p.trace.shortest else ", shortest not confirmed: the solver gave up"
+        more = "" if p.trace.shortest else ", shortest not confirmed"
         return f"counterexample of {len(p.trace.steps)} steps{more}  ({p.time_s:.2f}s)"
     if p.status == PROVED:
         return f"{p.coverage}  ({p.time_s:.2f}s)"

@@ -166,7 +166,7 @@ def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, 
                     options: VerifyOptions, first: CheckResult) -> Trace:
     assert first.model is not None
     best = ModelView(enc, first.model)
-    shortest = True
+    shortest = options.minimize   # a trace not minimised is not claimed shortest
     if options.minimize:
         # bisection on the step count, on the session's incremental solver (solver.py): each
         # query is the open frames (the violation) under the assumption "at most mid steps"

@@ -13,8 +13,8 @@ import pytest
 from conftest import dedent, line_of
 from objcg_proof import syntax as s
 from objcg_proof.diagnostics import SourceCache
-from objcg_proof.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, run_mutant,
-                                statuses, stmt_text, verify_module)
+from objcg_proof.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
+                                run_mutant, statuses, stmt_text, verify_module)
 from objcg_proof.parser import load_model
 from objcg_proof.resolve import resolve
 from objcg_proof.unroll import unroll
@@ -319,7 +319,7 @@ def test_a_non_atomic_test_and_set_is_killed(models):
     assert m.operator == "non-atomic" and m.mutated == "word old = lock; lock = 1;"
     r = run_mutant(m, original, sources, VerifyOptions(minimize=False))
     assert r.outcome == KILLED
-    assert [(c.property, c.original, c.mutant) for c in r.changes] == [("mutex", "proved", "violated")]
+    assert [(c.property, c.original, c.mutant) for c in r.changes] == [("mutex", "proved", "violated")]  # not minimised: no length
 
 
 def test_an_unobservable_reordering_survives(models):
@@ -356,7 +356,8 @@ def test_exit_1_when_a_mutant_survives(models):
     run = models.cli("mutate", models.write(UNORDERED))
     assert run.rc == 1, run.err
     assert "SURVIVED" in run.out
-    assert run.out.splitlines()[-1] == "1 mutants, 0 killed, 1 survived, 0 invalid: score 0.0%"
+    assert run.out.splitlines()[-1] == ("1 mutants, 0 killed, 1 survived, 0 invalid: score 0.0%; 1 of the 1 "
+                                        "survivors end exactly as the original: n/a of the other mutants killed")
 
 
 def test_invalid_mutants_are_reported_and_not_counted(models):
@@ -391,6 +392,9 @@ def test_json_report(models):
     assert set(first) >= {"index", "operator", "file", "line", "original", "mutated", "outcome", "changes", "error", "time_s"}
     summary = report["summary"]
     assert (summary["mutants"], summary["killed"], summary["survived"], summary["invalid"], summary["score"]) == (2, 1, 1, 0, 50.0)
+    assert (summary["equivalent"], summary["score_non_equivalent"]) == (1, 100.0)
+    swap = report["mutants"][1]
+    assert swap["equivalent"] is True and swap["evidence"].startswith("ends as the original: the same")
 
 
 def test_only_and_limit(models):
@@ -449,3 +453,40 @@ def test_objcg_v5_first_put_dropped_is_killed_by_leak(models, monkeypatch):
     assert (m["file"], m["line"], m["original"], m["mutated"]) == (model, 19, "put(old);", "(deleted)")
     assert m["outcome"] == "killed"
     assert {"property": "leak", "original": "proved", "mutant": "violated"} in m["changes"]
+
+
+# ---- survivors: equivalent or not; violations that come sooner ----------------------------------
+
+# Message passing without a barrier: swapping A's two writes lets B see y == 1 and x == 0, which
+# shows in the final value of z, but no property looks at z: the survivor is not equivalent, and
+# the evidence names z.
+UNCHECKED = """
+shared word x = 0, y = 0, z = 0;
+thread A {
+    WRITE_ONCE(x, 1);
+    WRITE_ONCE(y, 1);
+}
+thread B {
+    word vy = READ_ONCE(y);
+    word vx = READ_ONCE(x);
+    if (vy == 1 && vx == 0)
+        WRITE_ONCE(z, 1);
+}
+"""
+
+
+def test_a_survivor_that_ends_differently_is_told_apart(models):
+    path = models.write(UNCHECKED)
+    module, sources, original = _verify_original(path)
+    [m] = [m for m in generate(module, sources, ("swap",)) if m.span.line == line_of(UNCHECKED, "WRITE_ONCE(x, 1)")]
+    r = run_mutant(m, original, sources, VerifyOptions(minimize=False), outcomes(resolve(module)))
+    assert r.outcome == SURVIVED and r.equivalent is False
+    assert r.evidence == "ends differently: z ends as {0} in the original, {0, 1} in the mutant"
+
+
+def test_a_survivor_that_ends_as_the_original_is_said_to(models):
+    path = models.write(UNORDERED)
+    module, sources, original = _verify_original(path)
+    [m] = generate(module, sources)
+    r = run_mutant(m, original, sources, VerifyOptions(minimize=False), outcomes(resolve(module)))
+    assert r.outcome == SURVIVED and r.equivalent is True

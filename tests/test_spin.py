@@ -251,3 +251,36 @@ def test_single_property_mode(tmp_path: Path) -> None:
     plain = pan("plain_is_2")
     assert "assertion violated" in plain and "PROP_4_plain_is_2" in plain and "errors: 1" in plain
     assert "errors: 0" in pan("counted_is_2")
+
+
+# Each argument of a procedure call is its own unit (docs/semantics.md, "Units"): another thread
+# can write between the reads of x and y, so f sees x == 1 and y == 0 only when it does.
+TORN_ARGUMENTS = """
+shared word x = 0;
+shared word y = 0;
+proc void f(word a, word b) {
+    assert(a == b, "same_generation");
+}
+thread Reader {
+    f(x, y);
+}
+thread Writer {
+    atomic {
+        x = 1;
+        y = 1;
+    }
+}
+"""
+
+
+def test_call_arguments_are_separate_steps_for_spin_too(tmp_path: Path) -> None:
+    require_spin()
+    path = tmp_path / "torn.dsl"
+    path.write_text(textwrap.dedent(TORN_ARGUMENTS), encoding="utf-8")
+    result = verify_path(str(path), SourceCache(), VerifyOptions())
+    verdicts = {p.name: p.status for p in result.properties}
+    assert verdicts["same_generation"] == "violated"
+    trace = next(p.trace for p in result.properties if p.name == "same_generation")
+    assert trace is not None and [s.thread for s in trace.steps] == ["Reader", "Writer", "Reader"]
+    answer = survey(export_path(str(path), SourceCache()), tmp_path)
+    assert answer.violated == {"same_generation"}
