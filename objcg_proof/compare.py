@@ -165,7 +165,7 @@ def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt:
     columns = property_columns(got.rows)
     stdout.write(render(got.rows, columns, fmt))
     if fmt != "csv":
-        stdout.write(disagreements_text(got.rows, columns))
+        stdout.write(prose(disagreements_text(got.rows, columns), fmt))
     if got.internal:
         return EXIT_INTERNAL
     statuses = {p.status for r in got.rows for p in _props(r)}
@@ -236,7 +236,14 @@ def render(rows: list[Row], columns: list[str], fmt: str) -> str:
             + [cost_cell(r.costs, n) for n in paths] for r in rows]
     table = tabulate(body, headers=head, tablefmt=fmt)
     legend = LEGEND + ("\n" + PATH_LEGEND if paths else "")
-    return f"{table}\n\n{legend}\n"
+    return f"{table}\n\n{prose(legend, fmt)}\n"
+
+
+def prose(text: str, fmt: str) -> str:
+    """Text around the table; for latex, comment lines, so the output stays a LaTeX fragment."""
+    if fmt != "latex" or not text:
+        return text
+    return "\n".join(f"% {line}" if line else "%" for line in text.split("\n"))
 
 
 def _csv(rows: list[Row], columns: list[str], params: list[str], paths: list[str]) -> str:

@@ -196,6 +196,9 @@ def test_each_format_renders_the_table_and_the_legend(designs, fmt, marks):
         assert mark in run.out, (mark, run.out)
     assert "cell: status, kK the bound" in run.out and "common path: atomic read-modify-writes" in run.out
     assert "count: violated by racy; not by atomic." in run.out
+    if fmt == "latex":   # the prose around the table is commented out: a LaTeX fragment
+        after = run.out.split("\\end{tabular}", 1)[1]
+        assert all(line.startswith("%") for line in after.strip().splitlines())
 
 
 def test_a_property_a_design_lacks_is_absent_not_proved(designs):
