@@ -888,7 +888,8 @@ def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: in
         return UserError([Diagnostic(span, f"{what}: {message}")])
 
     code = machine.code[t]
-    pc, locals_ = 0, ()
+    pc = 0
+    locals_: Locals = ()
     accesses: list[Access] = []
     for _ in range(max_units):
         ins = code[pc]
