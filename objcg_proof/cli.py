@@ -98,6 +98,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("objcg_proof.interpret", "simulate_main"),
     "export": ("objcg_proof.promela", "export_main"),
     "mutate": ("objcg_proof.mutate", "mutate_main"),
+    "compare": ("objcg_proof.compare", "compare_main"),
 }
 
 

@@ -59,6 +59,17 @@ class _Crash(Exception):
 NOWHERE = -1   # the object or location of a failed access (NOTE(failed-access))
 
 
+# Access kinds, named as events.py names the prover's events: a read, a write, an atomic
+# read-modify-write (the refcount operations get, put, kill, tryget included).
+READ, WRITE, RMW = "R", "W", "RMW"
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: str
+    loc: int                      # layout location index, or NOWHERE for a failed access
+
+
 @dataclass(frozen=True)
 class Instr:
     kind: str                     # unit | branch | ret | jump | end
@@ -234,6 +245,7 @@ class _Run:
         self.waits = False
         self.violations: list[tuple[str, str, str]] = []   # (name, kind, message)
         self.changes: list[str] = []
+        self.accesses: list[Access] = []   # the shared accesses of this unit, in order (cost.py)
         self.mask = (1 << self.layout.width) - 1
 
     # -- memory
@@ -256,6 +268,9 @@ class _Run:
         value &= self.mask
         self.memory[loc] = value
         self.changes.append(self.m.describe_write(loc, old, value))
+
+    def note_access(self, kind: str, loc: int) -> None:
+        self.accesses.append(Access(kind, loc))
 
     def fail(self, kind: str, name: str, message: str) -> None:
         self.violations.append((name, kind, message))
@@ -357,7 +372,9 @@ class _Run:
                 return self.choice(mask + 1)
             return dict(self.layout.objects[obj].const_values)[e.field]
         if isinstance(e, ir.Read):
-            return self.load(self.location(e.loc))
+            loc = self.location(e.loc)
+            self.note_access(READ, loc)
+            return self.load(loc)
         if isinstance(e, ir.AtomicOp):
             return self.atomic(e)
         if isinstance(e, ir.RefOp):
@@ -370,6 +387,7 @@ class _Run:
         args = [self.expr(a) for a in e.args]
         loc = self.location(e.loc)
         op = e.op
+        self.note_access(WRITE if op == "spin_unlock" else RMW, loc)
         if op == "spin_lock":
             self.waits = True
             if self.dry:
@@ -427,6 +445,7 @@ class _Run:
         obj = self.pointed(p, e.struct, e.span, f"{e.op}() on a NULL or invalid pointer")
         loc = NOWHERE if obj == NOWHERE else self.layout.refcount_location(obj)
         kill = self.layout.kill_bit
+        self.note_access(READ if e.op == "refcount" else RMW, loc)
         r = self.load(loc)
         count = r & ~kill & self.mask
         if e.op == "refcount":
@@ -459,7 +478,9 @@ class _Run:
             self.set_local(st.var, self.expr(st.value))
         elif isinstance(st, ir.AssignShared):
             v = self.expr(st.value)
-            self.store(self.location(st.loc), v)
+            loc = self.location(st.loc)
+            self.note_access(WRITE, loc)
+            self.store(loc, v)
         elif isinstance(st, ir.Eval):
             self.expr(st.expr)
         elif isinstance(st, ir.Check):
@@ -860,6 +881,45 @@ def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str,
 
 
 # ---- `objcg-prove simulate` -----------------------------------------------------------------
+def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: int = 10_000
+              ) -> tuple[Memory, tuple[Access, ...]]:
+    """Run thread `t` alone from `memory` to its end: one unit after the other, no other thread
+    in between. Returns the memory at the end and every shared access, in order (cost.py).
+    The run must be deterministic (no nondet), never wait on a false condition or assume, and
+    violate nothing; otherwise a `UserError` at the unit, its message starting with `what`."""
+    from .diagnostics import Diagnostic
+
+    def bad(span: Span, message: str) -> UserError:
+        return UserError([Diagnostic(span, f"{what}: {message}")])
+
+    code = machine.code[t]
+    pc = 0
+    locals_: Locals = ()
+    accesses: list[Access] = []
+    for _ in range(max_units):
+        ins = code[pc]
+        if ins.kind == "end":
+            return memory, tuple(accesses)
+        if ins.kind == "jump":
+            pc = ins.next
+            continue
+        run = _Run(machine, t, memory, locals_, False, [])
+        try:
+            pc = machine.exec(ins, run)
+        except _NeedChoice:
+            raise bad(ins.span, "nondet() here: the path must be one execution, so its cost is one number") from None
+        except _Blocked as blocked:
+            why = "an assume is false" if blocked.assume else "it waits forever (await or spin_lock on a false condition)"
+            raise bad(ins.span, f"the path cannot go on here: {why}") from None
+        except _Crash:
+            pass
+        if run.violations:
+            raise bad(ins.span, run.violations[0][2])
+        memory, locals_ = tuple(run.memory), tuple(sorted(run.locals.items()))
+        accesses += run.accesses
+    raise bad(code[pc].span, f"the path does not end within {max_units} units (a loop that never exits?)")
+
+
 def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_steps: int
              ) -> Iterator[tuple[StepRecord | None, tuple[tuple[str, str, str], ...], str]]:
     """Run one schedule: the given thread names in order, else random (seeded) choices."""

@@ -387,6 +387,18 @@ class Thread:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class CommonPath:
+    """`common_path NAME ... given { ... } { ... }`: not run by the prover. `given` establishes
+    the precondition; `path` is the code whose shared accesses cost.py counts. Both are
+    resolved as threads (with the declaration's `current`) so the interpreter can run them."""
+
+    name: str
+    given: Thread
+    path: Thread
+    span: Span = _span()
+
+
 def property_name(kind: str, label: str, span: Span) -> str:
     """The name a check's property is reported under: its label, else where it stands."""
     if label:
@@ -406,6 +418,7 @@ class Program:
     # every assert/lost_update property the threads can reach, (kind, name), in source order:
     # listed even when unrolling finds no reachable check of it
     properties: tuple[tuple[str, str], ...] = ()
+    common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (cost.py) only
 
     def proc(self, name: str) -> Proc:
         for p in self.procs:

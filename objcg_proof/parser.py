@@ -214,6 +214,11 @@ class _Builder(Transformer[Token, Any]):
         current = c[1] if len(c) == 3 else None
         return s.ThreadDecl(name, current, c[-1], self._span(meta))
 
+    @v_args(meta=True)
+    def common_path_decl(self, meta: Any, c: list[Any]) -> s.CommonPathDecl:
+        current = c[1] if len(c) == 4 else None
+        return s.CommonPathDecl(str(c[0]), current, c[-2], c[-1], self._span(meta))
+
     # -- statements
     @v_args(meta=True)
     def block(self, meta: Any, c: list[Any]) -> s.Block:

@@ -124,6 +124,7 @@ class Resolver:
         layout = self._layout(decls)
         procs = [self._proc(d) for d in decls if isinstance(d, s.ProcDecl)]
         threads = [self._thread(d) for d in decls if isinstance(d, s.ThreadDecl)]
+        paths = [self._common_path(d) for d in decls if isinstance(d, s.CommonPathDecl)]
         if not threads and not self.diags:
             self.err(Span(self.module.path, 1, 1), "the model declares no thread: nothing to check")
         self._check_recursion()
@@ -132,7 +133,8 @@ class Resolver:
         kept_procs = tuple(p for p in procs if p is not None)
         kept_threads = tuple(t for t in threads if t is not None)
         return ir.Program(self.module.path, layout, kept_procs, kept_threads, bound, bound_span,
-                          tuple(sorted(self.params.items())), _declared_properties(kept_procs, kept_threads))
+                          tuple(sorted(self.params.items())), _declared_properties(kept_procs, kept_threads),
+                          tuple(p for p in paths if p is not None))
 
     def _sorted_diags(self) -> list[Diagnostic]:
         seen = set()
@@ -181,6 +183,8 @@ class Resolver:
                     self.procs[d.name] = d
             elif isinstance(d, s.ThreadDecl):
                 claim(d.name, d.span, "thread")
+            elif isinstance(d, s.CommonPathDecl):
+                claim(d.name, d.span, "common path")
         for name in self.overrides:
             known = ", ".join(sorted(self.params)) or "none"
             self.err(NO_SPAN, f"-D {name}: the model has no param named '{name}' (its params: {known})")
@@ -386,7 +390,7 @@ class Resolver:
     def _current_type(self) -> ir.Type | None:
         structs = set()
         for d in self.module.decls:
-            if isinstance(d, s.ThreadDecl) and d.current is not None:
+            if isinstance(d, (s.ThreadDecl, s.CommonPathDecl)) and d.current is not None:
                 try:
                     ref = self._object_ref(_strip_address(d.current), None, None)
                 except _Bail:
@@ -399,24 +403,34 @@ class Resolver:
 
     def _thread(self, d: s.ThreadDecl) -> ir.Thread | None:
         self._current_proc = f"thread {d.name}"
+        return self._thread_body(d.name, d.current, d.body, d.span)
+
+    def _common_path(self, d: s.CommonPathDecl) -> ir.CommonPath:
+        self._current_proc = f"common_path {d.name}"
+        given = self._thread_body(f"{d.name} (given)", d.current, d.given, d.given.span)
+        path = self._thread_body(d.name, d.current, d.body, d.body.span)
+        return ir.CommonPath(d.name, given, path, d.span)
+
+    def _thread_body(self, name: str, current_expr: s.Expr | None, block: s.Block, span: Span) -> ir.Thread:
+        """A thread's body (or a common path's block), run as the task `current_expr` names."""
         current = None
         ctype = None
-        if d.current is not None:
-            if not isinstance(d.current, s.AddressOf):
-                self.err(d.current.span, "expected '&object' after 'current ='")
+        if current_expr is not None:
+            if not isinstance(current_expr, s.AddressOf):
+                self.err(current_expr.span, "expected '&object' after 'current ='")
             else:
                 try:
-                    ref = self._object_ref(d.current.operand, None, None)
+                    ref = self._object_ref(current_expr.operand, None, None)
                 except _Bail:
                     ref = None
                 if ref is None or ref.index is not None or len(ref.candidates) != 1:
-                    self.err(d.current.span, "expected '&object' (a declared object) after 'current ='")
+                    self.err(current_expr.span, "expected '&object' (a declared object) after 'current ='")
                 else:
                     current = ref.candidates[0]
                     ctype = ir.Type(self.object_infos[current].struct, True)
         ctx = _Ctx("thread", ctype)
-        body = self._block(d.body.body, _Scope(), ctx)
-        return ir.Thread(d.name, current, body, d.span)
+        body = self._block(block.body, _Scope(), ctx)
+        return ir.Thread(name, current, body, span)
 
     def _check_recursion(self) -> None:
         state: dict[str, int] = {}

@@ -308,7 +308,20 @@ class ThreadDecl:
     span: Span = _span()
 
 
-Decl = Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
+@dataclass(frozen=True)
+class CommonPathDecl:
+    """`common_path NAME (current = &task) given { setup } { path }`: a path whose shared
+    accesses `objcg-prove compare` counts (cost.py); not a thread of the model."""
+
+    name: str
+    current: Expr | None
+    given: Block
+    body: Block
+    span: Span = _span()
+
+
+Decl = (Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
+        | CommonPathDecl)
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,15 @@ thread O {
     await(K_done);
     memcg_offline_kmem(&memcg_B);              // mem_cgroup_css_offline(B): everything torn down
 }
+
+// ---- the common path ------------------------------------------------------------------------
+// Not part of the scenario: the allocation a design discussion counts the cost of. T allocates
+// with its objcg cached (objcg_A, whose reference the cache holds) and the update bit clear;
+// `objcg-prove compare` counts the atomic read-modify-writes, shared loads and shared stores of
+// get_obj_cgroup_from_current() from that state (docs/dsl.md, "common_path").
+common_path allocation (current = &task_T) given {
+    get(&objcg_A);                             // the reference task->objcg holds
+    task_T.objcg = &objcg_A;                   // cached, CURRENT_OBJCG_UPDATE_FLAG clear
+} {
+    struct obj_cgroup *objcg = get_obj_cgroup_from_current();  // objcg = get_obj_cgroup_from_current();
+}

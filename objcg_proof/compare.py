@@ -1,0 +1,319 @@
+"""`objcg-prove compare`: alternative designs of one protocol, side by side.
+
+Input: model files (the designs, usually sharing one harness), a parameter sweep (`-D NAME=v1,v2`,
+the cartesian product of the value lists) and the prover's options. Output: one table, a row per
+design and parameter setting, a column per property (the union over the designs, in a stable
+order: leak, uaf, deadlock, then the designs' own properties in order of first appearance), and
+per declared common path its static cost (cost.py). Then, for every property on which two designs
+disagree in one setting (one violated, the other proved or bounded), the violating design's
+shortest counterexample: the shortest execution that tells the two apart.
+
+The verdicts come from `batch.verify_models`, as for the prover command; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tabulate import tabulate
+
+from .batch import ModelOutcome, verify_models
+from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, _Exit, _parse_bound, \
+    _parse_defines, _Parser, _UsageError
+from .cost import PathCost, common_path_costs
+from .diagnostics import UserError
+from .report import trace_text
+from .solver import SolverOptions
+from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
+from .verify import VerifyOptions
+
+FORMATS = ("plain", "github", "latex", "csv")
+BUILTIN_ORDER = ("leak", "uaf", "deadlock")
+ABSENT = "absent"
+LEGEND = ("cell: status, kK the bound, N st the steps of the shortest counterexample, seconds; proved = no "
+          "violation and the bound covered every execution; bounded = no violation within the bound, but some "
+          "execution goes on past it; absent = the design has no such property.")
+PATH_LEGEND = ("common path: atomic read-modify-writes / shared loads / shared stores on the declared path, "
+               "counted by running it from its 'given' state (docs/dsl.md, common_path).")
+
+Setting = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One design in one parameter setting: its verdicts and the cost of its common paths."""
+
+    design: str
+    setting: Setting
+    outcome: ModelOutcome
+    costs: tuple[PathCost, ...]
+
+    def prop(self, name: str) -> PropertyResult | None:
+        assert self.outcome.result is not None
+        found = [p for p in self.outcome.result.properties if p.name == name]
+        return found[0] if found else None
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="objcg-prove compare", description="Compare designs: one table of verdicts over a parameter sweep, "
+                "the executions that tell designs apart, the cost of each design's common path.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="the designs (.dsl)")
+    p.add_argument("-D", dest="sweep", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="sweep a param over these values (repeatable: the cartesian product)")
+    p.add_argument("--bound", "-k", type=str, default=None, help="loop unrolling bound (overrides the models' 'bound')")
+    p.add_argument("--format", default="plain", help="table format: plain, github, latex or csv (default plain)")
+    p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
+    p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="verify this many obligations at once (default 1)")
+    return p
+
+
+def parse_sweep(items: list[str]) -> list[Setting]:
+    """`-D NAME=v1,v2` items -> every setting of the cartesian product, in order."""
+    axes: dict[str, list[int]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not values or any(not v.strip() for v in values.split(",")):
+            raise _UsageError(f"-D {item}: expected NAME=V1,V2,..., as in -D ALLOCS=1,2,3")
+        if name in axes:
+            raise _UsageError(f"-D {item}: '{name}' is swept twice; give all its values in one -D")
+        axes[name] = [value for (_, value) in _parse_defines([f"{name}={v.strip()}" for v in values.split(",")])]
+    names = tuple(axes)
+    return [tuple(zip(names, combo)) for combo in itertools.product(*axes.values())]
+
+
+def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    parser = _parser()
+    parser.out = stdout  # type: ignore[attr-defined]
+    try:
+        args = parser.parse_args(argv)
+        if args.format not in FORMATS:
+            raise _UsageError(f"--format {args.format}: expected one of {', '.join(FORMATS)}")
+        if args.timeout <= 0:
+            raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+        settings = parse_sweep(args.sweep)
+        bound = _parse_bound(args.bound)
+        if args.jobs < 1:
+            raise _UsageError(f"--jobs {args.jobs}: expected at least 1")
+    except _Exit as done:
+        return done.status
+    except _UsageError as exc:
+        stderr.write(f"objcg-prove compare: error: {exc}\n")
+        stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
+                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--jobs N]\n")
+        return EXIT_USAGE
+    base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property))
+    return compare(args.models, settings, base, args.format, stdout, stderr, args.jobs)
+
+
+# ---- running the designs ----------------------------------------------------------------------
+
+@dataclass
+class Collected:
+    rows: list[Row]
+    bad_input: bool = False
+    internal: bool = False
+
+
+def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stderr: TextIO, jobs: int = 1) -> Collected:
+    """Verify every design in every setting; diagnostics and tool errors go to `stderr`."""
+    names = design_names(paths)
+    got = Collected([])
+    for setting in settings:
+        options = VerifyOptions(base.bound, setting, base.solver, base.minimize, base.only)
+        for outcome in verify_models(paths, options, jobs=jobs, progress=stderr):
+            if outcome.bad_input:
+                got.bad_input = True
+                for d in outcome.diagnostics:
+                    stderr.write(d.render(outcome.sources) + "\n")
+                continue
+            if outcome.replay_failures:
+                got.internal = True   # NOTE(replay) in cli.py: never shown as a counterexample
+                for failure in outcome.replay_failures:
+                    stderr.write(f"objcg-prove: internal error: {failure}\n")
+                continue
+            try:
+                costs = common_path_costs(outcome.path, setting, base.bound)
+            except UserError as exc:
+                got.bad_input = True
+                for d in exc.diagnostics:
+                    stderr.write(d.render(outcome.sources) + "\n")
+                continue
+            got.rows.append(Row(names[outcome.path], setting, outcome, tuple(costs)))
+        if got.bad_input:
+            break   # the same bad input would be reported again for every setting
+    for name in base.only:
+        if got.rows and not any(p.name == name or p.kind == name for r in got.rows for p in _props(r)):
+            got.bad_input = True
+            stderr.write(f"objcg-prove compare: error: --property {name}: no model has a property of that name or kind\n")
+    return got
+
+
+def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt: str, stdout: TextIO,
+            stderr: TextIO, jobs: int = 1) -> int:
+    got = collect(paths, settings, base, stderr, jobs)
+    if got.bad_input:
+        return EXIT_USAGE
+    columns = property_columns(got.rows)
+    stdout.write(render(got.rows, columns, fmt))
+    if fmt != "csv":
+        stdout.write(prose(disagreements_text(got.rows, columns), fmt))
+    if got.internal:
+        return EXIT_INTERNAL
+    statuses = {p.status for r in got.rows for p in _props(r)}
+    if VIOLATED in statuses:
+        return EXIT_VIOLATED
+    if statuses & {UNKNOWN, VACUOUS, BOUNDED}:
+        return EXIT_INCONCLUSIVE
+    return EXIT_PROVED
+
+
+def _props(row: Row) -> tuple[PropertyResult, ...]:
+    assert row.outcome.result is not None
+    return row.outcome.result.properties
+
+
+def design_names(paths: list[str]) -> dict[str, str]:
+    """A design's name in the table: the file name without `.dsl`, or the path when two clash."""
+    stems = [Path(p).stem for p in paths]
+    return {p: (s if stems.count(s) == 1 else p) for p, s in zip(paths, stems)}
+
+
+def property_columns(rows: list[Row]) -> list[str]:
+    """The union of the designs' properties: leak, uaf, deadlock, then the rest as first seen."""
+    seen: list[str] = []
+    for r in rows:
+        for p in _props(r):
+            if p.name not in seen:
+                seen.append(p.name)
+    return [n for n in BUILTIN_ORDER if n in seen] + [n for n in seen if n not in BUILTIN_ORDER]
+
+
+def path_columns(rows: list[Row]) -> list[str]:
+    seen: list[str] = []
+    for r in rows:
+        for c in r.costs:
+            if c.name not in seen:
+                seen.append(c.name)
+    return seen
+
+
+# ---- the table ----------------------------------------------------------------------------------
+
+def cell(p: PropertyResult | None) -> str:
+    if p is None:
+        return ABSENT
+    words = [p.status, f"k{p.bound}"]
+    if p.status == VIOLATED and p.trace is not None:
+        words.append(f"{len(p.trace.steps)} st" + ("" if p.trace.shortest else " (not minimal)"))
+    words.append(f"{p.time_s:.1f}s")
+    return " ".join(words)
+
+
+def cost_cell(costs: tuple[PathCost, ...], name: str) -> str:
+    found = [c for c in costs if c.name == name]
+    if not found:
+        return ABSENT
+    c = found[0]
+    return f"{c.rmw} / {c.loads} / {c.stores}"
+
+
+def render(rows: list[Row], columns: list[str], fmt: str) -> str:
+    params = [name for name, _ in rows[0].setting] if rows else []
+    paths = path_columns(rows)
+    if fmt == "csv":
+        return _csv(rows, columns, params, paths)
+    head = ["design"] + params + columns + [f"{n} (rmw / ld / st)" for n in paths]
+    body = [[r.design] + [str(v) for _, v in r.setting] + [cell(r.prop(c)) for c in columns]
+            + [cost_cell(r.costs, n) for n in paths] for r in rows]
+    table = tabulate(body, headers=head, tablefmt=fmt)
+    legend = LEGEND + ("\n" + PATH_LEGEND if paths else "")
+    return f"{table}\n\n{prose(legend, fmt)}\n"
+
+
+def prose(text: str, fmt: str) -> str:
+    """Text around the table; for latex, comment lines, so the output stays a LaTeX fragment."""
+    if fmt != "latex" or not text:
+        return text
+    return "\n".join(f"% {line}" if line else "%" for line in text.split("\n"))
+
+
+def _csv(rows: list[Row], columns: list[str], params: list[str], paths: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    head = ["design", "model"] + params
+    for c in columns:
+        head += [f"{c}.status", f"{c}.bound", f"{c}.steps", f"{c}.time_s"]
+    for n in paths:
+        head += [f"{n}.rmw", f"{n}.loads", f"{n}.stores"]
+    writer.writerow(head)
+    for r in rows:
+        line: list[object] = [r.design, r.outcome.path] + [v for _, v in r.setting]
+        for c in columns:
+            p = r.prop(c)
+            if p is None:
+                line += [ABSENT, "", "", ""]
+            else:
+                steps = len(p.trace.steps) if p.status == VIOLATED and p.trace is not None else ""
+                line += [p.status, p.bound, steps, f"{p.time_s:.3f}"]
+        for n in paths:
+            found = [c for c in r.costs if c.name == n]
+            line += [found[0].rmw, found[0].loads, found[0].stores] if found else ["", "", ""]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+# ---- distinguishing executions -----------------------------------------------------------------
+
+def disagreements_text(rows: list[Row], columns: list[str]) -> str:
+    """For each setting and property on which designs disagree, each violating design's shortest
+    counterexample, naming the designs without a violation that it tells it apart from."""
+    out: list[str] = []
+    settings = list(dict.fromkeys(r.setting for r in rows))
+    for setting in settings:
+        here = [r for r in rows if r.setting == setting]
+        for name in columns:
+            bad = [r for r in here if (p := r.prop(name)) is not None and p.status == VIOLATED]
+            good = [r for r in here if (p := r.prop(name)) is not None and p.status in (PROVED, BOUNDED)]
+            if not bad or not good:
+                continue
+            where = "" if not setting else " (" + ", ".join(f"{k}={v}" for k, v in setting) + ")"
+            out.append(f"{name}{where}: violated by {', '.join(r.design for r in bad)}; "
+                       f"not by {', '.join(g.design for g in good)}.")
+            for r in bad:
+                p = r.prop(name)
+                assert p is not None and p.trace is not None
+                out.append(f"The shortest execution of {r.design} that violates {name} ({len(p.trace.steps)} steps) "
+                           f"tells it apart from {', '.join(g.design for g in good)}:")
+                out += [f"  {line}" for line in _no_violation(good, name)]
+                out.append(trace_text(r.outcome.path, p, p.trace))
+                out.append("")
+    if not out:
+        return ""
+    return "\nDistinguishing executions\n\n" + "\n".join(out)
+
+
+def _no_violation(good: list[Row], name: str) -> list[str]:
+    """What the designs without a violation say, grouped by the bound and what it covered."""
+    groups: dict[tuple[int, bool, str], list[str]] = {}
+    for g in good:
+        p = g.prop(name)
+        assert p is not None
+        groups.setdefault((p.bound, p.status == PROVED, p.coverage), []).append(g.design)
+    lines = []
+    for (bound, covered, coverage), designs in groups.items():
+        who = ", ".join(designs)
+        if covered:
+            lines.append(f"{who}: no such execution within the bound {bound}, which covered every execution")
+        else:
+            lines.append(f"{who}: no such execution within the bound {bound}, but that bound did not cover every "
+                         f"execution ({coverage})")
+    return lines
