@@ -5,6 +5,14 @@
 // Relative to v2: puts the reference of an iteration whose try_cmpxchg() failed, sets the
 // update bit on the migrated `task`, and returns NULL early for kernel threads and tasks
 // without mm. No defect is known.
+// Mutants that survive (`objcg-prove mutate`), both ending exactly as the original:
+// - xchg() in current_objcg_update() as a plain read and write: the update path only runs
+//   when the update bit is set, and the only other writer of current->objcg meanwhile is
+//   set_bit() (exit runs in T itself), which cannot change a value whose bit is already set;
+// - `task->objcg = NULL` before obj_cgroup_put() in mem_cgroup_exit(): the exiting task runs
+//   both under cgroup_threadgroup_rwsem, so no other thread reads or writes task->objcg in
+//   between (set_bit() in attach needs the rwsem), and nothing reads the pointer to decide
+//   on the refcount.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(void) {
