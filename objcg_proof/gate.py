@@ -187,6 +187,8 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     else:
         for check in checks:
             stdout.write(_model_text(check, args.ledger))
+        passed = sum(c.status == "pass" for c in checks)
+        stdout.write(f"gate: {passed} passed, {len(checks) - passed} failed\n")
     try:
         if args.junit:
             write_atomically(Path(args.junit), junit_xml(checks))

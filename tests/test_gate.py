@@ -101,6 +101,7 @@ def test_record_then_check_passes(project: Path) -> None:
     chk = run("check", m)
     assert chk.rc == 0, chk.out + chk.err
     assert chk.out.startswith("models/m.dsl: as recorded (4 properties")
+    assert chk.out.endswith("\ngate: 1 passed, 0 failed\n")
 
 
 def test_re_recording_an_unchanged_model_gives_the_same_bytes(project: Path) -> None:
@@ -300,6 +301,7 @@ def test_one_bad_record_does_not_hide_the_others(project: Path) -> None:
     chk = run("check", a, b)
     assert chk.rc == 2
     assert "models/a.dsl: as recorded" in chk.out and "models/b.dsl: no ledger record" in chk.err
+    assert chk.out.endswith("\ngate: 1 passed, 1 failed\n")
 
 
 # ---- the mutated shipped design --------------------------------------------------------------------
