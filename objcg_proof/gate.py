@@ -98,7 +98,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
         stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
         return status
-    refused = False
+    refused = unwritable = False
     for outcome, target in zip(outcomes, targets):
         assert outcome.result is not None
         undecided = [p for p in outcome.result.properties if p.status in (UNKNOWN, VACUOUS)]
@@ -112,16 +112,24 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             continue
         record = ledger.make_record(args.ledger, outcome.result, options.defines, ledger.model_files(outcome.path),
                                     __version__, z3_version())
-        _write_record(target, record, stderr)
+        try:
+            _write_record(target, record, stderr)
+        except OSError as exc:
+            unwritable = True
+            stderr.write(f"objcg-prove: error: cannot write {target}: {exc.strerror or exc}\n")
+    if unwritable:
+        return cli.EXIT_USAGE
     return cli.EXIT_INCONCLUSIVE if refused else status
 
 
 def _write_record(target: Path, record: ledger.Record, stderr: TextIO) -> None:
     text = ledger.dumps(record)
     try:
-        old = target.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+        old: str | None = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
         old = None
+    except UnicodeDecodeError:
+        old = "(not UTF-8 text)"
     if old == text:
         stderr.write(f"{target}: unchanged\n")
         return

@@ -174,6 +174,14 @@ def test_bad_input_records_nothing(project: Path) -> None:
     no_traceback(rec)
 
 
+def test_an_unwritable_record_is_an_error_not_a_traceback(project: Path) -> None:
+    m = write(project, PROVED)
+    (project / "proofs/models/m.dsl.json").mkdir(parents=True)   # a directory where the record goes
+    rec = run("prove", "--record", m)
+    assert rec.rc == 2 and "cannot write" in rec.err and "m.dsl.json" in rec.err
+    no_traceback(rec)
+
+
 def test_record_refuses_property_selection(project: Path) -> None:
     m = write(project, PROVED)
     rec = run("prove", "--record", "-p", "count", m)
