@@ -15,7 +15,7 @@ import sys
 from typing import TextIO
 
 from . import __version__
-from .batch import verify_models
+from .batch import ModelOutcome, verify_models
 from .report import model_text, to_json
 from .solver import SolverOptions
 from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
@@ -95,6 +95,8 @@ def _parse_bound(text: str | None) -> int | None:
 # Subcommands: `objcg-prove NAME ...` runs module.function(argv, stdout, stderr) -> exit status.
 # Without a subcommand, `objcg-prove [options] MODEL...` proves the models.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "prove": ("objcg_proof.gate", "prove_main"),
+    "check": ("objcg_proof.gate", "check_main"),
     "simulate": ("objcg_proof.interpret", "simulate_main"),
     "export": ("objcg_proof.promela", "export_main"),
     "mutate": ("objcg_proof.mutate", "mutate_main"),
@@ -114,27 +116,44 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     parser.out = stdout  # type: ignore[attr-defined]
     try:
         args = parser.parse_args(argv)
-        options = VerifyOptions(bound=_parse_bound(args.bound), defines=_parse_defines(args.defines),
-                                solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
-                                only=tuple(args.property))
-        if args.timeout <= 0:
-            raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+        options = prove_options(args)
     except _Exit as done:
         return done.status
     except _UsageError as exc:
-        stderr.write(f"objcg-prove: error: {exc}\n")
-        stderr.write("usage: objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] MODEL...\n")
-        return EXIT_USAGE
+        return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                  traces=not args.no_traces)
 
 
+def prove_options(args: argparse.Namespace) -> VerifyOptions:
+    """The VerifyOptions of parsed prove options (`_parser()`); raises _UsageError."""
+    if args.timeout <= 0:
+        raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+    return VerifyOptions(bound=_parse_bound(args.bound), defines=_parse_defines(args.defines),
+                         solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
+                         only=tuple(args.property))
+
+
+def usage_error(stderr: TextIO, message: str,
+                usage: str = "objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] MODEL...") -> int:
+    stderr.write(f"objcg-prove: error: {message}\n")
+    stderr.write(f"usage: {usage}\n")
+    return EXIT_USAGE
+
+
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
           allow_bounded: bool = False, traces: bool = True, jobs: int = 1) -> int:
+    outcomes = verify_models(paths, options, jobs=jobs, progress=stderr)
+    return report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+
+
+def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout: TextIO, stderr: TextIO,
+                    as_json: bool = False, allow_bounded: bool = False, traces: bool = True) -> int:
+    """Print verified models (text or JSON) and their diagnostics; the exit status of `prove`."""
     results: list[ModelResult] = []
     errors = []
     bad_input = internal = False
-    for outcome in verify_models(paths, options, jobs=jobs, progress=stderr):
+    for outcome in outcomes:
         path = outcome.path
         if outcome.result is None:
             bad_input = True

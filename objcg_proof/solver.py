@@ -31,6 +31,11 @@ from typing import Iterator
 import z3
 
 
+def z3_version() -> str:
+    """The version of the z3 library in use (recorded in the proof ledger, part of cache keys)."""
+    return str(z3.get_version_string())
+
+
 class Outcome(enum.Enum):
     SAT = "sat"
     UNSAT = "unsat"

@@ -1,0 +1,125 @@
+"""The result cache of `objcg-prove check`: a model that has not changed is not solved again.
+
+Input: a key (`cache_key`) and a `verdict.ModelResult`. Output: the same ModelResult read back,
+traces included, so a check answered from the cache prints and writes exactly what a solved one
+does. The key covers everything a verdict depends on: the model's text and every file it
+includes (ledger.digest), the path it was given as (trace rows name files by it), the bound, the
+-D values, the solver options, the tool and z3 versions, and a digest of the prover's own source
+(objcg_proof/*.py and the grammar), so a change to the prover can never be hidden by an entry
+made before it.
+
+Entries are one JSON file each, named by the key, written to a temporary file and renamed into
+place (a reader never sees half an entry). An entry that cannot be read back (truncated, edited,
+another format) counts as absent and is solved and written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .files import write_atomically
+from .verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep
+from .verify import VerifyOptions
+
+DEFAULT_CACHE_DIR = ".objcg-cache"
+ENTRY_FORMAT = "objcg-prove cache 1"
+
+
+@lru_cache(maxsize=1)
+def source_digest() -> str:
+    """sha256 over the prover's source files (objcg_proof/*.py, objcg_proof/grammar/*.lark),
+    in name order, each with its name."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for file in sorted(package.glob("*.py")) + sorted((package / "grammar").glob("*.lark")):
+        h.update(f"{file.relative_to(package).as_posix()}\n".encode())
+        data = file.read_bytes()
+        h.update(f"{len(data)}:".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def cache_key(path: str, model_sha256: str, options: VerifyOptions, tool_version: str, z3_version: str) -> str:
+    parts = {
+        "path": path,
+        "model_sha256": model_sha256,
+        "bound": options.bound,
+        "defines": sorted(options.defines),
+        "solver": asdict(options.solver),
+        "minimize": options.minimize,
+        "only": sorted(options.only),
+        "tool_version": tool_version,
+        "z3_version": z3_version,
+        "source_sha256": source_digest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class ResultCache:
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+
+    def _file(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def get(self, key: str) -> ModelResult | None:
+        """The cached result, or None when there is none or the entry is unreadable."""
+        try:
+            data = json.loads(self._file(key).read_text(encoding="utf-8"))
+            if data.get("format") != ENTRY_FORMAT or data.get("key") != key:
+                return None
+            return result_from_json(data["result"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None   # corrupt: recomputed and overwritten
+
+    def put(self, key: str, result: ModelResult) -> None:
+        text = json.dumps({"format": ENTRY_FORMAT, "key": key, "result": result_to_json(result)}, sort_keys=True)
+        write_atomically(self._file(key), text)
+
+
+# ---- ModelResult <-> JSON (every field, traces included) ----------------------------------------
+
+
+def result_to_json(result: ModelResult) -> dict[str, Any]:
+    return asdict(result)
+
+
+def result_from_json(data: dict[str, Any]) -> ModelResult:
+    """The inverse of result_to_json; ValueError / KeyError / TypeError on anything else."""
+    props = tuple(_property(p) for p in data["properties"])
+    params = tuple((str(k), _int(v)) for k, v in data["params"])
+    stats = {str(k): _int(v) for k, v in dict(data["stats"]).items()}
+    return ModelResult(_str(data["path"]), _int(data["bound"]), params, props, float(data["time_s"]), stats)
+
+
+def _property(p: dict[str, Any]) -> PropertyResult:
+    if p["status"] not in STATUSES or p["kind"] not in KINDS:
+        raise ValueError(f"not a cached property: {p!r}")
+    trace = None if p["trace"] is None else _trace(p["trace"])
+    return PropertyResult(_str(p["name"]), p["kind"], p["status"], _int(p["bound"]), float(p["time_s"]),
+                          _str(p["coverage"]), _str(p["reason"]), trace, _int(p["checks"]))
+
+
+def _trace(t: dict[str, Any]) -> Trace:
+    steps = tuple(TraceStep(_int(s["index"]), _str(s["thread"]), _str(s["file"]), _int(s["line"]), _str(s["text"]),
+                            _str(s["c_line"]), tuple(_str(c) for c in s["changes"])) for s in t["steps"])
+    return Trace(steps, _str(t["violation"]), _str(t["file"]), _int(t["line"]), bool(t["shortest"]))
+
+
+def _int(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError(f"expected an integer, got {v!r}")
+    return v
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"expected a string, got {v!r}")
+    return v
