@@ -171,6 +171,7 @@ def _check_in_workers(compiled: list[_Compiled], jobs: int, shown: Progress,
                       check: Callable[[Obligation], Answer]) -> None:
     order = [(c, ob) for c in compiled for ob in c.obligations]
     queues = [deque(i for i, (owner, _) in enumerate(order) if owner is c) for c in compiled]
+    sizes = [len(c.prog.events) for c in compiled]
     workers = [_Worker() for _ in range(min(jobs, len(order)))]
     answers: dict[int, Answer | str] = {}
     running: dict[Future[Answer], tuple[_Worker, int]] = {}
@@ -178,7 +179,7 @@ def _check_in_workers(compiled: list[_Compiled], jobs: int, shown: Progress,
         while len(answers) < len(order):
             for worker in workers:
                 if worker not in (w for w, _ in running.values()):
-                    i = _next_obligation(worker, workers, queues)
+                    i = _next_obligation(worker, workers, queues, sizes)
                     if i is not None:
                         running[worker.submit(check, order[i][1])] = (worker, i)
             oldest = min(i for _, i in running.values())
@@ -218,9 +219,11 @@ class _Worker:
             self._pool = None
 
 
-def _next_obligation(worker: _Worker, workers: list[_Worker], queues: list[deque[int]]) -> int | None:
+def _next_obligation(worker: _Worker, workers: list[_Worker], queues: list[deque[int]],
+                     sizes: list[int]) -> int | None:
     """The obligation a free worker takes next: another property of the model it has encoded;
-    else the first model nobody works on; else one of the model with the most left to check.
+    else one of the largest model nobody works on (`sizes`: events; large models first, so
+    small ones fill the gaps at the end); else one of the model with the most left to check.
     A worker moves to another model only when it must, so each model is compiled and encoded by
     few workers, and its properties share their solver session as in a serial run."""
     if worker.model is not None and queues[worker.model]:
@@ -228,7 +231,7 @@ def _next_obligation(worker: _Worker, workers: list[_Worker], queues: list[deque
     taken = {w.model for w in workers if w is not worker}
     free = [m for m, q in enumerate(queues) if q and m not in taken]
     busiest = max(range(len(queues)), key=lambda m: len(queues[m]))
-    model = free[0] if free else busiest
+    model = max(free, key=lambda m: sizes[m]) if free else busiest
     if not queues[model]:
         return None
     worker.model = model
