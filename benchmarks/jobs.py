@@ -7,8 +7,9 @@ Each run is a fresh `python -m objcg_proof --json` process of this checkout; the
 take turns (the order flips on every repetition, so a burst of load from other processes hits
 both alike). It prints each run's wall time and CPU time (the CPU of the process and its
 workers), the medians, the ratio of the wall medians against the first job count, and the load
-average before and after (other processes on the machine slow every figure). A run whose
-statuses or trace lengths differ from the first job count's is flagged with `!`.
+average before and after, and how much parallelism the machine gives right now: two busy
+loops side by side against one (other processes on a shared machine slow every figure). A run
+whose statuses or trace lengths differ from the first job count's is flagged with `!`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,21 @@ def run(jobs: int, models: list[str]) -> tuple[float, float, list[tuple[str, str
     return wall, cpu, [(r["model"], r["property"], r["status"], len(r["trace"])) for r in rows]
 
 
+BUSY = "n = 0\nfor i in range(20_000_000): n += i"
+
+
+def parallelism() -> float:
+    """How many busy loops the machine runs at once: one alone against two side by side."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", BUSY], check=True)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    both = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
+    for proc in both:
+        proc.wait()
+    return 2 * one / (time.perf_counter() - start)
+
+
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", default="1,2", help="job counts to compare, the first is the base (default 1,2)")
@@ -50,7 +66,8 @@ def main(argv: list[str]) -> None:
     args = ap.parse_args(argv)
     counts = [int(j) for j in args.jobs.split(",")]
     models = args.models or sorted(glob.glob(str(ROOT / "models" / "objcg_*.dsl")))
-    print(f"{len(models)} models, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before")
+    print(f"{len(models)} models, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before, "
+          f"two busy loops run {parallelism():.2f}x as fast as one")
     walls: dict[int, list[float]] = {j: [] for j in counts}
     cpus: dict[int, list[float]] = {j: [] for j in counts}
     base: list[tuple[str, str, str, int]] | None = None
@@ -68,7 +85,7 @@ def main(argv: list[str]) -> None:
         wall = statistics.median(walls[jobs])
         print(f"  --jobs {jobs:<3} wall {wall:6.2f}s  cpu {statistics.median(cpus[jobs]):6.2f}s  "
               f"speed-up {first / wall:.2f}x")
-    print(f"load average {os.getloadavg()[0]:.2f} after")
+    print(f"load average {os.getloadavg()[0]:.2f} after, two busy loops run {parallelism():.2f}x as fast as one")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
-4 internal error: a counterexample did not replay on the reference interpreter.
+4 internal error: a counterexample did not replay on the reference interpreter, or a --jobs worker failed.
 """
 
 from __future__ import annotations
