@@ -138,10 +138,13 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
 
 # NOTE(obligations): with jobs > 1 each (model, property) pair is an obligation that any worker
 # may check, in any order; the results are put back in report order, so the report lists the
-# same models and properties in the same order as a serial run. Statuses, coverage words and
-# trace lengths (every trace is the shortest) are the same too. Which of several shortest traces
-# the solver finds depends on what the solver was asked before in that process, so the steps of
-# a trace may differ from run to run; every one is replayed (NOTE(replay) in cli.py).
+# same models and properties in the same order as a serial run. The statuses are the same too,
+# and so are the trace lengths (each trace is a shortest one) and the coverage words. What a
+# solver answers, among equally good answers, depends on what was asked before in that process:
+# which of several shortest traces is shown (so its steps may differ; every one is replayed,
+# NOTE(replay) in cli.py), which loops a `bounded` verdict names when executions can go past
+# several, and the length of a trace whose minimisation the solver cut short (unknown). A serial
+# run depends on its history the same way.
 # A worker keeps the ModelChecker of the model it checked last (`_last_checker`), and is given
 # the properties of one model for as long as there are any (`_next_obligation`), so a model is
 # compiled and encoded by few workers and its coverage query is shared, as in a serial run.

@@ -31,8 +31,8 @@ class Progress:
             return
         line = f"[{done}/{self._total}] {label} ..."
         width = shutil.get_terminal_size().columns - 1   # a wrapped line could not be rewritten
-        if len(line) > width > 4:
-            line = line[: width - 1] + "…"
+        if len(line) > width > 8:
+            line = line[: width - 3] + "..."
         self._stream.write("\r" + line + " " * max(0, self._shown - len(line)))
         self._stream.flush()
         self._shown = len(line)

@@ -223,3 +223,12 @@ def test_the_progress_line_is_rewritten_in_place_and_cleared():
     assert err.getvalue() == "\r" + first + "\r" + second + " " * (len(first) - len(second))
     shown.close()
     assert err.getvalue().endswith(second + " " * (len(first) - len(second)) + "\r" + " " * len(second) + "\r")
+
+
+def test_a_long_progress_line_is_cut_to_the_terminal_width(monkeypatch):
+    # a line that wraps could not be rewritten in place
+    monkeypatch.setattr(progress, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda: os.terminal_size((24, 10)))
+    err = Terminal()
+    progress.Progress(err, 31).show(7, "models/objcg_v4.dsl kthread_charged")
+    assert err.getvalue() == "\r[7/31] models/objcg_...", repr(err.getvalue())
