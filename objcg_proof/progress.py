@@ -23,7 +23,7 @@ class Progress:
         self._total = total
         self._clock = clock
         self._start = clock()
-        self._shown = 0          # length of the line on the terminal now (0: none)
+        self._line = ""          # the line on the terminal now ("": none)
 
     def show(self, done: int, label: str) -> None:
         """Say that `done` of the total are finished and `label` is being worked on."""
@@ -33,16 +33,17 @@ class Progress:
         width = shutil.get_terminal_size().columns - 1   # a wrapped line could not be rewritten
         if len(line) > width > 8:
             line = line[: width - 3] + "..."
-        self._stream.write("\r" + line + " " * max(0, self._shown - len(line)))
-        self._stream.flush()
-        self._shown = len(line)
+        if line != self._line:
+            self._stream.write("\r" + line + " " * max(0, len(self._line) - len(line)))
+            self._stream.flush()
+            self._line = line
 
     def close(self) -> None:
         """Clear the line, leaving the cursor where the line began."""
-        if self._stream is not None and self._shown:
-            self._stream.write("\r" + " " * self._shown + "\r")
+        if self._stream is not None and self._line:
+            self._stream.write("\r" + " " * len(self._line) + "\r")
             self._stream.flush()
-            self._shown = 0
+            self._line = ""
 
     def __enter__(self) -> Progress:
         return self

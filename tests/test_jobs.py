@@ -217,6 +217,7 @@ def test_the_progress_line_is_rewritten_in_place_and_cleared():
     assert err.getvalue() == ""   # before PROGRESS_AFTER_S
     now[0] = progress.PROGRESS_AFTER_S
     shown.show(6, "models/objcg_v4.dsl uaf")
+    shown.show(6, "models/objcg_v4.dsl uaf")   # unchanged: not written again
     shown.show(7, "b.dsl x")
     first, second = "[6/30] models/objcg_v4.dsl uaf ...", "[7/30] b.dsl x ..."
     # the shorter line overwrites the longer one with blanks
