@@ -3,7 +3,7 @@
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
-4 internal error: a counterexample did not replay on the reference interpreter.
+4 internal error: a counterexample did not replay on the reference interpreter, or a --jobs worker failed.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
+    p.add_argument("--jobs", "-j", type=str, default="1", metavar="N",
+                   help="check this many properties at once, in worker processes (default 1)")
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
     return p
 
@@ -80,16 +82,23 @@ def _parse_defines(items: list[str]) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _parse_bound(text: str | None) -> int | None:
-    if text is None:
-        return None
+def _positive_int(option: str, text: str, base: int, too_small: str) -> int:
     try:
-        k = int(text, 0)
+        n = int(text, base)
     except ValueError:
-        raise _UsageError(f"--bound {text}: expected a positive integer") from None
-    if k < 1:
-        raise _UsageError(f"--bound {k}: the bound must be at least 1")
-    return k
+        raise _UsageError(f"{option} {text}: expected a positive integer") from None
+    if n < 1:
+        raise _UsageError(f"{option} {n}: {too_small}")
+    return n
+
+
+def jobs_option(args: argparse.Namespace) -> int:
+    """The --jobs of parsed prove options (`_parser()`); raises _UsageError."""
+    return _positive_int("--jobs", args.jobs, 10, "expected at least 1 worker process")
+
+
+def _parse_bound(text: str | None) -> int | None:
+    return None if text is None else _positive_int("--bound", text, 0, "the bound must be at least 1")
 
 
 # Subcommands: `objcg-prove NAME ...` runs module.function(argv, stdout, stderr) -> exit status.
@@ -117,12 +126,13 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     try:
         args = parser.parse_args(argv)
         options = prove_options(args)
+        jobs = jobs_option(args)
     except _Exit as done:
         return done.status
     except _UsageError as exc:
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                 traces=not args.no_traces)
+                 traces=not args.no_traces, jobs=jobs)
 
 
 def prove_options(args: argparse.Namespace) -> VerifyOptions:
@@ -135,7 +145,7 @@ def prove_options(args: argparse.Namespace) -> VerifyOptions:
 
 
 def usage_error(stderr: TextIO, message: str,
-                usage: str = "objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] MODEL...") -> int:
+                usage: str = "objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] [--jobs N] MODEL...") -> int:
     stderr.write(f"objcg-prove: error: {message}\n")
     stderr.write(f"usage: {usage}\n")
     return EXIT_USAGE
@@ -155,21 +165,23 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     bad_input = internal = False
     for outcome in outcomes:
         path = outcome.path
+        failures = outcome.worker_errors or outcome.replay_failures
+        if failures:
+            # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
+            # bug; it is reported as one and never printed as a counterexample. A worker process
+            # that failed on a property (batch.py) is one too, and gives no verdict.
+            internal = True
+            for failure in failures:
+                stderr.write(f"objcg-prove: internal error: {failure}\n")
+                errors.append({"model": path, "file": path, "line": 0, "column": 0,
+                               "message": f"internal error: {failure}"})
+            continue
         if outcome.result is None:
             bad_input = True
             for d in outcome.diagnostics:
                 stderr.write(d.render(outcome.sources) + "\n")
                 errors.append({"model": path, "file": d.span.file, "line": d.span.line, "column": d.span.column,
                                "message": d.message})
-            continue
-        if outcome.replay_failures:
-            # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
-            # bug; it is reported as one and never printed as a counterexample.
-            internal = True
-            for failure in outcome.replay_failures:
-                stderr.write(f"objcg-prove: internal error: {failure}\n")
-                errors.append({"model": path, "file": path, "line": 0, "column": 0,
-                               "message": f"internal error: {failure}"})
             continue
         result = outcome.result
         results.append(result)

@@ -48,7 +48,7 @@ def _jobs(text: str) -> int:
 
 
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
-    if "--jobs" not in parser._option_string_actions:   # cli._parser() may come to have it
+    if "--jobs" not in parser._option_string_actions:
         parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                             help="verify up to N obligations at once (default 1)")
 
@@ -75,10 +75,10 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                         help="write each model's ledger record (the expected verdicts the gate holds it to)")
     parser.add_argument("--ledger", default=DEFAULT_LEDGER, metavar="DIR",
                         help="the ledger directory, beside the models (default %(default)s)")
-    _add_jobs(parser)
     try:
         args = parser.parse_args(argv)
         options = cli.prove_options(args)
+        jobs = cli.jobs_option(args)
         if args.record and args.property:
             raise cli._UsageError("--record records every property of a model; it cannot be combined with --property")
     except cli._Exit as done:
@@ -87,12 +87,12 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                         traces=not args.no_traces, jobs=args.jobs)
+                         traces=not args.no_traces, jobs=jobs)
     try:
         targets = [ledger.record_path(args.ledger, m) for m in args.models]
     except LedgerError as exc:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
-    outcomes = verify_models(args.models, options, jobs=args.jobs, progress=stderr)
+    outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr)
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
                                  allow_bounded=args.allow_bounded, traces=not args.no_traces)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):

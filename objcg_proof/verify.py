@@ -65,38 +65,64 @@ def verify_path(path: str, sources: SourceCache, options: VerifyOptions) -> Mode
 
 def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOptions, start: float | None = None) -> ModelResult:
     start = time.perf_counter() if start is None else start
-    enc = encode_mod.encode(prog)
-    session = Session(options.solver)
-    session.add(enc.base)
-    coverage: CheckResult | None = None
-    coverage_words = ""
+    checker = ModelChecker(prog, sources, options)
+    results = [checker.check(prop) for prop in checker.selected()]
+    return checker.result(results, time.perf_counter() - start)
 
-    def coverage_result() -> tuple[CheckResult, str]:
-        nonlocal coverage, coverage_words
-        if coverage is None:
+
+def selected(prop: Property, options: VerifyOptions) -> bool:
+    """Whether `options.only` (the names and kinds of --property) lets `prop` be checked."""
+    return not options.only or prop.name in options.only or prop.kind in options.only
+
+
+class ModelChecker:
+    """One model's encoding and solver session: checks its properties one at a time, in any
+    order or subset (verify_program checks all of them in report order; batch.py's workers
+    check one each), sharing one coverage query between them."""
+
+    def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions) -> None:
+        self.prog, self.sources, self.options = prog, sources, options
+        self.enc = encode_mod.encode(prog)
+        self.session = Session(options.solver)
+        self.session.add(self.enc.base)
+        self._coverage: tuple[CheckResult, str] | None = None
+
+    def properties(self) -> list[Property]:
+        return properties(self.prog)
+
+    def selected(self) -> list[Property]:
+        return [prop for prop in self.properties() if selected(prop, self.options)]
+
+    def check(self, prop: Property) -> PropertyResult:
+        return _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
+                               self.coverage_result, time.perf_counter())
+
+    def coverage_result(self) -> tuple[CheckResult, str]:
+        """Whether some execution goes past the bound (asked once), and that in words."""
+        if self._coverage is None:
+            prog, enc, session = self.prog, self.enc, self.session
             with session.frame():
                 session.add(enc.coverage_gap())
                 coverage = session.check()
             if coverage.outcome == Outcome.UNSAT:
-                coverage_words = f"the bound {prog.bound} covered every execution"
+                words = f"the bound {prog.bound} covered every execution"
             elif coverage.outcome == Outcome.SAT:
                 assert coverage.model is not None
                 loops = cut_loops(ModelView(enc, coverage.model))
-                coverage_words = f"executions go on past the bound {prog.bound} in the loop at " + ", ".join(loops)
+                words = f"executions go on past the bound {prog.bound} in the loop at " + ", ".join(loops)
             else:
-                coverage_words = f"could not tell whether the bound {prog.bound} covered every execution: {coverage.reason}"
-        return coverage, coverage_words
+                words = f"could not tell whether the bound {prog.bound} covered every execution: {coverage.reason}"
+            self._coverage = (coverage, words)
+        return self._coverage
 
-    results = []
-    for prop in properties(prog):
-        if options.only and prop.name not in options.only and prop.kind not in options.only:
-            continue
-        t0 = time.perf_counter()
-        results.append(_check_property(prop, enc, session, sources, options, prog, coverage_result, t0))
-    stats = {"threads": len(prog.threads), "steps": len([s for s in prog.steps if not s.is_cut]),
-             "events": len(prog.events), "cuts": len([s for s in prog.steps if s.is_cut]),
-             "constraints": len(enc.base)}
-    return ModelResult(prog.path, prog.bound, (), tuple(results), time.perf_counter() - start, stats)
+    def stats(self) -> dict[str, int]:
+        prog = self.prog
+        return {"threads": len(prog.threads), "steps": len([s for s in prog.steps if not s.is_cut]),
+                "events": len(prog.events), "cuts": len([s for s in prog.steps if s.is_cut]),
+                "constraints": len(self.enc.base)}
+
+    def result(self, results: list[PropertyResult], time_s: float) -> ModelResult:
+        return ModelResult(self.prog.path, self.prog.bound, (), tuple(results), time_s, self.stats())
 
 
 def _violation_formula(prop: Property, enc: encode_mod.Encoding):  # type: ignore[no-untyped-def]
