@@ -102,7 +102,25 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
                               sources.c_comment(step.span.file, step.span.line), tuple(changes)))
     if leak:
         violation = _leak_words(view, acquires, violation)
+        if not file:
+            file, line = _leak_site(view, acquires)
     return Trace(tuple(rows), violation, file, line)
+
+
+def _leak_site(view: ModelView, acquires: dict[int, list[_Acquire | None]]) -> tuple[str, int]:
+    """Where a leak is located (for tools that place a finding on one line, e.g. SARIF): the
+    first reference taken and never released, of an object that ends with a count; ("", 0) when
+    only initial references remain (the object was never killed)."""
+    layout = view.prog.layout
+    for obj_index, ev_id in view.prog.refcount_finals:
+        ev = view.prog.events[ev_id]
+        if view.env.get(ev.read.name, 0) & (layout.kill_bit - 1) == 0:  # type: ignore[union-attr]
+            continue
+        for a in acquires[layout.refcount_location(obj_index)]:
+            if a is not None and a.what != "initial reference":
+                file, _, line = a.where.rpartition(":")
+                return file, int(line)
+    return "", 0
 
 
 def _track_reference(held: list[_Acquire | None], what: str, changed: bool, thread: str, row: int, where: str) -> None:

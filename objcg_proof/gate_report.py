@@ -8,7 +8,8 @@ JUnit: one testsuite per model, one testcase per property (the record's and the 
 gate failure is a <failure> whose text has the counterexample; a property the solver could not
 decide is an <error>; a model that could not be compared (no record, a malformed one, bad input)
 is one <error> testcase. SARIF: every violated property is a result located where it fails (the
-trace's violation file:line, else its last step), with the counterexample as a code flow; level
+trace's violation file:line: a failed check's line, or for a leak the reference taken and never
+released; else the trace's last step), with the counterexample as a code flow; level
 `error` and baselineState `new` when the record did not expect it, `warning` and `unchanged`
 when it did. Every other gate failure is a result of rule `gate` on the model file.
 """

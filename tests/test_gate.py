@@ -463,3 +463,11 @@ def test_shipped_sarif_is_valid_and_locates_violations(shipped: tuple[CliRun, Pa
         assert region["artifactLocation"]["uri"].endswith("models/harness/objcg.dsl")
         line = (ROOT / "models/harness/objcg.dsl").read_text().splitlines()[region["region"]["startLine"] - 1]
         assert "kthread_charged" in line
+    # a leak: located at the reference taken and never released (v3: the tryget of an iteration
+    # whose try_cmpxchg failed), which its message names too
+    [leak] = [r for r in results if r["properties"]["property"] == "leak" and r["properties"]["model"].endswith("v3.dsl")]
+    region = leak["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"]["uri"].endswith("models/objcg_v3.dsl")
+    line = (ROOT / "models/objcg_v3.dsl").read_text().splitlines()[region["region"]["startLine"] - 1]
+    assert "tryget(objcg)" in line
+    assert f"models/objcg_v3.dsl:{region['region']['startLine']})" in leak["message"]["text"]
