@@ -231,6 +231,11 @@ def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, i
     except LedgerError as exc:
         return ModelCheck(path, "", errors=[f"objcg-prove: error: {exc}"]), None
     check = ModelCheck(path, str(file))
+    try:
+        files = ledger.model_files(path)   # first: a model that cannot be read is the error to report
+    except UserError as exc:
+        check.errors.extend(d.render(SourceCache()) for d in exc.diagnostics)
+        return check, None
     if not file.exists():
         check.errors.append(f"objcg-prove: error: {path}: no ledger record ({file} does not exist); record it with: "
                             f"{record_command(path, None, ledger_dir)}")
@@ -248,10 +253,6 @@ def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, i
         if recorded.get(name) != value:
             check.errors.append(f"objcg-prove: error: {path}: -D {name}={value}, but {file} was recorded with "
                                 f"{_params_words(record.params)}; re-record with -D {name}={value} to change it")
-    try:
-        files = ledger.model_files(path)
-    except UserError as exc:
-        check.errors.extend(d.render(SourceCache()) for d in exc.diagnostics)
     if check.errors:
         return check, None
     sha256 = ledger.digest([text for _, text in files])

@@ -278,6 +278,14 @@ def test_missing_record(project: Path) -> None:
     no_traceback(chk)
 
 
+def test_a_model_that_does_not_exist_is_named_as_such(project: Path) -> None:
+    chk = run("check", "models/nope.dsl")
+    assert chk.rc == 2
+    assert "models/nope.dsl: error: cannot open 'models/nope.dsl': no such file" in chk.err
+    assert "no ledger record" not in chk.err
+    no_traceback(chk)
+
+
 @pytest.mark.parametrize("text, phrase", [
     ('{"format": "objcg-prove ledger 1",\n  "bound": 2,,}', "m.dsl.json:2:14: malformed ledger record: Expecting property name"),
     ("[1, 2]", "malformed ledger record: the record must be a JSON object"),
