@@ -179,11 +179,12 @@ def blocked_threads(view: ModelView) -> list[str]:
     return out
 
 
-def cut_loops(view: ModelView) -> list[str]:
-    """For a coverage gap: the loops some thread wanted to run past the bound."""
+def cut_loops(view: ModelView) -> set[tuple[int, str, int]]:
+    """For a coverage gap: the loops some thread wanted to run past the bound, as (thread, file,
+    line) of the loop."""
     prog = view.prog
-    out = []
+    out = set()
     for st in prog.steps:
         if st.is_cut and view.value(st.guard) and view.int(view.enc.stop[st.thread]) == st.pos:
-            out.append(f"{st.span.file}:{st.span.line} (thread {prog.threads[st.thread].name})")
+            out.add((st.thread, st.span.file, st.span.line))
     return out

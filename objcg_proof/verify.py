@@ -108,12 +108,34 @@ class ModelChecker:
                 words = f"the bound {prog.bound} covered every execution"
             elif coverage.outcome == Outcome.SAT:
                 assert coverage.model is not None
-                loops = cut_loops(ModelView(enc, coverage.model))
-                words = f"executions go on past the bound {prog.bound} in the loop at " + ", ".join(loops)
+                words = f"executions go on past the bound {prog.bound} in " + self._every_cut_loop(coverage.model)
             else:
                 words = f"could not tell whether the bound {prog.bound} covered every execution: {coverage.reason}"
             self._coverage = (coverage, words)
         return self._coverage
+
+    def _every_cut_loop(self, first) -> str:  # type: ignore[no-untyped-def]
+        """Every loop some execution runs past the bound, in a stable order (one query for each
+        further loop, and a last one that finds none), so the words do not depend on which
+        execution the solver happened to find first."""
+        prog, enc, session = self.prog, self.enc, self.session
+        loops = cut_loops(ModelView(enc, first))
+        complete = True
+        while True:
+            with session.frame():
+                session.add(enc.coverage_gap(frozenset(loops)))
+                more = session.check()
+            if more.outcome != Outcome.SAT:
+                complete = more.outcome == Outcome.UNSAT
+                break
+            assert more.model is not None
+            found = cut_loops(ModelView(enc, more.model)) - loops
+            assert found, "a coverage gap outside the skipped loops names a new loop"
+            loops |= found
+        names = [f"{file}:{line} (thread {prog.threads[t].name})" for t, file, line in
+                 sorted(loops, key=lambda x: (x[1], x[2], x[0]))]
+        words = ("the loop at " if len(names) == 1 else "the loops at ") + ", ".join(names)
+        return words if complete else words + " (and maybe others: the solver gave up looking)"
 
     def stats(self) -> dict[str, int]:
         prog = self.prog
