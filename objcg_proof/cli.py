@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from typing import TextIO
 
 from . import __version__
 from .batch import ModelOutcome, verify_models
+from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .report import model_text, to_json
 from .solver import SolverOptions
 from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
@@ -24,36 +24,8 @@ from .verify import VerifyOptions
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Exit(Exception):
-    """--help or --version finished: return this status instead of calling sys.exit()."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    out: TextIO | None = None   # where --help and --version print (main's stdout)
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            self._print_message(message)
-        raise _Exit(status)
-
-    def _print_message(self, message: str, file: TextIO | None = None) -> None:
-        if message:
-            (self.out or file or sys.stdout).write(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="objcg-prove", description="Prove lock-free kernel protocols correct up to a bound, or show how they break.")
+    p = CommandParser(prog="objcg-prove", description="Prove lock-free kernel protocols correct up to a bound, or show how they break.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files (.dsl)")
     p.add_argument("--bound", "-k", type=str, default=None, help="loop unrolling bound (overrides the model's 'bound')")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="override a param")
@@ -63,42 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
-    p.add_argument("--jobs", "-j", type=str, default="1", metavar="N",
-                   help="check this many properties at once, in worker processes (default 1)")
+    add_jobs_option(p)
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
     return p
-
-
-def _parse_defines(items: list[str]) -> tuple[tuple[str, int], ...]:
-    out = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise _UsageError(f"-D {item}: expected NAME=VALUE, as in -D ALLOCS=3")
-        try:
-            out.append((name, int(value, 0)))
-        except ValueError:
-            raise _UsageError(f"-D {item}: '{value}' is not an integer") from None
-    return tuple(out)
-
-
-def _positive_int(option: str, text: str, base: int, too_small: str) -> int:
-    try:
-        n = int(text, base)
-    except ValueError:
-        raise _UsageError(f"{option} {text}: expected a positive integer") from None
-    if n < 1:
-        raise _UsageError(f"{option} {n}: {too_small}")
-    return n
-
-
-def jobs_option(args: argparse.Namespace) -> int:
-    """The --jobs of parsed prove options (`_parser()`); raises _UsageError."""
-    return _positive_int("--jobs", args.jobs, 10, "expected at least 1 worker process")
-
-
-def _parse_bound(text: str | None) -> int | None:
-    return None if text is None else _positive_int("--bound", text, 0, "the bound must be at least 1")
 
 
 # Subcommands: `objcg-prove NAME ...` runs module.function(argv, stdout, stderr) -> exit status.
@@ -126,21 +65,19 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     try:
         args = parser.parse_args(argv)
         options = prove_options(args)
-        jobs = jobs_option(args)
-    except _Exit as done:
+        jobs = parse_jobs(args.jobs)
+    except Exit as done:
         return done.status
-    except _UsageError as exc:
+    except UsageError as exc:
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                  traces=not args.no_traces, jobs=jobs)
 
 
 def prove_options(args: argparse.Namespace) -> VerifyOptions:
-    """The VerifyOptions of parsed prove options (`_parser()`); raises _UsageError."""
-    if args.timeout <= 0:
-        raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
-    return VerifyOptions(bound=_parse_bound(args.bound), defines=_parse_defines(args.defines),
-                         solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
+    """The VerifyOptions of parsed prove options (`_parser()`); raises UsageError."""
+    return VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
+                         solver=SolverOptions(timeout_s=parse_timeout(args.timeout), rlimit=args.rlimit),
                          only=tuple(args.property))
 
 

@@ -24,8 +24,8 @@ from typing import TextIO
 from tabulate import tabulate
 
 from .batch import ModelOutcome, verify_models
-from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, _Exit, _parse_bound, \
-    _parse_defines, _Parser, _UsageError
+from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED
+from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .cost import PathCost, common_path_costs
 from .diagnostics import UserError
 from .report import trace_text
@@ -63,7 +63,7 @@ class Row:
 # ---- the command line -----------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="objcg-prove compare", description="Compare designs: one table of verdicts over a parameter sweep, "
+    p = CommandParser(prog="objcg-prove compare", description="Compare designs: one table of verdicts over a parameter sweep, "
                 "the executions that tell designs apart, the cost of each design's common path.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="the designs (.dsl)")
     p.add_argument("-D", dest="sweep", action="append", default=[], metavar="NAME=V1,V2,...",
@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="plain", help="table format: plain, github, latex or csv (default plain)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="verify this many obligations at once (default 1)")
+    add_jobs_option(p)
     return p
 
 
@@ -82,10 +82,10 @@ def parse_sweep(items: list[str]) -> list[Setting]:
     for item in items:
         name, sep, values = item.partition("=")
         if not sep or not values or any(not v.strip() for v in values.split(",")):
-            raise _UsageError(f"-D {item}: expected NAME=V1,V2,..., as in -D ALLOCS=1,2,3")
+            raise UsageError(f"-D {item}: expected NAME=V1,V2,..., as in -D ALLOCS=1,2,3")
         if name in axes:
-            raise _UsageError(f"-D {item}: '{name}' is swept twice; give all its values in one -D")
-        axes[name] = [value for (_, value) in _parse_defines([f"{name}={v.strip()}" for v in values.split(",")])]
+            raise UsageError(f"-D {item}: '{name}' is swept twice; give all its values in one -D")
+        axes[name] = [value for (_, value) in parse_defines([f"{name}={v.strip()}" for v in values.split(",")])]
     names = tuple(axes)
     return [tuple(zip(names, combo)) for combo in itertools.product(*axes.values())]
 
@@ -96,22 +96,20 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         args = parser.parse_args(argv)
         if args.format not in FORMATS:
-            raise _UsageError(f"--format {args.format}: expected one of {', '.join(FORMATS)}")
-        if args.timeout <= 0:
-            raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+            raise UsageError(f"--format {args.format}: expected one of {', '.join(FORMATS)}")
+        parse_timeout(args.timeout)
         settings = parse_sweep(args.sweep)
-        bound = _parse_bound(args.bound)
-        if args.jobs < 1:
-            raise _UsageError(f"--jobs {args.jobs}: expected at least 1")
-    except _Exit as done:
+        bound = parse_bound(args.bound)
+        jobs = parse_jobs(args.jobs)
+    except Exit as done:
         return done.status
-    except _UsageError as exc:
+    except UsageError as exc:
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
                      "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--jobs N]\n")
         return EXIT_USAGE
     base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property))
-    return compare(args.models, settings, base, args.format, stdout, stderr, args.jobs)
+    return compare(args.models, settings, base, args.format, stdout, stderr, jobs)
 
 
 # ---- running the designs ----------------------------------------------------------------------

@@ -27,6 +27,8 @@ from .diagnostics import SourceCache, UserError
 from .files import write_atomically
 from .gate_report import junit_xml, outcome_json, sarif_json
 from .ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, ModelCheck
+from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, \
+    parse_timeout
 from .report import trace_text
 from .solver import SolverOptions, z3_version
 from .verdict import UNKNOWN, VACUOUS, VIOLATED
@@ -35,22 +37,6 @@ from .verify import VerifyOptions
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "
                "[--cache-dir DIR] [--jobs N] MODEL...")
-
-
-def _jobs(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got '{text}'") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {n}")
-    return n
-
-
-def _add_jobs(parser: argparse.ArgumentParser) -> None:
-    if "--jobs" not in parser._option_string_actions:
-        parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
-                            help="verify up to N obligations at once (default 1)")
 
 
 def record_command(path: str, record: ledger.Record | None, ledger_dir: str) -> str:
@@ -78,12 +64,12 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         args = parser.parse_args(argv)
         options = cli.prove_options(args)
-        jobs = cli.jobs_option(args)
+        jobs = parse_jobs(args.jobs)
         if args.record and args.property:
-            raise cli._UsageError("--record records every property of a model; it cannot be combined with --property")
-    except cli._Exit as done:
+            raise UsageError("--record records every property of a model; it cannot be combined with --property")
+    except Exit as done:
         return done.status
-    except cli._UsageError as exc:
+    except UsageError as exc:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
@@ -150,7 +136,7 @@ def _write_record(target: Path, record: ledger.Record, stderr: TextIO) -> None:
 
 
 def _check_parser() -> argparse.ArgumentParser:
-    p = cli._Parser(prog="objcg-prove check",
+    p = CommandParser(prog="objcg-prove check",
                     description="Verify models again and compare their verdicts with the proof ledger.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files (.dsl)")
     p.add_argument("--ledger", default=DEFAULT_LEDGER, metavar="DIR",
@@ -168,7 +154,7 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s,
                    help="seconds per solver query (default %(default)s)")
     p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
-    _add_jobs(p)
+    add_jobs_option(p)
     return p
 
 
@@ -177,19 +163,19 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.out = stdout  # type: ignore[attr-defined]
     try:
         args = parser.parse_args(argv)
-        if args.timeout <= 0:
-            raise cli._UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
-        bound = cli._parse_bound(args.bound)
-        defines = dict(cli._parse_defines(args.defines))
-    except cli._Exit as done:
+        timeout = parse_timeout(args.timeout)
+        bound = parse_bound(args.bound)
+        defines = dict(parse_defines(args.defines))
+        jobs = parse_jobs(args.jobs)
+    except Exit as done:
         return done.status
-    except cli._UsageError as exc:
+    except UsageError as exc:
         return cli.usage_error(stderr, str(exc), CHECK_USAGE)
-    solver = SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit)
+    solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
     cache = None if args.no_cache else ResultCache(args.cache_dir)
     prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
     checks = [check for check, _ in prepared]
-    _solve([(check, pending) for check, pending in prepared if pending is not None], cache, args.jobs, stderr)
+    _solve([(check, pending) for check, pending in prepared if pending is not None], cache, jobs, stderr)
     if args.json:
         stdout.write(outcome_json(checks) + "\n")
     else:

@@ -20,7 +20,6 @@ is a step is decided by running it: a pure run raises `_NeedsStep` at its first 
 
 from __future__ import annotations
 
-import argparse
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Iterator, TextIO
 from . import ir
 from .diagnostics import SourceCache, Span, UserError
 from .ir import property_name
+from .options import CommandParser, Exit, UsageError, parse_defines
 
 Memory = tuple[int, ...]
 Locals = tuple[tuple[int, int], ...]
@@ -959,7 +959,8 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     from .parser import load_model
     from .resolve import resolve
 
-    parser = argparse.ArgumentParser(prog="objcg-prove simulate", description="Run one schedule of a model and print it.")
+    parser = CommandParser(prog="objcg-prove simulate", description="Run one schedule of a model and print it.")
+    parser.out = stdout
     parser.add_argument("model")
     parser.add_argument("--seed", type=int, default=0, help="random schedule seed (default 0)")
     parser.add_argument("--schedule", default=None, help="comma-separated thread names, one per step")
@@ -967,18 +968,16 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE")
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return 0 if exc.code == 0 else 2
+        defines = dict(parse_defines(args.defines))
+    except Exit as done:
+        return done.status
+    except UsageError as exc:
+        stderr.write(f"objcg-prove simulate: error: {exc}\nusage: objcg-prove simulate MODEL [--seed N] "
+                     "[--schedule T,T,M] [--steps N] [-D NAME=VALUE]\n")
+        return 2
     sources = SourceCache()
     try:
-        defines = {}
-        for item in args.defines:
-            name, _, value = item.partition("=")
-            defines[name] = int(value, 0)
         program = resolve(load_model(args.model, sources), defines)
-    except ValueError:
-        stderr.write("objcg-prove simulate: error: -D expects NAME=VALUE with an integer VALUE\n")
-        return 2
     except UserError as exc:
         for d in exc.diagnostics:
             stderr.write(d.render(sources) + "\n")

@@ -77,6 +77,7 @@ from . import syntax as s
 from . import ir
 from .diagnostics import SourceCache, Span, UserError
 from .interpret import Exploration, explore
+from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
 from .parser import load_model
 from .resolve import resolve
 from .solver import SolverOptions
@@ -967,34 +968,6 @@ def compare_outcomes(original: Outcomes, program: ir.Program) -> tuple[bool | No
 
 
 # ---- the command ----------------------------------------------------------------------------
-class _UsageError(Exception):
-    pass
-
-
-class _Exit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, out: TextIO, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.out = out
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            self.out.write(message)
-        raise _Exit(status)
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            self.out.write(message)
-
-
 _USAGE = "objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] MODEL"
 
 
@@ -1008,10 +981,10 @@ _EPILOG = """operators:
 exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage"""
 
 
-def _parser(out: TextIO) -> _Parser:
-    p = _Parser(out, prog="objcg-prove mutate", usage=_USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="Mutate the model's design code and check that some verdict changes for each mutant.",
-                epilog=_EPILOG)
+def _parser(out: TextIO) -> CommandParser:
+    p = CommandParser(prog="objcg-prove mutate", usage=_USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
+                      description="Mutate the model's design code and check that some verdict changes for each mutant.",
+                      epilog=_EPILOG)
     p.add_argument("model", metavar="MODEL", help="model file (.dsl)")
     p.add_argument("--bound", "-k", default=None, help="loop unrolling bound (overrides the model's 'bound')")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="override a param")
@@ -1021,6 +994,7 @@ def _parser(out: TextIO) -> _Parser:
     p.add_argument("--limit", default=None, metavar="N", help="verify only the first N mutants (in source order)")
     p.add_argument("--all-files", action="store_true", help="also mutate statements of included files (the harness)")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.out = out
     return p
 
 
@@ -1030,23 +1004,10 @@ def _positive(option: str, text: str | None, minimum: int) -> int | None:
     try:
         value = int(text, 0)
     except ValueError:
-        raise _UsageError(f"{option} {text}: expected an integer") from None
+        raise UsageError(f"{option} {text}: expected an integer") from None
     if value < minimum:
-        raise _UsageError(f"{option} {value}: must be at least {minimum}")
+        raise UsageError(f"{option} {value}: must be at least {minimum}")
     return value
-
-
-def _defines(items: list[str]) -> tuple[tuple[str, int], ...]:
-    out = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise _UsageError(f"-D {item}: expected NAME=VALUE, as in -D ALLOCS=3")
-        try:
-            out.append((name, int(value, 0)))
-        except ValueError:
-            raise _UsageError(f"-D {item}: '{value}' is not an integer") from None
-    return tuple(out)
 
 
 def _clip(text: str, width: int = 90) -> str:
@@ -1083,15 +1044,14 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         args = parser.parse_args(argv)
         for op in args.only:
             if op not in OPERATORS:
-                raise _UsageError(f"--only {op}: unknown operator; the operators are {', '.join(OPERATORS)}")
-        if args.timeout <= 0:
-            raise _UsageError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
-        options = VerifyOptions(bound=_positive("--bound", args.bound, 1), defines=_defines(args.defines),
+                raise UsageError(f"--only {op}: unknown operator; the operators are {', '.join(OPERATORS)}")
+        parse_timeout(args.timeout)
+        options = VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
                                 solver=SolverOptions(timeout_s=args.timeout), minimize=False)
         limit = _positive("--limit", args.limit, 0)
-    except _Exit as done:
+    except Exit as done:
         return done.status
-    except _UsageError as exc:
+    except UsageError as exc:
         stderr.write(f"objcg-prove mutate: error: {exc}\nusage: {_USAGE}\n")
         return EXIT_USAGE
     operators = tuple(op for op in OPERATORS if not args.only or op in args.only)

@@ -60,7 +60,6 @@ Each procedure argument is its own unit, as docs/semantics.md ("Units") says.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import re
 from dataclasses import dataclass, field, replace
@@ -68,6 +67,7 @@ from typing import Callable, TextIO
 
 from . import ir
 from .diagnostics import Diagnostic, SourceCache, Span, UserError
+from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines
 from .parser import load_model
 from .resolve import resolve
 
@@ -1397,63 +1397,12 @@ def export_path(path: str, sources: SourceCache, defines: tuple[tuple[str, int],
 
 
 # ---- the command ---------------------------------------------------------------------------
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    out: TextIO | None = None
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            self._print_message(message)
-        raise _Done(status)
-
-    def _print_message(self, message: str, file: object = None) -> None:
-        if message and self.out is not None:
-            self.out.write(message)
-
-
-class _Done(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
 USAGE = "usage: objcg-prove export --format promela MODEL [-D NAME=VALUE] [--bound K] [--property NAME] [-o FILE]\n"
-
-
-def _parse_defines(items: list[str]) -> tuple[tuple[str, int], ...]:
-    out = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise _UsageError(f"-D {item}: expected NAME=VALUE, as in -D ALLOCS=3")
-        try:
-            out.append((name, int(value, 0)))
-        except ValueError:
-            raise _UsageError(f"-D {item}: '{value}' is not an integer") from None
-    return tuple(out)
-
-
-def _parse_bound(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        k = int(text, 0)
-    except ValueError:
-        raise _UsageError(f"--bound {text}: expected a positive integer") from None
-    if k < 1:
-        raise _UsageError(f"--bound {k}: the bound must be at least 1")
-    return k
 
 
 def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     """`objcg-prove export`: exit 0 (written), 2 (bad model or command line)."""
-    parser = _Parser(prog="objcg-prove export", description="Export a model for another checker (SPIN).")
+    parser = CommandParser(prog="objcg-prove export", description="Export a model for another checker (SPIN).")
     parser.out = stdout
     parser.add_argument("model", metavar="MODEL")
     parser.add_argument("--format", default="promela", choices=["promela"], help="output format (default promela)")
@@ -1464,11 +1413,11 @@ def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.add_argument("-o", dest="output", default=None, metavar="FILE", help="write here instead of stdout")
     try:
         args = parser.parse_args(argv)
-        defines = _parse_defines(args.defines)
-        bound = _parse_bound(args.bound)
-    except _Done as done:
+        defines = parse_defines(args.defines)
+        bound = parse_bound(args.bound)
+    except Exit as done:
         return done.status
-    except _UsageError as exc:
+    except UsageError as exc:
         stderr.write(f"objcg-prove: error: {exc}\n{USAGE}")
         return 2
     sources = SourceCache()

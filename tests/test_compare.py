@@ -342,7 +342,7 @@ def test_bad_common_path_declarations(models, decls, where, phrase):
     (["-D", "START=1", "-D", "START=2"], "'START' is swept twice"),
     (["--format", "html"], "--format html: expected one of plain, github, latex, csv"),
     (["--jobs", "0"], "--jobs 0: expected at least 1"),
-    (["--jobs", "many"], "argument --jobs/-j: invalid int value: 'many'"),
+    (["--jobs", "many"], "--jobs many: expected a positive integer"),
     (["--bound", "0"], "--bound 0: the bound must be at least 1"),
     (["--timeout", "0"], "--timeout 0: expected a positive number of seconds"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
