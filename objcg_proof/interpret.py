@@ -85,7 +85,7 @@ class Instr:
 class ThreadState:
     pc: int
     locals: Locals
-    status: str                   # run | done | stuck (false assume) | dead (after a uaf crash)
+    status: str                   # run | done | stuck (false assume) | dead (after a uaf crash) | spin (loops forever without a step)
 
 
 State = tuple[Memory, tuple[ThreadState, ...]]
@@ -613,10 +613,12 @@ class Machine:
         # round again shows nothing new (a thread that loops forever without a step is, to the
         # other threads, one that stopped), so each is expanded once
         seen: set[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = set()
+        again: tuple[ThreadState, tuple[tuple[str, str, str], ...]] | None = None
         guard = 0
         while work:
             cur, found = work.pop()
             if (cur, found) in seen:
+                again = (cur, found)
                 continue
             seen.add((cur, found))
             guard += 1
@@ -642,6 +644,13 @@ class Machine:
                 out.append((cur, found))
             for nxt, _, _, viols, _ in results:
                 work.append((nxt, found + tuple(v for v in viols if v not in found)))
+        if not out and again is not None:
+            # every way on loops forever without a step (`while (1) { if (1) continue; ... }`):
+            # the step before still ran; the thread now spins for good, never moving again and
+            # never finishing, like a thread that stopped (it is not blocked: spinning is not
+            # waiting, docs/semantics.md)
+            cur, found = again
+            out.append((ThreadState(cur.pc, cur.locals, "spin"), found))
         return out
 
     def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool

@@ -417,3 +417,48 @@ def test_failed_access_in_a_step_that_cannot_run(models, cond, want_z3, want_int
     assert interp["uaf"] == want_interp
     assert z3["uaf"] == want_z3
     assert models.replays == []
+
+
+# ---- 12. interpreter: a step followed by a pure loop that never ends could not be taken -------
+# Found as: a z3 uaf counterexample (two kills of one object) that did not replay ("thread T2
+# cannot take a step"), and the interpreter finding no violation, on a thread whose kill() is
+# followed by `while (1) { if (1) continue; ... }`: a loop that runs forever without a step.
+# semantics.md, "Executions": a move runs a step, "then the thread runs the local units that
+# follow, up to its next step or its end". Here there is neither: the kill still happened (its
+# events are the step's), and the thread then loops forever, never moving again, as a thread
+# that stopped (it is not blocked: spinning is not waiting). So `uaf` is violated in 2 steps
+# (T1's kill, T2's kill). z3 agrees (the loop's counted iterations reach the cut, so the rest
+# is bounded). The same loop at a thread's start left the interpreter with no initial state.
+# The interpreter's advance() dropped every way on that only came back to a state it had seen,
+# so a step whose every way on loops forever had no move.
+# Wrong: the interpreter. Fixed in interpret.py (advance: when every way on loops forever, the
+# thread spins for good: status "spin").
+SPIN_AFTER_A_STEP = """
+refcounted struct obj { word data; };
+object struct obj o;
+shared word x = 0;
+thread T1 {
+    %s
+}
+thread T2 {
+    %s
+    while (1) {
+        if (1)
+            continue;
+        if (READ_ONCE(x) == 0)
+            break;
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("t1, before", [
+    ("kill(&o);", "kill(&o);"),              # T2's kill, then the loop: T1's and T2's kills
+    ("kill(&o); kill(&o);", "word l = 0;"),  # the loop from T2's start: T1 kills twice alone
+], ids=["after-a-step", "at-the-start"])
+def test_a_step_followed_by_a_pure_loop_that_never_ends(models, t1, before):
+    z3, interp = verdicts(models, SPIN_AFTER_A_STEP % (t1, before))
+    assert interp["uaf"] == ("violated", 2) and z3["uaf"] == ("violated", 2)
+    # T2 never finishes: no leak; spinning is not waiting: no deadlock
+    assert interp["leak"] == ("proved", None) and interp["deadlock"] == ("proved", None)
+    assert models.replays == []
