@@ -370,6 +370,17 @@ class Seq:
 Stmt = AssignLocal | AssignShared | Eval | CallProc | If | Loop | Break | Continue | Return | Atomic | Check | Assume | Await | Seq
 
 
+def flatten(stmts: tuple[Stmt, ...]) -> list[Stmt]:
+    """The statements of a block with nested blocks (`Seq`) opened up, in order."""
+    out: list[Stmt] = []
+    for st in stmts:
+        if isinstance(st, Seq):
+            out.extend(flatten(st.body))
+        else:
+            out.append(st)
+    return out
+
+
 @dataclass(frozen=True)
 class Proc:
     name: str

@@ -151,16 +151,6 @@ def _ident(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text.replace("[", "_").replace("]", ""))
 
 
-def _flatten(stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
-    out: list[ir.Stmt] = []
-    for st in stmts:
-        if isinstance(st, ir.Seq):
-            out.extend(_flatten(st.body))
-        else:
-            out.append(st)
-    return out
-
-
 def _unsupported(span: Span, what: str) -> UserError:
     return UserError(Diagnostic(span, f"{what} is not supported by the Promela export",
                                 ("the prover accepts it; only the SPIN cross-check cannot represent it exactly",)))
@@ -1030,7 +1020,7 @@ class _Thread:
             return self.seq(st.body, k, ctx)
         inner = replace(ctx, in_atomic=True)
         waits: list[ir.Expr | ir.SharedLoc | None] = []
-        for s in _flatten(st.body):
+        for s in ir.flatten(st.body):
             if isinstance(s, ir.Await):
                 waits.append(s.cond)
             elif isinstance(s, ir.Eval) and isinstance(s.expr, ir.AtomicOp) and s.expr.op == "spin_lock":
@@ -1075,7 +1065,7 @@ class _Thread:
         written_locs: set[int] = set()
         probe = _Unit(self, ctx)
         step = False
-        for s in _flatten(st.body):
+        for s in ir.flatten(st.body):
             facts = _Facts(self.x)
             facts.stmt(s)
             step = step or facts.shared or facts.waits

@@ -508,7 +508,7 @@ class Resolver:
                 return [ir.Seq(self._block(st.body.body, _Scope(parent=scope), ctx), st.span)]
             inner = _Ctx(ctx.proc, ctx.current_type, 0, True)
             body = self._block(st.body.body, _Scope(parent=scope), inner)
-            for i, b in enumerate(_flatten(body)):
+            for i, b in enumerate(ir.flatten(body)):
                 if isinstance(b, ir.Await) and i != 0:
                     self.err(b.span, "'await' inside an atomic block must be its first statement")
             return [ir.Atomic(body, st.span)]
@@ -867,16 +867,6 @@ def _declared_properties(procs: tuple[ir.Proc, ...], threads: tuple[ir.Thread, .
 
 def _strip_address(e: s.Expr) -> s.Expr:
     return e.operand if isinstance(e, s.AddressOf) else e
-
-
-def _flatten(stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
-    out: list[ir.Stmt] = []
-    for st in stmts:
-        if isinstance(st, ir.Seq):
-            out.extend(_flatten(st.body))
-        else:
-            out.append(st)
-    return out
 
 
 def _type_of(e: ir.Expr) -> ir.Type:
