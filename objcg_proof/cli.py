@@ -16,6 +16,7 @@ from typing import TextIO
 from . import __version__
 from .batch import ModelOutcome, verify_models
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
+from .options import parse_rlimit
 from .report import model_text, to_json
 from .solver import SolverOptions
 from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.add_argument("--allow-bounded", action="store_true", help="exit 0 when properties are proved or bounded")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
-    p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
+    p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
     add_jobs_option(p)

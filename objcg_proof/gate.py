@@ -28,7 +28,7 @@ from .files import write_atomically
 from .gate_report import junit_xml, outcome_json, sarif_json
 from .ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, ModelCheck
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, \
-    parse_timeout
+    parse_rlimit, parse_timeout
 from .report import trace_text
 from .solver import SolverOptions, z3_version
 from .verdict import UNKNOWN, VACUOUS, VIOLATED
@@ -153,7 +153,7 @@ def _check_parser() -> argparse.ArgumentParser:
                    help="a param value (must be the record's; the record's are used by default)")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s,
                    help="seconds per solver query (default %(default)s)")
-    p.add_argument("--rlimit", type=int, default=0, help="z3 resource limit per query (0: none)")
+    p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     add_jobs_option(p)
     return p
 

@@ -11,6 +11,8 @@ exporter uses this module too.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 from typing import TextIO
 
@@ -43,26 +45,54 @@ class CommandParser(argparse.ArgumentParser):
             (self.out or file or sys.stdout).write(message)
 
 
+# NOTE(define-values): a -D value is plain ASCII decimal (no leading 0) or 0x hex, nothing else:
+# no sign, no '_', no 0o/0b, no spaces, no other scripts' digits (Python's int() takes all of
+# those). Whether it fits the model's word width is only known once the model's `width` is:
+# resolve.py checks that and names the param and the width.
+_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+", re.ASCII)
+MAX_DIGITS = 40   # more than any 64-bit word needs in decimal or hex
+
+# z3 takes its per-query `timeout` (milliseconds) and `rlimit` as unsigned 32-bit numbers and
+# silently wraps larger ones (4294967.297 s would become 1 ms): larger values are refused here.
+Z3_UINT_MAX = (1 << 32) - 1
+MAX_TIMEOUT_S = Z3_UINT_MAX / 1000
+
+
 def parse_defines(items: list[str]) -> tuple[tuple[str, int], ...]:
-    """`-D NAME=VALUE` options (VALUE in any base Python reads: 3, 0x10)."""
+    """`-D NAME=VALUE` options: VALUE is ASCII decimal or 0x hex (NOTE(define-values))."""
     out = []
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
+        if not sep or not name.isidentifier() or not name.isascii():
             raise UsageError(f"-D {item}: expected NAME=VALUE, as in -D ALLOCS=3")
-        try:
-            out.append((name, int(value, 0)))
-        except ValueError:
-            raise UsageError(f"-D {item}: '{value}' is not an integer") from None
+        number = _number(value, hex_ok=True)
+        if number is None:
+            raise UsageError(f"-D {item}: '{value}' is not an integer (expected decimal digits, as in 3, "
+                             "or 0x and hex digits, as in 0x10)")
+        out.append((name, number))
     return tuple(out)
 
 
+def _number(text: str, hex_ok: bool) -> int | None:
+    """`text` as plain ASCII decimal (or 0x hex when `hex_ok`); None if it is anything else."""
+    if len(text) > MAX_DIGITS:
+        return None
+    if _DECIMAL.fullmatch(text):
+        return int(text, 10)
+    if hex_ok and _HEX.fullmatch(text):
+        return int(text, 16)
+    return None
+
+
 def positive_int(option: str, text: str, base: int, too_small: str) -> int:
-    """An option's value that must be an integer of at least 1 (`too_small` says why)."""
-    try:
-        n = int(text, base)
-    except ValueError:
-        raise UsageError(f"{option} {text}: expected a positive integer") from None
+    """An option's value that must be an integer of at least 1 (`too_small` says why); base 0
+    takes decimal or 0x hex, base 10 decimal only; ASCII digits, nothing else."""
+    n = _number(text.removeprefix("-"), hex_ok=base == 0)
+    if n is not None and text.startswith("-"):
+        n = -n
+    if n is None:
+        raise UsageError(f"{option} {text}: expected a positive integer")
     if n < 1:
         raise UsageError(f"{option} {n}: {too_small}")
     return n
@@ -83,6 +113,20 @@ def parse_jobs(text: str) -> int:
 
 
 def parse_timeout(seconds: float) -> float:
-    if seconds <= 0:
-        raise UsageError(f"--timeout {seconds:g}: expected a positive number of seconds")
+    """`--timeout S`: finite, positive and at most what z3's millisecond limit holds."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"--timeout {seconds:.10g}: expected a positive number of seconds")
+    if seconds > MAX_TIMEOUT_S:
+        raise UsageError(f"--timeout {seconds:.10g}: the solver's limit is at most {MAX_TIMEOUT_S} seconds")
     return seconds
+
+
+def parse_rlimit(text: str) -> int:
+    """`--rlimit N`: z3's resource limit per query, 0 (none) up to an unsigned 32-bit number
+    (an argparse `type`: the UsageError it raises leaves parse_args as the command's own)."""
+    n = _number(text, hex_ok=False)
+    if n is None:
+        raise UsageError(f"--rlimit {text}: expected a whole number (0: no limit)")
+    if n > Z3_UINT_MAX:
+        raise UsageError(f"--rlimit {n}: expected 0 (no limit) to {Z3_UINT_MAX}")
+    return n

@@ -19,6 +19,7 @@ from .diagnostics import Diagnostic, NO_SPAN, Span, UserError
 DEFAULT_WIDTH = 16
 DEFAULT_BOUND = 2
 MAX_BOUND = 64
+EXACT_BITS = 128   # an exactly evaluated count (NOTE(numbers)) beyond this many bits is refused
 
 
 class _Bail(Exception):
@@ -106,16 +107,17 @@ class Resolver:
     # ---- entry
     def run(self) -> ir.Program:
         decls = self.module.decls
-        self._declare_names(decls)
+        # the width first: it decides whether every other number fits (NOTE(numbers))
         width_decls = [d for d in decls if isinstance(d, s.WidthDecl)]
         for d in width_decls[1:]:
             self.err(d.span, "'width' is declared more than once")
         if width_decls:
-            w = self._const_or(width_decls[0].value, DEFAULT_WIDTH)
+            w = self._const_or(width_decls[0].value, DEFAULT_WIDTH, exact=True)
             if not 8 <= w <= 64:
                 self.err(width_decls[0].value.span, f"word width must be between 8 and 64 bits, not {w}")
             else:
                 self.width = w
+        self._declare_names(decls)
         bound, bound_span = self._bound(decls)
         for d in decls:
             if isinstance(d, s.StructDecl):
@@ -171,7 +173,7 @@ class Resolver:
                     continue
                 value = self._const_or(d.value, 0)
                 if d.is_param and d.name in self.overrides:
-                    value = self.overrides.pop(d.name)
+                    value = self._override(d, self.overrides.pop(d.name))
                 if d.is_param:
                     self.params[d.name] = value
                 self.consts[d.name] = value
@@ -189,13 +191,22 @@ class Resolver:
             known = ", ".join(sorted(self.params)) or "none"
             self.err(NO_SPAN, f"-D {name}: the model has no param named '{name}' (its params: {known})")
 
+    def _override(self, d: s.ConstDecl, value: int) -> int:
+        """A `-D` value for param `d`: it must fit the model's word, never wrap (NOTE(numbers))."""
+        top = (1 << self.width) - 1
+        if 0 <= value <= top:
+            return value
+        self.err(NO_SPAN, f"-D {d.name}={value}: param '{d.name}' is a {self.width}-bit word: "
+                 f"expected 0 to {top} ({top:#x})", f"'{d.name}' is declared at {d.span}")
+        return self._const_or(d.value, 0)
+
     def _bound(self, decls: tuple[s.Decl, ...]) -> tuple[int, Span]:
         bounds = [d for d in decls if isinstance(d, s.BoundDecl)]
         for d in bounds[1:]:
             self.err(d.span, "'bound' is declared more than once")
         value, span = DEFAULT_BOUND, NO_SPAN
         if bounds:
-            value, span = self._const_or(bounds[0].value, DEFAULT_BOUND), bounds[0].value.span
+            value, span = self._const_or(bounds[0].value, DEFAULT_BOUND, exact=True), bounds[0].value.span
             if value < 1:
                 self.err(span, f"the bound must be at least 1, not {value}")
         if self.bound_override is not None:
@@ -204,17 +215,24 @@ class Resolver:
             self.err(span, f"the bound {value} is larger than the maximum {MAX_BOUND}")
         return value, span
 
-    def _const_or(self, e: s.Expr, default: int) -> int:
+    def _const_or(self, e: s.Expr, default: int, exact: bool = False) -> int:
         try:
-            return self.const_eval(e)
+            return self.const_eval(e, exact)
         except _Bail:
             return default
 
-    def const_eval(self, e: s.Expr) -> int:
+    # NOTE(numbers): a number meets a machine word in three places, and never wraps silently.
+    # - A literal in the source must fit the model's word (0 to 2^width - 1): `70000` in a 16-bit
+    #   model is an error at the literal. What the model computes wraps like C unsigned
+    #   arithmetic (`-1`, `~0`, `0xFFFF + 1`).
+    # - A count (`width`, `bound`, an array size) is evaluated exactly (exact=True: no wrapping,
+    #   `-1` is -1) and then range-checked, so `shared word a[65537]` is refused, not 1 element.
+    # - A `-D` value must fit the model's word (`_override`); options.py checks its spelling.
+    def const_eval(self, e: s.Expr, exact: bool = False) -> int:
         """Evaluate a constant expression (constants, params, numbers, &object, operators)."""
-        mask = (1 << self.width) - 1
+        mask = -1 if exact else (1 << self.width) - 1
         if isinstance(e, s.Num):
-            return e.value & mask
+            return e.value if exact else self._literal(e)
         if isinstance(e, s.Null):
             return 0
         if isinstance(e, s.Name):
@@ -222,23 +240,37 @@ class Resolver:
                 return self.consts[e.ident]
             raise self.bail(e.span, f"'{e.ident}' is not a constant: expected a constant expression")
         if isinstance(e, s.Unary):
-            v = self.const_eval(e.operand)
+            v = self.const_eval(e.operand, exact)
             return {"!": int(v == 0), "~": ~v & mask, "-": -v & mask}[e.op]
         if isinstance(e, s.Binary):
-            a, b = self.const_eval(e.left), self.const_eval(e.right)
-            r = _fold_binary(e.op, a, b, self.width)
+            a, b = self.const_eval(e.left, exact), self.const_eval(e.right, exact)
+            if exact and e.op in ("<<", ">>") and b < 0:
+                raise self.bail(e.right.span, f"a shift by a negative amount ({b}) in a constant expression")
+            if exact and e.op == "<<" and b >= EXACT_BITS:
+                raise self.bail(e.span, f"this constant expression is far out of range (a shift by {b})")
+            r = _fold_binary(e.op, a, b, EXACT_BITS if exact else self.width, mask)
             if r is None:
                 raise self.bail(e.span, "division by zero in a constant expression")
+            if exact and not -(1 << EXACT_BITS) < r < 1 << EXACT_BITS:
+                raise self.bail(e.span, f"this constant expression is far out of range ({r.bit_length()} bits)")
             return r
         if isinstance(e, s.Ternary):
-            return self.const_eval(e.then) if self.const_eval(e.cond) else self.const_eval(e.other)
+            return self.const_eval(e.then, exact) if self.const_eval(e.cond, exact) else self.const_eval(e.other, exact)
         if isinstance(e, s.Cast):
-            return self.const_eval(e.operand)
+            return self.const_eval(e.operand, exact)
         if isinstance(e, s.AddressOf) and self.object_infos:
             ref = self._object_ref(e.operand, None, None)
             if ref is not None and ref.index is None and len(ref.candidates) == 1:
                 return self.object_infos[ref.candidates[0]].address
         raise self.bail(e.span, "expected a constant expression (numbers, constants, NULL, &object and operators)")
+
+    def _literal(self, e: s.Num) -> int:
+        """A number written in the source: it must fit the model's word (NOTE(numbers))."""
+        top = (1 << self.width) - 1
+        if e.value > top:
+            raise self.bail(e.span, f"the number {e.value} does not fit in {self.width}-bit words (0 to {top:#x})",
+                            "declare a larger 'width', or write the value the word holds")
+        return e.value
 
     # ---- types and objects
     def _type(self, t: s.TypeRef) -> ir.Type:
@@ -271,6 +303,7 @@ class Resolver:
         self.structs[d.name] = ir.StructInfo(d.name, d.refcounted, tuple(fields))
 
     def _objects(self, decls: tuple[s.Decl, ...]) -> None:
+        overflowed = False
         for d in decls:
             if not isinstance(d, s.ObjectDecl):
                 continue
@@ -279,7 +312,7 @@ class Resolver:
                 continue
             count = 1
             if d.size is not None:
-                count = self._const_or(d.size, 1)
+                count = self._const_or(d.size, 1, exact=True)
                 if not 1 <= count <= 64:
                     self.err(d.size.span, f"an object array needs 1 to 64 elements, not {count}")
                     count = 1
@@ -292,9 +325,10 @@ class Resolver:
                 self.object_infos.append(ir.ObjectInfo(idx, name, d.struct_name, address, ()))
                 indices.append(idx)
             self.objects[d.name] = indices
-        top = (len(self.object_infos) + 1) << ir.TAG_BITS
-        if top >= 1 << (self.width - 1):
-            self.err(NO_SPAN, f"{len(self.object_infos)} objects do not fit in {self.width}-bit words: declare a larger 'width'")
+            top = (len(self.object_infos) + 1) << ir.TAG_BITS
+            if top >= 1 << (self.width - 1) and not overflowed:
+                overflowed = True   # blamed on the declaration that goes over, once
+                self.err(d.span, f"{len(self.object_infos)} objects do not fit in {self.width}-bit words: declare a larger 'width'")
 
     def _layout(self, decls: tuple[s.Decl, ...]) -> ir.Layout:
         locations: list[ir.Location] = []
@@ -336,7 +370,7 @@ class Resolver:
             t = self._type(d.type)
             count = 1
             if d.size is not None:
-                count = self._const_or(d.size, 1)
+                count = self._const_or(d.size, 1, exact=True)
                 if not 1 <= count <= 64:
                     self.err(d.size.span, f"a shared array needs 1 to 64 elements, not {count}")
                     count = 1
@@ -665,7 +699,7 @@ class Resolver:
     def _expr(self, e: s.Expr, scope: _Scope, ctx: _Ctx) -> ir.Expr:
         span = e.span
         if isinstance(e, s.Num):
-            return ir.Const(e.value & ((1 << self.width) - 1), ir.WORD, span)
+            return ir.Const(self._literal(e), ir.WORD, span)
         if isinstance(e, s.Null):
             return ir.Const(0, ir.NULL_PTR, span)
         if isinstance(e, s.Str):
@@ -777,7 +811,9 @@ class Resolver:
             if not t.pointer or t.struct_name is None:
                 raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
                                 "cast it, as in '((struct S *)p)->field'")
-            st = self.structs[t.struct_name]
+            st = self.structs.get(t.struct_name)
+            if st is None:
+                raise self.bail(e.base.span, f"'->' through a pointer to struct '{t.struct_name}', which is not declared")
             return self._field_loc(st, e.name, span, writing, pointer=ptr)  # type: ignore[return-value]
         raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
 
@@ -888,8 +924,8 @@ def _binary_type(op: str, a: ir.Type, b: ir.Type) -> ir.Type:
     return ir.WORD
 
 
-def _fold_binary(op: str, a: int, b: int, width: int) -> int | None:
-    mask = (1 << width) - 1
+def _fold_binary(op: str, a: int, b: int, width: int, mask: int) -> int | None:
+    """`a op b` in `width`-bit words (`mask` is 2^width - 1), or exactly (mask -1: no wrap)."""
     table: dict[str, Callable[[int, int], int]] = {
         "+": lambda x, y: (x + y) & mask, "-": lambda x, y: (x - y) & mask, "*": lambda x, y: (x * y) & mask,
         "&": lambda x, y: x & y, "|": lambda x, y: x | y, "^": lambda x, y: x ^ y,

@@ -158,7 +158,9 @@ class Incremental:
 def _params(options: SolverOptions) -> dict[str, object]:
     params: dict[str, object] = {"random_seed": options.seed}
     if options.timeout_s > 0:
-        params["timeout"] = max(1, int(options.timeout_s * 1000))
+        # z3's limit is unsigned 32-bit milliseconds and wraps beyond: options.parse_timeout
+        # refuses larger values, and this clamp keeps a library caller from wrapping either
+        params["timeout"] = min((1 << 32) - 1, max(1, int(options.timeout_s * 1000)))
     if options.rlimit > 0:
         params["rlimit"] = options.rlimit
     return params
