@@ -7,6 +7,9 @@ Library code never prints; tool bugs are not UserErrors and keep their traceback
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +42,8 @@ class Diagnostic:
         lines = [head]
         text = sources.line(self.span.file, self.span.line) if self.span.line else None
         if text is not None:
-            lines.append("    " + text.rstrip("\n").expandtabs(1))
+            # one column per character, as the parser counts them: a tab or a form feed is one
+            lines.append("    " + text.translate(_ONE_COLUMN))
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
@@ -63,6 +67,61 @@ def error(span: Span, message: str, *notes: str) -> UserError:
     return UserError(Diagnostic(span, message, tuple(notes)))
 
 
+# NOTE(lines): a line ends at '\n' and nowhere else, as lark counts lines. str.splitlines()
+# also breaks at \r, \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029, which once put the caret
+# on the wrong line after any of them; the caret line shows each of them (and a tab, and any
+# other control character) as a space.
+_ONE_COLUMN = str.maketrans({c: " " for c in [*map(chr, range(32)), "\x7f", "\x85", "\u2028", "\u2029"]})
+
+
+def printable(text: str) -> str:
+    """`text` (a file name from a model) with control characters escaped, for a message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+MAX_SOURCE_BYTES = 16 << 20   # a model file (or an include) larger than this is refused
+
+
+class SourceUnreadable(Exception):
+    """A model file that cannot be read as one: why, in words (`cannot open ...: <why>`)."""
+
+
+def read_source(path: str | Path) -> bytes:
+    """The bytes of a model file: a regular file of at most MAX_SOURCE_BYTES. Opened without
+    blocking (a FIFO is refused, not waited on) and never read past the cap, so /dev/zero,
+    /dev/urandom, FIFOs and directories are refused before a byte is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except ValueError:  # an embedded NUL byte
+        raise SourceUnreadable("the file name contains a NUL byte") from None
+    except FileNotFoundError:
+        raise SourceUnreadable("no such file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceUnreadable("too many levels of symbolic links (a symlink loop)") from None
+        raise SourceUnreadable(exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise SourceUnreadable("it is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceUnreadable("it is not a regular file (a device, FIFO or socket is never read)")
+        chunks, size = [], 0
+        while size <= MAX_SOURCE_BYTES:
+            chunk = os.read(fd, MAX_SOURCE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise SourceUnreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceUnreadable(f"it is larger than {MAX_SOURCE_BYTES >> 20} MiB")
+    return data
+
+
 @dataclass
 class SourceCache:
     """Text of every model file read in this run, for carets and C-line citations."""
@@ -76,11 +135,11 @@ class SourceCache:
         text = self.texts.get(name)
         if text is None:
             try:
-                text = Path(name).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = read_source(name).decode("utf-8")
+            except (SourceUnreadable, UnicodeDecodeError):
                 return None
             self.texts[name] = text
-        lines = text.splitlines()
+        lines = text.split("\n")  # NOTE(lines)
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return None

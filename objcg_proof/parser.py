@@ -13,13 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as s
-from .diagnostics import Diagnostic, SourceCache, Span, UserError, error
+from .diagnostics import Diagnostic, SourceCache, SourceUnreadable, Span, UserError, error, printable, read_source
 
 GRAMMAR_FILE = "objcg.lark"
+MAX_INCLUDE_DEPTH = 32   # files including files including files ...
+
+# NOTE(nesting): every stage after the parser walks the program recursively (resolve, unroll,
+# the interpreter, the Promela exporter), so the parser admits no deeper nesting than they all
+# cope with: MAX_NESTING levels of the parse tree (a block, a statement, an operator, a cast,
+# a call each open one), counted from the top of the file. Deeper is an error at the place
+# where the limit is crossed, before anything recurses. A long flat chain of one associative
+# operator (`1 + 1 + ... + 1`, `a || b || ...`) is not deep nesting: from REBALANCE_AT operands
+# on it is regrouped into a balanced tree, same operands in the same order (left-to-right
+# evaluation and && / || short-circuits unchanged; + * & | ^ && || are associative, also
+# modulo 2^width), so its depth grows with the logarithm of its length.
+MAX_NESTING = 200
+REBALANCE_AT = 16
+MAX_NUMBER_DIGITS = 40   # a 64-bit word needs at most 22 octal digits
+_ASSOCIATIVE = frozenset({"+", "*", "&", "|", "^", "&&", "||"})
 
 
 def grammar_text() -> str:
@@ -337,6 +353,8 @@ class _Builder(Transformer[Token, Any]):
     def number(self, c: list[Any]) -> s.Num:
         tok = c[0]
         text = str(tok).rstrip("uUlL")
+        if len(text) > MAX_NUMBER_DIGITS:  # no word holds it (and int() refuses 4,300 digits)
+            raise error(self._tspan(tok), f"the number {text[:12]}... has {len(text)} digits: no word holds it")
         octal = len(text) > 1 and text[0] == "0" and text[1] not in "xX"
         try:
             value = int(text, 8) if octal else int(text, 0)
@@ -366,14 +384,14 @@ class _Builder(Transformer[Token, Any]):
 def parse_text(text: str, file: str) -> list[s.Decl]:
     """Parse one file's text (no include expansion)."""
     if not text.strip():
-        raise error(Span(file, 1, 1), "the model file is empty: expected declarations (struct, object, shared, proc, thread ...)")
+        raise error(Span(file, 1, 1, 1, 2), "the model file is empty: expected a declaration (struct, object, shared, proc, thread ...)")
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, file) from None
     builder = _Builder(file)
     try:
-        items = builder.transform(tree)
+        items = _transform(builder, tree, file)
     except VisitError as exc:
         if isinstance(exc.orig_exc, UserError):
             raise exc.orig_exc from None
@@ -385,6 +403,66 @@ def parse_text(text: str, file: str) -> list[s.Decl]:
         else:
             decls.append(item)
     return decls
+
+
+def _transform(builder: _Builder, tree: Tree[Token], file: str) -> Any:
+    """`builder.transform(tree)` without recursion (lark's Transformer recurses once per level
+    of the tree), refusing nesting deeper than MAX_NESTING (NOTE(nesting))."""
+    stack: list[tuple[Tree[Token], Any, list[Any]]] = [(tree, iter(tree.children), [])]
+    while True:
+        node, todo, done = stack[-1]
+        for child in todo:
+            if isinstance(child, Tree):
+                child = _rebalance(child)
+                if len(stack) >= MAX_NESTING:
+                    where = builder._span(node.meta)   # the construct whose inside is too deep
+                    raise error(Span(file, where.line, where.column, where.line, where.column + 1), f"nesting deeper than {MAX_NESTING} levels "
+                                "(blocks, statements and operators inside one another)",
+                                "split the expression or the block into smaller ones")
+                stack.append((child, iter(child.children), []))
+                break
+            done.append(child)
+        else:
+            stack.pop()
+            result = builder._call_userfunc(node, done)
+            if not stack:
+                return result
+            stack[-1][2].append(result)
+
+
+def _rebalance(tree: Tree[Token]) -> Tree[Token]:
+    """A long left-leaning chain `x1 op x2 op ... op xn` of one associative operator, as a
+    balanced tree of the same operands in the same order (NOTE(nesting)); others unchanged."""
+    if tree.data != "binop" or str(tree.children[1]) not in _ASSOCIATIVE:
+        return tree
+    op = tree.children[1]
+    operands = [tree.children[2]]
+    left = tree.children[0]
+    while isinstance(left, Tree) and left.data == "binop" and str(left.children[1]) == str(op):
+        operands.append(left.children[2])
+        left = left.children[0]
+    if len(operands) + 1 < REBALANCE_AT:
+        return tree
+    operands.append(left)
+    operands.reverse()
+    return _balanced(operands, op)
+
+
+def _balanced(operands: list[Any], op: Token) -> Any:
+    if len(operands) == 1:
+        return operands[0]
+    mid = len(operands) // 2
+    left, right = _balanced(operands[:mid], op), _balanced(operands[mid:], op)
+    meta = Meta()
+    first, last = _meta_of(left), _meta_of(right)
+    meta.empty = False
+    meta.line, meta.column, meta.start_pos = first.line, first.column, first.start_pos
+    meta.end_line, meta.end_column, meta.end_pos = last.end_line, last.end_column, last.end_pos
+    return Tree("binop", [left, op, right], meta)
+
+
+def _meta_of(node: Any) -> Any:
+    return node.meta if isinstance(node, Tree) else node   # a Token has line, column, end_... itself
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
@@ -399,20 +477,24 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
         expected = _describe_expected(set(exc.accepts or exc.expected))
         msg = f"syntax error: unexpected {found}; expected {expected}"
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
+            line, column = _end_of_text(text)
     elif isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
         msg = f"syntax error: unexpected character {ch!r}"
         if exc.allowed:
             msg += f"; expected {_describe_expected(set(exc.allowed))}"
     elif isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        line, column = _end_of_text(text)
         msg = f"syntax error: unexpected end of file; expected {_describe_expected(set(exc.expected))}"
     else:
         msg = "syntax error"
     return UserError(Diagnostic(Span(file, line, column, line, column + 1), msg))
+
+
+def _end_of_text(text: str) -> tuple[int, int]:
+    """Line and column just after the last non-blank character (NOTE(lines) in diagnostics)."""
+    lines = text.rstrip().split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 def load_model(path: str, sources: SourceCache) -> s.Module:
@@ -422,20 +504,19 @@ def load_model(path: str, sources: SourceCache) -> s.Module:
 
 
 def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...], seen: set[Path], span: Span | None) -> list[s.Decl]:
+    where = span or Span(shown, 0, 0)
     try:
+        data = read_source(path)
         resolved = path.resolve()
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        where = span or Span(shown, 0, 0)
-        raise error(where, f"cannot open '{shown}': no such file") from None
-    except IsADirectoryError:
-        raise error(span or Span(shown, 0, 0), f"cannot open '{shown}': it is a directory") from None
-    except UnicodeDecodeError:
-        raise error(span or Span(shown, 0, 0), f"cannot read '{shown}': not UTF-8 text") from None
-    except OSError as exc:
-        raise error(span or Span(shown, 0, 0), f"cannot open '{shown}': {exc.strerror}") from None
+    except SourceUnreadable as exc:
+        raise error(where, f"cannot open '{printable(shown)}': {exc}") from None
+    except (OSError, RuntimeError) as exc:  # resolve(): a symlink loop met on the way
+        raise error(where, f"cannot open '{printable(shown)}': {exc}") from None
+    text = _decode(data, shown, sources)
     if resolved in stack:
-        raise error(span or Span(shown, 0, 0), f"include cycle: '{shown}' includes itself")
+        raise error(where, f"include cycle: '{printable(shown)}' includes itself")
+    if len(stack) >= MAX_INCLUDE_DEPTH:
+        raise error(where, f"includes nested more than {MAX_INCLUDE_DEPTH} deep")
     if resolved in seen:
         return []  # included twice through different paths: once is enough
     seen.add(resolved)
@@ -449,6 +530,20 @@ def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...],
         else:
             out.append(decl)
     return out
+
+
+def _decode(data: bytes, shown: str, sources: SourceCache) -> str:
+    """A model file's text; a byte that is not UTF-8 is an error at its line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+        line = data.count(b"\n", 0, bad) + 1
+        start = data.rfind(b"\n", 0, bad) + 1
+        column = len(data[start:bad].decode("utf-8", "replace")) + 1
+        sources.add(shown, data.decode("utf-8", "replace"))  # for the caret line
+        raise error(Span(shown, line, column, line, column + 1),
+                    f"cannot read '{printable(shown)}': not UTF-8 text (byte 0x{data[bad]:02x})") from None
 
 
 def _normalise(p: str) -> str:

@@ -19,6 +19,7 @@ from .diagnostics import Diagnostic, NO_SPAN, Span, UserError
 DEFAULT_WIDTH = 16
 DEFAULT_BOUND = 2
 MAX_BOUND = 64
+MAX_INLINED_NESTING = 200   # statement levels once calls are inlined (_check_inlined_depth)
 EXACT_BITS = 128   # an exactly evaluated count (NOTE(numbers)) beyond this many bits is refused
 
 
@@ -130,6 +131,9 @@ class Resolver:
         if not threads and not self.diags:
             self.err(Span(self.module.path, 1, 1), "the model declares no thread: nothing to check")
         self._check_recursion()
+        if not self.diags:
+            self._check_inlined_depth(procs, [(f"thread {t.name}", t.body) for t in threads if t is not None]
+                                      + [(f"common_path {c.name}", c.given.body + c.path.body) for c in paths if c is not None])
         if self.diags:
             raise UserError(self._sorted_diags())
         kept_procs = tuple(p for p in procs if p is not None)
@@ -467,23 +471,63 @@ class Resolver:
         return ir.Thread(name, current, body, span)
 
     def _check_recursion(self) -> None:
+        """Recursion is an error (procedures are inlined). Iterative: a chain of a thousand
+        procedures must not exhaust Python's stack here."""
         state: dict[str, int] = {}
+        for root in sorted(self.procs):
+            if state.get(root):
+                continue
+            state[root] = 1
+            path = [root]
+            todo = [iter(sorted(self.calls.get(root, ())))]
+            while todo:
+                q = next(todo[-1], None)
+                if q is None:
+                    state[path.pop()] = 2
+                    todo.pop()
+                elif q in self.procs and state.get(q) == 1:
+                    cycle = path[path.index(q):] + [q]
+                    self.err(self.procs[q].span, "procedures are inlined, so recursion is not supported: " + " -> ".join(cycle))
+                elif q in self.procs and not state.get(q):
+                    state[q] = 1
+                    path.append(q)
+                    todo.append(iter(sorted(self.calls.get(q, ()))))
 
-        def visit(p: str, path: list[str]) -> None:
-            if state.get(p) == 2:
-                return
-            if state.get(p) == 1:
-                cycle = path[path.index(p):] + [p]
-                self.err(self.procs[p].span, "procedures are inlined, so recursion is not supported: " + " -> ".join(cycle))
-                return
-            state[p] = 1
-            for q in sorted(self.calls.get(p, ())):
-                if q in self.procs:
-                    visit(q, path + [p])
-            state[p] = 2
-
-        for p in sorted(self.procs):
-            visit(p, [])
+    def _check_inlined_depth(self, procs: list[ir.Proc | None], bodies: list[tuple[str, tuple[ir.Stmt, ...]]]) -> None:
+        """Blocks and calls nest at most MAX_INLINED_NESTING levels once procedures are inlined
+        (NOTE(nesting) in parser.py: the later stages recurse once per level). Each procedure's
+        height is computed once, callees first, without recursion."""
+        by_name = {p.name: p for p in procs if p is not None}
+        nests = {name: _nesting(p.body) for name, p in by_name.items()}
+        height: dict[str, tuple[int, tuple[str, ...]]] = {}   # levels, the deepest call chain
+        for root in by_name:
+            stack = [root]
+            while stack:
+                name = stack[-1]
+                if name in height:
+                    stack.pop()
+                    continue
+                waiting = [c.proc for _, c in nests[name][1] if c.proc in by_name and c.proc not in height]
+                if waiting:
+                    stack.extend(waiting)
+                    continue
+                stack.pop()
+                best: tuple[int, tuple[str, ...]] = (nests[name][0], (name,))
+                for depth, call in nests[name][1]:
+                    if call.proc in height and depth + height[call.proc][0] > best[0]:
+                        best = (depth + height[call.proc][0], (name,) + height[call.proc][1])
+                height[name] = best
+        for owner, body in bodies:
+            for depth, call in _nesting(body)[1]:
+                if call.proc not in height:
+                    continue
+                levels, chain = height[call.proc]
+                if depth + levels > MAX_INLINED_NESTING:
+                    shown = " -> ".join((owner,) + chain[:8]) + (" -> ..." if len(chain) > 8 else "")
+                    self.err(call.span, f"call chain too deep: once procedures are inlined, blocks and calls nest "
+                             f"{depth + levels} levels deep here (the limit is {MAX_INLINED_NESTING})",
+                             f"the deepest chain ({len(chain)} calls): {shown}")
+                    return
 
     # ---- statements
     def _block(self, stmts: tuple[s.Stmt, ...], scope: _Scope, ctx: _Ctx) -> tuple[ir.Stmt, ...]:
@@ -899,6 +943,25 @@ def _declared_properties(procs: tuple[ir.Proc, ...], threads: tuple[ir.Thread, .
         if (kind, name) not in out:
             out.append((kind, name))
     return tuple(out)
+
+
+def _nesting(body: tuple[ir.Stmt, ...]) -> tuple[int, list[tuple[int, ir.CallProc]]]:
+    """How many statement levels `body` nests, and each procedure call with its level."""
+    deepest, calls = 0, []
+    stack = [(body, 1)]
+    while stack:
+        stmts, depth = stack.pop()
+        for st in stmts:
+            deepest = max(deepest, depth)
+            if isinstance(st, ir.CallProc):
+                calls.append((depth, st))
+            elif isinstance(st, (ir.Seq, ir.Atomic)):
+                stack.append((st.body, depth + 1))
+            elif isinstance(st, ir.If):
+                stack += [(st.then, depth + 1), (st.other, depth + 1)]
+            elif isinstance(st, ir.Loop):
+                stack += [(st.body, depth + 1), (st.step, depth + 1)]
+    return deepest, calls
 
 
 def _strip_address(e: s.Expr) -> s.Expr:

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+import os
 from pathlib import Path
 
-from conftest import assert_diagnostic, column_of, dedent, line_of
+from conftest import DIAG_HEAD, assert_diagnostic, column_of, dedent, line_of
+from objcg_proof.diagnostics import MAX_SOURCE_BYTES
+from objcg_proof.parser import MAX_NESTING
+from objcg_proof.resolve import MAX_INLINED_NESTING
 
 
 def check(models, text, needle, phrase, *argv, name="m.dsl"):
@@ -186,3 +190,222 @@ def test_undeclared_struct_through_a_pointer(models, text, needle):
     line = line_of(text, needle)
     assert_diagnostic(run, "m.dsl", line, column_of(text, needle), "not declared")
     assert "unknown struct 'S'" in run.err
+
+
+# ---- files that are not model files -----------------------------------------------------------------
+
+
+def included(models, target, phrase):
+    """`include "<target>";` is refused at the include, with `phrase`."""
+    text = f'include "{target}";\nshared word x = 0;\nthread T {{ x = 1; }}\n'
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    return assert_diagnostic(run, "m.dsl", 1, 1, phrase, text.splitlines()[0])
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_include_of_a_device_is_refused_unread(models, target):
+    included(models, target, f"cannot open '{target}': it is not a regular file")
+
+
+def test_include_of_a_fifo_is_refused_without_waiting(models):
+    os.mkfifo(models.root / "pipe")   # nobody writes to it: reading it would wait forever
+    included(models, "pipe", "cannot open 'pipe': it is not a regular file")
+
+
+def test_include_of_a_directory(models):
+    (models.root / "lib").mkdir()
+    included(models, "lib", "cannot open 'lib': it is a directory")
+
+
+def test_include_of_a_symlink_loop(models):
+    os.symlink("loop2", models.root / "loop1")
+    os.symlink("loop1", models.root / "loop2")
+    included(models, "loop1", "cannot open 'loop1': too many levels of symbolic links")
+
+
+def test_include_with_a_nul_byte(models):
+    text = 'include "a\0b";\nthread T { }\n'
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    msg = assert_diagnostic(run, "m.dsl", 1, 1, "the file name contains a NUL byte")
+    assert msg.startswith("cannot open 'a\\x00b'") and "\0" not in run.err
+
+
+def test_include_cycle_through_a_symlink(models):
+    models.write('include "alias.dsl";\nthread T { }\n')
+    os.symlink("m.dsl", models.root / "alias.dsl")
+    included(models, "alias.dsl", "include cycle")
+
+
+def test_includes_nested_too_deep(models):
+    for i in range(40):
+        models.write(f'include "i{i + 1}.dsl";\n', name=f"i{i}.dsl")
+    models.write("thread T { }\n", name="i40.dsl")
+    run = models.cli("i0.dsl")
+    assert_diagnostic(run, "i31.dsl", 1, 1, "includes nested more than 32 deep", 'include "i32.dsl";')
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom"])
+def test_model_named_on_the_command_line_that_is_a_device(models, path):
+    run = models.cli(path)
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert run.err.startswith(f"{path}: error: cannot open '{path}': it is not a regular file"), run.err
+
+
+def test_model_file_larger_than_the_cap(models):
+    with open(models.root / "big.dsl", "wb") as f:
+        f.truncate(MAX_SOURCE_BYTES + 1)   # sparse: nothing is written
+    run = models.cli("big.dsl")
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert run.err.startswith("big.dsl: error: cannot open 'big.dsl': it is larger than 16 MiB"), run.err
+
+
+# ---- where a diagnostic points ----------------------------------------------------------------------
+
+
+def test_non_utf8_byte_has_its_line_and_column(models):
+    (models.root / "nonutf8.dsl").write_bytes("shared word x;\n// é\nthread T { x = 1; \xff }\n".encode("latin-1"))
+    run = models.cli("nonutf8.dsl")
+    # the é of line 2 is latin-1 too, so the first bad byte is there: line 2, column 4
+    msg = assert_diagnostic(run, "nonutf8.dsl", 2, 4, "not UTF-8 text (byte 0xe9)")
+    assert msg.startswith("cannot read 'nonutf8.dsl'")
+
+
+def test_non_utf8_column_counts_characters(models):
+    (models.root / "m.dsl").write_bytes("shared word x; // ü\nthread T { x = 1; } // ü \xff\n".encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, 26, "not UTF-8 text (byte 0xff)", "thread T { x = 1; } // ü \ufffd")
+
+
+@pytest.mark.parametrize("odd", ["\f", "\u2028", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2029"])
+def test_odd_line_breaks_do_not_shift_the_caret(models, odd):
+    # lark ends lines at '\n' only; the caret line once came from str.splitlines()
+    text = f"shared word x = 0; // odd{odd}line\nthread T {{ x = y; }}\n"
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, 16, "unknown name 'y'", "thread T { x = y; }")
+
+
+def test_odd_line_break_in_the_caret_line_keeps_the_column(models):
+    text = "shared word x = 0;\nthread T {\f x = y; }\n"
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, 17, "unknown name 'y'", "thread T {  x = y; }")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "   \n"])
+def test_empty_model_has_a_caret(models, text):
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 1, 1, "the model file is empty: expected a declaration", text.split("\n")[0])
+
+
+def test_unexpected_end_of_file_after_blank_lines(models):
+    text = "shared word x = 0;\nthread T {\n  x = 1;\n\n\n"
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    assert_diagnostic(models.cli("m.dsl"), "m.dsl", 3, 9, "unexpected end of file", "  x = 1;")
+
+
+def test_number_with_thousands_of_digits(models):
+    check(models, "thread T { word v = " + "9" * 5000 + "; }\n", "9999", "has 5000 digits: no word holds it")
+
+
+# ---- nesting ---------------------------------------------------------------------------------------
+
+
+def test_long_flat_chains_are_accepted_and_mean_the_same(models):
+    # 600 terms nest 600 deep as written (left-associative): regrouped, they are not deep
+    run = models.run(f"""
+        shared word x = 0;
+        thread T {{
+            word v = 1;
+            x = v{" + 1" * 600};
+            assert(x == 601, "sum");
+            assert(v{" && 1" * 600}, "and");
+            assert((v{" | 2" * 600}) == 3, "or");
+        }}
+    """, "--json")
+    assert run.rc == 0, run.err
+    statuses = {p["property"]: p["status"] for p in run.json()["results"]}
+    assert statuses["sum"] == statuses["and"] == statuses["or"] == "proved"
+
+
+def test_long_chain_is_still_evaluated_left_to_right(models):
+    # a && b && ... stops at the first zero: the access through NULL after it never happens
+    text = f"""
+        struct S {{ word f; }};
+        object struct S s;
+        shared struct S *p = NULL;
+        thread T {{
+            word v = 0;
+            atomic {{ v = 1{" && 1" * 20} && {{stop}} && p->f{" && 1" * 20}; }}
+        }}
+    """
+    assert models.run(text.replace("{stop}", "0")).rc == 0
+    run = models.run(text.replace("{stop}", "1"), "--json")
+    assert run.rc == 1 and {p["property"]: p["status"] for p in run.json()["results"]}["uaf"] == "violated"
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("{" * 600 + "x = 1;" + "}" * 600, "{"),
+    ("x = " + "!" * 1000 + "1;", "!"),
+    ("x = " + "(word)" * 1000 + "1;", "(word)"),
+    ("x = " + "-" * 1000 + "1;", "-"),
+    ("x = x" + " - 1" * 600 + ";", "x - 1"),   # not associative: not regrouped
+    ("x = " + "likely(" * 600 + "1" + ")" * 600 + ";", "likely("),
+    ("if (x) " * 600 + "x = 1;", "if (x)"),
+], ids=["blocks", "not", "casts", "minus", "subtractions", "likely", "ifs"])
+def test_deep_nesting_is_refused_where_the_limit_is_crossed(models, body, needle):
+    text = f"shared word x = 0;\nthread T {{ {body} }}\n"
+    (models.root / "m.dsl").write_text(text, encoding="utf-8")
+    run = models.cli("m.dsl")
+    assert run.rc == 2 and run.out == "" and "Traceback" not in run.err
+    head = DIAG_HEAD.match(run.err.splitlines()[0])
+    assert head and head["file"] == "m.dsl" and head["line"] == "2", run.err[:300]
+    assert head["msg"] == f"nesting deeper than {MAX_NESTING} levels (blocks, statements and operators inside one another)"
+    column = int(head["col"])
+    line = text.splitlines()[1]
+    assert line[column - 1:].startswith(needle)
+    if needle != "x - 1":   # every subtraction of the chain starts at its first operand
+        assert line[:column - 1].count(needle[0]) > MAX_NESTING // 2   # deep inside, not at the top
+
+
+def test_deep_parentheses_are_not_nesting(models):
+    run = models.run("shared word x = 0;\nthread T { x = " + "(" * 1000 + "1" + ")" * 1000 + "; }\n")
+    assert run.rc == 0, run.err
+
+
+def test_nesting_below_the_limit_works_in_every_stage(models):
+    text = "shared word x = 0;\nthread T " + "{" * 180 + "x = 1;" + "}" * 180 + "\n"
+    models.write(text)
+    assert models.cli("m.dsl").rc == 0
+    assert models.cli("simulate", "m.dsl").rc == 0
+    assert models.cli("export", "--format", "promela", "m.dsl").rc == 0
+
+
+def chain_of_calls(n):
+    lines = ["shared word x = 0;"]
+    lines += [f"proc void f{i}(void) {{ f{i + 1}(); }}" for i in range(n - 1)]
+    lines += [f"proc void f{n - 1}(void) {{ x = 1; }}", "thread A { f0(); }"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_thousand_procedures_in_a_chain(models):
+    text = chain_of_calls(1000)
+    msg = check(models, text, "f0();", "call chain too deep")
+    assert f"(the limit is {MAX_INLINED_NESTING})" in msg
+    assert "note: the deepest chain (1000 calls): thread A -> f0 -> f1" in models.cli("m.dsl").err
+
+
+def test_a_long_chain_below_the_limit_is_inlined(models):
+    models.write(chain_of_calls(150))
+    assert models.cli("m.dsl").rc == 0
+    assert models.cli("simulate", "m.dsl").rc == 0
+
+
+def test_recursion_in_a_long_chain_is_found_without_recursing(models):
+    text = chain_of_calls(1000).replace("proc void f999(void) { x = 1; }", "proc void f999(void) { f0(); }")
+    run = models.run(text)
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert "recursion is not supported: f0 -> f1 -> f2" in run.err
