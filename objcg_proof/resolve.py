@@ -9,6 +9,7 @@ raised together as one UserError.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -288,7 +289,7 @@ class Resolver:
             self.err(t.span, f"a value of type 'struct {t.struct_name}' is not supported: use 'struct {t.struct_name} *'")
         return ir.Type(t.struct_name, True)
 
-    @property
+    @functools.cached_property
     def _struct_names(self) -> set[str]:
         return {d.name for d in self.module.decls if isinstance(d, s.StructDecl)}
 
@@ -421,11 +422,14 @@ class Resolver:
         scope = _Scope()
         params = tuple(self._new_local(scope, p.name, self._type(p.type), p.span) for p in d.params)
         returns = self._type(d.returns) if d.returns is not None else None
-        ctx = _Ctx(returns, self._current_type())
+        ctx = _Ctx(returns, self._procs_current_type)
         body = self._block(d.body.body, _Scope(parent=scope), ctx)
         return ir.Proc(d.name, params, returns, body, d.span)
 
-    def _current_type(self) -> ir.Type | None:
+    @functools.cached_property
+    def _procs_current_type(self) -> ir.Type | None:
+        """The type of `current` inside procedures: the task struct every thread names (once
+        the objects are known; computed once, not once per procedure)."""
         structs = set()
         for d in self.module.decls:
             if isinstance(d, (s.ThreadDecl, s.CommonPathDecl)) and d.current is not None:
