@@ -2,6 +2,8 @@
 
 Input: whatever a stage found wrong in the user's input. Output: `Diagnostic` values and the
 `UserError` exception that carries them to the CLI, which prints them and exits with status 2.
+Also `read_source`, the one way a model file's bytes are read (regular files only, size
+capped), and `SourceCache`, whose lines end where the parser's do (NOTE(lines)).
 Library code never prints; tool bugs are not UserErrors and keep their traceback.
 """
 

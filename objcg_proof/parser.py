@@ -2,7 +2,9 @@
 
 Input: a path (or text). Output: a `syntax.Module` whose declarations come from the file and
 everything it includes, each node with its span. Errors: `UserError` with file:line:column,
-what was expected and a caret; lark's exceptions never leave this module.
+what was expected and a caret; lark's exceptions never leave this module. Files are read with
+`diagnostics.read_source` (regular files of at most 16 MiB); nesting is limited and the tree
+is built without recursion (NOTE(nesting)).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Binds every name (locals, constants, parameters, shared variables, objects, fiel
 builtins), computes the memory layout (object addresses, one location per shared word), types
 every expression, and enforces the atomicity rule: outside `atomic { }` a statement may touch
 shared state at most once (ghost variables do not count). All diagnostics are gathered and
-raised together as one UserError.
+raised together as one UserError. Numbers never wrap silently where the user wrote them
+(NOTE(numbers)); calls nest no deeper once inlined than the later stages can walk
+(`_check_inlined_depth`, NOTE(nesting) in parser.py).
 """
 
 from __future__ import annotations
