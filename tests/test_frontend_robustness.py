@@ -409,3 +409,28 @@ def test_recursion_in_a_long_chain_is_found_without_recursing(models):
     run = models.run(text)
     assert run.rc == 2 and "Traceback" not in run.err
     assert "recursion is not supported: f0 -> f1 -> f2" in run.err
+
+
+# ---- the same rules in the other commands ---------------------------------------------------------
+
+
+def test_simulate_refuses_a_define_beyond_the_width(models):
+    models.write(PARAM_MODEL)
+    run = models.cli("simulate", "m.dsl", "-D", "N=65536")
+    assert run.rc == 2 and "Traceback" not in run.err
+    assert "-D N=65536: param 'N' is a 16-bit word: expected 0 to 65535" in run.err
+
+
+@pytest.mark.parametrize("command", ["prove", "check"])
+@pytest.mark.parametrize("rlimit", ["-1", "4294967296"])
+def test_gate_refuses_an_rlimit_z3_would_wrap(models, command, rlimit):
+    models.write(PARAM_MODEL)
+    run = models.cli(command, "--rlimit", rlimit, "m.dsl")
+    assert run.rc == 2 and "Traceback" not in run.err and f"--rlimit {rlimit}" in run.err
+
+
+@pytest.mark.parametrize("command", ["prove", "check", "compare", "mutate"])
+def test_other_commands_refuse_an_infinite_timeout(models, command):
+    models.write(PARAM_MODEL)
+    run = models.cli(command, "--timeout", "inf", "m.dsl")
+    assert run.rc == 2 and "Traceback" not in run.err and "--timeout inf: expected a positive number of seconds" in run.err
