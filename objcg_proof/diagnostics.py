@@ -143,7 +143,7 @@ class SourceCache:
             self.texts[name] = text
         lines = text.split("\n")  # NOTE(lines)
         if 1 <= line <= len(lines):
-            return lines[line - 1]
+            return lines[line - 1].removesuffix("\r")   # a CRLF file's lines, without the CR
         return None
 
     def c_comment(self, name: str, line: int) -> str:

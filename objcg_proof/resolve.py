@@ -99,6 +99,7 @@ class Resolver:
         self.calls: dict[str, set[str]] = {}
         self.current_struct: str | None = None
         self.width = DEFAULT_WIDTH
+        self._reading_width = False
 
     # ---- diagnostics
     def err(self, span: Span, msg: str, *notes: str) -> None:
@@ -116,7 +117,9 @@ class Resolver:
         for d in width_decls[1:]:
             self.err(d.span, "'width' is declared more than once")
         if width_decls:
+            self._reading_width = True
             w = self._const_or(width_decls[0].value, DEFAULT_WIDTH, exact=True)
+            self._reading_width = False
             if not 8 <= w <= 64:
                 self.err(width_decls[0].value.span, f"word width must be between 8 and 64 bits, not {w}")
             else:
@@ -245,6 +248,8 @@ class Resolver:
         if isinstance(e, s.Name):
             if e.ident in self.consts:
                 return self.consts[e.ident]
+            if self._reading_width:
+                raise self.bail(e.span, f"'width' takes numbers only, not '{e.ident}': it is read before any constant")
             raise self.bail(e.span, f"'{e.ident}' is not a constant: expected a constant expression")
         if isinstance(e, s.Unary):
             v = self.const_eval(e.operand, exact)

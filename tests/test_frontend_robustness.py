@@ -434,3 +434,20 @@ def test_other_commands_refuse_an_infinite_timeout(models, command):
     models.write(PARAM_MODEL)
     run = models.cli(command, "--timeout", "inf", "m.dsl")
     assert run.rc == 2 and "Traceback" not in run.err and "--timeout inf: expected a positive number of seconds" in run.err
+
+
+def test_crlf_model_shows_clean_source_lines(models):
+    (models.root / "m.dsl").write_bytes(b"shared word x = 0;\r\nthread T { x = y; }  // C line\r\n")
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, 16, "unknown name 'y'", "thread T { x = y; }  // C line")
+    assert "\r" not in run.err
+
+
+def test_width_named_by_a_constant_says_why_not(models):
+    text = """
+        const W = 32;
+        width W;
+        shared word x = 0;
+        thread T { x = 1; }
+    """
+    check(models, text, "W;", "'width' takes numbers only, not 'W': it is read before any constant")
