@@ -82,7 +82,7 @@ class ResultCache:
         file = self.file(key)
         try:
             st = os.stat(file)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):   # no entry (or no cache directory: put says so)
             return None, ""
         except OSError as exc:
             return None, f"cannot read it: {exc.strerror or exc}"

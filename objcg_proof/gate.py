@@ -32,7 +32,7 @@ import argparse
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from . import __version__, cli, ledger
 from .batch import replay_failures, verify_models
@@ -217,7 +217,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return done.status
     except UsageError as exc:
         # the outputs say so too: a CI step that reads them never finds them missing or empty
-        _write_outputs(args, [], [f"error: {exc}"], stdout, stderr, as_json="--json" in argv)
+        _write_outputs(_Outputs.of(args, "--json" in argv, [], [f"error: {exc}"]), stdout, stderr)
         return cli.usage_error(stderr, str(exc), CHECK_USAGE)
     try:
         solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
@@ -225,16 +225,18 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
         checks = [check for check, _ in prepared]
         _solve([(check, pending) for check, pending in prepared if pending is not None], cache, jobs, stderr)
-        text = "".join(_model_text(check, args.ledger) for check in checks)
+        passed = sum(c.status == "pass" for c in checks)
+        text = "".join(_model_text(check, args.ledger) for check in checks) + \
+            f"gate: {passed} passed, {len(checks) - passed} failed\n"
+        outputs = _Outputs.of(args, args.json, checks, [])
     except Exception as exc:   # noqa: BLE001  a tool bug outside any one model: one line, exit 4
         message = f"internal error: checking {', '.join(args.models)}: {_one_line(exc)}"
-        _write_outputs(args, [], [message], stdout, stderr, as_json=args.json)
+        _write_outputs(_Outputs.of(args, args.json, [], [message]), stdout, stderr)
         stderr.write(f"objcg-prove: {message}\n")
         return cli.EXIT_INTERNAL
     if not args.json:
-        passed = sum(c.status == "pass" for c in checks)
-        stdout.write(text + f"gate: {passed} passed, {len(checks) - passed} failed\n")
-    if not _write_outputs(args, checks, [], stdout, stderr, as_json=args.json):
+        stdout.write(text)
+    if not _write_outputs(outputs, stdout, stderr):
         return cli.EXIT_USAGE
     for check in checks:
         for message in check.notes:
@@ -246,21 +248,33 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     return _exit_status(checks)
 
 
-def _write_outputs(args: argparse.Namespace | None, checks: list[ModelCheck], errors: list[str], stdout: TextIO,
-                   stderr: TextIO, as_json: bool) -> bool:
-    """Print the JSON report (if asked) and write the JUnit and SARIF files (if asked; `args` is
-    None when the command line could not be parsed); False when a file cannot be written.
-    `errors`: what went wrong for the whole command (a usage or internal error)."""
-    if as_json:
-        stdout.write(outcome_json(checks, errors) + "\n")
-    outputs = [] if args is None else [(args.junit, junit_xml), (args.sarif, sarif_json)]
-    for file, render in outputs:
-        if file:
-            try:
-                write_atomically(Path(file), render(checks, errors))
-            except OSError as exc:
-                stderr.write(f"objcg-prove: error: cannot write {file}: {exc.strerror or exc}\n")
-                return False
+@dataclass(frozen=True)
+class _Outputs:
+    """The reports for machines, rendered before any is written (a fault while rendering is an
+    internal error, with the error reports written instead, never half of them)."""
+
+    json: str | None
+    files: tuple[tuple[str, str], ...]   # (file, text): JUnit, SARIF
+
+    @staticmethod
+    def of(args: argparse.Namespace | None, as_json: bool, checks: list[ModelCheck], errors: list[str]) -> _Outputs:
+        """`args` is None when the command line could not be parsed; `errors`: what went wrong
+        for the whole command (a usage or internal error)."""
+        wanted = [] if args is None else [(args.junit, junit_xml), (args.sarif, sarif_json)]
+        return _Outputs(outcome_json(checks, errors) if as_json else None,
+                        tuple((file, render(checks, errors)) for file, render in wanted if file))
+
+
+def _write_outputs(outputs: _Outputs, stdout: TextIO, stderr: TextIO) -> bool:
+    """Print the JSON report and write the files; False when a file cannot be written."""
+    if outputs.json is not None:
+        stdout.write(outputs.json + "\n")
+    for file, text in outputs.files:
+        try:
+            write_atomically(Path(file), text)
+        except OSError as exc:
+            stderr.write(f"objcg-prove: error: cannot write {file}: {exc.strerror or exc}\n")
+            return False
     return True
 
 

@@ -367,10 +367,11 @@ def _record(data: Any, file: str) -> Record:
             raise _Bad(at + ("trace_steps",), f"properties[{i}]: 'trace_steps' is {steps}, expected a count")
         props.append(ExpectedProperty(_field(p, "name", str, at), kind, status, _field(p, "coverage", str, at),
                                       steps, _optional(p, "trace_shortest", bool, at)))
-    names = [p.name for p in props]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise _Bad(("properties", i, "name"), f"properties[{i}]: the property {name!r} is listed twice")
+    seen: set[str] = set()
+    for i, prop in enumerate(props):
+        if prop.name in seen:
+            raise _Bad(("properties", i, "name"), f"properties[{i}]: the property {prop.name!r} is listed twice")
+        seen.add(prop.name)
     bound = _field(obj, "bound", int, ())
     if bound < 1:
         raise _Bad(("bound",), f"'bound' is {bound}, expected a positive integer")

@@ -397,6 +397,23 @@ def test_an_internal_error_outside_any_model_still_writes_every_output(project: 
     validate_sarif(project / "s.sarif")
 
 
+def test_a_fault_while_rendering_a_report_writes_the_error_reports_instead(project: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    m = recorded(project)
+    real = gate.junit_xml
+
+    def junit_xml(checks: list[Any], errors: Any = ()) -> str:
+        if checks:
+            raise KeyError("a bug in the JUnit writer")
+        return real(checks, errors)
+    monkeypatch.setattr(gate, "junit_xml", junit_xml)
+    chk = run("check", "--json", "--junit", "j.xml", "--sarif", "s.sarif", m)
+    assert chk.rc == 4 and "KeyError" in chk.err
+    assert chk.json()["models"] == [] and chk.json()["errors"]     # one JSON document, the error one
+    validate_junit(project / "j.xml")
+    validate_sarif(project / "s.sarif")
+
+
 def test_a_failed_worker_is_an_internal_error_never_a_pass(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     m = recorded(project)
 
