@@ -23,12 +23,14 @@ are; an entry that fails either is ignored with a note on stderr, and the model 
 `prove --record` never replaces what is not a ledger record: a record path that is a directory,
 a special file, a dangling symlink, or a file (or a symlink's target) without the ledger's
 format in it is refused before anything is solved (exit 2). A symlink to a record is written
-through, so the link stays.
+through, so the link stays. Likewise `check --junit/--sarif` refuses a file that is one of the
+models, their records, or the other output (exit 2, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,11 +215,13 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         bound = parse_bound(args.bound)
         defines = dict(parse_defines(args.defines))
         jobs = parse_jobs(args.jobs)
+        _refuse_to_overwrite_inputs(args)
     except Exit as done:
         return done.status
     except UsageError as exc:
         # the outputs say so too: a CI step that reads them never finds them missing or empty
-        _write_outputs(_Outputs.of(args, "--json" in argv, [], [f"error: {exc}"]), stdout, stderr)
+        files_ok = args if not isinstance(exc, _WouldOverwrite) else None
+        _write_outputs(_Outputs.of(files_ok, "--json" in argv, [], [f"error: {exc}"]), stdout, stderr)
         return cli.usage_error(stderr, str(exc), CHECK_USAGE)
     try:
         solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
@@ -246,6 +250,33 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for message in check.internal:
             stderr.write(f"objcg-prove: internal error: {message}\n")
     return _exit_status(checks)
+
+
+class _WouldOverwrite(UsageError):
+    """An output file names an input: no output file is written at all."""
+
+
+def _refuse_to_overwrite_inputs(args: argparse.Namespace) -> None:
+    """--junit and --sarif must not name a model, its record, or each other: a mistyped option
+    must not overwrite what the user wrote. Raises _WouldOverwrite."""
+    outputs = [(option, file) for option, file in (("--junit", args.junit), ("--sarif", args.sarif)) if file]
+    inputs = [(f"the model {m}", m) for m in args.models]
+    for m in args.models:
+        try:
+            inputs.append((f"the ledger record of {m}", str(ledger.record_path(args.ledger, m))))
+        except LedgerError:
+            pass
+    for i, (option, file) in enumerate(outputs):
+        for what, other in inputs + [(f"the file of {o}", f) for o, f in outputs[:i]]:
+            if _same_file(file, other):
+                raise _WouldOverwrite(f"{option} {file} is {what}: it would be overwritten")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:   # either does not exist (yet): the same only if they name the same path
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 @dataclass(frozen=True)

@@ -465,6 +465,19 @@ def test_an_output_that_cannot_be_written_names_itself_not_a_temporary_file(proj
     assert not [f for f in project.iterdir() if f.name.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("argv, phrase", [
+    (["--junit", "models/m.dsl"], "--junit models/m.dsl is the model models/m.dsl: it would be overwritten"),
+    (["--sarif", RECORD], f"--sarif {RECORD} is the ledger record of models/m.dsl: it would be overwritten"),
+    (["--junit", "r.xml", "--sarif", "./r.xml"], "--sarif ./r.xml is the file of --junit: it would be overwritten"),
+])
+def test_an_output_never_overwrites_a_model_or_record(project: Path, argv: list[str], phrase: str) -> None:
+    m = recorded(project)
+    before = {f: (project / f).read_bytes() for f in (m, RECORD)}
+    chk = run("check", *argv, m)
+    assert chk.rc == 2 and phrase in chk.err, chk.err
+    assert {f: (project / f).read_bytes() for f in (m, RECORD)} == before
+
+
 # ---- files written whole, with the umask's mode ------------------------------------------------------
 
 
