@@ -9,14 +9,21 @@ includes (ledger.digest), the path it was given as (trace rows name files by it)
 made before it.
 
 Entries are one JSON file each, named by the key, written to a temporary file and renamed into
-place (a reader never sees half an entry). An entry that cannot be read back (truncated, edited,
-another format) counts as absent and is solved and written again.
+place (a reader never sees half an entry). Each entry carries a sha256 over its format, its key
+and its result (`entry_digest`), so an entry that was edited or damaged after it was written
+(a verdict turned from violated into proved, a trace step moved) is never served: `get` says
+why it ignores such an entry, and the model is solved and the entry written again. An entry
+that cannot be read back at all (truncated, not JSON, nested too deeply, too large, not a
+regular file, another format) is ignored the same way. The gate also replays a cached
+counterexample as it replays a fresh one (gate.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +34,8 @@ from .verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceS
 from .verify import VerifyOptions
 
 DEFAULT_CACHE_DIR = ".objcg-cache"
-ENTRY_FORMAT = "objcg-prove cache 1"
+ENTRY_FORMAT = "objcg-prove cache 2"
+MAX_ENTRY_BYTES = 256 << 20   # far above any real entry (the largest shipped one is ~30 KB)
 
 
 @lru_cache(maxsize=1)
@@ -64,24 +72,54 @@ class ResultCache:
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
-    def _file(self, key: str) -> Path:
+    def file(self, key: str) -> Path:
+        """Where the entry of `key` is."""
         return self.directory / f"{key}.json"
 
-    def get(self, key: str) -> ModelResult | None:
-        """The cached result, or None when there is none or the entry is unreadable."""
+    def get(self, key: str) -> tuple[ModelResult | None, str]:
+        """The cached result, or None and why an entry that exists was ignored ("" when there is
+        no entry). An ignored entry is solved again and overwritten."""
+        file = self.file(key)
         try:
-            data = json.loads(self._file(key).read_text(encoding="utf-8"))
-            if data.get("format") != ENTRY_FORMAT or data.get("key") != key:
-                return None
-            return result_from_json(data["result"])
+            st = os.stat(file)
+        except (FileNotFoundError, NotADirectoryError):   # no entry (or no cache directory: put says so)
+            return None, ""
+        except OSError as exc:
+            return None, f"cannot read it: {exc.strerror or exc}"
+        if not stat.S_ISREG(st.st_mode):
+            return None, "it is not a regular file"
+        if st.st_size > MAX_ENTRY_BYTES:
+            return None, f"it is {st.st_size} bytes, larger than any entry"
+        try:
+            with open(file, encoding="utf-8") as f:
+                data = json.loads(f.read(MAX_ENTRY_BYTES + 1))
         except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None   # corrupt: recomputed and overwritten
+            return None, ""
+        except OSError as exc:
+            return None, f"cannot read it: {exc.strerror or exc}"
+        except (ValueError, RecursionError):   # not UTF-8, not JSON, nested too deeply, huge numbers
+            return None, "it is not an entry's JSON (damaged or truncated)"
+        if not isinstance(data, dict) or data.get("format") != ENTRY_FORMAT or data.get("key") != key:
+            return None, "it is not an entry of this cache format for this key"
+        try:
+            if data.get("sha256") != entry_digest(key, data["result"]):
+                return None, "its content does not match its sha256 (it was edited or damaged after it was written)"
+            return result_from_json(data["result"]), ""
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            return None, f"it does not hold a result ({type(exc).__name__}: {str(exc)[:200]})"
 
     def put(self, key: str, result: ModelResult) -> None:
-        text = json.dumps({"format": ENTRY_FORMAT, "key": key, "result": result_to_json(result)}, sort_keys=True)
-        write_atomically(self._file(key), text)
+        data = result_to_json(result)
+        text = json.dumps({"format": ENTRY_FORMAT, "key": key, "sha256": entry_digest(key, data), "result": data},
+                          sort_keys=True)
+        write_atomically(self.file(key), text)
+
+
+def entry_digest(key: str, result: Any) -> str:
+    """sha256 over the entry's format, key and result (as JSON with sorted keys, which reads back
+    to the same text: floats and integers round-trip exactly)."""
+    text = json.dumps([ENTRY_FORMAT, key, result], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # ---- ModelResult <-> JSON (every field, traces included) ----------------------------------------

@@ -7,23 +7,39 @@ record and prints what differs; `--junit`, `--sarif` and `--json` write the same
 systems (gate_report.py).
 
 check's exit status: 0 every model as recorded (stale hashes and notes allowed); 1 some verdict
-changed, or a property appeared or disappeared; 2 bad input (a bad model or option, a missing or
-malformed record, -D/--bound unlike the record's); 3 some property the solver could not decide
-now (unknown: never a pass); 4 internal error (a counterexample did not replay). When several
-apply, the first in the order 2, 4, 1, 3 wins, as in cli.py.
+changed, a property appeared or disappeared, or a record was edited by hand or checks less than
+its model declares (NOTE(record-seal) in ledger.py); 2 bad input (a bad model or option, a
+missing or malformed record, -D/--bound unlike the record's, a record's bound or -D values the
+model refuses: blamed on the record's key); 3 some property the solver could not decide now
+(unknown: never a pass); 4 internal error (a counterexample did not replay, a worker failed, or
+any unexpected exception: one line naming the model, and the JSON, JUnit and SARIF outputs
+still written, saying so). When several apply, the first in the order 2, 4, 1, 3 wins, as in
+cli.py.
+
+A cached result is trusted only as far as it can be checked: its entry's sha256 must match
+(cache.py), and its counterexamples are replayed on the reference interpreter as fresh ones
+are; an entry that fails either is ignored with a note on stderr, and the model solved again.
+
+`prove --record` never replaces what is not a ledger record: a record path that is a directory,
+a special file, a dangling symlink, or a file (or a symlink's target) without the ledger's
+format in it is refused before anything is solved (exit 2). A symlink to a record is written
+through, so the link stays. Likewise `check --junit/--sarif` refuses a file that is one of the
+models, their records, or the other output (exit 2, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from . import __version__, cli, ledger
-from .batch import verify_models
+from .batch import replay_failures, verify_models
 from .cache import DEFAULT_CACHE_DIR, ResultCache, cache_key
-from .diagnostics import SourceCache, UserError
+from .diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
 from .files import write_atomically
 from .gate_report import junit_xml, outcome_json, sarif_json
 from .ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, ModelCheck
@@ -31,7 +47,7 @@ from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bou
     parse_rlimit, parse_timeout
 from .report import trace_text
 from .solver import SolverOptions, z3_version
-from .verdict import UNKNOWN, VACUOUS, VIOLATED
+from .verdict import UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from .verify import VerifyOptions
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N] MODEL..."
@@ -39,13 +55,14 @@ CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [
                "[--cache-dir DIR] [--jobs N] MODEL...")
 
 
-def record_command(path: str, record: ledger.Record | None, ledger_dir: str) -> str:
-    """The command that records `path` (with the record's bound and -D values, if any)."""
+def record_command(path: str, record: ledger.Record | None, ledger_dir: str, least_bound: int | None = None) -> str:
+    """The command that records `path` (with the record's bound and -D values, if any; a bound
+    of at least `least_bound`, the model's own, which `prove --record` insists on)."""
     words = ["objcg-prove", "prove", "--record"]
     if ledger_dir != DEFAULT_LEDGER:
         words += ["--ledger", ledger_dir]
     if record is not None:
-        words += ["--bound", str(record.bound)]
+        words += ["--bound", str(max(record.bound, least_bound or 0))]
         words += [f"-D{name}={value}" for name, value in record.params]
     return " ".join(words + [path])
 
@@ -78,6 +95,12 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         targets = [ledger.record_path(args.ledger, m) for m in args.models]
     except LedgerError as exc:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
+    refusals = [why for model, target in zip(args.models, targets) for why in _refuse_to_record(model, target, options)]
+    if refusals:
+        for why in refusals:
+            stderr.write(f"objcg-prove: error: {why}\n")
+        stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
+        return cli.EXIT_USAGE
     outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr)
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
                                  allow_bounded=args.allow_bounded, traces=not args.no_traces)
@@ -99,7 +122,10 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         record = ledger.make_record(args.ledger, outcome.result, options.defines, ledger.model_files(outcome.path),
                                     __version__, z3_version())
         try:
-            _write_record(target, record, stderr)
+            _write_record(target, ledger.writable_record(target), record, stderr)
+        except LedgerError as exc:
+            unwritable = True
+            stderr.write(f"objcg-prove: error: {exc}\n")
         except OSError as exc:
             unwritable = True
             stderr.write(f"objcg-prove: error: cannot write {target}: {exc.strerror or exc}\n")
@@ -108,10 +134,31 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     return cli.EXIT_INCONCLUSIVE if refused else status
 
 
-def _write_record(target: Path, record: ledger.Record, stderr: TextIO) -> None:
+def _refuse_to_record(model: str, target: Path, options: VerifyOptions) -> list[str]:
+    """Why the record of `model` must not be written (before anything is solved): its path holds
+    something that is not a record, or --bound is below the model's own bound (the record would
+    check less than the model declares, and `check` would fail it)."""
+    out = []
+    try:
+        ledger.writable_record(target)
+    except LedgerError as exc:
+        out.append(str(exc))
+    if options.bound is not None:
+        try:
+            declared = ledger.read_model(model).declared_bound(options.defines)
+        except UserError:
+            declared = None      # the verifier reports the model's errors
+        if declared is not None and options.bound < declared:
+            out.append(f"{model}: not recorded: --bound {options.bound} is below the model's own bound {declared}; "
+                       "a record must check at least what the model declares (lower the model's 'bound' instead)")
+    return out
+
+
+def _write_record(target: Path, real: Path, record: ledger.Record, stderr: TextIO) -> None:
+    """Write the record to `real` (`target`, or the record a symlink `target` points to)."""
     text = ledger.dumps(record)
     try:
-        old: str | None = target.read_text(encoding="utf-8")
+        old: str | None = real.read_text(encoding="utf-8")
     except FileNotFoundError:
         old = None
     except UnicodeDecodeError:
@@ -119,7 +166,7 @@ def _write_record(target: Path, record: ledger.Record, stderr: TextIO) -> None:
     if old == text:
         stderr.write(f"{target}: unchanged\n")
         return
-    write_atomically(target, text)
+    write_atomically(real, text)
     if old is None:
         stderr.write(f"{target}: recorded\n")
         return
@@ -161,42 +208,110 @@ def _check_parser() -> argparse.ArgumentParser:
 def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser = _check_parser()
     parser.out = stdout  # type: ignore[attr-defined]
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
         timeout = parse_timeout(args.timeout)
         bound = parse_bound(args.bound)
         defines = dict(parse_defines(args.defines))
         jobs = parse_jobs(args.jobs)
+        _refuse_to_overwrite_inputs(args)
     except Exit as done:
         return done.status
     except UsageError as exc:
+        # the outputs say so too: a CI step that reads them never finds them missing or empty
+        files_ok = args if not isinstance(exc, _WouldOverwrite) else None
+        _write_outputs(_Outputs.of(files_ok, "--json" in argv, [], [f"error: {exc}"]), stdout, stderr)
         return cli.usage_error(stderr, str(exc), CHECK_USAGE)
-    solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
-    cache = None if args.no_cache else ResultCache(args.cache_dir)
-    prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
-    checks = [check for check, _ in prepared]
-    _solve([(check, pending) for check, pending in prepared if pending is not None], cache, jobs, stderr)
-    if args.json:
-        stdout.write(outcome_json(checks) + "\n")
-    else:
-        for check in checks:
-            stdout.write(_model_text(check, args.ledger))
-        passed = sum(c.status == "pass" for c in checks)
-        stdout.write(f"gate: {passed} passed, {len(checks) - passed} failed\n")
     try:
-        if args.junit:
-            write_atomically(Path(args.junit), junit_xml(checks))
-        if args.sarif:
-            write_atomically(Path(args.sarif), sarif_json(checks))
-    except OSError as exc:
-        stderr.write(f"objcg-prove: error: cannot write {exc.filename}: {exc.strerror}\n")
+        solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
+        cache = None if args.no_cache else ResultCache(args.cache_dir)
+        prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
+        checks = [check for check, _ in prepared]
+        _solve([(check, pending) for check, pending in prepared if pending is not None], cache, jobs, stderr)
+        passed = sum(c.status == "pass" for c in checks)
+        text = "".join(_model_text(check, args.ledger) for check in checks) + \
+            f"gate: {passed} passed, {len(checks) - passed} failed\n"
+        outputs = _Outputs.of(args, args.json, checks, [])
+    except Exception as exc:   # noqa: BLE001  a tool bug outside any one model: one line, exit 4
+        message = f"internal error: checking {', '.join(args.models)}: {_one_line(exc)}"
+        _write_outputs(_Outputs.of(args, args.json, [], [message]), stdout, stderr)
+        stderr.write(f"objcg-prove: {message}\n")
+        return cli.EXIT_INTERNAL
+    if not args.json:
+        stdout.write(text)
+    if not _write_outputs(outputs, stdout, stderr):
         return cli.EXIT_USAGE
     for check in checks:
+        for message in check.notes:
+            stderr.write(f"objcg-prove: note: {message}\n")
         for message in check.errors:
             stderr.write(message + "\n")
         for message in check.internal:
             stderr.write(f"objcg-prove: internal error: {message}\n")
     return _exit_status(checks)
+
+
+class _WouldOverwrite(UsageError):
+    """An output file names an input: no output file is written at all."""
+
+
+def _refuse_to_overwrite_inputs(args: argparse.Namespace) -> None:
+    """--junit and --sarif must not name a model, its record, or each other: a mistyped option
+    must not overwrite what the user wrote. Raises _WouldOverwrite."""
+    outputs = [(option, file) for option, file in (("--junit", args.junit), ("--sarif", args.sarif)) if file]
+    inputs = [(f"the model {m}", m) for m in args.models]
+    for m in args.models:
+        try:
+            inputs.append((f"the ledger record of {m}", str(ledger.record_path(args.ledger, m))))
+        except LedgerError:
+            pass
+    for i, (option, file) in enumerate(outputs):
+        for what, other in inputs + [(f"the file of {o}", f) for o, f in outputs[:i]]:
+            if _same_file(file, other):
+                raise _WouldOverwrite(f"{option} {file} is {what}: it would be overwritten")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:   # either does not exist (yet): the same only if they name the same path
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """The reports for machines, rendered before any is written (a fault while rendering is an
+    internal error, with the error reports written instead, never half of them)."""
+
+    json: str | None
+    files: tuple[tuple[str, str], ...]   # (file, text): JUnit, SARIF
+
+    @staticmethod
+    def of(args: argparse.Namespace | None, as_json: bool, checks: list[ModelCheck], errors: list[str]) -> _Outputs:
+        """`args` is None when the command line could not be parsed; `errors`: what went wrong
+        for the whole command (a usage or internal error)."""
+        wanted = [] if args is None else [(args.junit, junit_xml), (args.sarif, sarif_json)]
+        return _Outputs(outcome_json(checks, errors) if as_json else None,
+                        tuple((file, render(checks, errors)) for file, render in wanted if file))
+
+
+def _write_outputs(outputs: _Outputs, stdout: TextIO, stderr: TextIO) -> bool:
+    """Print the JSON report and write the files; False when a file cannot be written."""
+    if outputs.json is not None:
+        stdout.write(outputs.json + "\n")
+    for file, text in outputs.files:
+        try:
+            write_atomically(Path(file), text)
+        except OSError as exc:
+            stderr.write(f"objcg-prove: error: cannot write {file}: {exc.strerror or exc}\n")
+            return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -205,32 +320,48 @@ class _Pending:
 
     options: VerifyOptions
     key: str
-    sha256: str
+    now: ledger.Fingerprint
 
 
 def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, int], solver: SolverOptions,
              cache: ResultCache | None) -> tuple[ModelCheck, _Pending | None]:
     """Read the model's record and fingerprint the model; answer it from the cache if possible.
-    The _Pending is None when there is nothing to solve (bad input, or a cache hit)."""
+    The _Pending is None when there is nothing to solve (bad input, a cache hit, or an internal
+    error, which is the model's own and does not stop the others)."""
     try:
         file = ledger.record_path(ledger_dir, path)
     except LedgerError as exc:
         return ModelCheck(path, "", errors=[f"objcg-prove: error: {exc}"]), None
     check = ModelCheck(path, str(file))
     try:
-        files = ledger.model_files(path)   # first: a model that cannot be read is the error to report
+        return check, _read_and_look_up(check, file, ledger_dir, bound, defines, solver, cache)
+    except Exception as exc:   # noqa: BLE001  a tool bug on this model: an internal error, never a verdict
+        check.internal.append(f"checking {path}: {_one_line(exc)}")
+        return check, None
+
+
+def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int | None, defines: dict[str, int],
+                      solver: SolverOptions, cache: ResultCache | None) -> _Pending | None:
+    path = check.path
+    try:
+        facts = ledger.read_model(path)   # first: a model that cannot be read is the error to report
     except UserError as exc:
         check.errors.extend(d.render(SourceCache()) for d in exc.diagnostics)
-        return check, None
-    if not file.exists():
+        return None
+    if not file.exists() and not file.is_symlink():
         check.errors.append(f"objcg-prove: error: {path}: no ledger record ({file} does not exist); record it with: "
                             f"{record_command(path, None, ledger_dir)}")
-        return check, None
+        return None
     try:
         record = check.record = ledger.load(file)
     except LedgerError as exc:
         check.errors.append(f"objcg-prove: error: {exc}")
-        return check, None
+        return None
+    key = ledger.model_key(ledger_dir, path)
+    if record.model != key:
+        check.errors.append(f"objcg-prove: error: {ledger.key_span(str(file), ('model',))}: this record is for "
+                            f"'{record.model}', not for '{key}' (copied from another model's record?); record "
+                            f"the model with: {record_command(path, None, ledger_dir)}")
     if bound is not None and bound != record.bound:
         check.errors.append(f"objcg-prove: error: {path}: --bound {bound}, but {file} was recorded with bound "
                             f"{record.bound}; re-record with --bound {bound} to change it")
@@ -240,16 +371,34 @@ def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, i
             check.errors.append(f"objcg-prove: error: {path}: -D {name}={value}, but {file} was recorded with "
                                 f"{_params_words(record.params)}; re-record with -D {name}={value} to change it")
     if check.errors:
-        return check, None
-    sha256 = ledger.digest([text for _, text in files])
+        return None
+    now = ledger.fingerprint(ledger_dir, facts, record.params, __version__, z3_version())
+    check.declared_bound = now.declared_bound
     options = VerifyOptions(bound=record.bound, defines=record.params, solver=solver)
-    pending = _Pending(options, cache_key(path, sha256, options, __version__, z3_version()), sha256)
-    hit = cache.get(pending.key) if cache is not None else None
+    pending = _Pending(options, cache_key(path, now.sha256, options, __version__, z3_version()), now)
+    if cache is None:
+        return pending
+    hit, why = cache.get(pending.key)
+    if hit is not None:
+        why = _replays(path, options, hit)
+    if why:
+        check.notes.append(f"{path}: ignored the cache entry {cache.file(pending.key)}: {why}; solving the model again")
+        return pending
     if hit is None:
-        return check, pending
+        return pending
     check.result, check.cached = hit, True
-    check.findings = ledger.compare(record, hit, sha256)
-    return check, None
+    check.findings = ledger.compare(record, hit, now)
+    return None
+
+
+def _replays(path: str, options: VerifyOptions, result: ModelResult) -> str:
+    """Why a cached result's counterexamples are not to be trusted ("" when each replays on the
+    reference interpreter, as a fresh counterexample must before it is shown: NOTE(replay))."""
+    try:
+        failures = replay_failures(path, options, result)
+    except Exception as exc:   # noqa: BLE001  the entry does not fit the model: solve again
+        return f"its counterexamples could not be replayed ({_one_line(exc)})"
+    return f"{failures[0]}" if failures else ""
 
 
 def _params_words(params: tuple[tuple[str, int], ...]) -> str:
@@ -262,22 +411,46 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
     for check, pending in work:
         groups.setdefault(pending.options, []).append((check, pending))
     for options, group in groups.items():
-        outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
+        try:
+            outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
+        except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
+            for check, _ in group:
+                check.internal.append(f"checking {check.path}: {_one_line(exc)}")
+            continue
         for (check, pending), outcome in zip(group, outcomes):
-            if outcome.result is None:
-                check.errors.extend(d.render(outcome.sources) for d in outcome.diagnostics)
+            if outcome.worker_errors or outcome.replay_failures:
+                check.internal.extend(outcome.worker_errors or outcome.replay_failures)
                 continue
-            if outcome.replay_failures:
-                check.internal.extend(outcome.replay_failures)
+            if outcome.result is None:
+                check.errors.extend(_blame_record(d, check).render(outcome.sources) for d in outcome.diagnostics)
                 continue
             assert check.record is not None
             check.result = outcome.result
-            check.findings = ledger.compare(check.record, outcome.result, pending.sha256)
+            check.findings = ledger.compare(check.record, outcome.result, pending.now)
             if cache is not None:
                 try:
                     cache.put(pending.key, outcome.result)
                 except OSError as exc:
-                    stderr.write(f"objcg-prove: warning: cannot write the cache entry for {check.path}: {exc}\n")
+                    stderr.write(f"objcg-prove: warning: cannot write the cache entry for {check.path}: "
+                                 f"{exc.strerror or exc}\n")
+
+
+def _blame_record(d: Diagnostic, check: ModelCheck) -> Diagnostic:
+    """A diagnostic about the bound or a -D value, which `check` takes from the record, is the
+    record's: located at that key of the record file rather than at <command line>."""
+    if d.span.file != NO_SPAN.file or check.record is None:
+        return d
+    at: tuple[str, ...] | None = None
+    for name, _ in check.record.params:
+        if re.search(rf"\b{re.escape(name)}\b", d.message):
+            at = ("params", name)
+            break
+    if at is None and re.search(r"\bbound\b", d.message):
+        at = ("bound",)
+    if at is None:
+        return d
+    note = f"{check.record_file} holds the bound and -D values the model is checked with"
+    return Diagnostic(ledger.key_span(check.record_file, at), d.message, d.notes + (note,))
 
 
 def _model_text(check: ModelCheck, ledger_dir: str) -> str:
@@ -293,9 +466,11 @@ def _model_text(check: ModelCheck, ledger_dir: str) -> str:
         lines.append(f"{check.path}: {f.message}")
     for f in notes:
         lines.append(f"{check.path}: note: {f.message}")
-    if any(f.property == "" for f in notes) or failing:
-        lines.append(f"    to accept the new verdicts, re-record: {record_command(check.path, check.record, ledger_dir)}"
-                     if failing else f"    to refresh it: {record_command(check.path, check.record, ledger_dir)}")
+    command = record_command(check.path, check.record, ledger_dir, check.declared_bound)
+    if failing:
+        lines.append(f"    to accept the new verdicts, re-record: {command}")
+    elif any(f.property == "" for f in notes):
+        lines.append(f"    to refresh it: {command}")
     failed_names = {f.property for f in failing}
     for p in check.result.properties:
         if p.name in failed_names and p.status == VIOLATED and p.trace is not None:

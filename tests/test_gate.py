@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 import jsonschema
 import pytest
@@ -19,7 +20,7 @@ import xmlschema
 from conftest import CliRun, dedent
 from test_cli import PROVED, VIOLATED   # every property proved; `count` violated (8 steps at the shortest)
 from objcg_proof import cache as cache_mod
-from objcg_proof import gate
+from objcg_proof import gate, ledger
 from objcg_proof.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,13 @@ def solver_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(gate, "verify_models", counting)
     return calls
+
+
+def edit_record(record: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change a record's data as re-recording would (sealed again: NOTE(record-seal))."""
+    data = json.loads(record.read_text())
+    change(data)
+    record.write_text(ledger.dumps(ledger.loads(json.dumps(data), str(record))))
 
 
 def validate_junit(file: Path) -> None:
@@ -176,9 +184,9 @@ def test_bad_input_records_nothing(project: Path) -> None:
 
 def test_an_unwritable_record_is_an_error_not_a_traceback(project: Path) -> None:
     m = write(project, PROVED)
-    (project / "proofs/models/m.dsl.json").mkdir(parents=True)   # a directory where the record goes
+    (project / "proofs").write_text("a file where the ledger directory goes")
     rec = run("prove", "--record", m)
-    assert rec.rc == 2 and "cannot write" in rec.err and "m.dsl.json" in rec.err
+    assert rec.rc == 2 and "m.dsl.json: not recorded: Not a directory" in rec.err, rec.err
     no_traceback(rec)
 
 
@@ -252,10 +260,8 @@ def test_stale_hash_passes_and_says_so(project: Path) -> None:
 def test_a_changed_trace_length_is_a_note(project: Path) -> None:
     m = write(project, VIOLATED)
     run("prove", "--record", m)
-    record = project / "proofs/models/m.dsl.json"
-    data = json.loads(record.read_text())
-    next(p for p in data["properties"] if p["name"] == "count")["trace_steps"] = 12
-    record.write_text(json.dumps(data))
+    edit_record(project / "proofs/models/m.dsl.json",
+                lambda data: next(p for p in data["properties"] if p["name"] == "count").update(trace_steps=12))
     chk = run("check", m)
     assert chk.rc == 0
     assert "note: count: still violated, but the shortest counterexample has 8 steps (recorded: 12)" in chk.out
