@@ -195,7 +195,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for message in check.errors:
             stderr.write(message + "\n")
         for message in check.internal:
-            stderr.write(f"objcg-prove: internal error: {message}\n")
+            stderr.write(f"objcg-prove: internal error: {cli.internal_error_text(message)}\n")
     return _exit_status(checks)
 
 
@@ -264,6 +264,9 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
     for options, group in groups.items():
         outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
         for (check, pending), outcome in zip(group, outcomes):
+            if outcome.worker_errors:   # a worker failed on it: an internal error, never a pass
+                check.internal.extend(outcome.worker_errors)
+                continue
             if outcome.result is None:
                 check.errors.extend(d.render(outcome.sources) for d in outcome.diagnostics)
                 continue

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, TextIO
 
 from . import ir
-from .diagnostics import SourceCache, Span, UserError
+from .diagnostics import SourceCache, Span, UserError, processing
 from .ir import property_name
 from .options import CommandParser, Exit, UsageError, parse_defines
 
@@ -984,6 +984,7 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"objcg-prove simulate: error: {exc}\nusage: objcg-prove simulate MODEL [--seed N] "
                      "[--schedule T,T,M] [--steps N] [-D NAME=VALUE]\n")
         return 2
+    processing(args.model)   # NOTE(internal-errors)
     sources = SourceCache()
     try:
         program = resolve(load_model(args.model, sources), defines)
