@@ -10,7 +10,8 @@ A run has three phases:
 1. every model is compiled here (parse, resolve, unroll: cheap), so bad input is reported, as in
    a serial run, before any solving starts;
 2. the obligations, one per (model, property), are checked: one after the other in this process
-   (`jobs` 1), or by `jobs` worker processes (NOTE(obligations));
+   (`jobs` 1), or by `jobs` worker processes (NOTE(obligations)); a worker that dies, fails or
+   stops answering (NOTE(workers)) gives an internal error for its obligation, never a verdict;
 3. each model's `ModelResult` is put together from its properties' results in report order, and
    its counterexamples are replayed here.
 """
@@ -334,10 +335,6 @@ class _Worker:
         self.task: int | None = None     # the obligation it works on
         self._heard = 0.0                # when it last gave a sign of life (_AwakeClock)
         self._beating = False            # whether it has (after starting up)
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
 
     def give(self, i: int, ob: Obligation, now: float) -> None:
         if self._process is None:

@@ -84,3 +84,32 @@ def test_the_shipped_models_are_far_below_the_limits(path):
     unroller.run()
     assert unroller.unrolled * 50 < unroll.MAX_UNROLLED
     assert unroller.tb.size() * 50 < unroll.MAX_TERMS
+
+
+# ---- the reference interpreter's limits (interpret.py) ---------------------------------------
+
+NONDET_STARTS = "shared word x = 0;\n" + "".join(f"thread T{i} {{ word c = nondet(2); x = c; }}\n" for i in range(22)) + \
+    'thread Z { word v = x; assert(v == 0, "zero"); }\n'
+
+
+def test_simulate_gives_up_on_a_thread_that_never_takes_a_step(models):
+    # before: "internal error: RuntimeError: a pure loop does not terminate", exit 4
+    text = "shared word x = 0;\nthread A { word i = 0; while (1) { i = i + 1; } }\n"
+    models.write(text)
+    run = models.cli("simulate", "m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, column_of(text, "1) {"), "the reference interpreter gives up: thread A runs "
+                      "more than 100,000 units without a step from here")
+
+
+def test_too_many_starting_states_is_an_error_not_a_hang(models):
+    # 2^22 combinations of the threads' first choices: before, simulate and the replay of the
+    # prover's counterexample enumerated them all (gigabytes, minutes)
+    models.write(NONDET_STARTS)
+    run = models.cli("simulate", "m.dsl")
+    assert_diagnostic(run, "m.dsl", 19, 19, "the reference interpreter gives up: more than 200,000 starting states "
+                      "(the nondet choices of threads T0 to T17 before their first step, combined)")
+    run = models.cli("m.dsl", "--no-traces", "-p", "zero")
+    assert run.rc == 4   # a counterexample that cannot be confirmed is never shown
+    assert run.err == ("objcg-prove: internal error: the counterexample for zero in m.dsl does not replay: the reference "
+                       "interpreter gives up: more than 200,000 starting states (the nondet choices of threads T0 to T17 "
+                       "before their first step, combined) (m.dsl:19:19)\n")
