@@ -24,9 +24,9 @@ MAX_FREE_ITERATIONS = 1000
 # NOTE(unroll-limit): the unrolled size grows with the product of the nested loops' iterations,
 # so a few nested loops can ask for millions of steps. The unroller counts what it produces,
 # every statement it evaluates and every loop iteration it starts (and the terms it builds),
-# and stops with a UserError at the outermost loop being unrolled (docs/semantics.md, "The
-# bound") once either count passes its limit. The shipped models need at most ~550 units and
-# ~3,500 terms even at bound 6 (benchmarks/unroll_sizes.py): the limits leave a margin of ~100x.
+# and stops with a UserError at the outermost loop or call being unrolled (docs/semantics.md, "The
+# bound") once either count passes its limit. The shipped models need at most ~620 units and
+# ~3,500 terms even at bound 6 (benchmarks/unroll_sizes.py): the limits leave a margin of ~80x.
 MAX_UNROLLED = 50_000
 MAX_TERMS = 500_000
 R = TypeVar("R")
