@@ -337,6 +337,14 @@ class _Worker:
         self._beating = False            # whether it has (after starting up)
 
     def give(self, i: int, ob: Obligation, now: float) -> None:
+        try:
+            self._send(ob)
+        except OSError:   # the process died while it was idle: a new one takes the obligation
+            self.kill()
+            self._send(ob)
+        self.task, self._heard = i, now
+
+    def _send(self, ob: Obligation) -> None:
         if self._process is None:
             context = multiprocessing.get_context("spawn")
             ours, theirs = context.Pipe()
@@ -348,7 +356,6 @@ class _Worker:
             self._process, self._conn, self._beating = process, ours, False
         assert self._conn is not None
         self._conn.send(ob)
-        self.task, self._heard = i, now
 
     def waitables(self) -> list[Any]:
         assert self._process is not None and self._conn is not None

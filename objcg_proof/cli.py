@@ -5,7 +5,7 @@ Exit status: 0 every property proved; 1 some property violated; 2 bad input or u
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
 4 internal error: a counterexample did not replay on the reference interpreter, a --jobs worker failed
 or stopped answering, or any other tool bug (NOTE(internal-errors) in diagnostics.py);
-130 interrupted (Ctrl-C).
+130 interrupted (Ctrl-C); 141 the reader of the output went away (`| head`).
 
 Every command runs inside `main`, which turns what escapes it into one line on stderr: an
 unexpected exception is `objcg-prove: internal error: MODEL: TYPE: message` (exit 4; set
@@ -36,6 +36,7 @@ from .verify import VerifyOptions
 
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: the reader of the output went away
 DEBUG_VARIABLE = "OBJCG_PROVE_DEBUG"   # set to 1: internal errors print their traceback too
 
 
@@ -84,6 +85,15 @@ def _guarded(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for d in exc.diagnostics:
             stderr.write(d.render(SourceCache()) + "\n")
         return EXIT_USAGE
+    except BrokenPipeError:
+        # whoever read the output stopped (`objcg-prove ... | head`): stop quietly, as a shell
+        # reports a command ended by SIGPIPE (the --jobs workers' pipes never raise this far)
+        if stdout is sys.__stdout__:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())   # nothing left to flush at exit
+            except (OSError, ValueError):
+                pass
+        return EXIT_BROKEN_PIPE
     except Exception as exc:   # noqa: BLE001  NOTE(internal-errors) in diagnostics.py
         if _SIGINT_SEEN.is_set():
             return _interrupted(stdout, stderr)   # a KeyboardInterrupt that a library wrapped

@@ -7,6 +7,7 @@ gate or gives a row to `compare`."""
 from __future__ import annotations
 
 import io
+import multiprocessing.connection
 import os
 import signal
 import subprocess
@@ -333,3 +334,32 @@ def test_a_failed_worker_gives_compare_no_row(project, monkeypatch):
     assert got.rc == 4, (got.out, got.err)
     assert got.err == "objcg-prove: internal error: checking count of models/m.dsl failed in a worker process: " \
                       "RuntimeError: the encoder fell over\n"
+
+
+def test_a_worker_that_died_while_idle_is_replaced(short_grace):
+    ob = Obligation("m.dsl", VerifyOptions(), 0, "leak")
+    worker = batch._Worker(batch.check_obligation)
+    try:
+        for attempt in range(2):
+            worker.give(attempt, ob, 0.0)
+            reply = None
+            while reply is None:
+                multiprocessing.connection.wait(worker.waitables(), timeout=1)
+                reply = worker.reply(0.0, 3600)
+            assert isinstance(reply, batch._Done) and reply.answer.result.status == "proved"
+            pid = worker._process.pid   # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)   # it dies while it waits for the next obligation
+            assert gone([pid], within=10)
+    finally:
+        worker.kill()
+
+
+def test_output_read_by_head_ends_quietly(tmp_path):
+    model = tmp_path / "spin.dsl"
+    model.write_text("shared word x = 0;\nthread A { while (1) { x = 1; } }\n", encoding="utf-8")
+    proc = start("simulate", "--steps", "100000", str(model))
+    assert proc.stdout is not None and proc.stdout.readline().startswith("   1  A")
+    proc.stdout.close()   # as `| head -1` does
+    proc.wait(timeout=60)
+    assert proc.returncode == 141
+    assert proc.stderr is not None and proc.stderr.read() == ""
