@@ -337,9 +337,11 @@ class _Worker:
         self._beating = False            # whether it has (after starting up)
 
     def give(self, i: int, ob: Obligation, now: float) -> None:
+        if self._process is not None and not self._process.is_alive():
+            self.kill()   # it died while it was idle: a new one takes the obligation
         try:
             self._send(ob)
-        except OSError:   # the process died while it was idle: a new one takes the obligation
+        except OSError:   # ... or it died just now
             self.kill()
             self._send(ob)
         self.task, self._heard = i, now
