@@ -3,18 +3,31 @@
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
-4 internal error: a counterexample did not replay on the reference interpreter, or a --jobs worker failed.
+4 internal error: a counterexample did not replay on the reference interpreter, a --jobs worker failed
+or stopped answering, or any other tool bug (NOTE(internal-errors) in diagnostics.py);
+130 interrupted (Ctrl-C); 141 the reader of the output went away (`| head`).
+
+Every command runs inside `main`, which turns what escapes it into one line on stderr: an
+unexpected exception is `objcg-prove: internal error: MODEL: TYPE: message` (exit 4; set
+OBJCG_PROVE_DEBUG=1 to get the traceback as well), Ctrl-C is `objcg-prove: interrupted` (exit
+130; worker processes are ended, and files are only ever written whole: files.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextvars
 import importlib
+import os
+import signal
 import sys
+import threading
+import traceback
 from typing import TextIO
 
 from . import __version__
 from .batch import ModelOutcome, verify_models
+from .diagnostics import NO_SPAN, SourceCache, UserError, model_of
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .options import parse_rlimit
 from .report import model_text, to_json
@@ -23,6 +36,9 @@ from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from .verify import VerifyOptions
 
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: the reader of the output went away
+DEBUG_VARIABLE = "OBJCG_PROVE_DEBUG"   # set to 1: internal errors print their traceback too
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,9 +70,67 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run one command (a subcommand, or proving); what escapes it becomes one line on stderr."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
+    return contextvars.copy_context().run(_guarded, argv, stdout, stderr)
+
+
+def _guarded(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        return _command(argv, stdout, stderr)
+    except KeyboardInterrupt:
+        return _interrupted(stdout, stderr)
+    except UserError as exc:   # a command lets bad input through: still bad input, not a tool bug
+        for d in exc.diagnostics:
+            stderr.write(d.render(SourceCache()) + "\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # whoever read the output stopped (`objcg-prove ... | head`): stop quietly, as a shell
+        # reports a command ended by SIGPIPE (the --jobs workers' pipes never raise this far)
+        if stdout is sys.__stdout__:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())   # nothing left to flush at exit
+            except (OSError, ValueError):
+                pass
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:   # noqa: BLE001  NOTE(internal-errors) in diagnostics.py
+        if _SIGINT_SEEN.is_set():
+            return _interrupted(stdout, stderr)   # a KeyboardInterrupt that a library wrapped
+        _flush(stdout)
+        stderr.write(internal_error_line(exc) + "\n")
+        if debugging():
+            stderr.write(traceback.format_exc())
+        return EXIT_INTERNAL
+
+
+def _interrupted(stdout: TextIO, stderr: TextIO) -> int:
+    _flush(stdout)
+    stderr.write("objcg-prove: interrupted\n")
+    return EXIT_INTERRUPTED
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """`objcg-prove: internal error: MODEL: TYPE: message`, on one line."""
+    message = " ".join(str(exc).split())
+    return f"objcg-prove: internal error: {model_of(exc) or NO_SPAN.file}: {type(exc).__name__}" + \
+        (f": {message}" if message else "")
+
+
+def debugging() -> bool:
+    """Whether OBJCG_PROVE_DEBUG asks for the tracebacks of internal errors."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+def _flush(stream: TextIO) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         module_name, func = SUBCOMMANDS[argv[0]]
         command = getattr(importlib.import_module(module_name), func)
@@ -110,7 +184,7 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
             # that failed on a property (batch.py) is one too, and gives no verdict.
             internal = True
             for failure in failures:
-                stderr.write(f"objcg-prove: internal error: {failure}\n")
+                stderr.write(f"objcg-prove: internal error: {internal_error_text(failure)}\n")
                 errors.append({"model": path, "file": path, "line": 0, "column": 0,
                                "message": f"internal error: {failure}"})
             continue
@@ -150,8 +224,43 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     return EXIT_PROVED
 
 
+def internal_error_text(failure: str) -> str:
+    """A failure of batch.py for stderr: its first line (a worker's traceback follows it only
+    with OBJCG_PROVE_DEBUG=1)."""
+    return failure.rstrip("\n") if debugging() else failure.split("\n", 1)[0]
+
+
 def entry() -> None:
+    _keep_interrupts()
     sys.exit(main())
+
+
+# Set by the SIGINT handler of the process's own command line (entry): a Ctrl-C still counts as
+# one when a library swallowed or wrapped the KeyboardInterrupt it raised.
+_SIGINT_SEEN = threading.Event()
+
+
+def _keep_interrupts() -> None:
+    """Make every Ctrl-C end the run. Python raises KeyboardInterrupt wherever the main thread
+    happens to be: in a finalizer (z3 frees its terms in `__del__`) it is printed as "Exception
+    ignored" and lost, so it is raised again once the finalizer is done; inside a ctypes call it
+    arrives wrapped in another exception, which `main` recognises by the flag set here. Only for
+    the process's own command line: it changes a signal handler and a hook of the interpreter."""
+    def on_sigint(signum: int, frame: object) -> None:
+        _SIGINT_SEEN.set()
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:   # not when SIGINT is ignored
+        signal.signal(signal.SIGINT, on_sigint)
+    previous = sys.unraisablehook
+
+    def hook(unraisable: "sys.UnraisableHookArgs") -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ from typing import TextIO
 from tabulate import tabulate
 
 from .batch import ModelOutcome, verify_models
-from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED
+from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .cost import PathCost, common_path_costs
-from .diagnostics import UserError
+from .diagnostics import UserError, working_on
 from .report import trace_text
 from .solver import SolverOptions
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
@@ -128,6 +128,11 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
     for setting in settings:
         options = VerifyOptions(base.bound, setting, base.solver, base.minimize, base.only)
         for outcome in verify_models(paths, options, jobs=jobs, progress=stderr):
+            if outcome.worker_errors:   # a worker failed on it: an internal error, no row
+                got.internal = True
+                for failure in outcome.worker_errors:
+                    stderr.write(f"objcg-prove: internal error: {internal_error_text(failure)}\n")
+                continue
             if outcome.bad_input:
                 got.bad_input = True
                 for d in outcome.diagnostics:
@@ -139,7 +144,8 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
                     stderr.write(f"objcg-prove: internal error: {failure}\n")
                 continue
             try:
-                costs = common_path_costs(outcome.path, setting, base.bound)
+                with working_on(outcome.path):
+                    costs = common_path_costs(outcome.path, setting, base.bound)
             except UserError as exc:
                 got.bad_input = True
                 for d in exc.diagnostics:

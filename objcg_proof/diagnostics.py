@@ -5,6 +5,8 @@ Input: whatever a stage found wrong in the user's input. Output: `Diagnostic` va
 Also `read_source`, the one way a model file's bytes are read (regular files only, size
 capped), and `SourceCache`, whose lines end where the parser's do (NOTE(lines)).
 Library code never prints; tool bugs are not UserErrors and keep their traceback.
+`working_on(path)` marks the code that processes one model, so that a tool bug escaping it
+carries the model's name to the command line (NOTE(internal-errors)).
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,44 @@ def read_source(path: str | Path) -> bytes:
     if len(data) > MAX_SOURCE_BYTES:
         raise SourceUnreadable(f"it is larger than {MAX_SOURCE_BYTES >> 20} MiB")
     return data
+
+
+# NOTE(internal-errors): any exception but a UserError (and KeyboardInterrupt) is a tool bug.
+# cli.main reports it for every command as one line, `objcg-prove: internal error: MODEL: TYPE:
+# message`, exit status 4 (the traceback only with OBJCG_PROVE_DEBUG=1). MODEL is the model that
+# was being processed: code that works on one of several models runs inside `working_on(path)`,
+# which tags an escaping exception with the path (the innermost `working_on` wins); a command
+# that works on one model says so once with `processing(path)` (cli.main runs each command in a
+# context of its own, so that lasts for the command). `model_of` gives the model to blame.
+_MODEL_ATTRIBUTE = "objcg_prove_model"
+_PROCESSING: ContextVar[str | None] = ContextVar("objcg_prove_processing", default=None)
+
+
+@contextmanager
+def working_on(path: str) -> Iterator[None]:
+    """Blame a tool bug raised inside the block on the model `path` (NOTE(internal-errors))."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        if getattr(exc, _MODEL_ATTRIBUTE, None) is None:
+            try:
+                setattr(exc, _MODEL_ATTRIBUTE, path)
+            except AttributeError:   # an exception type with __slots__: blamed on the command's model
+                pass
+        raise
+
+
+def processing(path: str) -> None:
+    """Blame tool bugs on the model `path` for the rest of the command (NOTE(internal-errors))."""
+    _PROCESSING.set(path)
+
+
+def model_of(exc: BaseException) -> str | None:
+    """The model to blame a tool bug on, if known."""
+    model = getattr(exc, _MODEL_ATTRIBUTE, None)
+    return model if isinstance(model, str) else _PROCESSING.get()
 
 
 @dataclass

@@ -248,7 +248,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for message in check.errors:
             stderr.write(message + "\n")
         for message in check.internal:
-            stderr.write(f"objcg-prove: internal error: {message}\n")
+            stderr.write(f"objcg-prove: internal error: {cli.internal_error_text(message)}\n")
     return _exit_status(checks)
 
 

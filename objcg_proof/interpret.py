@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, TextIO
 
 from . import ir
-from .diagnostics import SourceCache, Span, UserError
+from .diagnostics import Diagnostic, SourceCache, Span, UserError, processing
 from .ir import property_name
 from .options import CommandParser, Exit, UsageError, parse_defines
 
@@ -34,6 +34,13 @@ Memory = tuple[int, ...]
 Locals = tuple[tuple[int, int], ...]
 
 DEFAULT_MAX_STATES = 200_000
+MAX_PURE_UNITS = 100_000   # units a thread may run between two steps before the interpreter gives up
+
+
+class StateLimit(UserError):
+    """The interpreter gives up (too many starting states, or a thread that runs on without a
+    step): no answer, never a verdict. replay() reports it as its reason for failing; elsewhere
+    (simulate, explore) it is raised, a diagnostic at the place (exit 2)."""
 
 
 class _NeedsStep(Exception):
@@ -596,11 +603,13 @@ class Machine:
         memory: Memory = tuple(loc.init for loc in self.layout.locations)
         states: list[tuple[Memory, tuple[ThreadState, ...], tuple[tuple[str, str, str], ...]]] = [(memory, (), ())]
         for t in range(len(self.program.threads)):
-            grown = []
-            for mem, threads, viols in states:
-                for ts, found in self.advance(t, ThreadState(0, (), "run"), mem):
-                    grown.append((mem, threads + (ts,), viols + found))
-            states = grown
+            starts = self.advance(t, ThreadState(0, (), "run"), memory)   # pure units: memory stays
+            if len(states) * len(starts) > DEFAULT_MAX_STATES:   # every combination of the first choices
+                raise StateLimit([Diagnostic(self.code[t][0].span, (
+                    f"the reference interpreter gives up: more than {DEFAULT_MAX_STATES:,} starting states (the "
+                    f"nondet choices of threads {self.program.threads[0].name} to {self.program.threads[t].name} "
+                    "before their first step, combined)"))])
+            states = [(mem, threads + (ts,), viols + found) for mem, threads, viols in states for ts, found in starts]
         return [((mem, threads), viols) for mem, threads, viols in states]
 
     def advance(self, t: int, ts: ThreadState, memory: Memory) -> list[tuple[ThreadState, tuple[tuple[str, str, str], ...]]]:
@@ -622,8 +631,10 @@ class Machine:
                 continue
             seen.add((cur, found))
             guard += 1
-            if guard > 100_000:
-                raise RuntimeError("a pure loop does not terminate")
+            if guard > MAX_PURE_UNITS:
+                raise StateLimit([Diagnostic(code[cur.pc].span, (
+                    f"the reference interpreter gives up: thread {self.program.threads[t].name} runs more than "
+                    f"{MAX_PURE_UNITS:,} units without a step from here"))])
             if cur.status != "run":
                 out.append((cur, found))
                 continue
@@ -863,7 +874,16 @@ def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str,
     """Follow a schedule of (thread, line) steps; does it violate property `name`?
 
     Every nondet choice is tried. For leak and deadlock the schedule must end in a state where
-    the property fails; for the other properties a violation on the way counts."""
+    the property fails; for the other properties a violation on the way counts. When the
+    interpreter gives up (StateLimit), the counterexample is not confirmed: (False, why)."""
+    try:
+        return _replay(program, schedule, name, kind)
+    except StateLimit as exc:
+        d = exc.diagnostics[0]
+        return False, f"{d.message} ({d.span})"
+
+
+def _replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
     machine = Machine(program)
     index = {t.name: i for i, t in enumerate(program.threads)}
     frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
@@ -984,6 +1004,7 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"objcg-prove simulate: error: {exc}\nusage: objcg-prove simulate MODEL [--seed N] "
                      "[--schedule T,T,M] [--steps N] [-D NAME=VALUE]\n")
         return 2
+    processing(args.model)   # NOTE(internal-errors)
     sources = SourceCache()
     try:
         program = resolve(load_model(args.model, sources), defines)

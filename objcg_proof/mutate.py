@@ -75,7 +75,7 @@ from typing import Any, TextIO
 
 from . import syntax as s
 from . import ir
-from .diagnostics import SourceCache, Span, UserError
+from .diagnostics import SourceCache, Span, UserError, processing
 from .interpret import Exploration, explore
 from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
 from .parser import load_model
@@ -1056,6 +1056,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_USAGE
     operators = tuple(op for op in OPERATORS if not args.only or op in args.only)
 
+    processing(args.model)   # NOTE(internal-errors)
     start = time.perf_counter()
     sources = SourceCache()
     try:

@@ -66,7 +66,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, TextIO
 
 from . import ir
-from .diagnostics import Diagnostic, SourceCache, Span, UserError
+from .diagnostics import Diagnostic, SourceCache, Span, UserError, processing
 from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines
 from .parser import load_model
 from .resolve import resolve
@@ -1410,6 +1410,7 @@ def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     except UsageError as exc:
         stderr.write(f"objcg-prove: error: {exc}\n{USAGE}")
         return 2
+    processing(args.model)   # NOTE(internal-errors)
     sources = SourceCache()
     try:
         model = export_path(args.model, sources, defines, bound, tuple(args.property))

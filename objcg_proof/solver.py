@@ -174,6 +174,10 @@ def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef
     if answer == z3.unsat:
         return CheckResult(Outcome.UNSAT)
     reason = solver.reason_unknown() or "the solver gave no reason"
+    if "interrupted from keyboard" in reason:
+        # z3 catches SIGINT while it solves and gives up on the query; Ctrl-C ends the whole run
+        # (cli.main), never an unknown verdict
+        raise KeyboardInterrupt
     elapsed = time.perf_counter() - started
     if options.rlimit > 0 and ("resource" in reason or ("canceled" in reason and elapsed < 0.9 * options.timeout_s)):
         reason = f"solver resource limit (rlimit {options.rlimit}) exhausted after {elapsed:.1f}s ({reason})"

@@ -57,6 +57,10 @@ class TermBuilder:
         self.mask = (1 << width) - 1
         self._table: dict[tuple[object, ...], Term] = {("c", BOOL, 1): TRUE, ("c", BOOL, 0): FALSE}
 
+    def size(self) -> int:
+        """How many distinct terms were built (the unroller's size limit counts them)."""
+        return len(self._table)
+
     def word(self, v: int) -> Const:
         key = ("c", WORD, v & self.mask)
         t = self._table.get(key)

@@ -21,6 +21,14 @@ from .events import FINAL, READ, RMW, WRITE, Assignment, Check, Event, EventProg
 from .terms import BOOL, FALSE, TRUE, WORD, App, Const, Sym, Term, TermBuilder, substitute
 
 MAX_FREE_ITERATIONS = 1000
+# NOTE(unroll-limit): the unrolled size grows with the product of the nested loops' iterations,
+# so a few nested loops can ask for millions of steps. The unroller counts what it produces,
+# every statement it evaluates and every loop iteration it starts (and the terms it builds),
+# and stops with a UserError at the outermost loop or call being unrolled (docs/semantics.md, "The
+# bound") once either count passes its limit. The shipped models need at most ~620 units and
+# ~3,500 terms even at bound 6 (benchmarks/unroll_sizes.py): the limits leave a margin of ~80x.
+MAX_UNROLLED = 50_000
+MAX_TERMS = 500_000
 R = TypeVar("R")
 
 Env = dict[int, Term]
@@ -72,6 +80,7 @@ class Unroller:
         self.nondets: list[tuple[str, int | None]] = []
         self.sym_count = 0
         self.threads: list[ThreadSteps] = []
+        self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit))
 
     def fresh(self, prefix: str) -> Sym:
         self.sym_count += 1
@@ -113,6 +122,7 @@ class _ThreadUnroller:
         self.pending: _Pending | None = None
         self.in_atomic = False
         self.step_ids: list[int] = []
+        self.nest: list[tuple[str, Span]] = []   # the loops and calls being unrolled, outermost first
 
     def run(self) -> None:
         self.frames.append(_Frame("thread"))
@@ -121,8 +131,26 @@ class _ThreadUnroller:
         self.u.threads.append(ThreadSteps(self.index, self.thread.name, self.pos, tuple(self.step_ids)))
 
     # ---- steps
+    def grow(self, span: Span) -> None:
+        """Count one unit of unrolling at `span`; too many is an error (NOTE(unroll-limit))."""
+        u = self.u
+        u.unrolled += 1
+        if u.unrolled <= MAX_UNROLLED and self.tb.size() <= MAX_TERMS:
+            return
+        what = (f"{u.unrolled:,} statements and loop iterations" if u.unrolled > MAX_UNROLLED
+                else f"{self.tb.size():,} terms")
+        where = f"in this {self.nest[0][0]}" if self.nest else "at this statement"
+        notes = [f"the innermost {self.nest[-1][0]} being unrolled is at {self.nest[-1][1]}"] if len(self.nest) > 1 else []
+        raise error(self.nest[0][1] if self.nest else span,
+                    f"too large to unroll at bound {u.prog.bound}: thread {self.thread.name} has reached {what} "
+                    f"{where} (the limit is {MAX_UNROLLED:,} statements and iterations, {MAX_TERMS:,} terms); "
+                    "nested loops and calls multiply (a loop runs up to the bound, or up to "
+                    f"{MAX_FREE_ITERATIONS} times while its condition is constantly true): lower the bound or "
+                    "simplify the loops", *notes)
+
     def simple(self, span: Span, fn: Callable[[], R]) -> R:
         """Evaluate one statement: its shared accesses form one atomic step."""
+        self.grow(span)
         self.cg = self.g
         if self.in_atomic:
             return fn()
@@ -335,9 +363,11 @@ class _ThreadUnroller:
         g0 = self.g
         loop_frame = _Frame("loop")
         self.frames.append(loop_frame)
+        self.nest.append(("loop", st.span))
         exits: list[tuple[Term, Env]] = []
         counted = free = it = 0
         while self.g is not FALSE:
+            self.grow(st.span)
             const_true = False
             if st.cond_first or it > 0:
                 c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.expr(st.cond)))
@@ -365,6 +395,7 @@ class _ThreadUnroller:
             self.g = g_in if not body.escaped else tb.or_(*[s[0] for s in states])
             self.block(st.step)
             it += 1
+        self.nest.pop()
         self.frames.pop()
         states = exits + loop_frame.breaks
         self.env = self.merge(states) if states else self.env
@@ -386,7 +417,9 @@ class _ThreadUnroller:
             self.env[p.uid] = a
         frame = _Frame("proc")
         self.frames.append(frame)
+        self.nest.append(("call", st.span))
         self.block(proc.body)
+        self.nest.pop()
         self.frames.pop()
         value: Term = tb.word(0)
         for g, _, v in reversed(frame.returns):
