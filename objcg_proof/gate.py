@@ -264,11 +264,12 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
     for options, group in groups.items():
         outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
         for (check, pending), outcome in zip(group, outcomes):
+            if outcome.worker_errors or outcome.replay_failures:
+                # a property that could not be checked: never a pass (it used to be, with --jobs)
+                check.internal.extend(outcome.worker_errors + outcome.replay_failures)
+                continue
             if outcome.result is None:
                 check.errors.extend(d.render(outcome.sources) for d in outcome.diagnostics)
-                continue
-            if outcome.replay_failures:
-                check.internal.extend(outcome.replay_failures)
                 continue
             assert check.record is not None
             check.result = outcome.result

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from objcg_proof import batch, cli, interpret
+from objcg_proof import batch, cli, gate, interpret
 from objcg_proof.diagnostics import SourceCache
 from objcg_proof.interpret import Exploration, explore, replay
 from objcg_proof.ir import Program
@@ -151,3 +151,15 @@ def test_a_failed_worker_hides_no_other_verdict(models, monkeypatch):
     assert run.err.startswith("objcg-prove: internal error: checking a of m.dsl failed in a worker process: "
                               "RuntimeError: the encoder fell over")
     assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+
+
+def test_a_failed_worker_fails_the_gate(models, monkeypatch):
+    # `objcg-prove check --jobs N` used to pass a model one of whose properties a worker failed on
+    path = models.write(TWO_ASSERTS, "models/m.dsl")
+    assert models.cli("prove", "--record", path).rc == 1   # recorded: a and b violated
+    monkeypatch.setattr(gate, "verify_models", lambda paths, options, jobs=1, progress=None:
+                        batch.run_obligations(paths, options, 2, progress, fail_on_a))
+    run = models.cli("check", "--no-cache", path)
+    assert run.rc == 4, (run.out, run.err)
+    assert "gate: 0 passed, 1 failed" in run.out
+    assert "objcg-prove: internal error: checking a of models/m.dsl failed in a worker process" in run.err
