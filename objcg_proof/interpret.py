@@ -220,8 +220,9 @@ class _Run:
     """One run of one unit: memory and locals it changes, the violations it finds."""
 
     def __init__(self, machine: "Machine", thread: int, memory: Memory, locals_: Locals, dry: bool,
-                 choices: list[int]) -> None:
+                 choices: list[int], assumes: bool = True) -> None:
         self.m = machine
+        self.assumes = assumes   # False: a false assume does not stop the run (Machine.blocked)
         self.layout = machine.layout
         self.thread = thread
         self.memory = list(memory)
@@ -472,7 +473,7 @@ class _Run:
                 what = "lost update" if st.kind == "lost_update" else "assertion"
                 self.fail(st.kind, name, f"{what} {name} failed at {st.span.file}:{st.span.line}")
         elif isinstance(st, ir.Assume):
-            if not self.expr(st.cond):
+            if not self.expr(st.cond) and self.assumes:
                 raise _Blocked(assume=True)
         elif isinstance(st, ir.Await):
             self.waits = True
@@ -635,18 +636,19 @@ class Machine:
             out.append((ThreadState(cur.pc, cur.locals, "spin"), found))
         return out
 
-    def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool
+    def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool, assumes: bool = True
             ) -> tuple[list[tuple[ThreadState, Memory, tuple[str, ...], tuple[tuple[str, str, str], ...], bool]], bool]:
         """Run one unit for every nondet choice. Returns the results and, for a dry run, whether
         some choice makes the unit a step (those choices give no result in a dry run).
         Each result: next thread state, memory, changes, violations, whether it is a step (it
-        touched memory, waited or failed an access)."""
+        touched memory, waited or failed an access). With `assumes` False, a false assume does
+        not stop the unit (for `blocked`)."""
         results = []
         needs_step = False
         pending: list[list[int]] = [[]]
         while pending:
             choices = pending.pop()
-            run = _Run(self, t, memory, ts.locals, dry, choices)
+            run = _Run(self, t, memory, ts.locals, dry, choices, assumes)
             try:
                 nxt = self.exec(ins, run)
             except _NeedsStep:
@@ -709,7 +711,10 @@ class Machine:
         return out
 
     def blocked(self, state: State, t: int) -> bool:
-        """Thread t rests at a wait whose condition is false (it has no move)."""
+        """Thread t rests at a wait whose condition is false (it has no move): docs/semantics.md,
+        "deadlock": the wait condition alone decides, so the step is run with its assumes taken
+        as true, and it is blocked when every choice stops at a false wait (none completes, none
+        reaches a failed access first)."""
         memory, threads = state
         ts = threads[t]
         if ts.status != "run":
@@ -717,7 +722,7 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
-        results, _ = self.run(t, ins, ts, memory, dry=False)
+        results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:

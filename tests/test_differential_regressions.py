@@ -624,3 +624,33 @@ thread T { word v = x; w(v); assert(v == 5, "b"); }
 def test_a_false_assume_in_a_procedure_stops_the_caller(models):
     agree_everywhere(models, ASSUME_IN_A_PROCEDURE, {"leak": ("proved", None), "uaf": ("proved", None),
                                                      "deadlock": ("proved", None), "b": ("proved", None)})
+
+
+# ---- 19. interpreter: a false assume before a false wait in one step hid a deadlock ----------
+# Found by the wider differential run (seed 8080, three models), once every property was
+# compared after a uaf (rule (a) of test_differential.py used to skip them): an atomic block
+# that takes a lock, assumes, and takes the same lock again. Reduced (with a second lock, so
+# that the Promela export takes it too): b is held for ever, so T's step can never run.
+# semantics.md, "deadlock": a thread is blocked when its wait condition is false on the final
+# memory; the step's assumes do not come into it. The interpreter ran the step in order,
+# stopped at the false assume (x is 1) and called T stopped by an assume, so not blocked: no
+# deadlock. The prover and SPIN (whose guard is the wait condition) said deadlock.
+# Wrong: the interpreter. Fixed in interpret.py (Machine.blocked runs the step with its assumes
+# taken as true).
+ASSUME_BEFORE_A_FALSE_WAIT = """
+shared word a = 0;
+shared word b = 1;
+shared word x = 1;
+thread T {
+    atomic {
+        spin_lock(&a);
+        assume(x == 0);
+        spin_lock(&b);
+    }
+}
+"""
+
+
+def test_a_false_assume_before_a_false_wait_still_blocks(models):
+    agree_everywhere(models, ASSUME_BEFORE_A_FALSE_WAIT,
+                     {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)})
