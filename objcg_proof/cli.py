@@ -131,7 +131,7 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     # (a property whose check failed was selected too: it is an internal error, not a bad name)
     checked = {word for r in results for p in r.properties for word in (p.name, p.kind)} | \
         {name for outcome in outcomes for name in outcome.failed}
-    if options.only and checked:
+    if options.only and (results or checked):
         # a --property that selects nothing must not pass as "every property proved"
         for name in options.only:
             if name not in checked:
