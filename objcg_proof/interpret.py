@@ -53,7 +53,8 @@ class _Blocked(Exception):
 
 
 class _Crash(Exception):
-    """A failed access (NOTE(failed-access)): the step runs up to it, and the thread stops."""
+    """A failed access (docs/semantics.md, "Failed accesses"): the step ran up to it, and the
+    thread stops."""
 
 
 # Access kinds, named as events.py names the prover's events: a read, a write, an atomic
@@ -274,8 +275,7 @@ class _Run:
             self.fail("uaf", "uaf", f"{message} at {span.file}:{span.line}")
 
     def access(self, ok: bool, span: Span, message: str) -> None:
-        """NOTE(failed-access): an access that is not valid (an index out of bounds, an invalid
-        pointer) fails: a uaf, and the unit ends there. What it did before stays done (its
+        """An access that is not valid (an index out of bounds, an invalid pointer) fails: a uaf, and the unit ends there. What it did before stays done (its
         events happened, the step runs whatever its later waits and assumes would say), nothing
         after it happens, and the thread stops for good ("dead": neither finished nor blocked).
         docs/semantics.md, "Failed accesses"."""
@@ -663,7 +663,7 @@ class Machine:
                                     run.accessed or run.waits))
                 continue
             except _Crash:
-                # NOTE(failed-access): the step ran up to the failed access; the thread stops
+                # a failed access (`access`): the step ran up to it; the thread stops
                 changes = tuple(run.changes) + ("failed access: the thread stops here",)
                 results.append((ThreadState(ts.pc, ts.locals, "dead"), tuple(run.memory), changes,
                                 tuple(run.violations), True))

@@ -826,7 +826,7 @@ def _wait_of(st: ir.Stmt) -> ir.Expr | ir.SharedLoc | None:
 
 def _marker(n: ir.Nondet) -> str:
     """A nondet() in a guard that was not chosen before the step (atomic_guard)."""
-    return f"__N{id(n)}"
+    return f"__N{id(n)}_"
 
 
 def _nondets(e: ir.Expr | ir.SharedLoc | ir.Stmt | None) -> list[ir.Nondet]:

@@ -607,6 +607,27 @@ def test_a_failed_access_before_a_wait_lets_the_step_run(models):
     assert spin_violated(models, FAILED_ACCESS_BEFORE_A_LOCK % "0") == {"deadlock"}
 
 
+# The index is a nondet() choice of the step: the thread is blocked only if no choice lets the
+# step run, and index 2 does (it fails), so T is never blocked; the export chooses the index
+# with the wait's choices (its guard depends on it).
+FAILED_ACCESS_BEFORE_A_LOCK_BY_CHOICE = """
+width 8;
+shared word arr[2] = {0, 0};
+shared word lock = 1;
+thread T {
+    atomic {
+        arr[nondet(3)] = 1;
+        spin_lock(&lock);
+    }
+}
+"""
+
+
+def test_a_choice_that_fails_an_access_before_a_wait_lets_the_step_run(models):
+    agree_everywhere(models, FAILED_ACCESS_BEFORE_A_LOCK_BY_CHOICE,
+                     {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+
+
 # ---- 18. prover: a false assume in a called procedure did not stop the caller -----------------
 # semantics.md, "Properties": a thread cannot move past an assume whose condition is false. When
 # T reads x before W writes 5, `w(v)` assumes v == 5, which is false: T stops there, and the
