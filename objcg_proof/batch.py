@@ -3,8 +3,9 @@
 Input: model paths, `VerifyOptions` and a number of jobs. Output: one `ModelOutcome` per path, in
 the order given: the verdicts (`verdict.ModelResult`), or the diagnostics of bad input, plus any
 counterexample that failed to replay on the reference interpreter (NOTE(replay) in cli.py) and
-any obligation a worker process failed on. Nothing here prints verdicts; callers render the
-outcomes. The only thing written is the progress line (progress.py).
+any obligation a worker process failed on; those properties are `failed`, and the verdicts of
+the others still stand (`ModelOutcome.standing`). Nothing here prints verdicts; callers render
+the outcomes. The only thing written is the progress line (progress.py).
 
 A run has three phases:
 1. every model is compiled here (parse, resolve, unroll: cheap), so bad input is reported, as in
@@ -18,6 +19,7 @@ A run has three phases:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -48,10 +50,20 @@ class ModelOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     replay_failures: list[str] = field(default_factory=list)
     worker_errors: list[str] = field(default_factory=list)   # internal errors, naming the property
+    failed: list[str] = field(default_factory=list)   # properties with a replay failure or worker error
+    partial: ModelResult | None = None   # with worker errors: the verdicts of the other properties
 
     @property
     def bad_input(self) -> bool:
         return self.result is None and not self.worker_errors
+
+    def standing(self) -> ModelResult | None:
+        """The verdicts that stand: every property's but those in `failed`, each of which is an
+        internal error (so one property's failure never hides another's verdict)."""
+        base = self.result or self.partial
+        if base is None or not self.failed:
+            return base
+        return dataclasses.replace(base, properties=tuple(p for p in base.properties if p.name not in self.failed))
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,12 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
         else:
             _check_here(compiled, shown)
     for c in compiled:
-        if c.outcome.result is not None:
+        verdicts = c.outcome.result or c.outcome.partial
+        if verdicts is not None:
             with working_on(c.outcome.path):
-                c.outcome.replay_failures = replay_failures(c.outcome.path, options, c.outcome.result)
+                failures = replay_counterexamples(c.outcome.path, options, verdicts)
+            c.outcome.replay_failures = list(failures.values())
+            c.outcome.failed += list(failures)
     return outcomes
 
 
@@ -464,36 +479,44 @@ def _answer_or_error(reply: _Done | _Failed | _Interrupted | _Died, ob: Obligati
 
 def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation]],
               answers: dict[int, Answer | str]) -> None:
-    by_model: dict[int, list[Answer | str]] = {id(c): [] for c in compiled}
-    for i, (c, _) in enumerate(order):
-        by_model[id(c)].append(answers[i])
+    by_model: dict[int, list[tuple[Answer | str, str]]] = {id(c): [] for c in compiled}
+    for i, (c, ob) in enumerate(order):
+        by_model[id(c)].append((answers[i], ob.name))
     for c in compiled:
         got = by_model[id(c)]
-        errors = [a for a in got if isinstance(a, str)]
-        if errors:
-            c.outcome.worker_errors = errors
-            continue
-        done = [a for a in got if isinstance(a, Answer)]
-        stats = done[0].stats if done else ModelChecker(c.prog, c.outcome.sources, c.outcome.options).stats()
+        done = [a for a, _ in got if isinstance(a, Answer)]
+        errors = [(a, name) for a, name in got if isinstance(a, str)]
+        if errors and not done:
+            stats: dict[str, int] = {}
+        else:
+            stats = done[0].stats if done else ModelChecker(c.prog, c.outcome.sources, c.outcome.options).stats()
         time_s = c.compile_s + sum(a.time_s for a in done)
-        c.outcome.result = ModelResult(c.prog.path, c.prog.bound, (), tuple(a.result for a in done), time_s, stats)
+        result = ModelResult(c.prog.path, c.prog.bound, (), tuple(a.result for a in done), time_s, stats)
+        if errors:
+            # no result for the model, but the other properties' verdicts still stand
+            c.outcome.worker_errors = [a for a, _ in errors]
+            c.outcome.failed = [name for _, name in errors]
+            c.outcome.partial = result if done else None
+            continue
+        c.outcome.result = result
 
 
-def replay_failures(path: str, options: VerifyOptions, result: ModelResult) -> list[str]:
-    """Replay every counterexample of `result` on the reference interpreter (interpret.py)."""
+def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> dict[str, str]:
+    """Replay every counterexample of `result` on the reference interpreter (interpret.py):
+    the properties whose counterexample does not replay, each with the internal error."""
     from .interpret import replay
     from .parser import load_model
     from .resolve import resolve
 
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
-        return []
+        return {}
     program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
-    failures = []
+    failures = {}
     for p in violated:
         assert p.trace is not None
         schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
         ok, why = replay(program, schedule, p.name, p.kind)
         if not ok:
-            failures.append(f"the counterexample for {p.name} in {path} does not replay: {why}")
+            failures[p.name] = f"the counterexample for {p.name} in {path} does not replay: {why}"
     return failures

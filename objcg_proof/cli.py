@@ -4,7 +4,8 @@ Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-proc
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
 4 internal error: a counterexample did not replay on the reference interpreter, a --jobs worker failed
-or stopped answering, or any other tool bug (NOTE(internal-errors) in diagnostics.py);
+or stopped answering (for that property: the other properties' verdicts are still printed), or any
+other tool bug (NOTE(internal-errors) in diagnostics.py);
 130 interrupted (Ctrl-C); 141 the reader of the output went away (`| head`).
 
 Every command runs inside `main`, which turns what escapes it into one line on stderr: an
@@ -177,32 +178,36 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     bad_input = internal = False
     for outcome in outcomes:
         path = outcome.path
-        failures = outcome.worker_errors or outcome.replay_failures
+        failures = outcome.worker_errors + outcome.replay_failures
         if failures:
             # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
             # bug; it is reported as one and never printed as a counterexample. A worker process
-            # that failed on a property (batch.py) is one too, and gives no verdict.
+            # that failed on a property (batch.py) is one too, and gives no verdict. Either is
+            # that property's internal error: the other properties' verdicts are printed.
             internal = True
             for failure in failures:
                 stderr.write(f"objcg-prove: internal error: {internal_error_text(failure)}\n")
                 errors.append({"model": path, "file": path, "line": 0, "column": 0,
                                "message": f"internal error: {failure}"})
-            continue
-        if outcome.result is None:
+        elif outcome.result is None:
             bad_input = True
             for d in outcome.diagnostics:
                 stderr.write(d.render(outcome.sources) + "\n")
                 errors.append({"model": path, "file": d.span.file, "line": d.span.line, "column": d.span.column,
                                "message": d.message})
             continue
-        result = outcome.result
+        result = outcome.standing()
+        if result is None or (failures and not result.properties):
+            continue
         results.append(result)
         if not as_json:
             stdout.write(model_text(result, traces) + "\n\n")
             stdout.flush()
-    if options.only and results:
+    # (a property whose check failed was selected too: it is an internal error, not a bad name)
+    checked = {word for r in results for p in r.properties for word in (p.name, p.kind)} | \
+        {name for outcome in outcomes for name in outcome.failed}
+    if options.only and (results or checked):
         # a --property that selects nothing must not pass as "every property proved"
-        checked = {word for r in results for p in r.properties for word in (p.name, p.kind)}
         for name in options.only:
             if name not in checked:
                 bad_input = True

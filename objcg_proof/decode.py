@@ -94,9 +94,12 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
                 _track_reference(acquires[loc.id], ev.what, ev.write is not None and ev.read is not None and
                                  memory[loc.id] != view.env.get(ev.read.name, 0), thread, row, where)
         for a in step.assigns:
-            changes.append(f"{a.name} = {render(view.value(a.value), a.pointer, layout)}")
+            if view.value(a.live):   # not set after a failed access (NOTE(failed-access))
+                changes.append(f"{a.name} = {render(view.value(a.value), a.pointer, layout)}")
         if not changes:
             changes = reads
+        if view.value(step.fails):
+            changes.append("failed access: the thread stops here")
         text = sources.line(step.span.file, step.span.line) or ""
         rows.append(TraceStep(row, thread, step.span.file, step.span.line, _strip_comment(text),
                               sources.c_comment(step.span.file, step.span.line), tuple(changes)))
@@ -174,7 +177,8 @@ def blocked_threads(view: ModelView) -> list[str]:
         stop = view.int(view.enc.stop[th.index])
         for sid in th.steps:
             st = prog.steps[sid]
-            if st.enabled_final is not None and st.pos == stop and view.value(st.guard):
+            if st.enabled_final is not None and st.pos == stop and view.value(st.guard) and \
+                    view.true(view.enc.got_to(th.index, st.pos)):
                 out.append(f"{th.name} waits forever at {st.span.file}:{st.span.line}")
     return out
 
@@ -185,6 +189,6 @@ def cut_loops(view: ModelView) -> set[tuple[int, str, int]]:
     prog = view.prog
     out = set()
     for st in prog.steps:
-        if st.is_cut and view.value(st.guard) and view.int(view.enc.stop[st.thread]) == st.pos:
+        if st.is_cut and view.value(st.guard) and view.true(view.enc.stopped_at(st.thread, st.pos)):
             out.add((st.thread, st.span.file, st.span.line))
     return out

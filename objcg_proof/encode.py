@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import z3
 
 from .events import FINAL, READ, RMW, WRITE, Check, Event, EventProgram, Step
-from .terms import BOOL, TRUE, App, Const, Sym, Term
+from .terms import BOOL, FALSE, TRUE, App, Const, Sym, Term
 
 
 @dataclass
@@ -91,9 +91,16 @@ class Encoding:
         """The thread ran every position before `pos`: stop >= pos."""
         return self.ran(thread, pos - 1)
 
+    def got_to(self, thread: int, pos: int) -> z3.BoolRef:
+        """The thread got to position `pos`: it ran every position before it (stop >= pos), and
+        the last step it ran did not fail an access (NOTE(failed-access) in events.py: the
+        thread stops for good after it; one before would have kept it from running pos - 1)."""
+        died = self._died.get((thread, pos - 1))
+        return self.ran_to(thread, pos) if died is None else z3.And(self.ran_to(thread, pos), z3.Not(died))
+
     def stopped_at(self, thread: int, pos: int) -> z3.BoolRef:
-        """The thread stopped right before position `pos`: stop == pos."""
-        return z3.And(self.ran_to(thread, pos), z3.Not(self.ran(thread, pos)))
+        """The thread got to position `pos` and stopped right there: stop == pos."""
+        return z3.And(self.got_to(thread, pos), z3.Not(self.ran(thread, pos)))
 
     # ---- the step count, for the shortest trace
     def step_counter(self, cap: int) -> list[z3.BoolRef]:
@@ -166,6 +173,7 @@ class Encoding:
         self._memo: dict[int, z3.ExprRef] = {}
         self._reached: dict[int, z3.BoolRef] = {}
         self._past: dict[int, list[z3.BoolRef]] = {}
+        self._died: dict[tuple[int, int], z3.BoolRef] = {}   # (thread, pos): that step failed an access
         self._at_least: list[z3.BoolRef] = []
         self._counter: list[z3.BoolRef] = []
 
@@ -245,6 +253,14 @@ def _control(enc: Encoding) -> None:
             done.append(z3.Implies(g, enc.ran(th.index, st.pos)))
             if st.enabled is not None:
                 enc.base.append(z3.Implies(ex, enc.term(st.enabled)))
+            if st.fails is not FALSE:
+                # NOTE(failed-access) in events.py: a step that failed an access is the last the
+                # thread runs; it is not finished (nor blocked: `stopped_at`)
+                died = z3.And(ex, enc.term(st.fails))
+                enc._died[(th.index, st.pos)] = died
+                if st.pos + 1 < th.positions:
+                    enc.base.append(z3.Implies(died, z3.Not(enc.ran(th.index, st.pos + 1))))
+                done.append(z3.Not(died))
         enc.finished[th.index] = z3.And(done) if done else z3.BoolVal(True)
     for name, limit in prog.nondets:
         if limit is not None:
@@ -519,10 +535,10 @@ def _checks(enc: Encoding) -> None:
             step = prog.steps[c.step]
             pure_here = z3.Not(enc.term(step.guard))
             reached = z3.And(g, z3.Or(enc.executed[c.step],
-                                      z3.And(pure_here, enc.ran_to(c.thread, step.pos))))
+                                      z3.And(pure_here, enc.got_to(c.thread, step.pos))))
         else:
             pure_here = z3.BoolVal(True)
-            reached = z3.And(g, enc.ran_to(c.thread, c.pos))
+            reached = z3.And(g, enc.got_to(c.thread, c.pos))
         enc._reached[c.id] = reached
         if c.kind == "assume" and c.step is None:
             # NOTE(pure-assume) in unroll.py: a false assume between steps stops the thread there

@@ -5,6 +5,14 @@ NOTE(positions): each thread's steps have positions 0..n-1 in program order alon
 an execution runs a prefix of each thread (its first `stop` positions, skipping steps whose
 guard is false). A cut step (the loop bound was reached) can never run: a thread that reaches
 it stops there, and the verdict says the bound did not cover that execution.
+
+NOTE(failed-access): a failed access (an out-of-bounds index of a shared or object array, an
+invalid pointer in `p->f` or in a refcount builtin; docs/semantics.md, "Failed accesses") ends
+its step's evaluation there: what the step did before it happens, nothing after it does (its
+later events, checks, waits and assumes are guarded by the access being valid), and the step
+runs whatever its later waits and assumes would say. `Step.fails` says when the step fails;
+the thread then stops for good, as at a cut: the encoder lets it run no later position, counts
+it neither finished nor blocked, and a check between steps right after it is not reached.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from dataclasses import dataclass
 
 from .diagnostics import Span
 from .ir import Layout
-from .terms import Sym, Term
+from .terms import FALSE, TRUE, Sym, Term
 
 # Event kinds. R reads, W writes, RMW reads and writes atomically; FINAL reads a location's
 # value after every thread has stopped (for leak and deadlock checks).
@@ -43,6 +51,7 @@ class Assignment:
     name: str
     value: Term
     pointer: bool
+    live: Term = TRUE         # no failed access came before it in its step (NOTE(failed-access))
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +66,7 @@ class Step:
     enabled_final: Term | None  # the same condition on the final memory (blocked forever?)
     is_cut: bool = False
     assigns: tuple[Assignment, ...] = ()
+    fails: Term = FALSE       # when the step fails an access: the thread stops after it (NOTE(failed-access))
 
 
 # Check kinds: assert, lost_update, uaf (use-after-free, bad pointer), assume (a constraint).

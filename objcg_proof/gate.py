@@ -419,7 +419,8 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
             continue
         for (check, pending), outcome in zip(group, outcomes):
             if outcome.worker_errors or outcome.replay_failures:
-                check.internal.extend(outcome.worker_errors or outcome.replay_failures)
+                # a property that could not be checked: never a pass (it used to be, with --jobs)
+                check.internal.extend(outcome.worker_errors + outcome.replay_failures)
                 continue
             if outcome.result is None:
                 check.errors.extend(_blame_record(d, check).render(outcome.sources) for d in outcome.diagnostics)

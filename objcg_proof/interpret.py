@@ -60,10 +60,8 @@ class _Blocked(Exception):
 
 
 class _Crash(Exception):
-    """A uaf check failed in a way after which the thread cannot go on (no memory accessed)."""
-
-
-NOWHERE = -1   # the object or location of a failed access (NOTE(failed-access))
+    """A failed access (docs/semantics.md, "Failed accesses"): the step ran up to it, and the
+    thread stops."""
 
 
 # Access kinds, named as events.py names the prover's events: a read, a write, an atomic
@@ -74,7 +72,7 @@ READ, WRITE, RMW = "R", "W", "RMW"
 @dataclass(frozen=True)
 class Access:
     kind: str
-    loc: int                      # layout location index, or NOWHERE for a failed access
+    loc: int                      # layout location index
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class Instr:
 class ThreadState:
     pc: int
     locals: Locals
-    status: str                   # run | done | stuck (false assume) | dead (after a uaf crash) | spin (loops forever without a step)
+    status: str                   # run | done | stuck (false assume) | dead (after a failed access) | spin (loops forever without a step)
 
 
 State = tuple[Memory, tuple[ThreadState, ...]]
@@ -230,17 +228,9 @@ class _Run:
     """One run of one unit: memory and locals it changes, the violations it finds."""
 
     def __init__(self, machine: "Machine", thread: int, memory: Memory, locals_: Locals, dry: bool,
-                 choices: list[int], refusable: bool = False) -> None:
+                 choices: list[int], assumes: bool = True) -> None:
         self.m = machine
-        # NOTE(failed-access): a failed access (invalid pointer, index out of bounds) reaches
-        # no memory, and what it reads is unspecified; the thread is stopped after it ("dead").
-        # In a unit that may still refuse to run after it (a later assume or wait in the same
-        # step), whether the step runs at all depends on that unspecified value: the rest of
-        # the unit is then run for every value (a choice) and the failure only counts if some
-        # value lets the step run. `failed` keeps the state at the first failure.
-        self.refusable = refusable
-        self.failed: tuple[Memory, tuple[str, ...], tuple[tuple[str, str, str], ...]] | None = None
-        self.failed_at = 0   # choices made before the first failure
+        self.assumes = assumes   # False: a false assume does not stop the run (Machine.blocked)
         self.layout = machine.layout
         self.thread = thread
         self.memory = list(memory)
@@ -263,14 +253,10 @@ class _Run:
 
     def load(self, loc: int) -> int:
         self.touch()
-        if loc == NOWHERE:
-            return self.choice(self.mask + 1)
         return self.memory[loc]
 
     def store(self, loc: int, value: int) -> None:
         self.touch()
-        if loc == NOWHERE:
-            return
         old = self.memory[loc]
         value &= self.mask
         self.memory[loc] = value
@@ -289,34 +275,36 @@ class _Run:
             return v
         raise _NeedChoice(limit)
 
-    def uaf(self, ok: bool, span: Span, message: str, crash: bool) -> bool:
+    def uaf(self, ok: bool, span: Span, message: str) -> None:
+        """A uaf check that is not an access (division by zero, a refcount on a released
+        object): the unit goes on."""
         if not ok:
-            if crash and self.dry:
-                raise _NeedsStep()   # a failed access is still the unit's access: a step
             self.fail("uaf", "uaf", f"{message} at {span.file}:{span.line}")
-            if crash:
-                self.accessed = True
-                if not self.refusable:
-                    raise _Crash()
-                if self.failed is None:
-                    self.failed = (tuple(self.memory), tuple(self.changes), tuple(self.violations))
-                    self.failed_at = self.used
-        return ok
+
+    def access(self, ok: bool, span: Span, message: str) -> None:
+        """An access that is not valid (an index out of bounds, an invalid pointer) fails: a uaf, and the unit ends there. What it did before stays done (its
+        events happened, the step runs whatever its later waits and assumes would say), nothing
+        after it happens, and the thread stops for good ("dead": neither finished nor blocked).
+        docs/semantics.md, "Failed accesses"."""
+        if ok:
+            return
+        if self.dry:
+            raise _NeedsStep()   # a failed access is still the unit's access: a step
+        self.uaf(False, span, message)
+        self.accessed = True
+        raise _Crash()
 
     # -- locations
     def object_of(self, ref: ir.ObjectRef, span: Span) -> int:
         if ref.index is None:
             return ref.candidates[0]
         i = self.expr(ref.index)
-        if not self.uaf(i < len(ref.candidates), span, "object array index out of bounds", crash=True):
-            return NOWHERE
+        self.access(i < len(ref.candidates), span, "object array index out of bounds")
         return ref.candidates[i]
 
     def pointed(self, p: int, struct: str, span: Span, what: str) -> int:
         obj = self.m.by_address.get(p)
-        ok = obj is not None and self.layout.objects[obj].struct == struct
-        if not self.uaf(ok, span, what, crash=True):
-            return NOWHERE
+        self.access(obj is not None and self.layout.objects[obj].struct == struct, span, what)
         assert obj is not None
         return obj
 
@@ -325,8 +313,7 @@ class _Run:
             if loc.index is None:
                 return loc.candidates[0]
             i = self.expr(loc.index)
-            if not self.uaf(i < len(loc.candidates), loc.span, f"index out of bounds for '{loc.name}'", crash=True):
-                return NOWHERE
+            self.access(i < len(loc.candidates), loc.span, f"index out of bounds for '{loc.name}'")
             return loc.candidates[i]
         if loc.obj is not None:
             obj = self.object_of(loc.obj, loc.span)
@@ -335,7 +322,7 @@ class _Run:
             p = self.expr(loc.pointer)
             obj = self.pointed(p, loc.struct, loc.span,
                                f"NULL or invalid pointer dereferenced ('->{loc.field}' of a struct {loc.struct} *)")
-        return NOWHERE if obj == NOWHERE else self.layout.field_location(obj, loc.field)
+        return self.layout.field_location(obj, loc.field)
 
     # -- expressions (operands left to right, as docs/semantics.md says)
     def expr(self, e: ir.Expr) -> int:
@@ -358,7 +345,7 @@ class _Run:
                 return int(bool(self.expr(e.left)) or bool(self.expr(e.right)))
             a, b = self.expr(e.left), self.expr(e.right)
             if e.op in ("/", "%"):
-                self.uaf(b != 0, e.span, "division by zero", crash=False)
+                self.uaf(b != 0, e.span, "division by zero")   # not an access: the unit goes on
                 if b == 0:
                     return mask if e.op == "/" else a
                 return a // b if e.op == "/" else a % b
@@ -366,8 +353,7 @@ class _Run:
         if isinstance(e, ir.Ternary):
             return self.expr(e.then) if self.expr(e.cond) else self.expr(e.other)
         if isinstance(e, ir.AddressOf):
-            obj = self.object_of(e.obj, e.span)
-            return self.choice(mask + 1) if obj == NOWHERE else self.layout.objects[obj].address
+            return self.layout.objects[self.object_of(e.obj, e.span)].address
         if isinstance(e, ir.ConstField):
             if e.obj is not None:
                 obj = self.object_of(e.obj, e.span)
@@ -375,8 +361,6 @@ class _Run:
                 assert e.pointer is not None
                 obj = self.pointed(self.expr(e.pointer), e.struct, e.span,
                                    f"NULL or invalid pointer dereferenced ('->{e.field}' of a struct {e.struct} *)")
-            if obj == NOWHERE:
-                return self.choice(mask + 1)
             return dict(self.layout.objects[obj].const_values)[e.field]
         if isinstance(e, ir.Read):
             loc = self.location(e.loc)
@@ -450,7 +434,7 @@ class _Run:
     def ref(self, e: ir.RefOp) -> int:
         p = self.expr(e.pointer)
         obj = self.pointed(p, e.struct, e.span, f"{e.op}() on a NULL or invalid pointer")
-        loc = NOWHERE if obj == NOWHERE else self.layout.refcount_location(obj)
+        loc = self.layout.refcount_location(obj)
         kill = self.layout.kill_bit
         self.note_access(READ if e.op == "refcount" else RMW, loc)
         r = self.load(loc)
@@ -458,16 +442,16 @@ class _Run:
         if e.op == "refcount":
             return count
         if e.op == "get":
-            self.uaf(count != 0, e.span, "get() on a released object (its count was already 0)", crash=False)
+            self.uaf(count != 0, e.span, "get() on a released object (its count was already 0)")
             self.store(loc, r + 1)
             return 0
         if e.op == "put":
-            self.uaf(count != 0, e.span, "put() on a released object (its count was already 0)", crash=False)
+            self.uaf(count != 0, e.span, "put() on a released object (its count was already 0)")
             self.store(loc, r - 1)
             return 0
         if e.op == "kill":
-            self.uaf(r & kill == 0, e.span, "kill() on an object already killed", crash=False)
-            self.uaf(count != 0, e.span, "kill() on a released object (its count was already 0)", crash=False)
+            self.uaf(r & kill == 0, e.span, "kill() on an object already killed")
+            self.uaf(count != 0, e.span, "kill() on a released object (its count was already 0)")
             self.store(loc, (r | kill) - 1)
             return 0
         if e.op == "tryget":
@@ -496,7 +480,7 @@ class _Run:
                 what = "lost update" if st.kind == "lost_update" else "assertion"
                 self.fail(st.kind, name, f"{what} {name} failed at {st.span.file}:{st.span.line}")
         elif isinstance(st, ir.Assume):
-            if not self.expr(st.cond):
+            if not self.expr(st.cond) and self.assumes:
                 raise _Blocked(assume=True)
         elif isinstance(st, ir.Await):
             self.waits = True
@@ -580,7 +564,6 @@ class Machine:
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
         self.code = [compiler.thread(t) for t in program.threads]
-        self._refusable: dict[int, bool] = {}
 
     # -- printing
     def show(self, value: int, pointer: bool) -> str:
@@ -664,28 +647,21 @@ class Machine:
             out.append((ThreadState(cur.pc, cur.locals, "spin"), found))
         return out
 
-    def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool
+    def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool, assumes: bool = True
             ) -> tuple[list[tuple[ThreadState, Memory, tuple[str, ...], tuple[tuple[str, str, str], ...], bool]], bool]:
         """Run one unit for every nondet choice. Returns the results and, for a dry run, whether
         some choice makes the unit a step (those choices give no result in a dry run).
         Each result: next thread state, memory, changes, violations, whether it is a step (it
-        touched memory, waited or failed an access)."""
+        touched memory, waited or failed an access). With `assumes` False, a false assume does
+        not stop the unit (for `blocked`)."""
         results = []
         needs_step = False
-        refusable = not dry and self.refusable(ins)
         pending: list[list[int]] = [[]]
         while pending:
             choices = pending.pop()
-            run = _Run(self, t, memory, ts.locals, dry, choices, refusable)
+            run = _Run(self, t, memory, ts.locals, dry, choices, assumes)
             try:
                 nxt = self.exec(ins, run)
-                if run.failed is not None:
-                    # the step runs (for this value of the failed access): it fails and the
-                    # thread stops there (NOTE(failed-access)); the other values of the failed
-                    # accesses can only give the same result: they need no run
-                    prefix = choices[:run.failed_at]
-                    pending = [c for c in pending if c[:run.failed_at] != prefix]
-                    raise _Crash()
             except _NeedsStep:
                 needs_step = True
                 continue
@@ -698,23 +674,15 @@ class Machine:
                                     run.accessed or run.waits))
                 continue
             except _Crash:
-                mem, changes, viols = run.failed or (tuple(run.memory), tuple(run.changes), tuple(run.violations))
-                results.append((ThreadState(ts.pc, ts.locals, "dead"), mem, changes, viols, True))
+                # a failed access (`access`): the step ran up to it; the thread stops
+                changes = tuple(run.changes) + ("failed access: the thread stops here",)
+                results.append((ThreadState(ts.pc, ts.locals, "dead"), tuple(run.memory), changes,
+                                tuple(run.violations), True))
                 continue
             locals_ = tuple(sorted(run.locals.items()))
             results.append((ThreadState(nxt, locals_, "run"), tuple(run.memory), tuple(run.changes),
                             tuple(run.violations), run.accessed or run.waits))
         return list(dict.fromkeys(results)), needs_step
-
-    def refusable(self, ins: Instr) -> bool:
-        """Can this unit still refuse to run after a failed access (NOTE(failed-access))? Only
-        worth asking for small words: the unspecified value is enumerated."""
-        if ins.kind != "unit" or ins.stmt is None or self.layout.width > 10:
-            return False
-        key = id(ins)
-        if key not in self._refusable:
-            self._refusable[key] = _may_refuse(ins.stmt, self.program)
-        return self._refusable[key]
 
     def exec(self, ins: Instr, run: _Run) -> int:
         if ins.kind == "unit":
@@ -754,7 +722,10 @@ class Machine:
         return out
 
     def blocked(self, state: State, t: int) -> bool:
-        """Thread t rests at a wait whose condition is false (it has no move)."""
+        """Thread t rests at a wait whose condition is false (it has no move): docs/semantics.md,
+        "deadlock": the wait condition alone decides, so the step is run with its assumes taken
+        as true, and it is blocked when every choice stops at a false wait (none completes, none
+        reaches a failed access first)."""
         memory, threads = state
         ts = threads[t]
         if ts.status != "run":
@@ -762,7 +733,7 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
-        results, _ = self.run(t, ins, ts, memory, dry=False)
+        results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
@@ -783,21 +754,6 @@ class Machine:
             names = ", ".join(self.program.threads[t].name for t in unfinished)
             out.append(("deadlock", "deadlock", f"deadlock: {names} wait forever"))
         return out
-
-
-def _may_refuse(st: ir.Stmt, program: ir.Program) -> bool:
-    """Does the unit contain an assume or a wait (await, spin_lock)?"""
-    if isinstance(st, (ir.Assume, ir.Await)):
-        return True
-    if isinstance(st, ir.Eval):
-        return isinstance(st.expr, ir.AtomicOp) and st.expr.op == "spin_lock"
-    if isinstance(st, (ir.Atomic, ir.Seq)):
-        return any(_may_refuse(s, program) for s in st.body)
-    if isinstance(st, ir.If):
-        return any(_may_refuse(s, program) for s in st.then + st.other)
-    if isinstance(st, ir.CallProc):
-        return any(_may_refuse(s, program) for s in program.proc(st.proc).body)
-    return False
 
 
 def _waits(st: ir.Stmt) -> bool:

@@ -46,16 +46,20 @@ How the model is mapped:
   `nondet()` in it, the thread can move while some choice makes it true: the guard is the
   disjunction over every combination of values (at most MAX_CHOICES), and the step runs with
   one of the combinations that make it true.
-- Where the semantics gives no value (a read through an invalid pointer or out-of-bounds
-  index, a const field or address of an object that does not exist: each a `uaf` violation),
-  the value is any word, chosen nondeterministically.
+- A failed access (docs/semantics.md, "Failed accesses": an index out of bounds, an invalid
+  pointer in `p->f` or a refcount builtin, the address or a const field of an object that does
+  not exist) is a `uaf` check that fails, then a jump out of the node to the thread's stop
+  (`pc` = the stop node: neither finished nor blocked); in an atomic block with assume() the
+  block's checks so far are committed first, and nothing it wrote is undone. A wait guard is
+  true where the evaluation reaches a failed access before a false wait (`pure`'s poison):
+  for an atomic block `p1 || (w1 && (p2 || ...))` over its statements up to its last wait.
 
 Known limits, rejected with a diagnostic rather than exported wrongly: words wider than 31
 bits; a wait inside a branch or a called procedure of an atomic block, or one that depends on
-an earlier statement of its block; a wait condition with more than MAX_CHOICES combinations of
-nondet() values. One approximation remains: a wait condition that reaches an
-invalid access (already a `uaf` violation) is taken as enabled, whatever the rest of it says.
-Each procedure argument is its own unit, as docs/semantics.md ("Units") says.
+an earlier statement of its block, or that follows a procedure call in it; a wait condition
+with more than MAX_CHOICES combinations of nondet() values (those of the statements before it
+count where they decide whether one fails an access). Each procedure argument is its own
+unit, as docs/semantics.md ("Units") says.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ MAX_WIDTH = 31
 MAX_CHOICES = 64           # combinations of nondet() values a wait condition may enumerate
 BUILTIN_PROPERTIES = ("leak", "uaf", "deadlock")
 _TEMP = re.compile(r"__T(\d+)")
+FAIL = "goto __FAILED__;"   # in a unit's code: a failed access, the jump to its `fail` instruction
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class _Instr:
     nondet: bool = False
     ntemps: int = 0
     in_atomic: bool = False
+    fail: int | None = None        # where a failed access in `code` (FAIL) goes: a "stop" instruction
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ class _Ctx:
     in_atomic: bool = False
     locals: list[str] | None = None  # the instance's locals, reset on return
     rollback: int | None = None      # in an atomic block with assume(): where a false one goes
+    fail: int | None = None          # where a failed access goes (None: the thread's `stop`)
 
 
 @dataclass
@@ -344,6 +351,7 @@ class _Unit:
         self.ntemps = 0
         self.shared = False
         self.nondet = False
+        self.fails = False                  # the unit has a failed access (`failed`)
         self.overlay: dict[str, str] = {}   # pure(): values the step's own writes left
 
     def temp(self) -> str:
@@ -423,7 +431,7 @@ class _Unit:
             acc = self.location(e.loc)
             self.shared = True
             t = self.temp()
-            self.access(acc, lambda lv: [f"{t} = {lv};"], lambda: self.arbitrary(t, m))
+            self.access(acc, lambda lv: [f"{t} = {lv};"])
             return t
         if isinstance(e, ir.AtomicOp):
             return self.atomic_op(e)
@@ -488,14 +496,13 @@ class _Unit:
         if valid is None:
             return str(values[conds.index(None)])
         t = self.temp()
-        self.uaf(None if valid == "0" else valid)
         if valid == "0":
-            self.lines += self.arbitrary(t, self.x.mask)
+            self.lines += self.failed()
             return t
         self.lines.append("if")
         for c, v in zip(conds, values):
             self.lines += self.option(c or "true", [f"{t} = {v};"])
-        self.lines += self.option("else", self.arbitrary(t, self.x.mask)) + ["fi;"]
+        self.lines += self.option("else", self.failed()) + ["fi;"]
         return t
 
     def location(self, loc: ir.SharedLoc) -> _Acc:
@@ -518,20 +525,25 @@ class _Unit:
             return _Acc([(None, lvs[conds.index(None)])], None, msg)
         return _Acc([(c, lv) for c, lv in zip(conds, lvs) if c != "0"], valid, msg)
 
-    def access(self, acc: _Acc, valid_code: Callable[[str], list[str]],
-               invalid_code: Callable[[], list[str]] = lambda: []) -> None:
-        """The access on the location meant; if there is none, a uaf and `invalid_code`."""
+    def access(self, acc: _Acc, valid_code: Callable[[str], list[str]]) -> None:
+        """The access on the location meant; if there is none, it fails (`failed`)."""
         if acc.valid is None:
             self.lines += valid_code(acc.cands[0][1])
             return
         if not acc.cands:
-            self.uaf(None)
-            self.lines += invalid_code()
+            self.lines += self.failed()
             return
         self.lines.append("if")
         for cond, lv in acc.cands:
             self.lines += self.option(cond or "true", valid_code(lv))
-        self.lines += self.option("else", self.t.check("uaf", None) + invalid_code()) + ["fi;"]
+        self.lines += self.option("else", self.failed()) + ["fi;"]
+
+    def failed(self) -> list[str]:
+        """A failed access (docs/semantics.md, "Failed accesses"): a uaf, and the thread stops
+        right there, keeping what its step did so far (`FAIL`: _Thread.emit_node makes it a
+        jump to the unit's `fail` instruction)."""
+        self.fails = True
+        return self.t.check("uaf", None) + [FAIL]
 
     def atomic_op(self, e: ir.AtomicOp) -> str:
         m, w = self.x.mask, self.x.width
@@ -547,7 +559,7 @@ class _Unit:
             return "0"
         r = self.temp()
         new, result = _rmw(op, r, args, w, m)
-        self.access(acc, lambda lv: [f"{r} = {lv};", f"{lv} = {new};"], lambda: self.arbitrary(r, m))
+        self.access(acc, lambda lv: [f"{r} = {lv};", f"{lv} = {new};"])
         if result not in ("0", r):
             t = self.temp()
             self.lines.append(f"{t} = {result};")
@@ -588,7 +600,7 @@ class _Unit:
                 out.append(f"{lv} = {written};")
             return out
 
-        self.access(acc, valid, lambda: [] if res == "0" else self.arbitrary(res, 1 if e.op != "refcount" else cm))
+        self.access(acc, valid)
         return res
 
     # ---- wait conditions: one expression on the state before the step
@@ -628,15 +640,8 @@ class _Unit:
             return value, _or(pa, pb)
         if isinstance(e, ir.Ternary):
             c, pc = self.pure(e.cond, span)
-            before = dict(self.overlay)
-            a, pa = self.pure(e.then, span)
-            after_then, self.overlay = self.overlay, dict(before)
-            b, pb = self.pure(e.other, span)
-            after_other = self.overlay
-            self.overlay = {k: (f"(({c} != 0) -> {after_then.get(k, before.get(k, k))} : {after_other.get(k, before.get(k, k))})")
-                            for k in set(after_then) | set(after_other)}
-            poison = _or(pc, f"(({c} != 0) -> {pa or 0} : {pb or 0})" if pa or pb else "")
-            return f"(({c} != 0) -> {a} : {b})", poison
+            a, b, poison = self.pure_branches(c, lambda: self.pure(e.then, span), lambda: self.pure(e.other, span))
+            return f"(({c} != 0) -> {a} : {b})", _or(pc, poison)
         if isinstance(e, (ir.AddressOf, ir.ConstField)):
             obj = e.obj
             pointer = e.pointer if isinstance(e, ir.ConstField) else None
@@ -673,6 +678,49 @@ class _Unit:
                 self.write(rconds, lvs, written)
             return result, _or(pp, f"!{_or(*[c for c in rconds if c]) or '0'}")
         raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def pure_branches(self, c: str, then: Callable[[], tuple[str, str]],
+                      other: Callable[[], tuple[str, str]]) -> tuple[str, str, str]:
+        """Two branches on `c` (each gives a value and a poison), evaluated as `pure` does: the
+        writes each makes count on its side of `c`. Returns both values and the poison."""
+        before = dict(self.overlay)
+        a, pa = then()
+        after_then, self.overlay = self.overlay, dict(before)
+        b, pb = other()
+        after_other = self.overlay
+        self.overlay = {k: (f"(({c} != 0) -> {after_then.get(k, before.get(k, k))} : {after_other.get(k, before.get(k, k))})")
+                        for k in set(after_then) | set(after_other)}
+        return a, b, (f"(({c} != 0) -> {pa or 0} : {pb or 0})" if pa or pb else "")
+
+    def pure_stmts(self, stmts: tuple[ir.Stmt, ...]) -> str:
+        """The poison of statements of an atomic block that come before a wait: the condition
+        that one of them fails an access (then the step runs whatever the wait says: a failed
+        access ends the step, docs/semantics.md "Failed accesses"). Their writes go to the
+        overlay, as in `pure`."""
+        poison = ""
+        for st in stmts:
+            if isinstance(st, (ir.Seq, ir.Atomic)):
+                p = self.pure_stmts(st.body)
+            elif isinstance(st, ir.AssignLocal):
+                v, p = self.pure(st.value, st.span)
+                self.overlay[self.t.local(st.var, self.ctx)] = v
+            elif isinstance(st, ir.AssignShared):
+                v, p = self.pure(st.value, st.span)
+                conds, lvs, valid, pl = self.pure_location(st.loc, st.span)
+                self.write(conds, lvs, v)
+                p = _or(p, pl, f"!{valid}" if valid else "")
+            elif isinstance(st, ir.Eval):
+                p = self.pure(st.expr, st.span)[1]
+            elif isinstance(st, (ir.Check, ir.Assume)):
+                p = self.pure(st.cond, st.span)[1]
+            elif isinstance(st, ir.If):
+                c, pc = self.pure(st.cond, st.span)
+                _, _, pb = self.pure_branches(c, lambda: ("", self.pure_stmts(st.then)), lambda: ("", self.pure_stmts(st.other)))
+                p = _or(pc, pb)
+            else:
+                raise _unsupported(st.span, "a procedure call or return before a wait in its atomic block")
+            poison = _or(poison, p)
+        return poison
 
     def write(self, conds: list[str | None], lvs: list[str], value: str) -> None:
         """A write of the step (in a wait condition): later reads of the condition see it."""
@@ -723,13 +771,22 @@ class _Unit:
 
     def wait_guard(self, e: ir.Expr, span: Span) -> str:
         self.overlay = {}
-        value, poison = self.pure(e, span)
-        return _or(poison, f"({value} != 0)")
+        return _or(*self.wait_parts(e, span))
 
     def lock_guard(self, loc: ir.SharedLoc, span: Span) -> str:
         self.overlay = {}
+        return _or(*self.lock_parts(loc, span))
+
+    def wait_parts(self, e: ir.Expr, span: Span) -> tuple[str, str]:
+        """(poison, value) of a wait condition: the step can run when either holds."""
+        value, poison = self.pure(e, span)
+        return poison, f"({value} != 0)"
+
+    def lock_parts(self, loc: ir.SharedLoc, span: Span) -> tuple[str, str]:
         conds, lvs, valid, poison = self.pure_location(loc, span)
-        return _or(poison, f"!{valid}" if valid else "", f"({self.chain(conds, lvs)} == 0)")
+        lock = self.chain(conds, lvs)
+        self.write(conds, lvs, "1")
+        return _or(poison, f"!{valid}" if valid else ""), f"({lock} == 0)"
 
 
 def _writes_local(e: ir.Expr) -> bool:
@@ -758,10 +815,37 @@ def _loc_writes_local(loc: ir.SharedLoc) -> bool:
     return any(s is not None and _writes_local(s) for s in subs)
 
 
-def _nondets(e: ir.Expr | ir.SharedLoc | None) -> list[ir.Nondet]:
-    """The nondet() calls in an expression (or in a location's index and pointer)."""
+def _wait_of(st: ir.Stmt) -> ir.Expr | ir.SharedLoc | None:
+    """The wait condition of a statement of an atomic block: an await's, a spin_lock's lock."""
+    if isinstance(st, ir.Await):
+        return st.cond
+    if isinstance(st, ir.Eval) and isinstance(st.expr, ir.AtomicOp) and st.expr.op == "spin_lock":
+        return st.expr.loc
+    return None
+
+
+def _marker(n: ir.Nondet) -> str:
+    """A nondet() in a guard that was not chosen before the step (atomic_guard)."""
+    return f"__N{id(n)}_"
+
+
+def _nondets(e: ir.Expr | ir.SharedLoc | ir.Stmt | None) -> list[ir.Nondet]:
+    """The nondet() calls in an expression (or in a location's index and pointer), or in the
+    expressions of a statement of an atomic block."""
     if e is None:
         return []
+    if isinstance(e, (ir.Seq, ir.Atomic)):
+        return [n for s in e.body for n in _nondets(s)]
+    if isinstance(e, ir.If):
+        return _nondets(e.cond) + [n for s in e.then + e.other for n in _nondets(s)]
+    if isinstance(e, ir.AssignLocal):
+        return _nondets(e.value)
+    if isinstance(e, ir.AssignShared):
+        return _nondets(e.value) + _nondets(e.loc)
+    if isinstance(e, ir.Eval):
+        return _nondets(e.expr)
+    if isinstance(e, (ir.Check, ir.Assume, ir.Await)):
+        return _nondets(e.cond)
     if isinstance(e, ir.Nondet):
         return [e]
     if isinstance(e, ir.SharedLoc):
@@ -860,8 +944,9 @@ class _Thread:
         nxt: _Goto | _Branch = _Goto(k)
         if isinstance(value, tuple):
             nxt = _Branch(*value)
+        fail = (self.stop if ctx.fail is None else ctx.fail) if u.fails else None
         return self.add(_Instr(u.lines, nxt, boundary=step, guard=g, assume=assume and g is not None,
-                               nondet=u.nondet, ntemps=u.ntemps, in_atomic=ctx.in_atomic))
+                               nondet=u.nondet, ntemps=u.ntemps, in_atomic=ctx.in_atomic, fail=fail))
 
     def choosing(self, exprs: list[ir.Expr | ir.SharedLoc | None], k: int, make: Callable[[int], int],
                  span: Span) -> int:
@@ -1019,12 +1104,12 @@ class _Thread:
         if ctx.in_atomic:
             return self.seq(st.body, k, ctx)
         inner = replace(ctx, in_atomic=True)
-        waits: list[ir.Expr | ir.SharedLoc | None] = []
-        for s in ir.flatten(st.body):
-            if isinstance(s, ir.Await):
-                waits.append(s.cond)
-            elif isinstance(s, ir.Eval) and isinstance(s.expr, ir.AtomicOp) and s.expr.op == "spin_lock":
-                waits.append(s.expr.loc)
+        flat = ir.flatten(st.body)
+        waits: list[ir.Expr | ir.SharedLoc | None] = [w for w in map(_wait_of, flat) if w is not None]
+        # the nondet() of a statement before a wait, where it decides whether the statement
+        # fails an access (then the step runs whatever the wait says), is chosen with the waits'
+        guard, _ = self.atomic_guard(st, ctx)
+        waits += [n for s in flat if _wait_of(s) is None for n in _nondets(s) if _marker(n) in (guard or "")]
 
         facts = _Facts(self.x)
         for s in st.body:
@@ -1038,11 +1123,13 @@ class _Thread:
                     self.has_wait = True
                 return self.add(_Instr([self.x.comment(st.span)], _Goto(body), boundary=step, guard=guard))
             # assume() inside: save what the block may write, defer its checks to the commit,
-            # and on a false assume restore everything (the thread stays before the block)
+            # and on a false assume restore everything (the thread stays before the block); a
+            # failed access commits what the block did so far, and the thread stops
             undo = self.add(_Instr([], None, kind="rollback"))
             commit = self.add(_Instr([], _Goto(k2)))
+            failing = self.add(_Instr([], None, kind="stop"))
             self.deferred, self.recording = [], {}
-            body = self.seq(st.body, commit, replace(inner, rollback=undo))
+            body = self.seq(st.body, commit, replace(inner, rollback=undo, fail=failing))
             guard, _ = self.atomic_guard(st, ctx)
             deferred, recorded = self.deferred, list(self.recording)
             self.deferred = self.recording = None
@@ -1053,45 +1140,56 @@ class _Thread:
             clean = [f"{c} = 0;" for c in copies] + [f"{flag} = 1;" for _, flag in deferred]
             self.instrs[undo].code = [f"{v} = {c};" for v, c in zip(saved, copies)] + clean
             self.instrs[commit].code = [line for prop, flag in deferred for line in self.x.check(prop, f"({flag} != 0)")] + clean
+            self.instrs[failing].code = list(self.instrs[commit].code)
             entry = [self.x.comment(st.span)] + [f"{c} = {v};" for v, c in zip(saved, copies)]
             return self.add(_Instr(entry, _Goto(body), boundary=True, guard=guard))
         return self.choosing(waits, k, make, st.span)
 
     def atomic_guard(self, st: ir.Atomic, ctx: _Ctx) -> tuple[str | None, bool]:
         """The wait condition of an atomic block, evaluated before it runs, and whether the block
-        is a step. Waits must be at the top of the block and independent of what precedes them."""
-        parts: list[str] = []
+        is a step. Waits must be at the top of the block and independent of what precedes them.
+        The block runs when its statements, in order up to its last wait, reach a failed access
+        (docs/semantics.md, "Failed accesses") before a wait that is false: `p1 || (w1 && (p2 ||
+        ...))`. A nondet() not chosen before the step stands in it as its `_marker`."""
+        parts: list[tuple[str, str | None]] = []   # per statement: (poison, wait condition)
         written_locals: set[int] = set()
         written_locs: set[int] = set()
         probe = _Unit(self, ctx)
         step = False
-        for s in ir.flatten(st.body):
-            facts = _Facts(self.x)
-            facts.stmt(s)
-            step = step or facts.shared or facts.waits
-            wait: ir.Expr | ir.SharedLoc | None = None
-            if isinstance(s, ir.Await):
-                wait = s.cond
-            elif isinstance(s, ir.Eval) and isinstance(s.expr, ir.AtomicOp) and s.expr.op == "spin_lock":
-                wait = s.expr.loc
-            if wait is None and facts.waits:
-                raise _unsupported(facts.wait_span or st.span, "a wait inside a branch or a called procedure of an atomic block")
-            if wait is not None:
-                reads = _Facts(self.x)
-                if isinstance(wait, ir.SharedLoc):
-                    reads.loc(wait, read=True)
-                else:
-                    reads.expr(wait)
-                if reads.read_locals & written_locals or reads.read_locs & written_locs:
-                    raise _unsupported(s.span, "a wait that depends on an earlier statement of its atomic block")
-                if isinstance(wait, ir.SharedLoc):
-                    parts.append(probe.lock_guard(wait, s.span))
-                else:
-                    parts.append(probe.wait_guard(wait, s.span))
-            written_locals |= facts.written_locals
-            written_locs |= facts.written_locs
-        guard = " && ".join(f"({p})" for p in parts) if parts else None
-        return guard, step
+        flat = ir.flatten(st.body)
+        last = max((i for i, s in enumerate(flat) if _wait_of(s) is not None), default=-1)
+        unchosen = [n for s in flat[:last + 1] for n in _nondets(s) if id(n) not in self.prechosen]
+        self.prechosen.update((id(n), _marker(n)) for n in unchosen)
+        try:
+            for i, s in enumerate(flat):
+                facts = _Facts(self.x)
+                facts.stmt(s)
+                step = step or facts.shared or facts.waits
+                wait = _wait_of(s)
+                if wait is None and facts.waits:
+                    raise _unsupported(facts.wait_span or st.span, "a wait inside a branch or a called procedure of an atomic block")
+                if wait is not None:
+                    reads = _Facts(self.x)
+                    if isinstance(wait, ir.SharedLoc):
+                        reads.loc(wait, read=True)
+                    else:
+                        reads.expr(wait)
+                    if reads.read_locals & written_locals or reads.read_locs & written_locs:
+                        raise _unsupported(s.span, "a wait that depends on an earlier statement of its atomic block")
+                    parts.append(probe.lock_parts(wait, s.span) if isinstance(wait, ir.SharedLoc)
+                                 else probe.wait_parts(wait, s.span))
+                elif i < last:
+                    parts.append((probe.pure_stmts((s,)), None))
+                written_locals |= facts.written_locals
+                written_locs |= facts.written_locs
+        finally:
+            for n in unchosen:
+                del self.prechosen[id(n)]
+        guard = ""
+        for poison, wait in reversed(parts):
+            rest = guard if wait is None else f"({wait} && {guard})" if guard else wait
+            guard = _or(poison, rest) if rest else poison
+        return guard or None, step
 
     # ---- nodes and text
     def nodes(self) -> list[int]:
@@ -1122,12 +1220,10 @@ class _Thread:
         return starts
 
     def successors(self, i: int) -> list[int]:
-        nxt = self.instrs[i].nxt
-        if isinstance(nxt, _Goto):
-            return [nxt.target]
-        if isinstance(nxt, _Branch):
-            return [nxt.then, nxt.other]
-        return []
+        ins = self.instrs[i]
+        nxt = ins.nxt
+        out = [nxt.target] if isinstance(nxt, _Goto) else [nxt.then, nxt.other] if isinstance(nxt, _Branch) else []
+        return out + ([ins.fail] if ins.fail is not None else [])
 
     def back_edge(self, start: int, starts: set[int]) -> int | None:
         """An instruction that the tail of `start` reaches twice (a loop without a step)."""
@@ -1181,7 +1277,7 @@ class _Thread:
             if first.assume and first.guard:
                 options.append(f"  :: pc == {n} && !({first.guard}) -> skip  /* waits on an assume(): not blocked */")
         if stops:
-            options.append(f"  :: pc == {stop} -> skip  /* stopped by a false assume(): not blocked */")
+            options.append(f"  :: pc == {stop} -> skip  /* stopped by a false assume() or a failed access: not blocked */")
         options.append(f"  :: pc == {end} -> break")
         pc_type = "byte" if stop < 256 else "short"
         out = [f"/* thread {self.thread.name}" + (f" (current = &{x.layout.objects[self.thread.current].name})"
@@ -1235,6 +1331,9 @@ class _Thread:
         for i in order:
             ins = self.instrs[i]
             lines = list(ins.code)
+            if ins.fail is not None:
+                targets.add(ins.fail)
+                lines = [line.replace(FAIL, f"goto N{n}_{ins.fail};") for line in lines]
             if ins.kind == "finish":
                 lines += [f"pc = {end};", f"goto {label_end};"]
             elif ins.kind == "stop":

@@ -66,6 +66,7 @@ class _Pending:
     # guards under which the unit is a step although no event happens: a failed access (bad
     # pointer or index: the thread still tried to touch memory) and a wait it reaches
     step_guards: list[Term] = field(default_factory=list)
+    fails: list[Term] = field(default_factory=list)   # each failed access: when it fails
     nondets: list[tuple[Sym, int | None]] = field(default_factory=list)
 
 
@@ -151,9 +152,10 @@ class _ThreadUnroller:
     def simple(self, span: Span, fn: Callable[[], R]) -> R:
         """Evaluate one statement: its shared accesses form one atomic step."""
         self.grow(span)
-        self.cg = self.g
         if self.in_atomic:
+            self.cg = self.live()
             return fn()
+        self.cg = self.g
         self.pending = _Pending(span, self.g)
         result = fn()
         self.end_step()
@@ -194,7 +196,8 @@ class _ThreadUnroller:
                 if spec.write is not None and isinstance(spec.loc, Const):
                     written[spec.loc.value] = substitute(spec.write, mapping, tb)
             enabled_final = self.on_final_memory(p.enabled, mapping, p.nondets)
-        step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns))
+        step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns),
+                    tb.or_(*p.fails))
         self.u.steps.append(step)
         self.step_ids.append(step_id)
         self.pos += 1
@@ -223,10 +226,45 @@ class _ThreadUnroller:
         self.u.checks.append(Check(len(self.u.checks), kind, label, self.index, guard, cond, step, self.pos, span, msg))
 
     def check(self, kind: str, label: str, cond: Term, span: Span, msg: str, access: bool = False) -> None:
+        """A check site; with `access`, `cond` says that an access is valid, and when it is not
+        the access fails (NOTE(failed-access) in events.py)."""
         assert self.pending is not None
-        self.pending.checks.append((kind, label, self.cg, self.tb.truth(cond), span, msg))
+        cond = self.tb.truth(cond)
+        self.pending.checks.append((kind, label, self.cg, cond, span, msg))
         if access:
-            self.pending.step_guards.append(self.tb.and_(self.cg, self.tb.not_(self.tb.truth(cond))))
+            self.fail_unless(cond)
+
+    def fail_unless(self, valid: Term) -> None:
+        """NOTE(failed-access) in events.py: where the access is not valid, the unit is a step
+        (`step_guards`) that fails there (`fails`), and the rest of the step is evaluated only
+        where it is valid (`cg`, and `live` for the later statements of an atomic block). The
+        guards of the thread's later steps do not change: the encoder stops the thread after
+        a step that failed (`Step.fails`), as after a cut, so loops unroll as before."""
+        assert self.pending is not None
+        tb = self.tb
+        failed = tb.and_(self.cg, tb.not_(valid))
+        if failed is FALSE:
+            return
+        self.pending.step_guards.append(failed)
+        self.pending.fails.append(failed)
+        self.cg = tb.and_(self.cg, valid)
+
+    def live(self) -> Term:
+        """The path guard, less the failed accesses of the step so far (NOTE(failed-access))."""
+        tb = self.tb
+        fails = self.pending.fails if self.pending is not None else []
+        return tb.and_(self.g, *[tb.not_(f) for f in fails])
+
+    def narrowed(self, cond: Term, fn: Callable[[], R]) -> R:
+        """Evaluate `fn` only where `cond` holds (the right operand of && or ||, a branch of ?:);
+        afterwards the guard is the one before, less the failed accesses `fn` made."""
+        assert self.pending is not None
+        tb = self.tb
+        saved, before = self.cg, len(self.pending.fails)
+        self.cg = tb.and_(saved, cond)
+        out = fn()
+        self.cg = tb.and_(saved, *[tb.not_(f) for f in self.pending.fails[before:]])
+        return out
 
     def wait(self, cond: Term) -> None:
         """The step can only run when `cond` holds, if the path reaches this wait."""
@@ -307,7 +345,8 @@ class _ThreadUnroller:
     def set_local(self, var: ir.LocalVar, value: Term) -> None:
         self.env[var.uid] = value
         if self.pending is not None:
-            self.pending.assigns.append(Assignment(var.name, value, var.type.pointer))
+            live = self.tb.not_(self.tb.or_(*self.pending.fails))
+            self.pending.assigns.append(Assignment(var.name, value, var.type.pointer, live))
 
     def merge(self, states: list[tuple[Term, Env]]) -> Env:
         if len(states) == 1:
@@ -425,7 +464,10 @@ class _ThreadUnroller:
         for g, _, v in reversed(frame.returns):
             if v is not None:
                 value = tb.ite(g, v, value)
-        self.g, self.env = g0, env0
+        # the caller goes on where the procedure returned or ended; unless a false assume
+        # stopped the thread in it (NOTE(pure-assume) marks every frame escaped), that is `g0`
+        self.g = tb.or_(self.g, *[g for g, _, _ in frame.returns]) if frame.escaped else g0
+        self.env = env0
         if st.result is not None:
             self.env[st.result.uid] = value
             if self.pending is None and not self.in_atomic:
@@ -447,10 +489,7 @@ class _ThreadUnroller:
         if isinstance(e, ir.Binary):
             if e.op in ("&&", "||"):
                 a = tb.truth(self.expr(e.left))
-                saved = self.cg
-                self.cg = tb.and_(saved, a if e.op == "&&" else tb.not_(a))
-                b = tb.truth(self.expr(e.right))
-                self.cg = saved
+                b = tb.truth(self.narrowed(a if e.op == "&&" else tb.not_(a), lambda: self.expr(e.right)))
                 return tb.and_(a, b) if e.op == "&&" else tb.or_(a, b)
             left, right = self.expr(e.left), self.expr(e.right)
             if e.op in ("/", "%"):
@@ -458,12 +497,8 @@ class _ThreadUnroller:
             return tb.binary(e.op, left, right)
         if isinstance(e, ir.Ternary):
             c = tb.truth(self.expr(e.cond))
-            saved = self.cg
-            self.cg = tb.and_(saved, c)
-            a = self.expr(e.then)
-            self.cg = tb.and_(saved, tb.not_(c))
-            b = self.expr(e.other)
-            self.cg = saved
+            a = self.narrowed(c, lambda: self.expr(e.then))
+            b = self.narrowed(tb.not_(c), lambda: self.expr(e.other))
             return tb.ite(c, a, b)
         if isinstance(e, ir.AddressOf):
             addrs = [tb.word(self.layout.objects[o].address) for o in e.obj.candidates]
@@ -629,6 +664,7 @@ class _ThreadUnroller:
         objs = [o for o in self.layout.objects if o.struct == e.struct]
         conds = [tb.cmp("==", p, tb.word(o.address)) for o in objs]
         valid = tb.or_(*conds)
+        # from here on the guard includes `valid` (NOTE(failed-access))
         self.check("uaf", "", valid, e.span, f"{e.op}() on a NULL or invalid pointer", access=True)
         locs = [self.layout.refcount_location(o.index) for o in objs]
         loc = self.choose(conds, valid, [tb.word(i) for i in locs])
@@ -636,13 +672,10 @@ class _ThreadUnroller:
         read = self.u.fresh("v")
         count = tb.binary("&", read, tb.unary("~", kill_bit))
         alive = tb.cmp("!=", count, tb.word(0))
-        saved = self.cg
-        self.cg = tb.and_(saved, valid)
         one = tb.word(1)
         result: Term = tb.word(0)
         if e.op == "refcount":
-            self.cg = saved
-            self.pending.events.append(_EventSpec(READ, loc, tuple(locs), read, None, tb.and_(saved, valid), "once", "refcount"))  # type: ignore[union-attr]
+            self.pending.events.append(_EventSpec(READ, loc, tuple(locs), read, None, tb.and_(self.cg, valid), "once", "refcount"))  # type: ignore[union-attr]
             return count
         if e.op == "get":
             self.check("uaf", "", alive, e.span, "get() on a released object (its count was already 0)")
@@ -661,7 +694,6 @@ class _ThreadUnroller:
             write, result = tb.ite(live, tb.binary("+", read, one), read), tb.to_word(live)
         else:
             raise AssertionError(e.op)
-        self.cg = saved
         self.rmw(loc, tuple(locs), read, write, valid, "ref", e.op)
         return result
 

@@ -6,15 +6,21 @@ unbounded), and the verdicts must agree per property by the rules below. The run
 derandomized: the same 1,000 models every time, so a failure reproduces; the failing model's
 text is printed (shrunk by hypothesis). A disagreement is a bug in one engine: reduce it, decide
 from docs/semantics.md which engine is wrong, and keep it in test_differential_regressions.py.
+
+A wider run, outside CI: `OBJCG_DIFF_SEED=777 OBJCG_DIFF_EXAMPLES=3000 pytest -s
+tests/test_differential.py` draws other models (hypothesis seeded with that number, not
+derandomized), goes on after a disagreement and fails at the end listing every one (the
+models are not shrunk; each is written to the test's temporary directory).
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, seed, settings
 
 import gen_models
 from objcg_proof.diagnostics import SourceCache
@@ -25,7 +31,8 @@ from objcg_proof.solver import SolverOptions
 from objcg_proof.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED
 from objcg_proof.verify import VerifyOptions, verify_path
 
-EXAMPLES = 1000
+EXAMPLES = int(os.environ.get("OBJCG_DIFF_EXAMPLES", "1000"))
+SEED = os.environ.get("OBJCG_DIFF_SEED")   # a wider run: these models instead of the CI's
 MAX_STATES = 50_000          # the interpreter gives up (incomplete: the model is skipped) beyond
 SOLVER = SolverOptions(timeout_s=5)
 MAX_SKIP_RATE = 0.01
@@ -37,7 +44,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)  # disagreements
     z3: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     interp: dict[str, tuple[str, int | None]] = field(default_factory=dict)
-    compared: list[str] = field(default_factory=list)  # the properties compared (rule (a))
+    compared: list[str] = field(default_factory=list)  # the properties compared (all, rule (a))
 
     def describe(self) -> str:
         rows = [f"  {name:<10} z3 {status:<9}{'' if n is None else f' ({n} steps)':<12}  interpreter "
@@ -51,10 +58,9 @@ def compare(path: str) -> Outcome:
     """Run both engines on the model file at `path` and compare their verdicts.
 
     The rules follow from docs/semantics.md:
-    (a) if either engine finds `uaf` violated, only `uaf` is compared: after a failed access
-        (a NULL/invalid dereference, an out-of-bounds index) the semantics leaves the values
-        that follow unspecified (z3 goes on with free values, the interpreter stops the thread),
-        so the other properties may legitimately differ;
+    (a) every property is compared, after a `uaf` too: a failed access (a NULL/invalid
+        dereference, an out-of-bounds index) stops its thread in both engines ("Failed
+        accesses"), so nothing after it is left unspecified;
     (b) z3 `violated` => the interpreter finds it violated too, and z3's shortest trace is at
         least as long as the interpreter's (z3's is the shortest within the bound, the
         interpreter's the shortest of all executions); when the bound covered every execution
@@ -68,9 +74,8 @@ def compare(path: str) -> Outcome:
         property reached within it; with every execution covered, none is reached at all.)
     (e) z3 `unknown` on any property => the model is skipped (counted; at most 1% may skip);
     (f) the interpreter stopped at its state limit (incomplete) => the model is skipped.
-    Every z3 counterexample that is compared is also replayed on the interpreter
-    (`interpret.replay`): its schedule must run and violate the property (after a failed
-    access only the `uaf` counterexample is, by (a)).
+    Every z3 counterexample is also replayed on the interpreter (`interpret.replay`): its
+    schedule must run and violate the property.
     """
     out = Outcome()
     result = verify_path(path, SourceCache(), VerifyOptions(solver=SOLVER))
@@ -93,10 +98,8 @@ def compare(path: str) -> Outcome:
         return out
     covered = (any(p.status == PROVED for p in result.properties)
                and all(p.status != BOUNDED for p in result.properties))
-    uaf_z3 = any(p.name == "uaf" and p.status == VIOLATED for p in result.properties)
-    compared = [p for p in result.properties if not (uaf_z3 or "uaf" in mine.violations) or p.name == "uaf"]
-    out.compared = [p.name for p in compared]
-    for p in compared:
+    out.compared = [p.name for p in result.properties]
+    for p in result.properties:
         found = mine.violations.get(p.name)
         if p.status == VIOLATED:
             assert p.trace is not None
@@ -127,8 +130,9 @@ def compare(path: str) -> Outcome:
 def test_z3_and_interpreter_agree_on_random_models(tmp_path: Path) -> None:
     stats: Counter[str] = Counter()
     path = str(tmp_path / "gen.dsl")
+    found: list[str] = []   # a wider run: every disagreement, reported at the end
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED is None, database=None, print_blob=False,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much, HealthCheck.large_base_example])
     @given(gen_models.models())
@@ -142,13 +146,21 @@ def test_z3_and_interpreter_agree_on_random_models(tmp_path: Path) -> None:
             stats["skipped"] += 1
             return
         stats["compared"] += 1
-        if outcome.compared == ["uaf"]:
-            stats["uaf only"] += 1
+        if outcome.z3.get("uaf", ("", None))[0] == VIOLATED or outcome.interp.get("uaf", ("", None))[0] == VIOLATED:
+            stats["with a uaf"] += 1
+        stats["properties compared"] += len(outcome.compared)
         for name in outcome.compared:
             stats[f"z3 {outcome.z3[name][0]}"] += 1
+        if outcome.problems and SEED is not None:
+            stats["disagreements"] += 1
+            kept = tmp_path / f"disagreement{len(found) + 1}.dsl"
+            kept.write_text(text, encoding="utf-8")
+            found.append(f"{kept}:\n{text}{outcome.describe()}")
+            return
         assert not outcome.problems, f"z3 and the interpreter disagree on:\n{text}\n{outcome.describe()}"
 
-    check()
+    (check if SEED is None else seed(int(SEED))(check))()
     print(f"\ndifferential: {dict(stats)}")
+    assert not found, "z3 and the interpreter disagree on:\n" + "\n\n".join(found)
     assert stats["models"] >= EXAMPLES
     assert stats["skipped"] <= MAX_SKIP_RATE * stats["models"], dict(stats)

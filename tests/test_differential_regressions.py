@@ -8,6 +8,7 @@ fixed. (A test of a z3-side bug fails until unroll.py / encode.py / verify.py ar
 
 from __future__ import annotations
 
+import re
 import signal
 from contextlib import contextmanager
 from typing import Iterator
@@ -17,6 +18,7 @@ import pytest
 from objcg_proof.diagnostics import SourceCache, UserError
 from objcg_proof.interpret import explore, replay
 from objcg_proof.parser import load_model
+from objcg_proof.promela import export_path
 from objcg_proof.resolve import resolve
 
 
@@ -382,19 +384,15 @@ def test_pure_loop_kept_going_by_nondet(models):
     assert models.replays == []
 
 
-# ---- 11. interpreter: a failed access counted although its step can never run ----------------
+# ---- 11. a failed access in a step whose later assume is false -----------------------------
 # Found as: a z3 uaf counterexample longer than the interpreter's shortest although the bound
 # covered every execution, on `assume(refcount(p2) < 0);` with p2 == NULL.
-# semantics.md: a step runs only when the assumes it contains hold; a check in a step is reached
-# only when the step runs. A failed access (out-of-bounds index, invalid pointer) reaches no
-# memory and its value is unspecified, but below no value satisfies `v < 0` (words are
-# unsigned), so the atomic step never runs and its out-of-bounds read is never reached: no uaf
-# (z3: vacuous, nothing reached). With `v == 3` some value lets the step run: uaf after 1 step.
-# The interpreter stopped the thread at the failed access and reported it at once, before the
-# rest of the step (here the assume) could refuse to run.
-# Wrong: the interpreter. Fixed in interpret.py (NOTE(failed-access): in a unit with an assume
-# or a wait, the rest of the unit runs for every value of the failed access, and the failure
-# counts only if some value lets the step run).
+# Then (before the failed-access rule) the value read through a failed access was unspecified,
+# and both engines let the assume after it decide whether the step could run at all.
+# semantics.md, "Failed accesses" (the rule since): a failed access ends the step's
+# evaluation; the step runs up to it whatever its later waits and assumes would say (they are
+# never evaluated), and the thread stops for good. So `a[i]` (i == 1, out of bounds) is a uaf
+# after 1 step whatever the assume after it says, and T never finishes: no leak, no deadlock.
 FAILED_ACCESS_IN_A_STEP_THAT_CANNOT_RUN = """
 width 8;
 shared word a[1] = 0;
@@ -408,15 +406,10 @@ thread T {
 """
 
 
-@pytest.mark.parametrize("cond, want_z3, want_interp", [
-    ("< 0", ("vacuous", None), ("proved", None)),
-    ("== 3", ("violated", 1), ("violated", 1)),
-], ids=["never-runs", "may-run"])
-def test_failed_access_in_a_step_that_cannot_run(models, cond, want_z3, want_interp):
+@pytest.mark.parametrize("cond", ["< 0", "== 3"], ids=["never-true", "may-be-true"])
+def test_failed_access_ends_its_step_before_a_later_assume(models, cond):
     z3, interp = verdicts(models, FAILED_ACCESS_IN_A_STEP_THAT_CANNOT_RUN % cond)
-    assert interp["uaf"] == want_interp
-    assert z3["uaf"] == want_z3
-    assert models.replays == []
+    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
 
 
 # ---- 12. interpreter: a step followed by a pure loop that never ends could not be taken -------
@@ -462,3 +455,223 @@ def test_a_step_followed_by_a_pure_loop_that_never_ends(models, t1, before):
     # T2 never finishes: no leak; spinning is not waiting: no deadlock
     assert interp["leak"] == ("proved", None) and interp["deadlock"] == ("proved", None)
     assert models.replays == []
+
+
+# ---- failed accesses: one rule in the three engines (docs/semantics.md, "Failed accesses") ----
+# A failed access (an index out of bounds, an invalid pointer) used to have no single rule: the
+# interpreter stopped the thread, the prover and the Promela export let it go on with an
+# unspecified value. Now it ends its step there (nothing after it in the step happens, the step
+# runs whatever its later waits and assumes would say) and stops its thread for good: neither
+# finished nor blocked. Each model below is checked by the prover, the interpreter (with every
+# prover counterexample replayed) and SPIN on the Promela export.
+
+def spin_violated(models, text: str) -> set[str]:  # type: ignore[no-untyped-def]
+    """The properties SPIN finds violated in the model's Promela export (every execution)."""
+    from test_spin import require_spin, survey
+
+    require_spin()
+    path = models.write(text)
+    workdir = models.root / "spin"
+    workdir.mkdir(exist_ok=True)
+    return set(survey(export_path(path, SourceCache()), workdir).violated)
+
+
+def agree_everywhere(models, text: str, want: dict[str, tuple[str, int | None]]) -> None:  # type: ignore[no-untyped-def]
+    """The prover and the interpreter give the verdicts `want`, the prover's counterexamples
+    replay, and SPIN finds exactly the violated ones."""
+    z3, interp = verdicts(models, text)
+    agree(models, z3, interp, want)
+    assert spin_violated(models, text) == {name for name, (status, _) in want.items() if status == "violated"}, "SPIN"
+
+
+# ---- 13. prover: a wait that reads through a failed access, a spurious deadlock -------------
+# Found by a wider SPIN run (seed 8080): the prover said `deadlock` violated in 2 steps, replay
+# refused it (exit 4); the interpreter and SPIN said no deadlock. `arr[l6]` is out of bounds
+# (l6 == 9): the prover let the value read there make the await false on the final memory and
+# called T1 blocked. Now the failed access ends T1's step: the step can always run (the await
+# and the assume after the access are never evaluated), and T1 stops, neither finished nor
+# blocked: no deadlock; uaf after 3 steps (g++, l6 = g + 8 reads the ghost, the atomic block).
+FAILED_ACCESS_IN_A_WAIT = """
+width 8;
+shared word arr[2] = {1, 1};
+ghost word g = 0;
+thread T0 { await(g >= 2); }
+thread T1 {
+    g++;
+    word l6 = g + 8;
+    atomic {
+        await(try_cmpxchg(&arr[l6], &l6, nondet(3)) >= l6);
+        assume(g >= 2);
+    }
+}
+"""
+
+
+def test_a_wait_that_reads_through_a_failed_access_does_not_block(models):
+    agree_everywhere(models, FAILED_ACCESS_IN_A_WAIT,
+                     {"leak": ("proved", None), "uaf": ("violated", 3), "deadlock": ("proved", None)})
+
+
+# ---- 14. Promela export: a thread went on after a failed access, a spurious leak -------------
+# Found by a wider SPIN run (seed 8080): SPIN said `leak` violated, the prover and the
+# interpreter proved it. When T2 reads g == 1, `get(&o[l1])` is out of bounds: T2 stops there,
+# never finishes, and an execution in which a thread does not finish is no leak. The export let
+# T2 go on (with an arbitrary value) and finish, leaving o[0]'s count at 1.
+FAILED_ACCESS_ENDS_THE_THREAD = """
+refcounted struct obj { word data; const word id; struct obj *next; const struct obj *peer; };
+object struct obj o[1] = { .data = 1, .id = 1, .peer = &o[0] };
+shared word arr[2] = {0, 2};
+ghost word g = 0;
+thread T0 { kill(&o[0]); put(&o[0]); }
+thread T1 { g++; if (arr[1] < 1) { } else { get(&o[0]); } }
+thread T2 { word l1 = g; put(&o[0]); get(&o[l1]); }
+"""
+
+
+def test_a_thread_stops_at_a_failed_access_and_never_finishes(models):
+    agree_everywhere(models, FAILED_ACCESS_ENDS_THE_THREAD,
+                     {"leak": ("proved", None), "uaf": ("violated", 2), "deadlock": ("proved", None)})
+
+
+# ---- 15. prover: a failed put made the leak check an internal error, and hid the uaf ---------
+# `put(p)` with p == NULL (T read ptr before W wrote it) is a failed access. The prover let T go
+# on and finish with o's count still 1, so it called `leak` violated; the counterexample did not
+# replay (T stops at the failed put in the interpreter), so the command printed "internal
+# error" (exit 4) and no verdict at all, not even the uaf. Now T stops in the prover too: such
+# an execution is no leak, and when T reads &o it finishes with the count at 0.
+FAILED_PUT = """
+refcounted struct obj { word data; };
+object struct obj o;
+shared struct obj *ptr = NULL;
+thread W { ptr = &o; }
+thread T { struct obj *p = ptr; put(p); }
+"""
+
+
+def test_a_failed_put_is_a_uaf_and_no_leak(models):
+    agree_everywhere(models, FAILED_PUT, {"leak": ("proved", None), "uaf": ("violated", 2), "deadlock": ("proved", None)})
+    run = models.run(FAILED_PUT)
+    assert run.rc == 1 and "internal error" not in run.err, run.err
+    assert re.search(r"^  leak .* proved ", run.out, re.M) and re.search(r"^  uaf .* VIOLATED ", run.out, re.M), run.out
+
+
+# ---- 16. the thread stops right after the failing step: no later check, not blocked ----------
+# With i == 1, `arr[i]` fails and T stops: the assert after it is never reached (it holds when
+# i == 0), and T is not blocked at the await after it either (with i == 0 the await holds, T
+# finishes). The prover stopped T with the failing step but still counted the check right
+# after it as reached, and T as blocked at the wait right after it, until `got_to`.
+STOPS_RIGHT_AFTER = """
+width 8;
+shared word arr[1] = {0};
+shared word flag = 0;
+thread T {
+    word i = nondet(2);
+    word v = arr[i];
+    assert(i == 0, "after");
+    await(flag == i);
+}
+"""
+
+
+def test_nothing_of_the_thread_happens_after_its_failed_access(models):
+    agree_everywhere(models, STOPS_RIGHT_AFTER, {"leak": ("proved", None), "uaf": ("violated", 1),
+                                                 "deadlock": ("proved", None), "after": ("proved", None)})
+
+
+# ---- 17. a failed access before a wait of the same atomic step --------------------------------
+# `arr[i] = 1` comes before `spin_lock(&lock)` in the step. With i == 2 it fails: the step runs
+# up to it, whatever the lock (held for ever here) says, and T stops: a uaf, no deadlock. With
+# i == 0 nothing fails and T waits for ever: a deadlock, no uaf. The export used to guard the
+# step with the lock alone, so SPIN found T blocked whatever i was.
+FAILED_ACCESS_BEFORE_A_LOCK = """
+width 8;
+shared word arr[2] = {0, 0};
+shared word lock = 1;
+thread T {
+    word i = %s;
+    atomic {
+        arr[i] = 1;
+        spin_lock(&lock);
+    }
+}
+"""
+
+
+def test_a_failed_access_before_a_wait_lets_the_step_run(models):
+    agree_everywhere(models, FAILED_ACCESS_BEFORE_A_LOCK % "2",
+                     {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+    # with a valid index the step never runs: T waits for ever (and its uaf check is never
+    # reached: the prover says vacuous, the interpreter finds nothing)
+    z3, interp = verdicts(models, FAILED_ACCESS_BEFORE_A_LOCK % "0")
+    assert z3["deadlock"] == interp["deadlock"] == ("violated", 0)
+    assert spin_violated(models, FAILED_ACCESS_BEFORE_A_LOCK % "0") == {"deadlock"}
+
+
+# The index is a nondet() choice of the step: the thread is blocked only if no choice lets the
+# step run, and index 2 does (it fails), so T is never blocked; the export chooses the index
+# with the wait's choices (its guard depends on it).
+FAILED_ACCESS_BEFORE_A_LOCK_BY_CHOICE = """
+width 8;
+shared word arr[2] = {0, 0};
+shared word lock = 1;
+thread T {
+    atomic {
+        arr[nondet(3)] = 1;
+        spin_lock(&lock);
+    }
+}
+"""
+
+
+def test_a_choice_that_fails_an_access_before_a_wait_lets_the_step_run(models):
+    agree_everywhere(models, FAILED_ACCESS_BEFORE_A_LOCK_BY_CHOICE,
+                     {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+
+
+# ---- 18. prover: a false assume in a called procedure did not stop the caller -----------------
+# semantics.md, "Properties": a thread cannot move past an assume whose condition is false. When
+# T reads x before W writes 5, `w(v)` assumes v == 5, which is false: T stops there, and the
+# assert after the call is never reached (when it is, v == 5). The prover stopped the thread
+# inside w, but went on after the call as if nothing had happened, so it called `b` violated;
+# the counterexample did not replay (exit 4).
+ASSUME_IN_A_PROCEDURE = """
+shared word x = 0;
+thread W { x = 5; }
+proc void w(word c) { assume(c == 5); }
+thread T { word v = x; w(v); assert(v == 5, "b"); }
+"""
+
+
+def test_a_false_assume_in_a_procedure_stops_the_caller(models):
+    agree_everywhere(models, ASSUME_IN_A_PROCEDURE, {"leak": ("proved", None), "uaf": ("proved", None),
+                                                     "deadlock": ("proved", None), "b": ("proved", None)})
+
+
+# ---- 19. interpreter: a false assume before a false wait in one step hid a deadlock ----------
+# Found by the wider differential run (seed 8080, three models), once every property was
+# compared after a uaf (rule (a) of test_differential.py used to skip them): an atomic block
+# that takes a lock, assumes, and takes the same lock again. Reduced (with a second lock, so
+# that the Promela export takes it too): b is held for ever, so T's step can never run.
+# semantics.md, "deadlock": a thread is blocked when its wait condition is false on the final
+# memory; the step's assumes do not come into it. The interpreter ran the step in order,
+# stopped at the false assume (x is 1) and called T stopped by an assume, so not blocked: no
+# deadlock. The prover and SPIN (whose guard is the wait condition) said deadlock.
+# Wrong: the interpreter. Fixed in interpret.py (Machine.blocked runs the step with its assumes
+# taken as true).
+ASSUME_BEFORE_A_FALSE_WAIT = """
+shared word a = 0;
+shared word b = 1;
+shared word x = 1;
+thread T {
+    atomic {
+        spin_lock(&a);
+        assume(x == 0);
+        spin_lock(&b);
+    }
+}
+"""
+
+
+def test_a_false_assume_before_a_false_wait_still_blocks(models):
+    agree_everywhere(models, ASSUME_BEFORE_A_FALSE_WAIT,
+                     {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)})

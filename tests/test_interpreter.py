@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from objcg_proof import cli
+from objcg_proof import batch, cli, gate, interpret
 from objcg_proof.diagnostics import SourceCache
 from objcg_proof.interpret import Exploration, explore, replay
 from objcg_proof.ir import Program
@@ -97,3 +97,69 @@ def test_simulate_prints_a_schedule(tmp_path: Path) -> None:
 def test_simulate_bad_input_exits_2(tmp_path: Path) -> None:
     rc, _, err = run_cli("simulate", str(tmp_path / "missing.dsl"))
     assert rc == 2 and "no such file" in err
+
+
+# ---- one property's internal error hides no other verdict -------------------------------------
+# A counterexample that does not replay (NOTE(replay) in cli.py), or a worker that fails on a
+# property, is an internal error for that property only: exit 4, one line naming the model and
+# the property, and every other property's verdict is still printed (text and JSON).
+TWO_ASSERTS = """
+shared word x = 0;
+thread A { x = 1; }
+thread B { word v = x; assert(v == 0, "a"); assert(v == 0, "b"); }
+"""
+
+
+def verdict_lines(out: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[2] for line in out.splitlines() if line.startswith("  ") and
+            len(line.split()) > 2 and line.split()[2] in ("proved", "VIOLATED", "BOUNDED", "VACUOUS", "UNKNOWN")}
+
+
+def test_a_counterexample_that_does_not_replay_is_that_property_internal_error(models, monkeypatch):
+    real = interpret.replay
+
+    def refuse_a(program, schedule, name, kind):  # type: ignore[no-untyped-def]
+        return (False, "refused by the test") if name == "a" else real(program, schedule, name, kind)
+
+    monkeypatch.setattr(interpret, "replay", refuse_a)
+    run = models.run(TWO_ASSERTS)
+    assert run.rc == 4
+    assert run.err == "objcg-prove: internal error: the counterexample for a in m.dsl does not replay: refused by the test\n"
+    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+    assert "counterexample: b (assert)" in run.out and "counterexample: a" not in run.out
+    run = models.run(TWO_ASSERTS, "--json")
+    assert run.rc == 4
+    report = run.json()
+    assert [(r["property"], r["status"]) for r in report["results"]] == [
+        ("leak", "proved"), ("uaf", "proved"), ("deadlock", "proved"), ("b", "violated")]
+    assert [e["message"] for e in report["errors"]] == [
+        "internal error: the counterexample for a in m.dsl does not replay: refused by the test"]
+
+
+def fail_on_a(ob: batch.Obligation) -> batch.Answer:
+    """Runs in a worker: fails on property `a`."""
+    if ob.name == "a":
+        raise RuntimeError("the encoder fell over")
+    return batch.check_obligation(ob)
+
+
+def test_a_failed_worker_hides_no_other_verdict(models, monkeypatch):
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress:
+                        batch.run_obligations(paths, options, jobs, progress, fail_on_a))
+    run = models.run(TWO_ASSERTS, "--jobs", "2")
+    assert run.rc == 4
+    assert run.err.startswith("objcg-prove: internal error: checking a of m.dsl failed in a worker process: "
+                              "RuntimeError: the encoder fell over")
+    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+
+
+def test_a_failed_worker_fails_the_gate(models, monkeypatch):
+    # `objcg-prove check --jobs N` used to pass a model one of whose properties a worker failed on
+    path = models.write(TWO_ASSERTS, "models/m.dsl")
+    assert models.cli("prove", "--record", path).rc == 1   # recorded: a and b violated
+    monkeypatch.setattr(gate, "verify_models", lambda paths, options, jobs=1, progress=None:
+                        batch.run_obligations(paths, options, 2, progress, fail_on_a))
+    run = models.cli("check", "--no-cache", path)
+    assert run.rc == 4, (run.out, run.err)
+    assert "gate: 0 passed, 1 failed" in run.out
+    assert "objcg-prove: internal error: checking a of models/m.dsl failed in a worker process" in run.err

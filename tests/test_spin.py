@@ -20,6 +20,14 @@ partial-order reduction (`-DNOREDUCE`), so every reachable transition is execute
 reachable violation printed. The prover runs once per model as well (lru_cache), the models
 two at a time in worker processes (the machine has two cores; SPIN's share is small).
 
+Generated models (`gen_models.models()`, as in test_differential.py) are cross-checked the
+same way, every property compared, after a `uaf` too (a failed access stops its thread in both:
+docs/semantics.md, "Failed accesses"): a few in CI (derandomized); a wider run, outside CI,
+with `OBJCG_SPIN_SEED=5150 OBJCG_SPIN_EXAMPLES=300 pytest -s tests/test_spin.py -k generated`
+(other models, hypothesis seeded with that number; it goes on after a disagreement and lists
+every one at the end, each model written to the test's temporary directory). A generated model
+the export cannot represent (a UserError naming the construct) is counted and skipped.
+
 Known disagreements under investigation: none.
 
 SPIN is required, not optional: without it every test here fails and says how to install it
@@ -31,6 +39,7 @@ from __future__ import annotations
 import functools
 import io
 import multiprocessing
+import os
 import re
 import shutil
 import subprocess
@@ -38,13 +47,17 @@ import textwrap
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from collections import Counter
 from typing import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, note, seed, settings
 
+import gen_models
 from objcg_proof.cli import main
-from objcg_proof.diagnostics import SourceCache
+from objcg_proof.diagnostics import SourceCache, UserError
 from objcg_proof.promela import PromelaModel, export_path
+from objcg_proof.solver import SolverOptions
 from objcg_proof.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED
 from objcg_proof.verify import VerifyOptions, verify_path
 
@@ -57,6 +70,8 @@ INSTALL = ("SPIN is not installed (no `spin` on PATH), and this cross-check need
 GCC = "gcc is not installed: SPIN's verifier (pan.c) is compiled with it (Debian package gcc)"
 PAN_DEPTH = 1_000_000      # DFS depth limit: far beyond any shipped model (the deepest is < 200)
 TIMEOUT_S = 600
+GENERATED = int(os.environ.get("OBJCG_SPIN_EXAMPLES", "20"))   # generated models per run
+GENERATED_SEED = os.environ.get("OBJCG_SPIN_SEED")            # a wider run: other models
 SURVEY = re.compile(r"^objcg-prove: property (\d+) \(", re.MULTILINE)
 
 
@@ -167,21 +182,82 @@ def test_the_export_lists_the_prover_properties(model: str) -> None:
     assert export(model).properties == tuple(prover(model)), model
 
 
+def disagreement(status: str, prop: str, answer: SpinAnswer) -> str | None:
+    """Whether SPIN's answer on `prop` contradicts the prover's `status` (the rules at the top;
+    call only for a compared status: proved or violated). None when they agree."""
+    found = prop in answer.violated
+    spin_says = ("SPIN finds a violation" if found
+                 else f"SPIN finds no violation in any execution ({answer.states} states, loops unbounded)")
+    if (status == VIOLATED) != found:
+        return f"property {prop}: the prover says {status}, but {spin_says}"
+    return None
+
+
 @pytest.mark.parametrize("model, prop", CASES, ids=[f"{m}:{p}" for m, p in CASES])
 def test_spin_agrees_with_the_prover(model: str, prop: str, workdir_of: Callable[[str], Path]) -> None:
     require_spin()
     answer = spin(model, workdir_of(model))
     status = prover(model).get(prop)
     assert status is not None, f"{model}: the prover reports no property {prop}, the export has it"
-    found = prop in answer.violated
-    spin_says = ("SPIN finds a violation" if found
-                 else f"SPIN finds no violation in any execution ({answer.states} states, loops unbounded)")
     if status in (BOUNDED, UNKNOWN, VACUOUS):
-        pytest.skip(f"{model}: {prop}: the prover says {status}, not compared; {spin_says}")
-    if status == VIOLATED:
-        assert found, f"SPIN and the prover disagree on {model}, property {prop}: the prover says violated, but {spin_says}"
-    else:
-        assert not found, f"SPIN and the prover disagree on {model}, property {prop}: the prover says {status}, but {spin_says}"
+        found = "a violation" if prop in answer.violated else "no violation"
+        pytest.skip(f"{model}: {prop}: the prover says {status}, not compared; SPIN finds {found}")
+    problem = disagreement(status, prop, answer)
+    assert problem is None, f"SPIN and the prover disagree on {model}, {problem}"
+
+
+# ---- generated models -------------------------------------------------------------------------
+
+def cross_check(path: str, workdir: Path) -> tuple[str, dict[str, str], list[str]]:
+    """The prover and SPIN on one model file: (why it was skipped or "", the prover's verdict of
+    each property compared, the disagreements). Every property is compared whatever else is
+    violated."""
+    result = verify_path(path, SourceCache(), VerifyOptions(solver=SolverOptions(timeout_s=10)))
+    if any(p.status == UNKNOWN for p in result.properties):
+        return "the prover says unknown", {}, []
+    try:
+        promela = export_path(path, SourceCache())
+    except UserError as exc:
+        return f"not exported: {exc.diagnostics[0].message.split(' is not supported')[0]}", {}, []
+    answer = survey(promela, workdir)
+    compared = [p for p in result.properties if p.status not in (BOUNDED, UNKNOWN, VACUOUS)]
+    problems = [problem for p in compared if (problem := disagreement(p.status, p.name, answer)) is not None]
+    return "", {p.name: p.status for p in compared}, problems
+
+
+def test_spin_agrees_with_the_prover_on_generated_models(tmp_path: Path) -> None:
+    require_spin()
+    stats: Counter[str] = Counter()
+    path = tmp_path / "gen.dsl"
+    found: list[str] = []   # a wider run: every disagreement, reported at the end
+
+    @settings(max_examples=GENERATED, deadline=None, derandomize=GENERATED_SEED is None, database=None,
+              print_blob=False, suppress_health_check=list(HealthCheck))
+    @given(gen_models.models())
+    def check(text: str) -> None:
+        note("model:\n" + text)
+        path.write_text(text, encoding="utf-8")
+        skipped, compared, problems = cross_check(str(path), tmp_path)
+        stats["models"] += 1
+        if skipped:
+            stats["skipped: " + skipped] += 1
+            return
+        stats["compared"] += 1
+        stats["properties compared"] += len(compared)
+        if compared.get("uaf") == VIOLATED:
+            stats["with a uaf"] += 1
+        if problems and GENERATED_SEED is not None:
+            stats["disagreements"] += 1
+            kept = tmp_path / f"disagreement{len(found) + 1}.dsl"
+            kept.write_text(text, encoding="utf-8")
+            found.append(f"{kept}:\n{text}" + "\n".join(problems))
+            return
+        assert not problems, "SPIN and the prover disagree on:\n" + text + "\n".join(problems)
+
+    (check if GENERATED_SEED is None else seed(int(GENERATED_SEED))(check))()
+    print(f"\nSPIN on generated models: {dict(stats)}")
+    assert not found, "SPIN and the prover disagree on:\n" + "\n\n".join(found)
+    assert stats["compared"] >= GENERATED // 2, dict(stats)
 
 
 # ---- the export command, its single-property mode, and a deadlock ---------------------------
