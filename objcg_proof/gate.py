@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, cli, ledger
-from .batch import replay_failures, verify_models
+from .batch import replay_counterexamples, verify_models
 from .cache import DEFAULT_CACHE_DIR, ResultCache, cache_key
 from .diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
 from .files import write_atomically
@@ -395,7 +395,7 @@ def _replays(path: str, options: VerifyOptions, result: ModelResult) -> str:
     """Why a cached result's counterexamples are not to be trusted ("" when each replays on the
     reference interpreter, as a fresh counterexample must before it is shown: NOTE(replay))."""
     try:
-        failures = replay_failures(path, options, result)
+        failures = list(replay_counterexamples(path, options, result).values())
     except Exception as exc:   # noqa: BLE001  the entry does not fit the model: solve again
         return f"its counterexamples could not be replayed ({_one_line(exc)})"
     return f"{failures[0]}" if failures else ""
