@@ -736,6 +736,7 @@ class Resolver:
         st = self.structs.get(t.struct_name)
         if st is None or not st.refcounted:
             raise self.bail(call.args[0].span, f"'{call.func}' on a non-refcounted object: struct {t.struct_name} is not declared 'refcounted'")
+        self._need_objects(st.name, call.args[0].span, f"{call.func}()")
         return ir.RefOp(call.func, ptr, t.struct_name, call.span)
 
     def _atomicity(self, st: ir.Stmt, ctx: _Ctx) -> ir.Stmt:
@@ -869,8 +870,17 @@ class Resolver:
             st = self.structs.get(t.struct_name)
             if st is None:
                 raise self.bail(e.base.span, f"'->' through a pointer to struct '{t.struct_name}', which is not declared")
+            self._need_objects(st.name, e.base.span, f"'->{e.name}'")
             return self._field_loc(st, e.name, span, writing, pointer=ptr)  # type: ignore[return-value]
         raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
+
+    def _need_objects(self, struct: str, span: Span, what: str) -> None:
+        """A pointer to a struct no object has can never be valid: every access through one
+        would fail, so the model is refused rather than checked (the engines need at least one
+        candidate object to name the location an access may reach)."""
+        if not any(o.struct == struct for o in self.object_infos):
+            raise self.bail(span, f"{what} through a 'struct {struct} *', but no object of struct {struct} is declared, "
+                                  "so the pointer can never be valid", f"declare one, as in 'object struct {struct} x;'")
 
     def _field_loc(self, st: ir.StructInfo, name: str, span: Span, writing: bool,
                    obj: ir.ObjectRef | None = None, pointer: ir.Expr | None = None) -> ir.SharedLoc | ir.ConstField:

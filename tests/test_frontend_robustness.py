@@ -192,6 +192,19 @@ def test_undeclared_struct_through_a_pointer(models, text, needle):
     assert "unknown struct 'S'" in run.err
 
 
+@pytest.mark.parametrize("text, needle, what", [
+    ("struct S { word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; word v = q->f; }\n", "q->f", "'->f'"),
+    ("struct S { word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; q->f = 1; }\n", "q->f", "'->f'"),
+    ("struct S { const word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; word v = q->f; }\n", "q->f", "'->f'"),
+    ("refcounted struct S { word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; put(q); }\n", "q);", "put()"),
+])
+def test_pointer_to_a_struct_without_objects(models, text, needle, what):
+    # every access through it would fail; the unroller once crashed on it (IndexError)
+    run = models.run(text)
+    assert_diagnostic(run, "m.dsl", line_of(text, needle), column_of(text, needle), f"{what} through a 'struct S *'")
+    assert "no object of struct S is declared" in run.err
+
+
 # ---- files that are not model files -----------------------------------------------------------------
 
 
