@@ -234,7 +234,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             f"gate: {passed} passed, {len(checks) - passed} failed\n"
         outputs = _Outputs.of(args, args.json, checks, [])
     except Exception as exc:   # noqa: BLE001  a tool bug outside any one model: one line, exit 4
-        message = f"internal error: checking {', '.join(args.models)}: {_one_line(exc)}"
+        message = f"internal error: {', '.join(args.models)}: {_one_line(exc)}"
         _write_outputs(_Outputs.of(args, args.json, [], [message]), stdout, stderr)
         stderr.write(f"objcg-prove: {message}\n")
         return cli.EXIT_INTERNAL
@@ -310,8 +310,9 @@ def _write_outputs(outputs: _Outputs, stdout: TextIO, stderr: TextIO) -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    """`TYPE: message` on one line, as cli.internal_error_line words a tool bug."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, i
     try:
         return check, _read_and_look_up(check, file, ledger_dir, bound, defines, solver, cache)
     except Exception as exc:   # noqa: BLE001  a tool bug on this model: an internal error, never a verdict
-        check.internal.append(f"checking {path}: {_one_line(exc)}")
+        check.internal.append(f"{path}: {_one_line(exc)}")
         return check, None
 
 
@@ -415,7 +416,7 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
             outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
         except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
             for check, _ in group:
-                check.internal.append(f"checking {check.path}: {_one_line(exc)}")
+                check.internal.append(f"{check.path}: {_one_line(exc)}")
             continue
         for (check, pending), outcome in zip(group, outcomes):
             if outcome.worker_errors or outcome.replay_failures:

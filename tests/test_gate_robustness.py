@@ -377,7 +377,7 @@ def test_an_internal_error_is_one_line_exit_4_and_every_output_says_so(project: 
     monkeypatch.setattr(gate, "verify_models", raising(RuntimeError("something inside the prover broke\nsecond line")))
     chk = run("check", "--no-cache", "--json", "--junit", "j.xml", "--sarif", "s.sarif", m)
     assert chk.rc == 4
-    assert chk.err == f"objcg-prove: internal error: checking {m}: RuntimeError: something inside the prover broke\n"
+    assert chk.err == f"objcg-prove: internal error: {m}: RuntimeError: something inside the prover broke second line\n"
     model = chk.json()["models"][0]
     assert model["status"] == "internal" and model["internal_errors"]
     validate_junit(project / "j.xml")
@@ -391,8 +391,8 @@ def test_an_internal_error_outside_any_model_still_writes_every_output(project: 
     monkeypatch.setattr(gate, "_model_text", raising(ValueError("the report broke")))
     chk = run("check", "--json", "--junit", "j.xml", "--sarif", "s.sarif", m)
     assert chk.rc == 4
-    assert chk.err == f"objcg-prove: internal error: checking {m}: ValueError: the report broke\n"
-    assert chk.json()["errors"] == [f"internal error: checking {m}: ValueError: the report broke"]
+    assert chk.err == f"objcg-prove: internal error: {m}: ValueError: the report broke\n"
+    assert chk.json()["errors"] == [f"internal error: {m}: ValueError: the report broke"]
     validate_junit(project / "j.xml")
     validate_sarif(project / "s.sarif")
 
