@@ -347,10 +347,12 @@ def test_a_worker_that_died_while_idle_is_replaced(short_grace):
             while reply is None:
                 multiprocessing.connection.wait(worker.waitables(), timeout=1)
                 reply = worker.reply(0.0, 3600)
-            assert isinstance(reply, batch._Done) and reply.answer.result.status == "proved"
-            pid = worker._process.pid   # type: ignore[union-attr]
-            os.kill(pid, signal.SIGKILL)   # it dies while it waits for the next obligation
-            assert gone([pid], within=10)
+            assert isinstance(reply, batch._Done) and reply.answer.result.status == "proved", (attempt, reply)
+            process = worker._process
+            assert process is not None
+            os.kill(process.pid, signal.SIGKILL)   # it dies while it waits for the next obligation
+            process.join(timeout=10)   # ... and is gone by the time it is given one (all its threads)
+            assert not process.is_alive()
     finally:
         worker.kill()
 
