@@ -145,9 +145,15 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     except Exit as done:
         return done.status
     except UsageError as exc:
+        if "--json" in argv:   # a JSON reader gets a JSON document on every outcome
+            stdout.write(to_json([], [_error_entry("<command line>", f"usage: {exc}")]) + "\n")
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                  traces=not args.no_traces, jobs=jobs)
+
+
+def _error_entry(model: str, message: str) -> dict[str, object]:
+    return {"model": model, "file": model, "line": 0, "column": 0, "message": message}
 
 
 def prove_options(args: argparse.Namespace) -> VerifyOptions:
@@ -166,8 +172,14 @@ def usage_error(stderr: TextIO, message: str,
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
           allow_bounded: bool = False, traces: bool = True, jobs: int = 1) -> int:
-    outcomes = verify_models(paths, options, jobs=jobs, progress=stderr)
-    return report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+    try:
+        outcomes = verify_models(paths, options, jobs=jobs, progress=stderr)
+        return report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+    except Exception as exc:
+        if as_json:   # still a JSON document on stdout; the one-line internal error follows (main)
+            model = model_of(exc) or NO_SPAN.file
+            stdout.write(to_json([], [_error_entry(model, internal_error_line(exc).removeprefix("objcg-prove: "))]) + "\n")
+        raise
 
 
 def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout: TextIO, stderr: TextIO,

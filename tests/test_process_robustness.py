@@ -73,6 +73,20 @@ def test_a_tool_bug_in_any_command_is_one_line_naming_the_model(project, monkeyp
     assert got.err == "objcg-prove: internal error: models/m.dsl: RuntimeError: the resolver fell over on two lines\n"
 
 
+def test_prove_json_is_a_json_document_on_a_tool_bug_and_on_bad_usage(project, monkeypatch):
+    import json
+    monkeypatch.setattr(resolve.Resolver, "run", broken)
+    monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
+    got = run("--json", "models/m.dsl")
+    assert got.rc == 4, got.err
+    doc = json.loads(got.out)
+    assert doc["results"] == [] and doc["errors"][0]["model"] == "models/m.dsl"
+    assert doc["errors"][0]["message"] == "internal error: models/m.dsl: RuntimeError: the resolver fell over on two lines"
+    usage = run("--json", "--jobs", "none", "models/m.dsl")
+    assert usage.rc == 2
+    assert json.loads(usage.out)["errors"][0]["message"].startswith("usage: --jobs none")
+
+
 def test_the_traceback_comes_with_the_debug_variable(project, monkeypatch):
     monkeypatch.setattr(resolve.Resolver, "run", broken)
     monkeypatch.setenv(cli.DEBUG_VARIABLE, "1")
