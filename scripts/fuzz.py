@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 import threading
 import time
@@ -43,6 +44,8 @@ class Run:
 
     def work(self, worker: Worker, inputs: list[Case], gate_files: dict[str, bytes], models: dict[str, bytes]) -> None:
         while not self.stopping:
+            if self.args.time and time.monotonic() - self.start > self.args.time:
+                return
             with self.lock:
                 i = self.next
                 self.next += 1
@@ -63,6 +66,10 @@ class Run:
                     self.kinds[f.kind] += 1
                     first = self.distinct.get(f.key)
                     self.distinct[f.key] = (f, c, label, 1) if first is None else (*first[:3], first[3] + 1)
+                    if first is None:   # saved at once, as found: a run killed later loses nothing
+                        raw = Path(self.args.out) / "found" / f"{len(self.distinct):03d}-{f.kind}.txt"
+                        raw.parent.mkdir(parents=True, exist_ok=True)
+                        raw.write_text(f"{label} of seed {self.args.seed}\n{reproducer(c, f)}\n", encoding="utf-8")
                 if self.done % self.args.every == 0:
                     self.progress()
 
@@ -103,9 +110,13 @@ class Run:
     def save(self, worker: Worker) -> None:
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
-        for n, (key, (f, c, label, count)) in enumerate(sorted(self.distinct.items()), 1):
-            runs = self.args.minimise_hangs if f.kind in ("hang", "crash") else self.args.minimise
-            small = minimise(c, f, worker, runs=runs) if runs else c
+        deadline = time.monotonic() + self.args.minimise_seconds
+        slow = ("hang", "crash")   # minimised last: each of their tries takes seconds
+        order = sorted(self.distinct.items(), key=lambda item: (item[1][0].kind in slow, item[0]))
+        for n, (key, (f, c, label, count)) in enumerate(order, 1):
+            runs = self.args.minimise_hangs if f.kind in slow else self.args.minimise
+            share = time.monotonic() + max(0.0, deadline - time.monotonic()) / (len(order) - n + 1)   # a fair share each
+            small = minimise(c, f, worker, runs=runs, deadline=share) if runs else c
             name = out / f"{n:03d}-{f.kind}.txt"
             name.write_text(f"{label} of seed {self.args.seed}; {count} input(s) with this finding\n"
                             + reproducer(small, f) + "\n", encoding="utf-8")
@@ -149,11 +160,18 @@ def main() -> int:
     p.add_argument("--minimise", type=int, default=300, help="oracle runs to minimise each finding (0: do not)")
     p.add_argument("--minimise-hangs", type=int, default=30,
                    help="oracle runs to minimise each hang or crash, each up to 5 s (default 30; 0: do not)")
+    p.add_argument("--minimise-seconds", type=float, default=600,
+                   help="time for minimising all findings together (default 600); the rest are saved as found")
+    p.add_argument("--time", type=float, default=0, help="stop starting inputs after this many seconds (0: no limit)")
     p.add_argument("--no-odd", dest="odd", action="store_false", help="skip the hand-written odd programs")
     p.add_argument("--every", type=int, default=500, help="print progress every N inputs")
     args = p.parse_args()
     if args.count < 0 or args.jobs < 1 or args.limit <= 0:
         p.error("--count must be >= 0, --jobs >= 1, --limit > 0")
+    # Ctrl-C, and kill -INT / -TERM, end the run early (a shell starts background jobs with
+    # SIGINT ignored: take it back)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     return Run(args).run()
 
 

@@ -148,7 +148,12 @@ class TimeLimit(BaseException):
     """Raised in the worker by SIGUSR1: the parent's time limit for the case has passed."""
 
 
+_stopped = [False]   # set by the handler: whatever then escapes main (ctypes wraps what a callback
+                     # raised in an ArgumentError) is the time limit, not the prover's exception
+
+
 def _time_limit(signum: int, frame: Any) -> None:
+    _stopped[0] = True
     raise TimeLimit()
 
 
@@ -159,6 +164,7 @@ def run_case(case: Case, main: Callable[..., int], stage: Stage) -> Outcome:
     stdout, stderr = io.StringIO(), io.StringIO()
     out = Outcome()
     stage.set("start")
+    _stopped[0] = False
     start = time.perf_counter()
     try:
         _materialise(case, directory)
@@ -166,11 +172,11 @@ def run_case(case: Case, main: Callable[..., int], stage: Stage) -> Outcome:
         for setup in case.setup:
             main(list(setup), io.StringIO(), io.StringIO())
         out.status = int(main(list(case.argv), stdout, stderr))
-    except TimeLimit as exc:
-        out.died, out.where = "hang", _where(exc.__traceback__)
-        out.trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
     except BaseException as exc:  # noqa: BLE001 - anything that escapes main is what we look for
-        out.exception, out.message = type(exc).__name__, str(exc)[:500]
+        if isinstance(exc, TimeLimit) or _stopped[0]:
+            out.died = "hang"
+        else:
+            out.exception, out.message = type(exc).__name__, str(exc)[:500]
         out.where = _where(exc.__traceback__)
         out.trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
     finally:

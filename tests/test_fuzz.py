@@ -36,9 +36,10 @@ def test_fuzz_oracle_holds_on_mutated_and_generated_models() -> None:
                 distinct[f.key] = (first, example, count + 1)
         reports = []
         stop = time.monotonic() + MINIMISE_S
-        for key, (f, example, count) in distinct.items():
+        for n, (f, example, count) in enumerate(distinct.values()):
             quick = f.kind not in ("hang", "crash")   # a hang's every try is slow
-            shown = minimise(example, f, worker, runs=150, deadline=stop) if quick else example  # type: ignore[arg-type]
+            share = time.monotonic() + max(0.0, stop - time.monotonic()) / (len(distinct) - n)   # a fair share each
+            shown = minimise(example, f, worker, runs=150, deadline=share) if quick else example  # type: ignore[arg-type]
             reports.append(f"[{count} input(s)] " + reproducer(shown, f))  # type: ignore[arg-type]
     assert not distinct, (f"{len(distinct)} distinct finding(s) in {len(inputs)} inputs (seed {SEED}):\n\n"
                           + "\n\n".join(reports))
