@@ -430,6 +430,7 @@ class Program:
     # listed even when unrolling finds no reachable check of it
     properties: tuple[tuple[str, str], ...] = ()
     common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (cost.py) only
+    width_span: Span | None = None   # where the model declares its `width` (None: the default)
 
     def proc(self, name: str) -> Proc:
         for p in self.procs:

@@ -268,7 +268,7 @@ class _Exporter:
     # ---- the whole model
     def run(self) -> PromelaModel:
         if self.width > MAX_WIDTH:
-            raise UserError(Diagnostic(Span(self.prog.path, 0, 0),
+            raise UserError(Diagnostic(self.prog.width_span or Span(self.prog.path, 1, 1),
                                        f"{self.width}-bit words are not supported by the Promela export (at most {MAX_WIDTH} bits)",
                                        ("declare a smaller 'width' for the SPIN cross-check",)))
         threads = [_Thread(self, t) for t in self.prog.threads]

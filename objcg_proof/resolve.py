@@ -146,7 +146,8 @@ class Resolver:
         kept_threads = tuple(t for t in threads if t is not None)
         return ir.Program(self.module.path, layout, kept_procs, kept_threads, bound, bound_span,
                           tuple(sorted(self.params.items())), _declared_properties(kept_procs, kept_threads),
-                          tuple(p for p in paths if p is not None))
+                          tuple(p for p in paths if p is not None),
+                          width_decls[0].value.span if width_decls else None)
 
     def _sorted_diags(self) -> list[Diagnostic]:
         seen = set()

@@ -358,6 +358,9 @@ def shape(message: str) -> str:
     return re.sub(r"\d+", "N", message)[:120]
 
 
+_ONE_COLUMN = str.maketrans({c: " " for c in [*map(chr, range(32)), "\x7f", "\x85", "\u2028", "\u2029"]})
+
+
 def _caret_findings(case: Case, lines: list[str]) -> list[Finding]:
     """A located error's quoted line must be that line of the file, counting only '\\n'."""
     out = []
@@ -373,7 +376,9 @@ def _caret_findings(case: Case, lines: list[str]) -> list[Finding]:
         if not 1 <= number <= len(text):
             continue
         shown = lines[i + 1][4:] if i + 1 < len(lines) and lines[i + 1].startswith("    ") and not lines[i + 1].startswith("    note:") else None
-        want = text[number - 1].rstrip("\r\n").expandtabs(1)
+        # the caret line shows every control character (and U+0085, U+2028, U+2029) as one
+        # space (NOTE(lines) in objcg_proof/diagnostics.py)
+        want = text[number - 1].rstrip("\r\n").translate(_ONE_COLUMN)
         if shown is None:
             if want.strip():
                 out.append(Finding("caret", "caret: no source line", f"{head} (no source line shown)"))

@@ -464,3 +464,12 @@ def test_width_named_by_a_constant_says_why_not(models):
         thread T { x = 1; }
     """
     check(models, text, "W;", "'width' takes numbers only, not 'W': it is read before any constant")
+
+
+
+def test_export_refuses_a_wide_word_at_the_width_declaration(models):
+    # the Promela export's width limit used to be reported with no line or column
+    text = "width 64;\nshared word x;\nthread T { x = 1; }\n"
+    models.write(text)
+    run = models.cli("export", "m.dsl")
+    assert_diagnostic(run, "m.dsl", 1, 7, "64-bit words are not supported by the Promela export", "width 64;")
