@@ -180,8 +180,10 @@ class SourceCache:
         text = self.texts.get(name)
         if text is None:
             try:
-                text = read_source(name).decode("utf-8")
-            except (SourceUnreadable, UnicodeDecodeError):
+                # a byte that is not UTF-8 shows as U+FFFD: the caret line of the error that
+                # reports it (a command that read the file itself) is still shown
+                text = read_source(name).decode("utf-8", "replace")
+            except SourceUnreadable:
                 return None
             self.texts[name] = text
         lines = text.split("\n")  # NOTE(lines)

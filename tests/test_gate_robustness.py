@@ -591,3 +591,17 @@ def test_a_malformed_record_is_replaced(project: Path) -> None:
     rec = run("prove", "--record", m)
     assert rec.rc == 0 and "replaced a malformed record" in rec.err
     assert run("check", m).rc == 0
+
+
+def test_a_model_that_is_not_utf8_is_shown_with_its_caret_line_by_check(project: Path) -> None:
+    # check once printed the location of the bad byte but no source line under it
+    m = recorded(project)
+    path = project / m
+    path.write_bytes(path.read_bytes().replace(b"thread", b"thr\xffead", 1))
+    chk = run("check", "--no-cache", m)
+    assert chk.rc == 2, chk.err
+    no_traceback(chk)
+    lines = chk.err.splitlines()
+    head = next(i for i, text in enumerate(lines) if "not UTF-8 text (byte 0xff)" in text)
+    assert lines[head + 1].startswith("    ") and "thr\ufffdead" in lines[head + 1]
+    assert lines[head + 2].strip() == "^"
