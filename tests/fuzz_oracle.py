@@ -172,6 +172,8 @@ def run_case(case: Case, main: Callable[..., int], stage: Stage) -> Outcome:
         for setup in case.setup:
             main(list(setup), io.StringIO(), io.StringIO())
         out.status = int(main(list(case.argv), stdout, stderr))
+        if _stopped[0]:   # the time limit, wrapped by ctypes and reported by main as a tool bug
+            out.died = "hang"
     except BaseException as exc:  # noqa: BLE001 - anything that escapes main is what we look for
         if isinstance(exc, TimeLimit) or _stopped[0]:
             out.died = "hang"
