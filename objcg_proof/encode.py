@@ -176,6 +176,7 @@ class Encoding:
         self._died: dict[tuple[int, int], z3.BoolRef] = {}   # (thread, pos): that step failed an access
         self._at_least: list[z3.BoolRef] = []
         self._counter: list[z3.BoolRef] = []
+        self._changes: dict[tuple[int, int], z3.BitVecRef] = {}   # (RMW event, bits): its change (NOTE(rmw-sum))
 
 
 _OPS = {
@@ -192,21 +193,39 @@ _OPS = {
 
 def _all(*xs: z3.BoolRef) -> z3.BoolRef:
     """The conjunction, with constant parts folded (the hot paths of the encoder build tens of
-    thousands; z3py's And is 7x slower than its C API, and the folding keeps the terms small)."""
+    thousands; z3py's And, is_true and is_false are several times slower than the C API, and
+    the folding keeps the terms small)."""
+    return _fold(xs, z3.Z3_mk_and, z3.Z3_L_TRUE)
+
+
+def _any(*xs: z3.BoolRef) -> z3.BoolRef:
+    """The disjunction, with constant parts folded (as `_all`)."""
+    return _fold(xs, z3.Z3_mk_or, z3.Z3_L_FALSE)
+
+
+def _fold(xs: tuple[z3.BoolRef, ...], mk, unit: int) -> z3.BoolRef:  # type: ignore[no-untyped-def]
+    """`mk` (and/or) of xs: the unit (true for and) is left out, its opposite absorbs all."""
     parts = []
     for x in xs:
-        if z3.is_true(x):
+        value = z3.Z3_get_bool_value(x.ctx_ref(), x.as_ast())
+        if value == unit:
             continue
-        if z3.is_false(x):
-            return z3.BoolVal(False)
+        if value != z3.Z3_L_UNDEF:
+            return x
         parts.append(x)
     if not parts:
-        return z3.BoolVal(True)
+        return z3.BoolVal(unit == z3.Z3_L_TRUE)
     if len(parts) == 1:
         return parts[0]
     ctx = parts[0].ctx
     args = (z3.Ast * len(parts))(*[x.as_ast() for x in parts])
-    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(parts), args), ctx)
+    return z3.BoolRef(mk(ctx.ref(), len(parts), args), ctx)
+
+
+def _ite(c: z3.BoolRef, a: z3.BitVecRef, b: z3.BitVecRef) -> z3.BitVecRef:
+    """z3.If for two bit-vectors of one width, without z3py's coercions (a hot path)."""
+    ctx = c.ctx
+    return z3.BitVecRef(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
 
 
 def _implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
@@ -321,6 +340,8 @@ def _memory_model(enc: Encoding) -> None:
         return a.sub < b.sub
 
     waits = _waits_for(enc, by_loc, po_before)
+    true, false = z3.BoolVal(True), z3.BoolVal(False)
+    step_before: dict[tuple[int, int], z3.BoolRef] = {}   # (step a, step b) of two threads: a before b
     for later, earlier in waits:
         enc.base.append(z3.Implies(enc.executed[later.id], clock_lt(earlier, later)))
 
@@ -329,17 +350,23 @@ def _memory_model(enc: Encoding) -> None:
         constraints below are all conditioned on that), which NOTE(waits-for) relies on."""
         po = po_before(a, b)
         if po is not None:
-            return z3.BoolVal(po)
-        sa, sb = prog.steps[a.step], prog.steps[b.step]
-        if _waits_ordered(waits, sa, sb):
-            return z3.BoolVal(True)
-        if _waits_ordered(waits, sb, sa):
-            return z3.BoolVal(False)
-        return clock_lt(sa, sb)
+            return true if po else false
+        key = (a.step, b.step)
+        found = step_before.get(key)
+        if found is None:
+            sa, sb = prog.steps[a.step], prog.steps[b.step]
+            if _waits_ordered(waits, sa, sb):
+                found = true
+            elif _waits_ordered(waits, sb, sa):
+                found = false
+            else:
+                found = clock_lt(sa, sb)
+            step_before[key] = found
+        return found
 
     def same_loc(a: Event, b: Event) -> z3.BoolRef:
         if isinstance(a.loc, Const) and isinstance(b.loc, Const):
-            return z3.BoolVal(a.loc.value == b.loc.value)
+            return true if a.loc.value == b.loc.value else false
         return enc.term(a.loc) == enc.term(b.loc)
 
     rmw_only = {c for c, ws in by_loc.items() if all(w.kind == RMW for w in ws)}
@@ -387,7 +414,7 @@ def _memory_model(enc: Encoding) -> None:
                 # w2 is not between w and r: it comes before w, or after r (if neither can hold,
                 # as for a w2 between them in program order, r cannot read w when w2 ran)
                 cons.append(_implies(_all(enc.event_executed[w2.id], same_loc(w2, r)),
-                                     z3.Or(before(w2, w), before(r, w2))))
+                                     _any(before(w2, w), before(r, w2))))
             enc.base.append(_implies(rf, _all(*cons)))
             options.append(rf)
         enc.base.append(z3.Implies(ex_r, z3.Or(options)))
@@ -514,14 +541,17 @@ def _rmw_sum(enc: Encoding, r: Event, prior: list[Event], init: z3.ExprRef, valu
         part = None
         for w, sh in small:
             when = _all(enc.event_executed[w.id], same_loc(w, r), before(w, r))
-            term = z3.If(when, _change_value(enc, sh, bits), zero)
+            change = enc._changes.get((w.id, bits))
+            if change is None:
+                change = enc._changes[(w.id, bits)] = _change_value(enc, sh, bits)
+            term = _ite(when, change, zero)
             part = term if part is None else part + term
         total = total + z3.SignExt(width - bits, part)
     zero = z3.BitVecVal(0, width)
     for w, _ in wide:
         delta = enc.term(w.write) - enc.term(w.read)  # type: ignore[arg-type,operator]
         when = _all(enc.event_executed[w.id], same_loc(w, r), before(w, r))
-        total = total + z3.If(when, delta, zero)
+        total = total + _ite(when, delta, zero)
     enc.base.append(_implies(ex_r, value == total))
 
 

@@ -12,6 +12,7 @@ cut step is emitted there (NOTE(positions) in events.py).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
@@ -29,6 +30,18 @@ MAX_FREE_ITERATIONS = 1000
 # ~3,500 terms even at bound 6 (benchmarks/unroll_sizes.py): the limits leave a margin of ~80x.
 MAX_UNROLLED = 50_000
 MAX_TERMS = 500_000
+# NOTE(encode-limit): the encoder's reads-from constraints (encode.py, `_memory_model`) are
+# cubic per location: for each read r and each write w it may read from, one constraint per
+# other write w2 that must not come between them (w2 of w's thread and before w is skipped),
+# so a few thousand events on one word already take minutes to encode although unrolling was
+# cheap. `encoding_pairs` counts those (read, write, write) triples per location (for a location
+# written only by read-modify-writes, the rmw sum: one per (read, write) pair, NOTE(rmw-sum)),
+# and `unroll` refuses the model when the total passes MAX_PAIRS, naming the location with the
+# most. Encoding costs 15-30 us a triple (50 threads that each read and write one word: 120,050,
+# ~2 s; 63 threads: 242,172, ~5 s); the shipped models need at most ~21,000 even at bound 6
+# (objcg_v4; benchmarks/unroll_sizes.py): the limit leaves them a margin of ~12x (objcg_v4 is
+# still encoded at bound 12: 110,742) and keeps encoding to seconds.
+MAX_PAIRS = 250_000
 R = TypeVar("R")
 
 Env = dict[int, Term]
@@ -705,4 +718,65 @@ def _check_message(st: ir.Check) -> str:
 
 
 def unroll(prog: ir.Program) -> EventProgram:
-    return Unroller(prog).run()
+    events = Unroller(prog).run()
+    _check_encoding_size(events)
+    return events
+
+
+def encoding_pairs(prog: EventProgram) -> dict[int, tuple[int, int, int]]:
+    """Location id -> (reads, writes, constraint triples) the encoder will build for it
+    (NOTE(encode-limit)). Events of one thread are in program order (step position, then sub),
+    as the encoder orders them; a read never reads a write of its own thread that comes after
+    it, and for a write w the writes of w's thread before it are never between w and a read."""
+    writers: dict[int, dict[int, list[tuple[int, int]]]] = {}   # loc -> thread -> sorted (pos, sub)
+    reads: dict[int, list[Event]] = {}
+    rmw_only: dict[int, bool] = {}
+    for ev in prog.events:
+        for c in ev.cands:
+            if ev.kind in (WRITE, RMW):
+                pos = prog.steps[ev.step].pos
+                writers.setdefault(c, {}).setdefault(ev.thread, []).append((pos, ev.sub))
+                rmw_only[c] = rmw_only.get(c, True) and ev.kind == RMW
+            if ev.kind in (READ, RMW, FINAL):
+                reads.setdefault(c, []).append(ev)
+    out: dict[int, tuple[int, int, int]] = {}
+    for c, rs in reads.items():
+        by_thread = writers.get(c, {})
+        for ws in by_thread.values():
+            ws.sort()
+        total = sum(len(ws) for ws in by_thread.values())
+        pairs = 0
+        for r in rs:
+            own = by_thread.get(r.thread, []) if r.kind != FINAL else []
+            if own:
+                # the read's own writes after it (and itself, for an RMW) are not candidates
+                later = len(own) - bisect.bisect_left(own, (prog.steps[r.step].pos, r.sub))
+            else:
+                later = 0
+            n = total - later
+            if rmw_only.get(c, True):
+                pairs += n
+                continue
+            same = sum(k * (k - 1) // 2 for t, ws in by_thread.items()
+                       for k in [len(ws) - later if t == r.thread else len(ws)])
+            pairs += n + n * (n - 1) - same
+        out[c] = (len(rs), total, pairs)
+    return out
+
+
+def _check_encoding_size(prog: EventProgram) -> None:
+    sizes = encoding_pairs(prog)
+    total = sum(p for _, _, p in sizes.values())
+    if total <= MAX_PAIRS:
+        return
+    loc = max(sizes, key=lambda c: sizes[c][2])
+    r, w, p = sizes[loc]
+    name = prog.layout.locations[loc].name
+    first = next(ev for ev in prog.events if ev.kind != FINAL and loc in ev.cands)
+    raise error(prog.steps[first.step].span,
+                f"too large to encode at bound {prog.bound}: location {name} has {r:,} reads and {w:,} writes "
+                f"({p:,} constraint pairs; {total:,} for all locations, the limit is {MAX_PAIRS:,}); "
+                "the encoding grows with reads x writes x writes of one location: "
+                "use fewer threads or accesses to it, lower the bound, or give a loop whose condition is "
+                f"constantly true a way out (it is unrolled up to {MAX_FREE_ITERATIONS} times)",
+                f"this is the first access to {name}")

@@ -1,6 +1,7 @@
 """What unrolling may produce is bounded (NOTE(unroll-limit) in unroll.py): nested loops and calls
 whose unrolled size explodes stop with an error at the outermost loop or call (exit 2, with the
-size reached), instead of growing for minutes; the shipped models stay far below the limits."""
+size reached), instead of growing for minutes; so do models whose encoding would take minutes
+(NOTE(encode-limit)); the shipped models stay far below the limits."""
 
 from __future__ import annotations
 
@@ -84,6 +85,101 @@ def test_the_shipped_models_are_far_below_the_limits(path):
     unroller.run()
     assert unroller.unrolled * 50 < unroll.MAX_UNROLLED
     assert unroller.tb.size() * 50 < unroll.MAX_TERMS
+
+
+# ---- the encoder's size (NOTE(encode-limit) in unroll.py) -------------------------------------
+
+def read_write(threads: int) -> str:
+    return "shared word x = 0;\n" + "".join(f"thread T{i} {{ word v = x; x = v + 1; }}\n" for i in range(threads))
+
+
+# a generated model whose `while (2)` is unrolled 1,000 times (free iterations): before, it
+# encoded for minutes although unrolling took a second
+GENERATED = """width 16;
+bound 1;
+const C = (3 < 1);
+shared word x = 0, y = 2;
+shared word arr[3];
+proc word f0(void) { x = C; word l1 = (READ_ONCE(x) + (C < 1)); if ((x == (word)false)) { } return (true ? nondet(3) : true); }
+proc void f1(word a0) {
+    atomic {
+        assert((int)(a0 & true));
+        { a0--; y = false; assume(test_and_set_bit(1, &arr[0])); }
+        { a0 = atomic_inc_not_zero(&x) + x; word l2 = arr[0] + x; }
+        { a0 = cmpxchg(&y, nondet(2), nondet(2)) + xchg(&y, a0);
+          lost_update((cmpxchg(&y, nondet(2), nondet(2)) + 1));
+          { x = 16; atomic_inc(&x); arr[0] = 255; assume(READ_ONCE(y)); } }
+    }
+}
+thread T0 {
+    rcu_read_unlock(); atomic_inc(&y);
+    do { f1(16); atomic { x = 1; } } while (2);
+    atomic { atomic_inc(&arr[C]); ; atomic_inc(&y); x = 1; }
+}
+thread T1 {
+    return; word l3 = (y != (2 / nondet(3))); arr[0] = nondet();
+    do { return; atomic_sub(nondet(), &y); return; spin_unlock(&arr[1]); } while ((word)(C ? 0 : nondet()));
+}
+"""
+
+
+def test_many_threads_on_one_word_are_refused_before_encoding(models):
+    # before: 100 threads encoded for over a minute
+    text = read_write(100)
+    models.write(text)
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, len("thread T0 { word ") + 1,
+                      "too large to encode at bound 2: location x has 100 reads and 100 writes (980,100 constraint "
+                      "pairs; 980,100 for all locations, the limit is 250,000)")
+    assert "note: this is the first access to x" in run.err
+
+
+def test_fifty_threads_on_one_word_are_within_the_limit(models):
+    # 120,050 pairs: encoded (in ~2 s; it took 9-16 s before the encoder's hot paths used z3's C API)
+    models.write(read_write(50))
+    run = models.cli("m.dsl")
+    assert run.rc == 0 and "deadlock  deadlock     proved" in run.out, run.err
+
+
+def test_a_loop_unrolled_a_thousand_times_is_refused_before_encoding(models):
+    models.write(GENERATED)
+    run = models.cli("--timeout", "2", "-k", "1", "--allow-bounded", "m.dsl")
+    line = line_of(GENERATED, "rcu_read_unlock")   # the first access to y
+    assert_diagnostic(run, "m.dsl", line, GENERATED.splitlines()[line - 1].index("atomic_inc(&y)") + 1,
+                      "too large to encode at bound 1: location y has 4,006 reads and 4,006 writes")
+
+
+def test_the_encoding_size_is_counted_as_documented(models, monkeypatch):
+    # 3 threads: each read may read the initial value or the 2 other threads' writes; for each
+    # of those 2 writes, the other one must not come between: 2 + 2 x 1 per read, 12 in all
+    text = read_write(3)
+    models.write(text)
+    prog = unroll.Unroller(resolve(load_model("m.dsl", SourceCache()), {}, None)).run()
+    (reads, writes, pairs), = unroll.encoding_pairs(prog).values()
+    assert (reads, writes, pairs) == (3, 3, 12)
+    monkeypatch.setattr(unroll, "MAX_PAIRS", 12)
+    assert models.cli("m.dsl").rc == 0   # at the limit it is encoded (and its leak and deadlock proved)
+    monkeypatch.setattr(unroll, "MAX_PAIRS", 11)
+    run = models.cli("m.dsl")
+    assert_diagnostic(run, "m.dsl", 2, len("thread T0 { word ") + 1, "too large to encode at bound 2: location x has "
+                      "3 reads and 3 writes (12 constraint pairs; 12 for all locations, the limit is 11)")
+
+
+def test_read_modify_writes_are_counted_once_per_pair(models):
+    # a word only ever changed by atomic ops is encoded as a sum (NOTE(rmw-sum)): one term per
+    # (read, earlier RMW) pair, not one constraint per triple
+    text = "shared word x = 0;\n" + "".join(f"thread T{i} {{ atomic_inc(&x); }}\n" for i in range(3))
+    models.write(text)
+    prog = unroll.Unroller(resolve(load_model("m.dsl", SourceCache()), {}, None)).run()
+    (reads, writes, pairs), = unroll.encoding_pairs(prog).values()
+    assert (reads, writes, pairs) == (3, 3, 6)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[Path(p).name for p in SHIPPED])
+def test_the_shipped_models_are_well_below_the_encoding_limit(path):
+    # at bound 6 the largest (objcg_v4) needs ~21,000: a margin of over 10x
+    prog = unroll.Unroller(resolve(load_model(path, SourceCache()), {}, 6)).run()
+    assert sum(p for _, _, p in unroll.encoding_pairs(prog).values()) * 10 < unroll.MAX_PAIRS
 
 
 # ---- the reference interpreter's limits (interpret.py) ---------------------------------------
