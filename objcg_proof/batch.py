@@ -125,7 +125,11 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
         verdicts = c.outcome.result or c.outcome.partial
         if verdicts is not None:
             with working_on(c.outcome.path):
-                failures = replay_counterexamples(c.outcome.path, options, verdicts)
+                failures, verdicts = replay_counterexamples(c.outcome.path, options, verdicts)
+            if c.outcome.result is not None:
+                c.outcome.result = verdicts
+            else:
+                c.outcome.partial = verdicts
             c.outcome.replay_failures = list(failures.values())
             c.outcome.failed += list(failures)
     return outcomes
@@ -501,22 +505,33 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
         c.outcome.result = result
 
 
-def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> dict[str, str]:
-    """Replay every counterexample of `result` on the reference interpreter (interpret.py):
-    the properties whose counterexample does not replay, each with the internal error."""
-    from .interpret import replay
+def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> tuple[dict[str, str], ModelResult]:
+    """Replay every counterexample of `result` on the reference interpreter (interpret.py).
+    Returns the properties whose counterexample does not replay, each with the internal error,
+    and `result` with each counterexample the interpreter gave up on marked (`Trace.unreplayed`,
+    NOTE(replay) in cli.py): still a violation, shown as not confirmed by replay."""
+    from .interpret import StateLimit, replay
     from .parser import load_model
     from .resolve import resolve
 
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
-        return {}
+        return {}, result
     program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
-    failures = {}
+    failures, unreplayed = {}, {}
     for p in violated:
         assert p.trace is not None
         schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
-        ok, why = replay(program, schedule, p.name, p.kind)
+        try:
+            ok, why = replay(program, schedule, p.name, p.kind)
+        except StateLimit as exc:
+            d = exc.diagnostics[0]
+            unreplayed[p.name] = f"{d.message} ({d.span})"
+            continue
         if not ok:
             failures[p.name] = f"the counterexample for {p.name} in {path} does not replay: {why}"
-    return failures
+    if unreplayed:
+        result = dataclasses.replace(result, properties=tuple(
+            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
+            if p.name in unreplayed and p.trace is not None else p for p in result.properties))
+    return failures, result

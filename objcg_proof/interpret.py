@@ -35,12 +35,19 @@ Locals = tuple[tuple[int, int], ...]
 
 DEFAULT_MAX_STATES = 200_000
 MAX_PURE_UNITS = 100_000   # units a thread may run between two steps before the interpreter gives up
+# NOTE(choice-limits): every value of a nondet() is tried, one run of the unit each. A nondet()
+# with more values than MAX_CHOICE_VALUES (a plain nondet() at width 32 or 64), or a unit whose
+# choices combine to more than MAX_UNIT_RUNS runs, makes the interpreter give up (StateLimit) at
+# once, rather than run for hours or out of memory. Width 16 (65,536 values) is within both.
+MAX_CHOICE_VALUES = 1 << 16
+MAX_UNIT_RUNS = 1 << 18
 
 
 class StateLimit(UserError):
     """The interpreter gives up (too many starting states, or a thread that runs on without a
-    step): no answer, never a verdict. replay() reports it as its reason for failing; elsewhere
-    (simulate, explore) it is raised, a diagnostic at the place (exit 2)."""
+    step, a nondet() with too many values: NOTE(choice-limits)): no answer, never a verdict.
+    simulate reports it as a diagnostic at the place (exit 2); the prover's replay of a
+    counterexample that meets it prints the counterexample marked as not replayed (batch.py)."""
 
 
 class _NeedsStep(Exception):
@@ -48,8 +55,9 @@ class _NeedsStep(Exception):
 
 
 class _NeedChoice(Exception):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, span: Span) -> None:
         self.limit = limit
+        self.span = span
 
 
 class _Blocked(Exception):
@@ -268,12 +276,12 @@ class _Run:
     def fail(self, kind: str, name: str, message: str) -> None:
         self.violations.append((name, kind, message))
 
-    def choice(self, limit: int) -> int:
+    def choice(self, limit: int, span: Span) -> int:
         if self.used < len(self.choices):
             v = self.choices[self.used]
             self.used += 1
             return v
-        raise _NeedChoice(limit)
+        raise _NeedChoice(limit, span)
 
     def uaf(self, ok: bool, span: Span, message: str) -> None:
         """A uaf check that is not an access (division by zero, a refcount on a released
@@ -371,7 +379,7 @@ class _Run:
         if isinstance(e, ir.RefOp):
             return self.ref(e)
         if isinstance(e, ir.Nondet):
-            return self.choice(e.limit if e.limit is not None else mask + 1)
+            return self.choice(e.limit if e.limit is not None else mask + 1, e.span)
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
     def atomic(self, e: ir.AtomicOp) -> int:
@@ -657,8 +665,10 @@ class Machine:
         results = []
         needs_step = False
         pending: list[list[int]] = [[]]
+        runs = 0   # the runs of this unit started or pending (NOTE(choice-limits))
         while pending:
             choices = pending.pop()
+            runs += 1
             run = _Run(self, t, memory, ts.locals, dry, choices, assumes)
             try:
                 nxt = self.exec(ins, run)
@@ -666,6 +676,7 @@ class Machine:
                 needs_step = True
                 continue
             except _NeedChoice as need:
+                self.check_choices(t, ins, need, runs + len(pending))
                 pending.extend(choices + [v] for v in range(need.limit))
                 continue
             except _Blocked as b:
@@ -683,6 +694,20 @@ class Machine:
             results.append((ThreadState(nxt, locals_, "run"), tuple(run.memory), tuple(run.changes),
                             tuple(run.violations), run.accessed or run.waits))
         return list(dict.fromkeys(results)), needs_step
+
+    def check_choices(self, t: int, ins: Instr, need: _NeedChoice, runs: int) -> None:
+        """Give up (StateLimit) before trying `need.limit` more values of a nondet() in unit
+        `ins`, `runs` runs of it being started or pending already, when that is too many."""
+        thread = self.program.threads[t].name
+        if need.limit > MAX_CHOICE_VALUES:
+            raise StateLimit([Diagnostic(need.span, (
+                f"the reference interpreter gives up: this nondet() in thread {thread} has {need.limit:,} values "
+                f"(at most {MAX_CHOICE_VALUES:,} are tried one by one; a nondet(n) with a small n, or a smaller "
+                "width, stays within it)"))])
+        if runs + need.limit > MAX_UNIT_RUNS:
+            raise StateLimit([Diagnostic(ins.span, (
+                f"the reference interpreter gives up: the nondet() choices of this statement in thread {thread} "
+                f"combine to more than {MAX_UNIT_RUNS:,} runs"))])
 
     def exec(self, ins: Instr, run: _Run) -> int:
         if ins.kind == "unit":
@@ -830,16 +855,9 @@ def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str,
     """Follow a schedule of (thread, line) steps; does it violate property `name`?
 
     Every nondet choice is tried. For leak and deadlock the schedule must end in a state where
-    the property fails; for the other properties a violation on the way counts. When the
-    interpreter gives up (StateLimit), the counterexample is not confirmed: (False, why)."""
-    try:
-        return _replay(program, schedule, name, kind)
-    except StateLimit as exc:
-        d = exc.diagnostics[0]
-        return False, f"{d.message} ({d.span})"
-
-
-def _replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
+    the property fails; for the other properties a violation on the way counts. (False, why)
+    when it does not. Raises StateLimit when the interpreter gives up (NOTE(choice-limits)):
+    then there is no answer, neither confirmed nor refuted."""
     machine = Machine(program)
     index = {t.name: i for i, t in enumerate(program.threads)}
     frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
