@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import signal
 import threading
 import time
@@ -37,7 +38,7 @@ from typing import Any, Callable, Iterator, TextIO
 from .diagnostics import Diagnostic, SourceCache, UserError, working_on
 from .events import EventProgram
 from .progress import Progress
-from .verdict import VIOLATED, ModelResult, PropertyResult
+from .verdict import VIOLATED, ModelResult, PropertyResult, Trace
 from .verify import ModelChecker, VerifyOptions, compile_model, properties, selected
 
 
@@ -505,6 +506,9 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
         c.outcome.result = result
 
 
+MAX_SHOWN_VALUES = 256   # at most this many of a counterexample's numbers are tried by replay
+
+
 def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> tuple[dict[str, str], ModelResult]:
     """Replay every counterexample of `result` on the reference interpreter (interpret.py).
     Returns the properties whose counterexample does not replay, each with the internal error,
@@ -523,7 +527,7 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
         assert p.trace is not None
         schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
         try:
-            ok, why = replay(program, schedule, p.name, p.kind)
+            ok, why = replay(program, schedule, p.name, p.kind, _shown_values(p.trace, program.layout.width))
         except StateLimit as exc:
             d = exc.diagnostics[0]
             unreplayed[p.name] = f"{d.message} ({d.span})"
@@ -535,3 +539,16 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
             dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
             if p.name in unreplayed and p.trace is not None else p for p in result.properties))
     return failures, result
+
+
+def _shown_values(trace: Trace, width: int) -> tuple[int, ...]:
+    """The values replay tries for a nondet() with too many values to try them all
+    (NOTE(choice-limits) in interpret.py): the numbers the counterexample shows (the values
+    written and read, the indexes named), and 0, 1 and the largest word (an index out of bounds
+    of every array). Any value is sound there: a violation replay finds with it is one."""
+    shown: set[int] = set()
+    for step in trace.steps:
+        for change in step.changes:
+            shown.update(int(n, 0) for n in re.findall(r"\b(?:0x[0-9a-fA-F]+|[0-9]+)\b", change))
+    always = {0, 1, (1 << width) - 1}
+    return tuple(sorted(always | set(sorted(v for v in shown - always if v < 1 << width)[:MAX_SHOWN_VALUES])))

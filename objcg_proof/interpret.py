@@ -139,8 +139,12 @@ class Exploration:
 
 # ---- compiling threads to units -------------------------------------------------------------
 class _Compiler:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, hints: tuple[int, ...] | None = None) -> None:
         self.program = program
+        # replay only (NOTE(choice-limits)): the values tried for a nondet() with too many, and
+        # the give-up they stood in for (then a replay that does not violate is no answer)
+        self.hints = hints
+        self.narrowed: StateLimit | None = None
         self.code: list[Instr] = []
 
     def emit(self, instr: Instr) -> int:
@@ -566,8 +570,12 @@ class _Move:
 
 
 class Machine:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, hints: tuple[int, ...] | None = None) -> None:
         self.program = program
+        # replay only (NOTE(choice-limits)): the values tried for a nondet() with too many, and
+        # the give-up they stood in for (then a replay that does not violate is no answer)
+        self.hints = hints
+        self.narrowed: StateLimit | None = None
         self.layout = program.layout
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
@@ -676,8 +684,7 @@ class Machine:
                 needs_step = True
                 continue
             except _NeedChoice as need:
-                self.check_choices(t, ins, need, runs + len(pending))
-                pending.extend(choices + [v] for v in range(need.limit))
+                pending.extend(choices + [v] for v in self.choice_values(t, ins, need, runs + len(pending)))
                 continue
             except _Blocked as b:
                 if b.assume:
@@ -695,19 +702,26 @@ class Machine:
                             tuple(run.violations), run.accessed or run.waits))
         return list(dict.fromkeys(results)), needs_step
 
-    def check_choices(self, t: int, ins: Instr, need: _NeedChoice, runs: int) -> None:
-        """Give up (StateLimit) before trying `need.limit` more values of a nondet() in unit
-        `ins`, `runs` runs of it being started or pending already, when that is too many."""
+    def choice_values(self, t: int, ins: Instr, need: _NeedChoice, runs: int) -> range | list[int]:
+        """The values to try for a nondet() in unit `ins`, `runs` runs of it being started or
+        pending already; StateLimit when they are too many (NOTE(choice-limits)). With hints
+        (replay), a nondet() with too many values gets only the hinted ones below its limit."""
         thread = self.program.threads[t].name
+        values: range | list[int] = range(need.limit)
         if need.limit > MAX_CHOICE_VALUES:
-            raise StateLimit([Diagnostic(need.span, (
+            limit = StateLimit([Diagnostic(need.span, (
                 f"the reference interpreter gives up: this nondet() in thread {thread} has {need.limit:,} values "
                 f"(at most {MAX_CHOICE_VALUES:,} are tried one by one; a nondet(n) with a small n, or a smaller "
                 "width, stays within it)"))])
-        if runs + need.limit > MAX_UNIT_RUNS:
+            if self.hints is None:
+                raise limit
+            self.narrowed = self.narrowed or limit
+            values = [v for v in self.hints if v < need.limit]
+        if runs + len(values) > MAX_UNIT_RUNS:
             raise StateLimit([Diagnostic(ins.span, (
                 f"the reference interpreter gives up: the nondet() choices of this statement in thread {thread} "
                 f"combine to more than {MAX_UNIT_RUNS:,} runs"))])
+        return values
 
     def exec(self, ins: Instr, run: _Run) -> int:
         if ins.kind == "unit":
@@ -758,7 +772,12 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
-        results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
+        # every choice must stop: a few hinted values (replay) cannot say that, so all are tried
+        hints, self.hints = self.hints, None
+        try:
+            results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
+        finally:
+            self.hints = hints
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
@@ -851,14 +870,28 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_fina
     return result
 
 
-def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
+def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str,
+           hints: tuple[int, ...] = ()) -> tuple[bool, str]:
     """Follow a schedule of (thread, line) steps; does it violate property `name`?
 
     Every nondet choice is tried. For leak and deadlock the schedule must end in a state where
     the property fails; for the other properties a violation on the way counts. (False, why)
-    when it does not. Raises StateLimit when the interpreter gives up (NOTE(choice-limits)):
-    then there is no answer, neither confirmed nor refuted."""
-    machine = Machine(program)
+    when it does not. A nondet() with too many values to try (NOTE(choice-limits)) gets only
+    the `hints` (the values the counterexample shows): a violation found so is confirmed (some
+    execution has it), but none found is no answer. Raises StateLimit when the interpreter
+    gives up: neither confirmed nor refuted."""
+    machine = Machine(program, hints)
+    ok, why = _replay(machine, program, schedule, name, kind)
+    if not ok and machine.narrowed is not None:
+        d = machine.narrowed.diagnostics[0]
+        raise StateLimit([Diagnostic(d.span, (
+            f"{d.message}; only the {len(hints)} values the counterexample suggests were tried, and with them "
+            f"{why}"))])
+    return ok, why
+
+
+def _replay(machine: Machine, program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str
+            ) -> tuple[bool, str]:
     index = {t.name: i for i, t in enumerate(program.threads)}
     frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
     for step_no, (thread, file, line) in enumerate(schedule, 1):

@@ -1,10 +1,11 @@
 """The reference interpreter tries every value of a nondet() one by one (NOTE(choice-limits) in
 interpret.py): a nondet() with more values than it can try (a plain nondet() at width 64), or a
 statement whose choices combine to too many runs, makes it give up at once (a diagnostic at
-the nondet(), exit 2 for `simulate`), where it used to hang or run out of memory. The prover
-still reports a violation whose replay the interpreter gave up on (exit 1), its trace marked
-"not replayed" (NOTE(replay) in cli.py); a counterexample that really does not replay is still
-an internal error (exit 4)."""
+the nondet(), exit 2 for `simulate`), where it used to hang or run out of memory. Replay tries
+such a nondet() with the values the counterexample suggests (a violation found so is real); when
+they do not violate, the prover still reports the violation (exit 1), its trace marked "not
+replayed" (NOTE(replay) in cli.py); a counterexample that really does not replay is still an
+internal error (exit 4)."""
 
 from __future__ import annotations
 
@@ -40,26 +41,44 @@ thread T0 {
 }
 """
 WIDE_INDEX = "width 64;\nshared word arr[2];\nthread T0 {\n    do {} while (READ_ONCE(arr[nondet()]));\n}\n"
+# the violating value, 12345, shows nowhere in the counterexample: replay cannot confirm it
+ODD = """\
+width 64;
+shared word x = 0;
+thread T0 {
+    x = 1;
+    word v = nondet();
+    assert(v != 12345, "odd");
+}
+"""
 GIVES_UP = "the reference interpreter gives up: this nondet() in thread T0 has 18,446,744,073,709,551,616 values"
 NOTE = f"  not replayed: {GIVES_UP}"
 
 
-def test_a_violation_whose_replay_gives_up_is_reported_as_not_replayed(models):
+@pytest.mark.parametrize("text, prop", [(WIDE, "leak"), (WIDE_INDEX, "uaf")])
+def test_a_64_bit_nondet_replays_with_the_values_the_counterexample_suggests(models, text, prop):
     # before: the replay enumerated 2^64 values and `objcg-prove` never ended
-    run_ = models.run(WIDE, "--timeout", "2", "-k", "1")
+    run_ = models.run(text, "--timeout", "2", "-k", "1")
+    assert run_.rc == 1 and run_.err == "", run_.err
+    assert f"counterexample: {prop} ({prop}) in m.dsl" in run_.out and "not replayed" not in run_.out
+
+
+def test_a_violation_whose_replay_gives_up_is_reported_as_not_replayed(models):
+    run_ = models.run(ODD, "--timeout", "2", "-k", "1")
     assert run_.rc == 1, run_.err
     assert run_.err == ""
-    leak = [line for line in run_.out.splitlines() if line.startswith("  leak")]
-    assert leak and "VIOLATED" in leak[0] and "counterexample of 2 steps, not replayed" in leak[0]
+    odd = [line for line in run_.out.splitlines() if line.startswith("  odd")]
+    assert odd and "VIOLATED" in odd[0] and "counterexample of 1 steps, not replayed" in odd[0]
     notes = [line for line in run_.out.splitlines() if line.startswith("  not replayed: ")]
-    assert len(notes) == 1 and notes[0].startswith(NOTE), run_.out
-    assert notes[0].endswith(f"(m.dsl:{line_of(WIDE, 'nondet()')}:{column_of(WIDE, 'nondet()')})")
-    report = models.run(WIDE, "--timeout", "2", "-k", "1", "--json")
+    assert notes == [f"{NOTE} (at most 65,536 are tried one by one; a nondet(n) with a small n, or a smaller width, "
+                     "stays within it); only the 3 values the counterexample suggests were tried, and with them the "
+                     f"schedule of 1 steps runs, but odd is not violated at its end (m.dsl:5:{column_of(ODD, 'nondet()')})"]
+    report = models.run(ODD, "--timeout", "2", "-k", "1", "--json")
     assert report.rc == 1 and report.json()["errors"] == []
     check_json_shape(report.json())
     rows = {r["property"]: r for r in report.json()["results"]}
-    assert rows["leak"]["status"] == "violated" and rows["leak"]["replayed"] is False
-    assert rows["leak"]["not_replayed"].startswith(GIVES_UP)
+    assert rows["odd"]["status"] == "violated" and rows["odd"]["replayed"] is False
+    assert rows["odd"]["not_replayed"].startswith(GIVES_UP)
     assert rows["uaf"]["replayed"] is None and rows["uaf"]["not_replayed"] is None
 
 
@@ -107,20 +126,20 @@ def test_a_16_bit_nondet_is_still_tried_in_full(models):
 
 
 def test_a_real_replay_failure_is_still_an_internal_error(models, monkeypatch):
-    def refuse(program, schedule, name, kind):  # type: ignore[no-untyped-def]
+    def refuse(program, schedule, name, kind, hints=()):  # type: ignore[no-untyped-def]
         return False, "refused by the test"
 
     monkeypatch.setattr(interpret, "replay", refuse)
-    run_ = models.run(WIDE, "--timeout", "2", "-k", "1")
+    run_ = models.run(ODD, "--timeout", "2", "-k", "1")
     assert run_.rc == 4
-    assert run_.err == "objcg-prove: internal error: the counterexample for leak in m.dsl does not replay: refused by the test\n"
-    assert "counterexample: leak" not in run_.out
+    assert run_.err == "objcg-prove: internal error: the counterexample for odd in m.dsl does not replay: refused by the test\n"
+    assert "counterexample: odd" not in run_.out
 
 
 def test_the_gate_serves_a_cached_violation_whose_replay_gives_up(project: Path) -> None:
     # a cached counterexample is replayed as a fresh one: the interpreter giving up is no sign of
     # a damaged entry (before: the fresh run was an internal error, exit 4)
-    m = write(project, WIDE)
+    m = write(project, ODD)
     rec = run("prove", "--record", "--no-traces", "--timeout", "2", m)
     assert rec.rc == 1, rec.err
     first = run("check", "--cache-dir", "c", m)
@@ -129,3 +148,21 @@ def test_the_gate_serves_a_cached_violation_whose_replay_gives_up(project: Path)
     assert again.rc == 0, again.err
     assert "from the cache" in again.out and "ignored the cache entry" not in again.err
     no_traceback(again)
+
+
+def test_replay_confirms_only_with_a_value_that_violates(models):
+    prog = program_of(models, ODD)
+    schedule = [("T0", "m.dsl", 4)]
+    assert interpret.replay(prog, schedule, "odd", "assert", (0, 12345)) == (True, "")
+    with pytest.raises(StateLimit) as exc:
+        interpret.replay(prog, schedule, "odd", "assert", (0, 1))
+    assert "only the 2 values the counterexample suggests were tried" in exc.value.diagnostics[0].message
+
+
+def test_a_deadlock_is_never_confirmed_with_a_few_values(models):
+    # blocked means every value stops the wait: a value that lets it go on may lie outside the
+    # hints, so the wait's nondet() is tried in full, and at width 64 the replay gives up
+    text = "width 64;\nshared word x = 0;\nthread A {\n    x = 1;\n    await(x == nondet());\n}\n"
+    prog = program_of(models, text)
+    with pytest.raises(StateLimit):
+        interpret.replay(prog, [("A", "m.dsl", 4)], "deadlock", "deadlock", (0,))
