@@ -39,8 +39,11 @@ MAX_PURE_UNITS = 100_000   # units a thread may run between two steps before the
 # with more values than MAX_CHOICE_VALUES (a plain nondet() at width 32 or 64), or a unit whose
 # choices combine to more than MAX_UNIT_RUNS runs, makes the interpreter give up (StateLimit) at
 # once, rather than run for hours or out of memory. Width 16 (65,536 values) is within both.
+# Choices also multiply across units: one move (a step and the pure units after it) may run
+# units at most MAX_MOVE_RUNS times, and a replay follows at most DEFAULT_MAX_STATES states.
 MAX_CHOICE_VALUES = 1 << 16
 MAX_UNIT_RUNS = 1 << 18
+MAX_MOVE_RUNS = 1 << 19    # runs of units for one move: its step and the pure units after it, every choice
 
 
 class StateLimit(UserError):
@@ -145,6 +148,7 @@ class _Compiler:
         # the give-up they stood in for (then a replay that does not violate is no answer)
         self.hints = hints
         self.narrowed: StateLimit | None = None
+        self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
         self.code: list[Instr] = []
 
     def emit(self, instr: Instr) -> int:
@@ -576,6 +580,7 @@ class Machine:
         # the give-up they stood in for (then a replay that does not violate is no answer)
         self.hints = hints
         self.narrowed: StateLimit | None = None
+        self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
         self.layout = program.layout
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
@@ -602,6 +607,7 @@ class Machine:
         memory: Memory = tuple(loc.init for loc in self.layout.locations)
         states: list[tuple[Memory, tuple[ThreadState, ...], tuple[tuple[str, str, str], ...]]] = [(memory, (), ())]
         for t in range(len(self.program.threads)):
+            self.runs = 0
             starts = self.advance(t, ThreadState(0, (), "run"), memory)   # pure units: memory stays
             if len(states) * len(starts) > DEFAULT_MAX_STATES:   # every combination of the first choices
                 raise StateLimit([Diagnostic(self.code[t][0].span, (
@@ -677,6 +683,12 @@ class Machine:
         while pending:
             choices = pending.pop()
             runs += 1
+            self.runs += 1
+            if self.runs > MAX_MOVE_RUNS:
+                raise StateLimit([Diagnostic(ins.span, (
+                    f"the reference interpreter gives up: thread {self.program.threads[t].name} runs more than "
+                    f"{MAX_MOVE_RUNS:,} units for one step here (every combination of the nondet choices of the "
+                    "step and of the units after it)"))])
             run = _Run(self, t, memory, ts.locals, dry, choices, assumes)
             try:
                 nxt = self.exec(ins, run)
@@ -747,6 +759,7 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind not in ("unit", "branch", "ret"):
             return []
+        self.runs = 0
         results, _ = self.run(t, ins, ts, memory, dry=False)
         out = []
         name = self.program.threads[t].name
@@ -774,6 +787,7 @@ class Machine:
             return False
         # every choice must stop: a few hinted values (replay) cannot say that, so all are tried
         hints, self.hints = self.hints, None
+        self.runs = 0
         try:
             results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
         finally:
@@ -898,15 +912,19 @@ def _replay(machine: Machine, program: ir.Program, schedule: list[tuple[str, str
         t = index.get(thread)
         if t is None:
             return False, f"step {step_no}: no thread named {thread}"
-        nxt: list[tuple[State, bool]] = []
+        nxt: dict[tuple[State, bool], None] = {}
         for state, hit in frontier:
             for move in machine.moves(state, t):
                 if (move.record.span.file, move.record.span.line) != (file, line):
                     continue
-                nxt.append((move.state, hit or any(v[0] == name for v in move.violations)))
+                nxt[(move.state, hit or any(v[0] == name for v in move.violations))] = None
+                if len(nxt) > DEFAULT_MAX_STATES:
+                    raise StateLimit([Diagnostic(move.record.span, (
+                        f"the reference interpreter gives up: more than {DEFAULT_MAX_STATES:,} states follow the "
+                        f"counterexample's schedule at its step {step_no} (the nondet choices so far, combined)"))])
         if not nxt:
             return False, f"step {step_no}: thread {thread} cannot take a step at {file}:{line} there"
-        frontier = list(dict.fromkeys(nxt))
+        frontier = list(nxt)
     for state, hit in frontier:
         if kind in ("leak", "deadlock"):
             if any(v[0] == name for v in machine.final_problems(state)):

@@ -166,3 +166,30 @@ def test_a_deadlock_is_never_confirmed_with_a_few_values(models):
     prog = program_of(models, text)
     with pytest.raises(StateLimit):
         interpret.replay(prog, [("A", "m.dsl", 4)], "deadlock", "deadlock", (0,))
+
+
+PAIR = """\
+width 16;
+shared word x = 0, y = 0;
+thread T0 {
+    x = nondet(N);
+    y = nondet(N);
+    word a = x;
+    word b = y;
+    assert(a != 5 || b != 7, "pair");
+}
+"""
+
+
+@pytest.mark.parametrize("n, why", [
+    # 2^16 moves, each one with the 2^16 dry runs of the next statement: 2^32 runs for step 1
+    ("", "thread T0 runs more than 524,288 units for one step here (every combination of the nondet choices of "
+         "the step and of the units after it) (m.dsl:5:5)"),
+    # 500 x 500 states after step 2
+    ("500", "more than 200,000 states follow the counterexample's schedule at its step 2 (the nondet choices so "
+             "far, combined) (m.dsl:5:5)")])
+def test_replay_gives_up_on_too_many_combined_choices(models, n, why):
+    # before: each ran for hours
+    run_ = models.run(PAIR.replace("N", n), "--timeout", "5", "-k", "1")
+    assert run_.rc == 1 and run_.err == "", run_.err
+    assert f"  not replayed: the reference interpreter gives up: {why}" in run_.out.splitlines()
