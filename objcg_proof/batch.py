@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import signal
 import threading
 import time
@@ -37,7 +38,7 @@ from typing import Any, Callable, Iterator, TextIO
 from .diagnostics import Diagnostic, SourceCache, UserError, working_on
 from .events import EventProgram
 from .progress import Progress
-from .verdict import VIOLATED, ModelResult, PropertyResult
+from .verdict import VIOLATED, ModelResult, PropertyResult, Trace
 from .verify import ModelChecker, VerifyOptions, compile_model, properties, selected
 
 
@@ -125,7 +126,11 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
         verdicts = c.outcome.result or c.outcome.partial
         if verdicts is not None:
             with working_on(c.outcome.path):
-                failures = replay_counterexamples(c.outcome.path, options, verdicts)
+                failures, verdicts = replay_counterexamples(c.outcome.path, options, verdicts)
+            if c.outcome.result is not None:
+                c.outcome.result = verdicts
+            else:
+                c.outcome.partial = verdicts
             c.outcome.replay_failures = list(failures.values())
             c.outcome.failed += list(failures)
     return outcomes
@@ -501,22 +506,49 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
         c.outcome.result = result
 
 
-def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> dict[str, str]:
-    """Replay every counterexample of `result` on the reference interpreter (interpret.py):
-    the properties whose counterexample does not replay, each with the internal error."""
-    from .interpret import replay
+MAX_SHOWN_VALUES = 256   # at most this many of a counterexample's numbers are tried by replay
+
+
+def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> tuple[dict[str, str], ModelResult]:
+    """Replay every counterexample of `result` on the reference interpreter (interpret.py).
+    Returns the properties whose counterexample does not replay, each with the internal error,
+    and `result` with each counterexample the interpreter gave up on marked (`Trace.unreplayed`,
+    NOTE(replay) in cli.py): still a violation, shown as not confirmed by replay."""
+    from .interpret import StateLimit, replay
     from .parser import load_model
     from .resolve import resolve
 
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
-        return {}
+        return {}, result
     program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
-    failures = {}
+    failures, unreplayed = {}, {}
     for p in violated:
         assert p.trace is not None
         schedule = [(s.thread, s.file, s.line) for s in p.trace.steps]
-        ok, why = replay(program, schedule, p.name, p.kind)
+        try:
+            ok, why = replay(program, schedule, p.name, p.kind, _shown_values(p.trace, program.layout.width))
+        except StateLimit as exc:
+            d = exc.diagnostics[0]
+            unreplayed[p.name] = f"{d.message} ({d.span})"
+            continue
         if not ok:
             failures[p.name] = f"the counterexample for {p.name} in {path} does not replay: {why}"
-    return failures
+    if unreplayed:
+        result = dataclasses.replace(result, properties=tuple(
+            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
+            if p.name in unreplayed and p.trace is not None else p for p in result.properties))
+    return failures, result
+
+
+def _shown_values(trace: Trace, width: int) -> tuple[int, ...]:
+    """The values replay tries for a nondet() with too many values to try them all
+    (NOTE(choice-limits) in interpret.py): the numbers the counterexample shows (the values
+    written and read, the indexes named), and 0, 1 and the largest word (an index out of bounds
+    of every array). Any value is sound there: a violation replay finds with it is one."""
+    shown: set[int] = set()
+    for step in trace.steps:
+        for change in step.changes:
+            shown.update(int(n, 0) for n in re.findall(r"\b(?:0x[0-9a-fA-F]+|[0-9]+)\b", change))
+    always = {0, 1, (1 << width) - 1}
+    return tuple(sorted(always | set(sorted(v for v in shown - always if v < 1 << width)[:MAX_SHOWN_VALUES])))

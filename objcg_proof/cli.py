@@ -192,10 +192,14 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
         path = outcome.path
         failures = outcome.worker_errors + outcome.replay_failures
         if failures:
-            # NOTE(replay): a counterexample the reference interpreter cannot replay is a tool
-            # bug; it is reported as one and never printed as a counterexample. A worker process
-            # that failed on a property (batch.py) is one too, and gives no verdict. Either is
-            # that property's internal error: the other properties' verdicts are printed.
+            # NOTE(replay): a counterexample the reference interpreter cannot replay (its
+            # schedule does not run, or does not violate the property) is a tool bug; it is
+            # reported as one and never printed as a counterexample. A worker process that
+            # failed on a property (batch.py) is one too, and gives no verdict. Either is that
+            # property's internal error: the other properties' verdicts are printed. But when
+            # the interpreter gives up (interpret.StateLimit: a nondet() with 2^64 values) there
+            # is no bug, only no second opinion: the violation stands (exit 1), its trace marked
+            # "not replayed: <why>" (Trace.unreplayed; "not_replayed" in --json).
             internal = True
             for failure in failures:
                 stderr.write(f"objcg-prove: internal error: {internal_error_text(failure)}\n")

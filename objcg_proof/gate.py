@@ -381,7 +381,7 @@ def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int
         return pending
     hit, why = cache.get(pending.key)
     if hit is not None:
-        why = _replays(path, options, hit)
+        why, hit = _replays(path, options, hit)
     if why:
         check.notes.append(f"{path}: ignored the cache entry {cache.file(pending.key)}: {why}; solving the model again")
         return pending
@@ -392,14 +392,15 @@ def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int
     return None
 
 
-def _replays(path: str, options: VerifyOptions, result: ModelResult) -> str:
+def _replays(path: str, options: VerifyOptions, result: ModelResult) -> tuple[str, ModelResult]:
     """Why a cached result's counterexamples are not to be trusted ("" when each replays on the
-    reference interpreter, as a fresh counterexample must before it is shown: NOTE(replay))."""
+    reference interpreter, as a fresh counterexample must before it is shown: NOTE(replay)),
+    and the result with each counterexample the interpreter gave up on marked, as a fresh one is."""
     try:
-        failures = list(replay_counterexamples(path, options, result).values())
+        failures, result = replay_counterexamples(path, options, result)
     except Exception as exc:   # noqa: BLE001  the entry does not fit the model: solve again
-        return f"its counterexamples could not be replayed ({_one_line(exc)})"
-    return f"{failures[0]}" if failures else ""
+        return f"its counterexamples could not be replayed ({_one_line(exc)})", result
+    return next(iter(failures.values()), ""), result
 
 
 def _params_words(params: tuple[tuple[str, int], ...]) -> str:

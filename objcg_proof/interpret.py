@@ -35,12 +35,22 @@ Locals = tuple[tuple[int, int], ...]
 
 DEFAULT_MAX_STATES = 200_000
 MAX_PURE_UNITS = 100_000   # units a thread may run between two steps before the interpreter gives up
+# NOTE(choice-limits): every value of a nondet() is tried, one run of the unit each. A nondet()
+# with more values than MAX_CHOICE_VALUES (a plain nondet() at width 32 or 64), or a unit whose
+# choices combine to more than MAX_UNIT_RUNS runs, makes the interpreter give up (StateLimit) at
+# once, rather than run for hours or out of memory. Width 16 (65,536 values) is within both.
+# Choices also multiply across units: one move (a step and the pure units after it) may run
+# units at most MAX_MOVE_RUNS times, and a replay follows at most DEFAULT_MAX_STATES states.
+MAX_CHOICE_VALUES = 1 << 16
+MAX_UNIT_RUNS = 1 << 18
+MAX_MOVE_RUNS = 1 << 19    # runs of units for one move: its step and the pure units after it, every choice
 
 
 class StateLimit(UserError):
     """The interpreter gives up (too many starting states, or a thread that runs on without a
-    step): no answer, never a verdict. replay() reports it as its reason for failing; elsewhere
-    (simulate, explore) it is raised, a diagnostic at the place (exit 2)."""
+    step, a nondet() with too many values: NOTE(choice-limits)): no answer, never a verdict.
+    simulate reports it as a diagnostic at the place (exit 2); the prover's replay of a
+    counterexample that meets it prints the counterexample marked as not replayed (batch.py)."""
 
 
 class _NeedsStep(Exception):
@@ -48,8 +58,9 @@ class _NeedsStep(Exception):
 
 
 class _NeedChoice(Exception):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, span: Span) -> None:
         self.limit = limit
+        self.span = span
 
 
 class _Blocked(Exception):
@@ -131,8 +142,13 @@ class Exploration:
 
 # ---- compiling threads to units -------------------------------------------------------------
 class _Compiler:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, hints: tuple[int, ...] | None = None) -> None:
         self.program = program
+        # replay only (NOTE(choice-limits)): the values tried for a nondet() with too many, and
+        # the give-up they stood in for (then a replay that does not violate is no answer)
+        self.hints = hints
+        self.narrowed: StateLimit | None = None
+        self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
         self.code: list[Instr] = []
 
     def emit(self, instr: Instr) -> int:
@@ -268,12 +284,12 @@ class _Run:
     def fail(self, kind: str, name: str, message: str) -> None:
         self.violations.append((name, kind, message))
 
-    def choice(self, limit: int) -> int:
+    def choice(self, limit: int, span: Span) -> int:
         if self.used < len(self.choices):
             v = self.choices[self.used]
             self.used += 1
             return v
-        raise _NeedChoice(limit)
+        raise _NeedChoice(limit, span)
 
     def uaf(self, ok: bool, span: Span, message: str) -> None:
         """A uaf check that is not an access (division by zero, a refcount on a released
@@ -371,7 +387,7 @@ class _Run:
         if isinstance(e, ir.RefOp):
             return self.ref(e)
         if isinstance(e, ir.Nondet):
-            return self.choice(e.limit if e.limit is not None else mask + 1)
+            return self.choice(e.limit if e.limit is not None else mask + 1, e.span)
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
     def atomic(self, e: ir.AtomicOp) -> int:
@@ -558,8 +574,13 @@ class _Move:
 
 
 class Machine:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, hints: tuple[int, ...] | None = None) -> None:
         self.program = program
+        # replay only (NOTE(choice-limits)): the values tried for a nondet() with too many, and
+        # the give-up they stood in for (then a replay that does not violate is no answer)
+        self.hints = hints
+        self.narrowed: StateLimit | None = None
+        self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
         self.layout = program.layout
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
@@ -586,6 +607,7 @@ class Machine:
         memory: Memory = tuple(loc.init for loc in self.layout.locations)
         states: list[tuple[Memory, tuple[ThreadState, ...], tuple[tuple[str, str, str], ...]]] = [(memory, (), ())]
         for t in range(len(self.program.threads)):
+            self.runs = 0
             starts = self.advance(t, ThreadState(0, (), "run"), memory)   # pure units: memory stays
             if len(states) * len(starts) > DEFAULT_MAX_STATES:   # every combination of the first choices
                 raise StateLimit([Diagnostic(self.code[t][0].span, (
@@ -657,8 +679,16 @@ class Machine:
         results = []
         needs_step = False
         pending: list[list[int]] = [[]]
+        runs = 0   # the runs of this unit started or pending (NOTE(choice-limits))
         while pending:
             choices = pending.pop()
+            runs += 1
+            self.runs += 1
+            if self.runs > MAX_MOVE_RUNS:
+                raise StateLimit([Diagnostic(ins.span, (
+                    f"the reference interpreter gives up: thread {self.program.threads[t].name} runs more than "
+                    f"{MAX_MOVE_RUNS:,} units for one step here (every combination of the nondet choices of the "
+                    "step and of the units after it)"))])
             run = _Run(self, t, memory, ts.locals, dry, choices, assumes)
             try:
                 nxt = self.exec(ins, run)
@@ -666,7 +696,7 @@ class Machine:
                 needs_step = True
                 continue
             except _NeedChoice as need:
-                pending.extend(choices + [v] for v in range(need.limit))
+                pending.extend(choices + [v] for v in self.choice_values(t, ins, need, runs + len(pending)))
                 continue
             except _Blocked as b:
                 if b.assume:
@@ -683,6 +713,27 @@ class Machine:
             results.append((ThreadState(nxt, locals_, "run"), tuple(run.memory), tuple(run.changes),
                             tuple(run.violations), run.accessed or run.waits))
         return list(dict.fromkeys(results)), needs_step
+
+    def choice_values(self, t: int, ins: Instr, need: _NeedChoice, runs: int) -> range | list[int]:
+        """The values to try for a nondet() in unit `ins`, `runs` runs of it being started or
+        pending already; StateLimit when they are too many (NOTE(choice-limits)). With hints
+        (replay), a nondet() with too many values gets only the hinted ones below its limit."""
+        thread = self.program.threads[t].name
+        values: range | list[int] = range(need.limit)
+        if need.limit > MAX_CHOICE_VALUES:
+            limit = StateLimit([Diagnostic(need.span, (
+                f"the reference interpreter gives up: this nondet() in thread {thread} has {need.limit:,} values "
+                f"(at most {MAX_CHOICE_VALUES:,} are tried one by one; a nondet(n) with a small n, or a smaller "
+                "width, stays within it)"))])
+            if self.hints is None:
+                raise limit
+            self.narrowed = self.narrowed or limit
+            values = [v for v in self.hints if v < need.limit]
+        if runs + len(values) > MAX_UNIT_RUNS:
+            raise StateLimit([Diagnostic(ins.span, (
+                f"the reference interpreter gives up: the nondet() choices of this statement in thread {thread} "
+                f"combine to more than {MAX_UNIT_RUNS:,} runs"))])
+        return values
 
     def exec(self, ins: Instr, run: _Run) -> int:
         if ins.kind == "unit":
@@ -708,6 +759,7 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind not in ("unit", "branch", "ret"):
             return []
+        self.runs = 0
         results, _ = self.run(t, ins, ts, memory, dry=False)
         out = []
         name = self.program.threads[t].name
@@ -733,7 +785,13 @@ class Machine:
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
-        results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
+        # every choice must stop: a few hinted values (replay) cannot say that, so all are tried
+        hints, self.hints = self.hints, None
+        self.runs = 0
+        try:
+            results, _ = self.run(t, ins, ts, memory, dry=False, assumes=False)
+        finally:
+            self.hints = hints
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
@@ -826,36 +884,47 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_fina
     return result
 
 
-def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
+def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str,
+           hints: tuple[int, ...] = ()) -> tuple[bool, str]:
     """Follow a schedule of (thread, line) steps; does it violate property `name`?
 
     Every nondet choice is tried. For leak and deadlock the schedule must end in a state where
-    the property fails; for the other properties a violation on the way counts. When the
-    interpreter gives up (StateLimit), the counterexample is not confirmed: (False, why)."""
-    try:
-        return _replay(program, schedule, name, kind)
-    except StateLimit as exc:
-        d = exc.diagnostics[0]
-        return False, f"{d.message} ({d.span})"
+    the property fails; for the other properties a violation on the way counts. (False, why)
+    when it does not. A nondet() with too many values to try (NOTE(choice-limits)) gets only
+    the `hints` (the values the counterexample shows): a violation found so is confirmed (some
+    execution has it), but none found is no answer. Raises StateLimit when the interpreter
+    gives up: neither confirmed nor refuted."""
+    machine = Machine(program, hints)
+    ok, why = _replay(machine, program, schedule, name, kind)
+    if not ok and machine.narrowed is not None:
+        d = machine.narrowed.diagnostics[0]
+        raise StateLimit([Diagnostic(d.span, (
+            f"{d.message}; only the {len(hints)} values the counterexample suggests were tried, and with them "
+            f"{why}"))])
+    return ok, why
 
 
-def _replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str) -> tuple[bool, str]:
-    machine = Machine(program)
+def _replay(machine: Machine, program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str
+            ) -> tuple[bool, str]:
     index = {t.name: i for i, t in enumerate(program.threads)}
     frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
     for step_no, (thread, file, line) in enumerate(schedule, 1):
         t = index.get(thread)
         if t is None:
             return False, f"step {step_no}: no thread named {thread}"
-        nxt: list[tuple[State, bool]] = []
+        nxt: dict[tuple[State, bool], None] = {}
         for state, hit in frontier:
             for move in machine.moves(state, t):
                 if (move.record.span.file, move.record.span.line) != (file, line):
                     continue
-                nxt.append((move.state, hit or any(v[0] == name for v in move.violations)))
+                nxt[(move.state, hit or any(v[0] == name for v in move.violations))] = None
+                if len(nxt) > DEFAULT_MAX_STATES:
+                    raise StateLimit([Diagnostic(move.record.span, (
+                        f"the reference interpreter gives up: more than {DEFAULT_MAX_STATES:,} states follow the "
+                        f"counterexample's schedule at its step {step_no} (the nondet choices so far, combined)"))])
         if not nxt:
             return False, f"step {step_no}: thread {thread} cannot take a step at {file}:{line} there"
-        frontier = list(dict.fromkeys(nxt))
+        frontier = list(nxt)
     for state, hit in frontier:
         if kind in ("leak", "deadlock"):
             if any(v[0] == name for v in machine.final_problems(state)):

@@ -2,7 +2,8 @@
 
 Text: one line per property with its status, what the bound covered and the time; then each
 counterexample as a table (step, thread, file:line, statement, C line, what changed) ending
-with the violated property in words. JSON: see `to_json` (documented in the README).
+with the violated property in words, and a "not replayed" line when the reference interpreter
+gave up replaying it (NOTE(replay) in cli.py). JSON: see `to_json` (documented in the README).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def model_text(result: ModelResult, show_traces: bool = True) -> str:
 
 def _detail(p: PropertyResult) -> str:
     if p.status == VIOLATED and p.trace is not None:
-        more = "" if p.trace.shortest else ", shortest not confirmed"
+        more = ("" if p.trace.shortest else ", shortest not confirmed") + \
+            (", not replayed" if p.trace.unreplayed else "")
         return f"counterexample of {len(p.trace.steps)} steps{more}  ({p.time_s:.2f}s)"
     if p.status == PROVED:
         return f"{p.coverage}  ({p.time_s:.2f}s)"
@@ -55,6 +57,9 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
         cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
         out.append("  " + "  ".join(cells).rstrip())
     out.append(f"  => {trace.violation}")
+    if trace.unreplayed:
+        # NOTE(replay) in cli.py: the reference interpreter could not check this one
+        out.append(f"  not replayed: {trace.unreplayed}")
     return "\n".join(out)
 
 
@@ -82,6 +87,8 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
             "time_s": round(p.time_s, 4),
             "violation": p.trace.violation if p.trace else None,
             "shortest": p.trace.shortest if p.trace else None,
+            "replayed": not p.trace.unreplayed if p.trace else None,
+            "not_replayed": p.trace.unreplayed or None if p.trace else None,
             "trace": [
                 {"step": s.index, "thread": s.thread, "file": s.file, "line": s.line, "text": s.text,
                  "c": s.c_line, "changes": list(s.changes)}

@@ -35,6 +35,7 @@ class Trace:
     file: str = ""
     line: int = 0
     shortest: bool = True     # False when minimisation was cut short (the solver said unknown)
+    unreplayed: str = ""      # why the reference interpreter gave up replaying it; "" once replayed
 
 
 @dataclass(frozen=True)

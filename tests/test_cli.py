@@ -139,17 +139,19 @@ def check_json_shape(doc):
     assert set(doc) == {"results", "models", "errors"}
     assert isinstance(doc["results"], list) and isinstance(doc["models"], list) and isinstance(doc["errors"], list)
     for row in doc["results"]:
-        assert set(row) == set(RESULT_KEYS) | {"violation", "shortest", "trace"}
+        assert set(row) == set(RESULT_KEYS) | {"violation", "shortest", "replayed", "not_replayed", "trace"}
         for key, typ in RESULT_KEYS.items():
             assert isinstance(row[key], typ) or (typ is float and isinstance(row[key], int)), (key, row[key])
         assert row["kind"] in KINDS and row["status"] in STATUSES
         assert isinstance(row["trace"], list)
         if row["status"] == "violated":
             assert isinstance(row["violation"], str) and row["violation"]
-            assert isinstance(row["shortest"], bool)
+            assert isinstance(row["shortest"], bool) and isinstance(row["replayed"], bool)
+            assert (row["not_replayed"] is None) == row["replayed"]
             assert row["trace"] or row["kind"] != "assert"
         else:
             assert row["violation"] is None and row["shortest"] is None and row["trace"] == []
+            assert row["replayed"] is None and row["not_replayed"] is None
         for i, step in enumerate(row["trace"], 1):
             assert set(step) == set(STEP_KEYS)
             for key, typ in STEP_KEYS.items():

@@ -118,8 +118,8 @@ def verdict_lines(out: str) -> dict[str, str]:
 def test_a_counterexample_that_does_not_replay_is_that_property_internal_error(models, monkeypatch):
     real = interpret.replay
 
-    def refuse_a(program, schedule, name, kind):  # type: ignore[no-untyped-def]
-        return (False, "refused by the test") if name == "a" else real(program, schedule, name, kind)
+    def refuse_a(program, schedule, name, kind, hints=()):  # type: ignore[no-untyped-def]
+        return (False, "refused by the test") if name == "a" else real(program, schedule, name, kind, hints)
 
     monkeypatch.setattr(interpret, "replay", refuse_a)
     run = models.run(TWO_ASSERTS)

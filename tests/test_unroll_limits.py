@@ -204,8 +204,9 @@ def test_too_many_starting_states_is_an_error_not_a_hang(models):
     run = models.cli("simulate", "m.dsl")
     assert_diagnostic(run, "m.dsl", 19, 19, "the reference interpreter gives up: more than 200,000 starting states "
                       "(the nondet choices of threads T0 to T17 before their first step, combined)")
-    run = models.cli("m.dsl", "--no-traces", "-p", "zero")
-    assert run.rc == 4   # a counterexample that cannot be confirmed is never shown
-    assert run.err == ("objcg-prove: internal error: the counterexample for zero in m.dsl does not replay: the reference "
-                       "interpreter gives up: more than 200,000 starting states (the nondet choices of threads T0 to T17 "
-                       "before their first step, combined) (m.dsl:19:19)\n")
+    run = models.cli("m.dsl", "-p", "zero")
+    # the violation stands, its counterexample marked as not confirmed by replay (not a tool bug)
+    assert run.rc == 1 and run.err == ""
+    assert "counterexample of 2 steps, not replayed" in run.out
+    assert ("  not replayed: the reference interpreter gives up: more than 200,000 starting states (the nondet "
+            "choices of threads T0 to T17 before their first step, combined) (m.dsl:19:19)\n") in run.out
