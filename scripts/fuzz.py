@@ -172,7 +172,11 @@ def main() -> int:
     # SIGINT ignored: take it back)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return Run(args).run()
+    try:
+        return Run(args).run()
+    except KeyboardInterrupt:   # a second signal while the findings were being minimised
+        print("interrupted: the findings saved so far are in", args.out, file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
