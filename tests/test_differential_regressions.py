@@ -675,3 +675,36 @@ thread T {
 def test_a_false_assume_before_a_false_wait_still_blocks(models):
     agree_everywhere(models, ASSUME_BEFORE_A_FALSE_WAIT,
                      {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)})
+
+
+# ---- 20. interpreter: a check failed in a pure loop that a choice may keep going for ever ----
+# Found by fuzzing as a prover counterexample of 0 steps that did not replay (exit 4, "the
+# schedule of 0 steps runs, but uaf is not violated at its end"), on a nondet() loop condition
+# around a `do { } while (x / 0)`. Here T may choose (z == 0) to enter the loop, where the
+# division by zero fails its uaf check and gives 2^w - 1: the do-while goes round for ever
+# without a step. semantics.md, "Properties": a check in a local unit is reached when the thread
+# ran every step before it and the path to it is taken; "Executions": a thread whose local units
+# never reach a step spins for good. So uaf is violated in 0 steps. The interpreter kept such a
+# spinning way on only when every way on spun (here z != 0 reaches the end), so it lost the
+# violation met on the way and found none.
+# Wrong: the interpreter. Fixed in interpret.py (advance: every cycle of pure units gives a
+# spinning state with the violations met on the way to it, whatever the other ways do).
+CHECK_IN_A_PURE_LOOP_FOR_EVER = """
+width 8;
+thread T {
+    word d = 0;
+    while (nondet(3) == 0) {
+        do {
+        } while (1 / d);
+    }
+}
+"""
+
+
+def test_a_check_failed_in_a_pure_loop_that_may_go_on_for_ever(models):
+    z3, interp = verdicts(models, CHECK_IN_A_PURE_LOOP_FOR_EVER)
+    assert interp == {"leak": ("proved", None), "uaf": ("violated", 0), "deadlock": ("proved", None)}
+    # the loop may go on past the bound: z3 says bounded where the interpreter proves
+    assert z3 == {"leak": ("bounded", None), "uaf": ("violated", 0), "deadlock": ("bounded", None)}
+    assert models.replays == []
+    assert spin_violated(models, CHECK_IN_A_PURE_LOOP_FOR_EVER) == {"uaf"}
