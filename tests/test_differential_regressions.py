@@ -708,3 +708,28 @@ def test_a_check_failed_in_a_pure_loop_that_may_go_on_for_ever(models):
     assert z3 == {"leak": ("bounded", None), "uaf": ("violated", 0), "deadlock": ("bounded", None)}
     assert models.replays == []
     assert spin_violated(models, CHECK_IN_A_PURE_LOOP_FOR_EVER) == {"uaf"}
+
+
+# ---- 21. prover: an unlimited nondet() in a wait condition, a spurious deadlock -------------
+# Found by fuzzing as a deadlock counterexample that did not replay (exit 4, "the schedule of 9
+# steps runs, but deadlock is not violated at its end"), on `await(atomic_read(&arr[nondet()]))`.
+# semantics.md, "deadlock": a nondet in the wait condition is tried with every value, and the
+# thread is blocked only if none makes the condition true; here an index of 2 or more fails the
+# access, so the step can always run (and fail): no deadlock, a uaf in 1 step. The prover tried
+# every value of a nondet(n) but left an unlimited nondet() one free choice, which it picked to
+# keep the wait false (index 0). Wrong: the prover. Fixed in unroll.py (on_final_memory: an
+# unlimited nondet() has 2^width values, tried like nondet(2^width) when the combinations are
+# at most 256, i.e. at width 8). Not fixed at wider widths (docstring of on_final_memory).
+NONDET_INDEX_IN_A_WAIT = """
+width 8;
+shared word arr[2];
+thread T0 {
+    await(atomic_read(&arr[nondet()]));
+}
+"""
+
+
+def test_an_unlimited_nondet_in_a_wait_is_tried_with_every_value(models):
+    # (not with SPIN: the Promela export takes at most 64 choices in a wait condition)
+    z3, interp = verdicts(models, NONDET_INDEX_IN_A_WAIT)
+    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
