@@ -107,6 +107,10 @@ class ThreadState:
 State = tuple[Memory, tuple[ThreadState, ...]]
 
 
+# a thread state on its way through pure units, with the violations met so far (advance())
+_Node = tuple[ThreadState, tuple[tuple[str, str, str], ...]]
+
+
 @dataclass(frozen=True)
 class StepRecord:
     thread: str
@@ -627,14 +631,15 @@ class Machine:
         # round again shows nothing new (a thread that loops forever without a step is, to the
         # other threads, one that stopped), so each is expanded once
         seen: set[tuple[ThreadState, tuple[tuple[str, str, str], ...]]] = set()
-        again: tuple[ThreadState, tuple[tuple[str, str, str], ...]] | None = None
+        succ: dict[_Node, list[_Node]] = {}
         guard = 0
         while work:
-            cur, found = work.pop()
-            if (cur, found) in seen:
-                again = (cur, found)
+            node = work.pop()
+            if node in seen:
                 continue
-            seen.add((cur, found))
+            cur, found = node
+            seen.add(node)
+            succ[node] = []
             guard += 1
             if guard > MAX_PURE_UNITS:
                 raise StateLimit([Diagnostic(code[cur.pc].span, (
@@ -648,7 +653,8 @@ class Machine:
                 out.append((ThreadState(cur.pc, cur.locals, "done"), found))
                 continue
             if ins.kind == "jump":
-                work.append((ThreadState(ins.next, cur.locals, "run"), found))
+                succ[node].append((ThreadState(ins.next, cur.locals, "run"), found))
+                work.append(succ[node][-1])
                 continue
             results, step = self.run(t, ins, cur, memory, dry=True)
             if step:
@@ -659,14 +665,18 @@ class Machine:
                 # once with the choices that make it pure (`results`).
                 out.append((cur, found))
             for nxt, _, _, viols, _ in results:
-                work.append((nxt, found + tuple(v for v in viols if v not in found)))
-        if not out and again is not None:
-            # every way on loops forever without a step (`while (1) { if (1) continue; ... }`):
-            # the step before still ran; the thread now spins for good, never moving again and
-            # never finishing, like a thread that stopped (it is not blocked: spinning is not
-            # waiting, docs/semantics.md)
-            cur, found = again
-            out.append((ThreadState(cur.pc, cur.locals, "spin"), found))
+                succ[node].append((nxt, found + tuple(v for v in viols if v not in found)))
+                work.append(succ[node][-1])
+        # a way on that loops forever without a step (`while (1) { if (1) continue; ... }`,
+        # or a loop that a nondet choice keeps going): the step before still ran; the thread
+        # then spins for good, never moving again and never finishing, like a thread that
+        # stopped (it is not blocked: spinning is not waiting, docs/semantics.md), with the
+        # violations of the checks it reached on the way. This is a way on even when other
+        # choices reach a step or the end: one spinning state per set of violations.
+        spins: dict[tuple[tuple[str, str, str], ...], ThreadState] = {}
+        for cur, found in _on_cycles(succ):
+            spins.setdefault(found, ThreadState(cur.pc, cur.locals, "spin"))
+        out.extend((ts_, found) for found, ts_ in spins.items())
         return out
 
     def run(self, t: int, ins: Instr, ts: ThreadState, memory: Memory, dry: bool, assumes: bool = True
@@ -812,6 +822,51 @@ class Machine:
             names = ", ".join(self.program.threads[t].name for t in unfinished)
             out.append(("deadlock", "deadlock", f"deadlock: {names} wait forever"))
         return out
+
+
+def _on_cycles(succ: dict[_Node, list[_Node]]) -> list[_Node]:
+    """The nodes of the graph `succ` (node -> successors) that lie on a cycle, in a stable
+    order (Tarjan's strongly connected components, iteratively)."""
+    index: dict[_Node, int] = {}
+    low: dict[_Node, int] = {}
+    stack: list[_Node] = []
+    on_stack: set[_Node] = set()
+    out: list[_Node] = []
+    for root in succ:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        frames = [(root, iter(succ[root]))]
+        while frames:
+            v, it = frames[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in succ:
+                    continue
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    frames.append((w, iter(succ[w])))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            frames.pop()
+            if frames:
+                low[frames[-1][0]] = min(low[frames[-1][0]], low[v])
+            if low[v] == index[v]:
+                component: list[_Node] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    component.append(w)
+                    if w == v:
+                        break
+                if len(component) > 1 or v in succ[v]:
+                    out.extend(reversed(component))
+    return out
 
 
 def _waits(st: ir.Stmt) -> bool:

@@ -220,9 +220,13 @@ class _ThreadUnroller:
     def on_final_memory(self, enabled: Term, mapping: dict[int, Term], nondets: list[tuple[Sym, int | None]]) -> Term:
         """The wait condition on the final memory. A nondet in it is chosen afresh at every try,
         so the wait can still succeed if some choice makes it true: the result is true when any
-        choice does (for nondet(n) with small n; an unlimited nondet() keeps one free choice)."""
+        choice does, trying every value of each nondet when they combine to at most 256 (an
+        unlimited nondet() has 2^width values: at width 8 it is tried alone). Otherwise the
+        choices stay free, and the encoder may call blocked a thread that one value of them
+        would let run: a deadlock counterexample that the reference interpreter then refuses
+        (internal error, never a wrong `proved`)."""
         tb = self.tb
-        small = [(s, n) for s, n in nondets if n is not None]
+        small = [(s, n if n is not None else 1 << self.u.layout.width) for s, n in nondets]
         combos = 1
         for _, n in small:
             combos *= n
