@@ -40,10 +40,12 @@ MAX_PURE_UNITS = 100_000   # units a thread may run between two steps before the
 # choices combine to more than MAX_UNIT_RUNS runs, makes the interpreter give up (StateLimit) at
 # once, rather than run for hours or out of memory. Width 16 (65,536 values) is within both.
 # Choices also multiply across units: one move (a step and the pure units after it) may run
-# units at most MAX_MOVE_RUNS times, and a replay follows at most DEFAULT_MAX_STATES states.
+# units at most MAX_MOVE_RUNS times, and a replay follows at most DEFAULT_MAX_STATES states and
+# runs units at most MAX_REPLAY_RUNS times in all.
 MAX_CHOICE_VALUES = 1 << 16
 MAX_UNIT_RUNS = 1 << 18
 MAX_MOVE_RUNS = 1 << 19    # runs of units for one move: its step and the pure units after it, every choice
+MAX_REPLAY_RUNS = 1 << 20  # runs of units for a whole replay, every state and choice (NOTE(choice-limits))
 
 
 class StateLimit(UserError):
@@ -585,6 +587,8 @@ class Machine:
         self.hints = hints
         self.narrowed: StateLimit | None = None
         self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
+        self.total_runs = 0   # units run in all
+        self.max_total_runs: int | None = None   # a replay's budget (MAX_REPLAY_RUNS); None: no limit
         self.layout = program.layout
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
@@ -694,6 +698,11 @@ class Machine:
             choices = pending.pop()
             runs += 1
             self.runs += 1
+            self.total_runs += 1
+            if self.max_total_runs is not None and self.total_runs > self.max_total_runs:
+                raise StateLimit([Diagnostic(ins.span, (
+                    f"the reference interpreter gives up: following the counterexample ran units more than "
+                    f"{self.max_total_runs:,} times (its nondet choices, combined over its steps)"))])
             if self.runs > MAX_MOVE_RUNS:
                 raise StateLimit([Diagnostic(ins.span, (
                     f"the reference interpreter gives up: thread {self.program.threads[t].name} runs more than "
@@ -950,6 +959,7 @@ def replay(program: ir.Program, schedule: list[tuple[str, str, int]], name: str,
     execution has it), but none found is no answer. Raises StateLimit when the interpreter
     gives up: neither confirmed nor refuted."""
     machine = Machine(program, hints)
+    machine.max_total_runs = MAX_REPLAY_RUNS
     ok, why = _replay(machine, program, schedule, name, kind)
     if not ok and machine.narrowed is not None:
         d = machine.narrowed.diagnostics[0]

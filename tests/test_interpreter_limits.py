@@ -193,3 +193,44 @@ def test_replay_gives_up_on_too_many_combined_choices(models, n, why):
     run_ = models.run(PAIR.replace("N", n), "--timeout", "5", "-k", "1")
     assert run_.rc == 1 and run_.err == "", run_.err
     assert f"  not replayed: the reference interpreter gives up: {why}" in run_.out.splitlines()
+
+
+def test_a_replay_whose_choices_multiply_over_its_steps_gives_up_within_its_budget(tmp_path, monkeypatch):
+    # found by fuzzing (seed 11): every step stayed under the per-move limit, but the replay as a
+    # whole ran for more than five minutes; it now gives up after MAX_REPLAY_RUNS unit runs
+    import io
+    from objcg_proof import cli, interpret
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.dsl").write_text("""width 8;
+bound 2;
+shared word x = 0, y = 3;
+shared word arr[2];
+refcounted struct obj { word data; };
+object struct obj o0 = { .data = 0 }, o1 = { .data = 1 };
+proc word f0(word a0, word a1) {
+    o1.data = a1;
+    y = 1;
+    while (((a1 << 1) / a0)) {
+        x = 0xFF;
+    }
+    return (nondet(3) + 2);
+}
+proc word f1(word a0, word a1) {
+    arr[0] = (a1 >= nondet(2));
+    word l1 = f0(nondet(), nondet());
+    return (255 - nondet(3));
+}
+thread T0 {
+    arr[1] = (255 >> 3);
+    do {
+        word l2 = f1(0, 16);
+    } while ((nondet() * nondet(3)));
+}
+""")
+    monkeypatch.setattr(interpret, "MAX_REPLAY_RUNS", 1 << 16)
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(["--timeout", "10", "-k", "1", "-p", "uaf", "m.dsl"], out, err)
+    assert rc == 1, err.getvalue()
+    assert "not replayed" in out.getvalue()
+    assert "internal error" not in err.getvalue()
+    assert f"more than {1 << 16:,} times" in out.getvalue()
