@@ -235,21 +235,33 @@ def substitute(t: Term, mapping: dict[int, Term], tb: TermBuilder) -> Term:
     """Replace the terms whose id() is in `mapping` (evaluate an await on final memory)."""
     memo: dict[int, Term] = {}
 
-    def go(x: Term) -> Term:
+    def known(x: Term) -> Term | None:
         hit = mapping.get(id(x))
         if hit is not None:
             return hit
         if not isinstance(x, App):
             return x
-        done = memo.get(id(x))
-        if done is not None:
-            return done
-        args = tuple(go(a) for a in x.args)
-        out = x if all(a is b for a, b in zip(args, x.args)) else tb.app(x.sort, x.op, args)
-        memo[id(x)] = out
-        return out
+        return memo.get(id(x))
 
-    return go(t)
+    # iterative post-order: terms can be deeper than Python's recursion limit (a value carried
+    # through many unrolled iterations)
+    stack: list[Term] = [t]
+    while stack:
+        x = stack[-1]
+        if known(x) is not None:
+            stack.pop()
+            continue
+        assert isinstance(x, App)
+        pending = [a for a in x.args if known(a) is None]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        args = tuple(known(a) for a in x.args)   # type: ignore[misc]
+        memo[id(x)] = x if all(a is b for a, b in zip(args, x.args)) else tb.app(x.sort, x.op, args)  # type: ignore[arg-type]
+    out = known(t)
+    assert out is not None
+    return out
 
 
 def evaluate(t: Term, env: dict[str, int], width: int, memo: dict[int, int] | None = None) -> int:

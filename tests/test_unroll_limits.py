@@ -210,3 +210,24 @@ def test_too_many_starting_states_is_an_error_not_a_hang(models):
     assert "counterexample of 2 steps, not replayed" in run.out
     assert ("  not replayed: the reference interpreter gives up: more than 200,000 starting states (the nondet "
             "choices of threads T0 to T17 before their first step, combined) (m.dsl:19:19)\n") in run.out
+
+
+def test_substituting_into_a_term_deeper_than_the_recursion_limit():
+    # found by fuzzing (seed 11): a wait condition carrying a value through 1,000 unrolled
+    # iterations was deeper than Python's recursion limit (RecursionError, exit 4)
+    from objcg_proof.terms import TermBuilder, substitute
+    tb = TermBuilder(16)
+    x = tb.sym("w", "x")
+    t = x
+    for i in range(5000):
+        t = tb.binary("+", t, tb.sym("w", f"y{i}"))
+    assert substitute(t, {}, tb) is t   # nothing to replace: the same (interned) term
+    out = substitute(t, {id(x): tb.word(7)}, tb)
+    leaves, stack = [], [out]
+    while stack:   # walk it without recursion: x is gone, 7 stands at the bottom
+        node = stack.pop()
+        if getattr(node, "args", None):
+            stack.extend(node.args)
+        else:
+            leaves.append(node)
+    assert x not in leaves and tb.word(7) in leaves and len(leaves) == 5001
