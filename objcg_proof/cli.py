@@ -114,9 +114,13 @@ def _interrupted(stdout: TextIO, stderr: TextIO) -> int:
 
 def internal_error_line(exc: BaseException) -> str:
     """`objcg-prove: internal error: MODEL: TYPE: message`, on one line."""
+    return f"objcg-prove: internal error: {model_of(exc) or NO_SPAN.file}: {exception_words(exc)}"
+
+
+def exception_words(exc: BaseException) -> str:
+    """`TYPE: message` of a tool bug, on one line (the message's whitespace collapsed)."""
     message = " ".join(str(exc).split())
-    return f"objcg-prove: internal error: {model_of(exc) or NO_SPAN.file}: {type(exc).__name__}" + \
-        (f": {message}" if message else "")
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def debugging() -> bool:

@@ -234,7 +234,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             f"gate: {passed} passed, {len(checks) - passed} failed\n"
         outputs = _Outputs.of(args, args.json, checks, [])
     except Exception as exc:   # noqa: BLE001  a tool bug outside any one model: one line, exit 4
-        message = f"internal error: {', '.join(args.models)}: {_one_line(exc)}"
+        message = f"internal error: {', '.join(args.models)}: {cli.exception_words(exc)}"
         _write_outputs(_Outputs.of(args, args.json, [], [message]), stdout, stderr)
         stderr.write(f"objcg-prove: {message}\n")
         return cli.EXIT_INTERNAL
@@ -309,12 +309,6 @@ def _write_outputs(outputs: _Outputs, stdout: TextIO, stderr: TextIO) -> bool:
     return True
 
 
-def _one_line(exc: BaseException) -> str:
-    """`TYPE: message` on one line, as cli.internal_error_line words a tool bug."""
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
 @dataclass(frozen=True)
 class _Pending:
     """A model whose record was read: the options and cache key it is solved with."""
@@ -337,7 +331,7 @@ def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, i
     try:
         return check, _read_and_look_up(check, file, ledger_dir, bound, defines, solver, cache)
     except Exception as exc:   # noqa: BLE001  a tool bug on this model: an internal error, never a verdict
-        check.internal.append(f"{path}: {_one_line(exc)}")
+        check.internal.append(f"{path}: {cli.exception_words(exc)}")
         return check, None
 
 
@@ -399,7 +393,7 @@ def _replays(path: str, options: VerifyOptions, result: ModelResult) -> tuple[st
     try:
         failures, result = replay_counterexamples(path, options, result)
     except Exception as exc:   # noqa: BLE001  the entry does not fit the model: solve again
-        return f"its counterexamples could not be replayed ({_one_line(exc)})", result
+        return f"its counterexamples could not be replayed ({cli.exception_words(exc)})", result
     return next(iter(failures.values()), ""), result
 
 
@@ -417,7 +411,7 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
             outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
         except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
             for check, _ in group:
-                check.internal.append(f"{check.path}: {_one_line(exc)}")
+                check.internal.append(f"{check.path}: {cli.exception_words(exc)}")
             continue
         for (check, pending), outcome in zip(group, outcomes):
             if outcome.worker_errors or outcome.replay_failures:
