@@ -234,6 +234,10 @@ class _Compiler:
                 self.emit(Instr("unit", _span(a, st.span), stmt=ir.AssignLocal(p, a, _span(a, st.span))))
             returns: list[int] = []
             self.block(proc.body, None, (returns, st.result))
+            if st.result is not None:
+                # a procedure with a value that ends without `return` returns 0 (docs/semantics.md)
+                self.emit(Instr("unit", st.span, stmt=ir.AssignLocal(
+                    st.result, ir.Const(0, st.result.type, st.span), st.span)))
             after = len(self.code)
             for pc in returns:
                 self.patch(pc, next=after)

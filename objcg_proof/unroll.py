@@ -487,8 +487,6 @@ class _ThreadUnroller:
         self.env = env0
         if st.result is not None:
             self.env[st.result.uid] = value
-            if self.pending is None and not self.in_atomic:
-                pass
 
     # ---- expressions
     def expr(self, e: ir.Expr) -> Term:

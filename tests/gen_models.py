@@ -523,7 +523,9 @@ class _Gen:
             scope = Scope(words=["a", "b"], proc=True, depth=1)
             body = self.block(scope, 0, 2)
             out.append("proc word f(word a, word b) {")
-            out += self.indent(body + [f"return {self.one_access(scope)};"])
+            # one in four ends without `return`: the call then returns 0 (docs/semantics.md)
+            tail = [] if self.num(0, 3) == 0 else [f"return {self.one_access(scope)};"]
+            out += self.indent(body + tail)
             out.append("}")
         if cfg.proc and cfg.void_proc:
             scope = Scope(words=["c"], proc=True, void=True, depth=1)

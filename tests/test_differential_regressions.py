@@ -733,3 +733,35 @@ def test_an_unlimited_nondet_in_a_wait_is_tried_with_every_value(models):
     # (not with SPIN: the Promela export takes at most 64 choices in a wait condition)
     z3, interp = verdicts(models, NONDET_INDEX_IN_A_WAIT)
     agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+
+
+# ---- 22. interpreter: a procedure with a value that ends without `return` -----------------
+# Found by fuzzing as a lost_update counterexample that did not replay (exit 4, "the schedule of
+# 9 steps runs, but lost_update is not violated at its end"), on objcg_v4.dsl with the
+# `return objcg;` of current_objcg_update() deleted. semantics.md, "Threads and procedures": a
+# procedure returning a value that ends without `return` returns 0. The prover and the Promela
+# export did; the interpreter left the caller's variable as it was (here 5), so the assertion
+# held there. Wrong: the interpreter. Fixed in interpret.py (_Compiler: the call assigns 0 to
+# its result where the body falls through).
+FALLS_OFF_THE_END = """
+shared word x;
+proc word f(void) {
+    if (atomic_read(&x))
+        return 1;
+}
+thread A {
+    word r = 5;
+    r = f();
+    assert(r == 0, "r");
+}
+thread B {
+    atomic_set(&x, 1);
+}
+"""
+
+
+def test_a_procedure_that_ends_without_return_returns_0(models):
+    z3, interp = verdicts(models, FALLS_OFF_THE_END)
+    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None),
+                               "r": ("violated", 2)})
+    assert spin_violated(models, FALLS_OFF_THE_END) == {"r"}
