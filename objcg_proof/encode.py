@@ -58,15 +58,17 @@ class Encoding:
             leaks.append((v & z3.BitVecVal(~kill_mask & ((1 << prog.width) - 1), prog.width)) != 0)
         return z3.And(self.all_finished(), z3.Or(leaks)) if leaks else z3.BoolVal(False)
 
-    def deadlock(self) -> z3.BoolRef:
-        """Every thread finished or blocked forever, and at least one blocked."""
+    def deadlock(self, exact_only: bool = False) -> z3.BoolRef:
+        """Every thread finished or blocked forever, and at least one blocked. With `exact_only`,
+        a thread counts as blocked only at a wait whose condition on the final memory is exact
+        (`Step.wait_exact`; NOTE(wide-wait) in verify.py)."""
         prog = self.program
         parts, any_blocked = [], []
         for th in prog.threads:
             blocked = []
             for sid in th.steps:
                 st = prog.steps[sid]
-                if st.enabled_final is not None:
+                if st.enabled_final is not None and (st.wait_exact or not exact_only):
                     blocked.append(z3.And(self.term(st.guard), self.stopped_at(th.index, st.pos),
                                           z3.Not(self.term(st.enabled_final))))
             b = z3.Or(blocked) if blocked else z3.BoolVal(False)

@@ -67,6 +67,7 @@ class Step:
     is_cut: bool = False
     assigns: tuple[Assignment, ...] = ()
     fails: Term = FALSE       # when the step fails an access: the thread stops after it (NOTE(failed-access))
+    wait_exact: bool = True   # enabled_final tries every nondet choice; when False the deadlock rule over-approximates (NOTE(wide-wait) in verify.py)
 
 
 # Check kinds: assert, lost_update, uaf (use-after-free, bad pointer), assume (a constraint).

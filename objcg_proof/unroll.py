@@ -208,34 +208,38 @@ class _ThreadUnroller:
                         mapping[id(spec.read)] = final.read  # type: ignore[assignment]
                 if spec.write is not None and isinstance(spec.loc, Const):
                     written[spec.loc.value] = substitute(spec.write, mapping, tb)
-            enabled_final = self.on_final_memory(p.enabled, mapping, p.nondets)
+            enabled_final, exact = self.on_final_memory(p.enabled, mapping, p.nondets)
+        else:
+            exact = True
         step = Step(step_id, self.index, self.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns),
-                    tb.or_(*p.fails))
+                    tb.or_(*p.fails), exact)
         self.u.steps.append(step)
         self.step_ids.append(step_id)
         self.pos += 1
         for kind, label, cguard, cond, span, msg in p.checks:
             self.add_check(kind, label, cguard, cond, step_id, span, msg)
 
-    def on_final_memory(self, enabled: Term, mapping: dict[int, Term], nondets: list[tuple[Sym, int | None]]) -> Term:
-        """The wait condition on the final memory. A nondet in it is chosen afresh at every try,
-        so the wait can still succeed if some choice makes it true: the result is true when any
-        choice does, trying every value of each nondet when they combine to at most 256 (an
-        unlimited nondet() has 2^width values: at width 8 it is tried alone). Otherwise the
-        choices stay free, and the encoder may call blocked a thread that one value of them
-        would let run: a deadlock counterexample that the reference interpreter then refuses
-        (internal error, never a wrong `proved`)."""
+    def on_final_memory(self, enabled: Term, mapping: dict[int, Term], nondets: list[tuple[Sym, int | None]]) -> tuple[Term, bool]:
+        """The wait condition on the final memory, and whether it is exact. A nondet in it is
+        chosen afresh at every try, so the wait can still succeed if some choice makes it true:
+        the result is true when any choice does, trying every value of each nondet when they
+        combine to at most 256 (an unlimited nondet() has 2^width values: at width 8 it is tried
+        alone). Otherwise the choices stay free and the result is not exact: the encoder could
+        call blocked a thread that one value of them would let run, so verify.py never shows a
+        deadlock that rests on such a wait (NOTE(wide-wait) in verify.py)."""
         tb = self.tb
         small = [(s, n if n is not None else 1 << self.u.layout.width) for s, n in nondets]
         combos = 1
         for _, n in small:
             combos *= n
-        if not small or combos > 256:
-            return substitute(enabled, mapping, tb)
+        if not small:
+            return substitute(enabled, mapping, tb), True
+        if combos > 256:
+            return substitute(enabled, mapping, tb), False
         options: list[dict[int, Term]] = [dict(mapping)]
         for sym, n in small:
             options = [{**m, id(sym): tb.word(v)} for m in options for v in range(n)]
-        return tb.or_(*[substitute(enabled, m, tb) for m in options])
+        return tb.or_(*[substitute(enabled, m, tb) for m in options]), True
 
     def add_check(self, kind: str, label: str, guard: Term, cond: Term, step: int | None, span: Span, msg: str) -> None:
         if guard is FALSE:
