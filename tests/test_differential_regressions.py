@@ -412,35 +412,6 @@ def test_failed_access_ends_its_step_before_a_later_assume(models, cond):
     agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
 
 
-# NOTE(wide-wait) in verify.py: at width 16 the prover does not try the 2^16 values of the
-# nondet() one by one. It must neither show the spurious deadlock (exit 4 on replay, before) nor
-# prove what it did not decide: `unknown`, naming the wait. A deadlock that rests on an exact
-# wait only is still found, with a trace that replays, while a wide wait elsewhere is passed.
-def test_a_wide_nondet_in_a_wait_makes_deadlock_unknown_not_violated(models):
-    z3, interp = verdicts(models, NONDET_INDEX_IN_A_WAIT.replace("width 8;", "width 16;"))
-    assert interp == {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)}
-    assert z3 == {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("unknown", None)}
-    assert models.replays == []
-    deadlock = next(p for p in models.verify(NONDET_INDEX_IN_A_WAIT.replace("width 8;", "width 16;")).properties
-                    if p.name == "deadlock")
-    assert "the wait at m.dsl:4" in deadlock.reason
-
-
-def test_a_deadlock_on_an_exact_wait_is_found_beside_a_wide_one(models):
-    text = """
-width 16;
-shared word x;
-thread T0 {
-    await(atomic_read(&x));
-}
-thread T1 {
-    await(nondet() == 5 || atomic_read(&x) == 9);
-}
-"""
-    z3, interp = verdicts(models, text)
-    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 1)})
-
-
 # ---- 12. interpreter: a step followed by a pure loop that never ends could not be taken -------
 # Found as: a z3 uaf counterexample (two kills of one object) that did not replay ("thread T2
 # cannot take a step"), and the interpreter finding no violation, on a thread whose kill() is
