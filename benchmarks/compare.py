@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 wall, cpu = time.perf_counter(), time.process_time()
 result = verify_path(sys.argv[2], SourceCache(), VerifyOptions())
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

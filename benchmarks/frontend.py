@@ -23,11 +23,11 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from objcg_proof.diagnostics import SourceCache  # noqa: E402
-from objcg_proof.encode import encode  # noqa: E402
-from objcg_proof.parser import load_model  # noqa: E402
-from objcg_proof.resolve import resolve  # noqa: E402
-from objcg_proof.unroll import unroll  # noqa: E402
+from objcg_proof.lang.diagnostics import SourceCache  # noqa: E402
+from objcg_proof.prove.encode import encode  # noqa: E402
+from objcg_proof.lang.parser import load_model  # noqa: E402
+from objcg_proof.lang.resolve import resolve  # noqa: E402
+from objcg_proof.prove.unroll import unroll  # noqa: E402
 
 HEADER = "shared word x = 0;\nshared word y = 0;\n"
 

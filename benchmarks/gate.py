@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from objcg_proof.cli import main as cli_main  # noqa: E402
+from objcg_proof.cli.dispatch import main as cli_main  # noqa: E402
 
 
 def timed_check(paths: list[str], cache_dir: str) -> tuple[float, int]:

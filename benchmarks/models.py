@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from objcg_proof.diagnostics import SourceCache  # noqa: E402
-from objcg_proof.verify import VerifyOptions, compile_model, verify_path  # noqa: E402
+from objcg_proof.lang.diagnostics import SourceCache  # noqa: E402
+from objcg_proof.prove.verify import VerifyOptions, compile_model, verify_path  # noqa: E402
 
 
 def main(paths: list[str]) -> None:

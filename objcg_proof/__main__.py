@@ -6,7 +6,7 @@ import sys
 
 def entry() -> None:
     try:
-        from .cli import entry as run
+        from .cli.dispatch import entry as run
     except KeyboardInterrupt:
         sys.stderr.write("objcg-prove: interrupted\n")
         sys.exit(130)

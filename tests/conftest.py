@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from objcg_proof.cli import main
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.solver import SolverOptions
-from objcg_proof.verdict import ModelResult, PropertyResult
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.cli.dispatch import main
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.prove.solver import SolverOptions
+from objcg_proof.prove.verdict import ModelResult, PropertyResult
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 STATUSES = {"proved", "bounded", "violated", "unknown", "vacuous"}
 KINDS = {"leak", "uaf", "lost_update", "assert", "deadlock"}

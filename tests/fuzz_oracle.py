@@ -47,9 +47,10 @@ RESTART_EVERY = 300             # cases; keeps the worker's memory (z3 contexts,
 OUTPUT_LIMIT = 1 << 20          # characters of stdout and stderr kept (--json output is parsed whole)
 STAGE_BYTES = 32
 GRACE_S = 3.0                   # after the time limit, how long a worker may take to stop a case
-STAGES = (("parser", "load_model", "parse"), ("resolve", "resolve", "resolve"), ("unroll", "unroll", "unroll"),
-          ("encode", "encode", "encode"), ("interpret", "simulate", "simulate"), ("interpret", "replay", "replay"),
-          ("promela", "to_promela", "promela"))
+STAGES = (("lang.parser", "load_model", "parse"), ("lang.resolve", "resolve", "resolve"),
+          ("prove.unroll", "unroll", "unroll"), ("prove.encode", "encode", "encode"),
+          ("oracles.interpret", "simulate", "simulate"), ("oracles.interpret", "replay", "replay"),
+          ("oracles.promela", "to_promela", "promela"))
 
 
 @dataclass
@@ -98,8 +99,9 @@ def _instrument(stage: Stage) -> None:
     """Record the last stage entered: wrap each stage's entry function wherever it was imported."""
     import importlib
 
-    import objcg_proof.solver as solver_mod
-    for module_name in ("cli", "batch", "verify", "gate", "interpret", "promela", "mutate", "compare", "ledger"):
+    import objcg_proof.prove.solver as solver_mod
+    for module_name in ("cli.dispatch", "runner.batch", "prove.verify", "cli.gate", "oracles.interpret", "oracles.promela",
+                        "study.mutate", "study.compare", "gate.ledger"):
         importlib.import_module(f"objcg_proof.{module_name}")
     for module_name, func, name in STAGES:
         module = sys.modules[f"objcg_proof.{module_name}"]
@@ -231,7 +233,7 @@ def serve() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)   # stray prints must not corrupt the answers
     requests = os.fdopen(os.dup(0), "rb")
-    from objcg_proof.cli import main
+    from objcg_proof.cli.dispatch import main
 
     stage = Stage(os.environ.get("OBJCG_FUZZ_STAGE"))
     _instrument(stage)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.verdict import ModelResult
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.prove.verdict import ModelResult
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,13 +23,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, note, seed, settings
 
 import gen_models
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.interpret import explore, replay
-from objcg_proof.parser import load_model
-from objcg_proof.resolve import resolve
-from objcg_proof.solver import SolverOptions
-from objcg_proof.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.oracles.interpret import explore, replay
+from objcg_proof.lang.parser import load_model
+from objcg_proof.lang.resolve import resolve
+from objcg_proof.prove.solver import SolverOptions
+from objcg_proof.prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 EXAMPLES = int(os.environ.get("OBJCG_DIFF_EXAMPLES", "1000"))
 SEED = os.environ.get("OBJCG_DIFF_SEED")   # a wider run: these models instead of the CI's

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 
 def _status(tmp_path: Path, text: str, name: str) -> str:

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from conftest import DIAG_HEAD, assert_diagnostic, column_of, dedent, line_of
-from objcg_proof.diagnostics import MAX_SOURCE_BYTES
-from objcg_proof.parser import MAX_NESTING
-from objcg_proof.resolve import MAX_INLINED_NESTING
+from objcg_proof.lang.diagnostics import MAX_SOURCE_BYTES
+from objcg_proof.lang.parser import MAX_NESTING
+from objcg_proof.lang.resolve import MAX_INLINED_NESTING
 
 
 def check(models, text, needle, phrase, *argv, name="m.dsl"):

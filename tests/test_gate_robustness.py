@@ -19,11 +19,13 @@ import pytest
 from conftest import dedent
 from test_cli import PROVED, VIOLATED   # every property proved; `count` violated (8 steps at the shortest)
 from test_gate import edit_record, no_traceback, project, run, solver_calls, validate_junit, validate_sarif, write
-from objcg_proof import cli, gate, ledger
-from objcg_proof.batch import ModelOutcome
-from objcg_proof.cache import entry_digest
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.files import write_atomically
+from objcg_proof.cli import dispatch as cli
+from objcg_proof.cli import gate
+from objcg_proof.gate import ledger
+from objcg_proof.runner.batch import ModelOutcome
+from objcg_proof.gate.cache import entry_digest
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.gate.files import write_atomically
 
 __all__ = ["project"]   # a fixture, used by name
 

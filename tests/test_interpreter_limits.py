@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_diagnostic, column_of, line_of
-from objcg_proof import interpret
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.interpret import StateLimit, explore
-from objcg_proof.parser import load_model
-from objcg_proof.resolve import resolve
+from objcg_proof.oracles import interpret
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.oracles.interpret import StateLimit, explore
+from objcg_proof.lang.parser import load_model
+from objcg_proof.lang.resolve import resolve
 from test_cli import check_json_shape
 from test_gate import no_traceback, project, run, write
 
@@ -199,7 +199,8 @@ def test_a_replay_whose_choices_multiply_over_its_steps_gives_up_within_its_budg
     # found by fuzzing (seed 11): every step stayed under the per-move limit, but the replay as a
     # whole ran for more than five minutes; it now gives up after MAX_REPLAY_RUNS unit runs
     import io
-    from objcg_proof import cli, interpret
+    from objcg_proof.cli import dispatch as cli
+    from objcg_proof.oracles import interpret
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.dsl").write_text("""width 8;
 bound 2;

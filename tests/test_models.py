@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.verdict import ModelResult, PropertyResult
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.prove.verdict import ModelResult, PropertyResult
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 from model_results import proved
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from conftest import dedent, line_of
-from objcg_proof import syntax as s
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
+from objcg_proof.lang import syntax as s
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.study.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
                                 run_mutant, statuses, stmt_text, verify_module)
-from objcg_proof.parser import load_model
-from objcg_proof.resolve import resolve
-from objcg_proof.unroll import unroll
-from objcg_proof.verify import VerifyOptions
+from objcg_proof.lang.parser import load_model
+from objcg_proof.lang.resolve import resolve
+from objcg_proof.prove.unroll import unroll
+from objcg_proof.prove.verify import VerifyOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,9 +20,17 @@ import pytest
 import z3
 
 from conftest import CliRun
-from objcg_proof import batch, cli, compare, gate, interpret, promela, resolve, solver, verify
-from objcg_proof.batch import Obligation, run_obligations
-from objcg_proof.verify import VerifyOptions
+from objcg_proof.runner import batch
+from objcg_proof.cli import dispatch as cli
+from objcg_proof.study import compare
+from objcg_proof.cli import gate
+from objcg_proof.oracles import interpret
+from objcg_proof.oracles import promela
+from objcg_proof.lang import resolve
+from objcg_proof.prove import solver
+from objcg_proof.prove import verify
+from objcg_proof.runner.batch import Obligation, run_obligations
+from objcg_proof.prove.verify import VerifyOptions
 from test_cli import PROVED
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -54,12 +54,12 @@ import pytest
 from hypothesis import HealthCheck, given, note, seed, settings
 
 import gen_models
-from objcg_proof.cli import main
-from objcg_proof.diagnostics import SourceCache, UserError
-from objcg_proof.promela import PromelaModel, export_path
-from objcg_proof.solver import SolverOptions
-from objcg_proof.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED
-from objcg_proof.verify import VerifyOptions, verify_path
+from objcg_proof.cli.dispatch import main
+from objcg_proof.lang.diagnostics import SourceCache, UserError
+from objcg_proof.oracles.promela import PromelaModel, export_path
+from objcg_proof.prove.solver import SolverOptions
+from objcg_proof.prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED
+from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = tuple(str(p.relative_to(ROOT)) for p in sorted((ROOT / "models").glob("*.dsl"))) + tuple(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_diagnostic, column_of, line_of
-from objcg_proof import unroll
-from objcg_proof.diagnostics import SourceCache
-from objcg_proof.parser import load_model
-from objcg_proof.resolve import resolve
+from objcg_proof.prove import unroll
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.lang.parser import load_model
+from objcg_proof.lang.resolve import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(glob.glob(str(ROOT / "models" / "*.dsl"))) + sorted(glob.glob(str(ROOT / "models" / "examples" / "*.dsl")))
@@ -215,7 +215,7 @@ def test_too_many_starting_states_is_an_error_not_a_hang(models):
 def test_substituting_into_a_term_deeper_than_the_recursion_limit():
     # found by fuzzing (seed 11): a wait condition carrying a value through 1,000 unrolled
     # iterations was deeper than Python's recursion limit (RecursionError, exit 4)
-    from objcg_proof.terms import TermBuilder, substitute
+    from objcg_proof.prove.terms import TermBuilder, substitute
     tb = TermBuilder(16)
     x = tb.sym("w", "x")
     t = x

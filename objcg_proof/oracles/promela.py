@@ -69,11 +69,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, TextIO
 
-from . import ir
-from .diagnostics import Diagnostic, SourceCache, Span, UserError, processing
-from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines
-from .parser import load_model
-from .resolve import resolve
+from ..lang import ir
+from ..lang.diagnostics import Diagnostic, SourceCache, Span, UserError, processing
+from ..cli.options import CommandParser, Exit, UsageError, parse_bound, parse_defines
+from ..lang.parser import load_model
+from ..lang.resolve import resolve
 
 MAX_WIDTH = 31
 MAX_CHOICES = 64           # combinations of nondet() values a wait condition may enumerate

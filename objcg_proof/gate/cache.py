@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomically
-from .verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep
-from .verify import VerifyOptions
+from ..prove.verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep
+from ..prove.verify import VerifyOptions
 
 DEFAULT_CACHE_DIR = ".objcg-cache"
 ENTRY_FORMAT = "objcg-prove cache 2"
@@ -40,11 +40,12 @@ MAX_ENTRY_BYTES = 256 << 20   # far above any real entry (the largest shipped on
 
 @lru_cache(maxsize=1)
 def source_digest() -> str:
-    """sha256 over the prover's source files (objcg_proof/*.py, objcg_proof/grammar/*.lark),
-    in name order, each with its name."""
-    package = Path(__file__).resolve().parent
+    """sha256 over the prover's source files (objcg_proof/**/*.py, objcg_proof/lang/grammar/*.lark),
+    in path order, each with its path."""
+    package = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for file in sorted(package.glob("*.py")) + sorted((package / "grammar").glob("*.lark")):
+    # (lang/grammar may be a symbolic link to grammar/ at the top, which rglob does not enter)
+    for file in sorted(package.rglob("*.py")) + sorted((package / "lang" / "grammar").glob("*.lark")):
         h.update(f"{file.relative_to(package).as_posix()}\n".encode())
         data = file.read_bytes()
         h.update(f"{len(data)}:".encode())

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import z3
 
-from .diagnostics import SourceCache
+from ..lang.diagnostics import SourceCache
 from .encode import Encoding
 from .events import EventProgram
 from .terms import Term, evaluate
-from .values import render, render_refcount
+from ..lang.values import render, render_refcount
 from .verdict import Trace, TraceStep
 
 

@@ -26,15 +26,15 @@ import threading
 import traceback
 from typing import TextIO
 
-from . import __version__
-from .batch import ModelOutcome, verify_models
-from .diagnostics import NO_SPAN, SourceCache, UserError, model_of
+from .. import __version__
+from ..runner.batch import ModelOutcome, verify_models
+from ..lang.diagnostics import NO_SPAN, SourceCache, UserError, model_of
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .options import parse_rlimit
 from .report import model_text, to_json
-from .solver import SolverOptions
-from .verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
-from .verify import VerifyOptions
+from ..prove.solver import SolverOptions
+from ..prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
+from ..prove.verify import VerifyOptions
 
 EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
@@ -61,12 +61,12 @@ def _parser() -> argparse.ArgumentParser:
 # Subcommands: `objcg-prove NAME ...` runs module.function(argv, stdout, stderr) -> exit status.
 # Without a subcommand, `objcg-prove [options] MODEL...` proves the models.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "prove": ("objcg_proof.gate", "prove_main"),
-    "check": ("objcg_proof.gate", "check_main"),
-    "simulate": ("objcg_proof.interpret", "simulate_main"),
-    "export": ("objcg_proof.promela", "export_main"),
-    "mutate": ("objcg_proof.mutate", "mutate_main"),
-    "compare": ("objcg_proof.compare", "compare_main"),
+    "prove": ("objcg_proof.cli.gate", "prove_main"),
+    "check": ("objcg_proof.cli.gate", "check_main"),
+    "simulate": ("objcg_proof.oracles.interpret", "simulate_main"),
+    "export": ("objcg_proof.oracles.promela", "export_main"),
+    "mutate": ("objcg_proof.study.mutate", "mutate_main"),
+    "compare": ("objcg_proof.study.compare", "compare_main"),
 }
 
 

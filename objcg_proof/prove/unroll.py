@@ -16,8 +16,8 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from . import ir
-from .diagnostics import Span, error
+from ..lang import ir
+from ..lang.diagnostics import Span, error
 from .events import FINAL, READ, RMW, WRITE, Assignment, Check, Event, EventProgram, Step, ThreadSteps
 from .terms import BOOL, FALSE, TRUE, WORD, App, Const, Sym, Term, TermBuilder, substitute
 

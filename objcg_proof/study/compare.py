@@ -23,15 +23,15 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from .batch import ModelOutcome, verify_models
-from .cli import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
-from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
+from ..runner.batch import ModelOutcome, verify_models
+from ..cli.dispatch import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
+from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .cost import PathCost, common_path_costs
-from .diagnostics import UserError, working_on
-from .report import trace_text
-from .solver import SolverOptions
-from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
-from .verify import VerifyOptions
+from ..lang.diagnostics import UserError, working_on
+from ..cli.report import trace_text
+from ..prove.solver import SolverOptions
+from ..prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
+from ..prove.verify import VerifyOptions
 
 FORMATS = ("plain", "github", "latex", "csv")
 BUILTIN_ORDER = ("leak", "uaf", "deadlock")

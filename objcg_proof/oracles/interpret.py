@@ -25,10 +25,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterator, TextIO
 
-from . import ir
-from .diagnostics import Diagnostic, SourceCache, Span, UserError, processing
-from .ir import property_name
-from .options import CommandParser, Exit, UsageError, parse_defines
+from ..lang import ir
+from ..lang.diagnostics import Diagnostic, SourceCache, Span, UserError, processing
+from ..lang.ir import property_name
+from ..cli.options import CommandParser, Exit, UsageError, parse_defines
 
 Memory = tuple[int, ...]
 Locals = tuple[tuple[int, int], ...]
@@ -600,12 +600,12 @@ class Machine:
 
     # -- printing
     def show(self, value: int, pointer: bool) -> str:
-        from .values import render
+        from ..lang.values import render
 
         return render(value, pointer, self.layout)
 
     def describe_write(self, loc: int, old: int, new: int) -> str:
-        from .values import render, render_refcount
+        from ..lang.values import render, render_refcount
 
         info = self.layout.locations[loc]
         if info.refcount_of is not None:
@@ -1010,7 +1010,7 @@ def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: in
     in between. Returns the memory at the end and every shared access, in order (cost.py).
     The run must be deterministic (no nondet), never wait on a false condition or assume, and
     violate nothing; otherwise a `UserError` at the unit, its message starting with `what`."""
-    from .diagnostics import Diagnostic
+    from ..lang.diagnostics import Diagnostic
 
     def bad(span: Span, message: str) -> UserError:
         return UserError([Diagnostic(span, f"{what}: {message}")])
@@ -1079,8 +1079,8 @@ def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_ste
 
 
 def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
-    from .parser import load_model
-    from .resolve import resolve
+    from ..lang.parser import load_model
+    from ..lang.resolve import resolve
 
     parser = CommandParser(prog="objcg-prove simulate", description="Run one schedule of a model and print it.")
     parser.out = stdout

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
+from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
 
 _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED", "unknown": "UNKNOWN",
                 "vacuous": "VACUOUS"}

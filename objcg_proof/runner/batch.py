@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Iterator, TextIO
 
-from .diagnostics import Diagnostic, SourceCache, UserError, working_on
-from .events import EventProgram
+from ..lang.diagnostics import Diagnostic, SourceCache, UserError, working_on
+from ..prove.events import EventProgram
 from .progress import Progress
-from .verdict import VIOLATED, ModelResult, PropertyResult, Trace
-from .verify import ModelChecker, VerifyOptions, compile_model, properties, selected
+from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace
+from ..prove.verify import ModelChecker, VerifyOptions, compile_model, properties, selected
 
 
 @dataclass
@@ -514,9 +514,9 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
     Returns the properties whose counterexample does not replay, each with the internal error,
     and `result` with each counterexample the interpreter gave up on marked (`Trace.unreplayed`,
     NOTE(replay) in cli.py): still a violation, shown as not confirmed by replay."""
-    from .interpret import StateLimit, replay
-    from .parser import load_model
-    from .resolve import resolve
+    from ..oracles.interpret import StateLimit, replay
+    from ..lang.parser import load_model
+    from ..lang.resolve import resolve
 
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:

@@ -73,18 +73,18 @@ from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from . import syntax as s
-from . import ir
-from .diagnostics import SourceCache, Span, UserError, processing
-from .interpret import Exploration, explore
-from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
-from .parser import load_model
-from .resolve import resolve
-from .solver import SolverOptions
-from .unroll import unroll
-from .values import render, render_refcount
-from .verdict import ModelResult
-from .verify import VerifyOptions, verify_program
+from ..lang import syntax as s
+from ..lang import ir
+from ..lang.diagnostics import SourceCache, Span, UserError, processing
+from ..oracles.interpret import Exploration, explore
+from ..cli.options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
+from ..lang.parser import load_model
+from ..lang.resolve import resolve
+from ..prove.solver import SolverOptions
+from ..prove.unroll import unroll
+from ..lang.values import render, render_refcount
+from ..prove.verdict import ModelResult
+from ..prove.verify import VerifyOptions, verify_program
 
 OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume")
 KILLED, SURVIVED, INVALID = "killed", "survived", "invalid"

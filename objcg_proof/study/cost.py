@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .diagnostics import SourceCache
-from .interpret import READ, RMW, WRITE, Machine, run_alone
-from .parser import load_model
-from .resolve import resolve
+from ..lang.diagnostics import SourceCache
+from ..oracles.interpret import READ, RMW, WRITE, Machine, run_alone
+from ..lang.parser import load_model
+from ..lang.resolve import resolve
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Span, SourceCache, UserError
-from .parser import load_model
-from .resolve import resolve
-from .syntax import Module
-from .verdict import BOUNDED, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult
+from ..lang.diagnostics import Span, SourceCache, UserError
+from ..lang.parser import load_model
+from ..lang.resolve import resolve
+from ..lang.syntax import Module
+from ..prove.verdict import BOUNDED, KINDS, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult
 
 FORMAT = "objcg-prove ledger 1"
 DEFAULT_LEDGER = "proofs"

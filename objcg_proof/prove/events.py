@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diagnostics import Span
-from .ir import Layout
+from ..lang.diagnostics import Span
+from ..lang.ir import Layout
 from .terms import FALSE, TRUE, Sym, Term
 
 # Event kinds. R reads, W writes, RMW reads and writes atomically; FINAL reads a location's

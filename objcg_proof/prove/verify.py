@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from . import encode as encode_mod
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
-from .diagnostics import SourceCache
+from ..lang.diagnostics import SourceCache
 from .events import Check, EventProgram
-from .ir import property_name
-from .parser import load_model
-from .resolve import resolve
+from ..lang.ir import property_name
+from ..lang.parser import load_model
+from ..lang.resolve import resolve
 from .solver import CheckResult, Outcome, Session, SolverOptions
 from .unroll import unroll
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace

@@ -41,8 +41,8 @@ _ASSOCIATIVE = frozenset({"+", "*", "&", "|", "^", "&&", "||"})
 
 
 def grammar_text() -> str:
-    """The grammar shipped inside the package (objcg_proof/grammar is grammar/ at the top)."""
-    return resources.files("objcg_proof").joinpath("grammar", GRAMMAR_FILE).read_text(encoding="utf-8")
+    """The grammar shipped inside the package (objcg_proof/lang/grammar is grammar/ at the top)."""
+    return resources.files("objcg_proof.lang").joinpath("grammar", GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

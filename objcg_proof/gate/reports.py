@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import __version__
+from .. import __version__
 from .ledger import FAIL, INCONCLUSIVE, NOTE, Finding, ModelCheck
-from .report import result_json, trace_text
-from .verdict import VIOLATED, PropertyResult
+from ..cli.report import result_json, trace_text
+from ..prove.verdict import VIOLATED, PropertyResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _RULES = {
