@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from objcg_proof.lang.diagnostics import SourceCache  # noqa: E402
-from objcg_proof.prove.encode import encode  # noqa: E402
 from objcg_proof.lang.parser import load_model  # noqa: E402
 from objcg_proof.lang.resolve import resolve  # noqa: E402
+from objcg_proof.prove.encode import encode  # noqa: E402
 from objcg_proof.prove.unroll import unroll  # noqa: E402
 
 HEADER = "shared word x = 0;\nshared word y = 0;\n"

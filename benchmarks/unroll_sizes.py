@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from objcg_proof.prove import encode
-from objcg_proof.prove import unroll  # noqa: E402
 from objcg_proof.lang.diagnostics import SourceCache  # noqa: E402
 from objcg_proof.lang.parser import load_model  # noqa: E402
 from objcg_proof.lang.resolve import resolve  # noqa: E402
+from objcg_proof.prove import encode
+from objcg_proof.prove import unroll  # noqa: E402
 
 # The encoder's reads-from constraints grow with reads x writes x writes of one location: 50
 # threads that each read and write one word already take seconds to encode, and unroll.unroll

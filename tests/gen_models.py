@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from objcg_proof.lang import syntax
 from objcg_proof.lang.diagnostics import UserError
 from objcg_proof.lang.parser import parse_text
 from objcg_proof.lang.resolve import resolve
-from objcg_proof.lang import syntax
 
 WORD_OPS = ("+", "-", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "*", "<<", ">>", "&&", "||", "/", "%")
 INDENT = "    "

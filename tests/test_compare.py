@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from objcg_proof.prove.solver import SolverOptions
+from objcg_proof.prove.verify import VerifyOptions
 from objcg_proof.study import compare as compare_mod
 from objcg_proof.study.compare import collect, disagreements_text, property_columns, render
 from objcg_proof.study.cost import common_path_costs
-from objcg_proof.prove.solver import SolverOptions
-from objcg_proof.prove.verify import VerifyOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGNS = ["prepatch", "v1", "v2", "v3", "v4", "v5"]

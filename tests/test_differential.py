@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, note, seed, settings
 
 import gen_models
 from objcg_proof.lang.diagnostics import SourceCache
-from objcg_proof.oracles.interpret import explore, replay
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
+from objcg_proof.oracles.interpret import explore, replay
 from objcg_proof.prove.solver import SolverOptions
 from objcg_proof.prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED
 from objcg_proof.prove.verify import VerifyOptions, verify_path

@@ -16,10 +16,10 @@ from typing import Iterator
 import pytest
 
 from objcg_proof.lang.diagnostics import SourceCache, UserError
-from objcg_proof.oracles.interpret import explore, replay
 from objcg_proof.lang.parser import load_model
-from objcg_proof.oracles.promela import export_path
 from objcg_proof.lang.resolve import resolve
+from objcg_proof.oracles.interpret import explore, replay
+from objcg_proof.oracles.promela import export_path
 
 
 @contextmanager

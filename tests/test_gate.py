@@ -19,10 +19,10 @@ import xmlschema
 
 from conftest import CliRun, dedent
 from test_cli import PROVED, VIOLATED   # every property proved; `count` violated (8 steps at the shortest)
-from objcg_proof.gate import cache as cache_mod
 from objcg_proof.cli import gate
-from objcg_proof.gate import ledger
 from objcg_proof.cli.dispatch import main
+from objcg_proof.gate import cache as cache_mod
+from objcg_proof.gate import ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

@@ -22,10 +22,10 @@ from test_gate import edit_record, no_traceback, project, run, solver_calls, val
 from objcg_proof.cli import dispatch as cli
 from objcg_proof.cli import gate
 from objcg_proof.gate import ledger
-from objcg_proof.runner.batch import ModelOutcome
 from objcg_proof.gate.cache import entry_digest
-from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.gate.files import write_atomically
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.runner.batch import ModelOutcome
 
 __all__ = ["project"]   # a fixture, used by name
 

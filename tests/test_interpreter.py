@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from objcg_proof.runner import batch
 from objcg_proof.cli import dispatch as cli
 from objcg_proof.cli import gate
-from objcg_proof.oracles import interpret
 from objcg_proof.lang.diagnostics import SourceCache
-from objcg_proof.oracles.interpret import Exploration, explore, replay
 from objcg_proof.lang.ir import Program
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
+from objcg_proof.oracles import interpret
+from objcg_proof.oracles.interpret import Exploration, explore, replay
+from objcg_proof.runner import batch
 
 from model_results import proved
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_diagnostic, column_of, line_of
-from objcg_proof.oracles import interpret
 from objcg_proof.lang.diagnostics import SourceCache
-from objcg_proof.oracles.interpret import StateLimit, explore
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
+from objcg_proof.oracles import interpret
+from objcg_proof.oracles.interpret import StateLimit, explore
 from test_cli import check_json_shape
 from test_gate import no_traceback, project, run, write
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from objcg_proof.runner import batch
 from objcg_proof.cli import dispatch as cli
+from objcg_proof.prove.verify import VerifyOptions
+from objcg_proof.runner import batch
 from objcg_proof.runner import progress
 from objcg_proof.runner.batch import Obligation, run_obligations, verify_models
-from objcg_proof.prove.verify import VerifyOptions
 from test_cli import BOUNDED as SPIN, PROVED as ATOMIC, VIOLATED as COUNTER
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,12 +13,12 @@ import pytest
 from conftest import dedent, line_of
 from objcg_proof.lang import syntax as s
 from objcg_proof.lang.diagnostics import SourceCache
-from objcg_proof.study.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
-                                run_mutant, statuses, stmt_text, verify_module)
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
 from objcg_proof.prove.unroll import unroll
 from objcg_proof.prove.verify import VerifyOptions
+from objcg_proof.study.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
+                                run_mutant, statuses, stmt_text, verify_module)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,17 +20,17 @@ import pytest
 import z3
 
 from conftest import CliRun
-from objcg_proof.runner import batch
 from objcg_proof.cli import dispatch as cli
-from objcg_proof.study import compare
+from objcg_proof.cli import export as export_command
 from objcg_proof.cli import gate
-from objcg_proof.oracles import interpret
-from objcg_proof.oracles import promela
+from objcg_proof.cli import simulate as simulate_command
 from objcg_proof.lang import resolve
 from objcg_proof.prove import solver
 from objcg_proof.prove import verify
-from objcg_proof.runner.batch import Obligation, run_obligations
 from objcg_proof.prove.verify import VerifyOptions
+from objcg_proof.runner import batch
+from objcg_proof.runner.batch import Obligation, run_obligations
+from objcg_proof.study import compare
 from test_cli import PROVED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def test_user_errors_stay_exit_2(project):
         assert got.rc == 2 and got.err.startswith("models/bad.dsl:1:21: error: unknown name 'nope'"), (argv, got.err)
 
 
-@pytest.mark.parametrize("where", [(interpret, "simulate"), (promela, "export_path")], ids=["simulate", "export"])
+@pytest.mark.parametrize("where", [(simulate_command, "simulate"), (export_command, "export_path")], ids=["simulate", "export"])
 def test_ctrl_c_in_process_is_one_line_and_130(project, monkeypatch, where):
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_diagnostic, column_of, line_of
-from objcg_proof.prove import unroll
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
+from objcg_proof.prove import unroll
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(glob.glob(str(ROOT / "models" / "*.dsl"))) + sorted(glob.glob(str(ROOT / "models" / "examples" / "*.dsl")))

@@ -27,19 +27,17 @@ import traceback
 from typing import TextIO
 
 from .. import __version__
-from ..runner.batch import ModelOutcome, verify_models
 from ..lang.diagnostics import NO_SPAN, SourceCache, UserError, model_of
-from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
-from .options import parse_rlimit
-from .report import model_text, to_json
 from ..prove.solver import SolverOptions
 from ..prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
-
-EXIT_PROVED, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
-EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
-EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: the reader of the output went away
-DEBUG_VARIABLE = "OBJCG_PROVE_DEBUG"   # set to 1: internal errors print their traceback too
+from ..runner.batch import ModelOutcome, verify_models
+from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
+from .options import parse_rlimit
+from .report import model_text, to_json
+from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
+                     EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
+                     internal_error_text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "prove": ("objcg_proof.cli.gate", "prove_main"),
     "check": ("objcg_proof.cli.gate", "check_main"),
-    "simulate": ("objcg_proof.oracles.interpret", "simulate_main"),
-    "export": ("objcg_proof.oracles.promela", "export_main"),
+    "simulate": ("objcg_proof.cli.simulate", "simulate_main"),
+    "export": ("objcg_proof.cli.export", "export_main"),
     "mutate": ("objcg_proof.study.mutate", "mutate_main"),
     "compare": ("objcg_proof.study.compare", "compare_main"),
 }
@@ -110,22 +108,6 @@ def _interrupted(stdout: TextIO, stderr: TextIO) -> int:
     _flush(stdout)
     stderr.write("objcg-prove: interrupted\n")
     return EXIT_INTERRUPTED
-
-
-def internal_error_line(exc: BaseException) -> str:
-    """`objcg-prove: internal error: MODEL: TYPE: message`, on one line."""
-    return f"objcg-prove: internal error: {model_of(exc) or NO_SPAN.file}: {exception_words(exc)}"
-
-
-def exception_words(exc: BaseException) -> str:
-    """`TYPE: message` of a tool bug, on one line (the message's whitespace collapsed)."""
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-def debugging() -> bool:
-    """Whether OBJCG_PROVE_DEBUG asks for the tracebacks of internal errors."""
-    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
 
 
 def _flush(stream: TextIO) -> None:
@@ -247,12 +229,6 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     if UNKNOWN in statuses or VACUOUS in statuses or (BOUNDED in statuses and not allow_bounded):
         return EXIT_INCONCLUSIVE
     return EXIT_PROVED
-
-
-def internal_error_text(failure: str) -> str:
-    """A failure of batch.py for stderr: its first line (a worker's traceback follows it only
-    with OBJCG_PROVE_DEBUG=1)."""
-    return failure.rstrip("\n") if debugging() else failure.split("\n", 1)[0]
 
 
 def entry() -> None:

@@ -37,20 +37,20 @@ from pathlib import Path
 from typing import TextIO
 
 from . import dispatch as cli
-from ..gate import ledger
 from .. import __version__
-from ..runner.batch import replay_counterexamples, verify_models
+from ..gate import ledger
 from ..gate.cache import DEFAULT_CACHE_DIR, ResultCache, cache_key
-from ..lang.diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
 from ..gate.files import write_atomically
-from ..gate.reports import junit_xml, outcome_json, sarif_json
 from ..gate.ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, ModelCheck
-from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, \
-    parse_rlimit, parse_timeout
-from .report import trace_text
+from ..gate.reports import junit_xml, outcome_json, sarif_json
+from ..lang.diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
 from ..prove.solver import SolverOptions, z3_version
 from ..prove.verdict import UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
+from ..runner.batch import replay_counterexamples, verify_models
+from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, \
+    parse_rlimit, parse_timeout
+from .report import trace_text
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "

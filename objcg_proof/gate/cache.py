@@ -29,9 +29,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomically
 from ..prove.verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep
 from ..prove.verify import VerifyOptions
+from .files import write_atomically
 
 DEFAULT_CACHE_DIR = ".objcg-cache"
 ENTRY_FORMAT = "objcg-prove cache 2"

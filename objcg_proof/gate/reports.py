@@ -29,9 +29,9 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
-from .ledger import FAIL, INCONCLUSIVE, NOTE, Finding, ModelCheck
 from ..cli.report import result_json, trace_text
 from ..prove.verdict import VIOLATED, PropertyResult
+from .ledger import FAIL, INCONCLUSIVE, NOTE, Finding, ModelCheck
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _RULES = {

@@ -9,7 +9,7 @@ independent evidence for the z3 engine:
 - `explore(program)`: every reachable state; the verdict of each property;
 - `replay(program, schedule, property)`: does this schedule of threads (a z3 counterexample)
   really violate the property?
-- `simulate_main`: `objcg-prove simulate MODEL`, one random or chosen schedule printed.
+- `simulate`: one random or chosen schedule (the command `objcg-prove simulate` is cli/simulate.py).
 
 NOTE(interpreter-units): a thread's code is compiled to units (statements, branch conditions,
 return values, procedure arguments), as docs/semantics.md "Threads, statements and steps"
@@ -23,12 +23,11 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterator, TextIO
+from typing import Iterator
 
 from ..lang import ir
-from ..lang.diagnostics import Diagnostic, SourceCache, Span, UserError, processing
+from ..lang.diagnostics import Diagnostic, Span, UserError
 from ..lang.ir import property_name
-from ..cli.options import CommandParser, Exit, UsageError, parse_defines
 
 Memory = tuple[int, ...]
 Locals = tuple[tuple[int, int], ...]
@@ -1076,47 +1075,3 @@ def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_ste
         state = move.state
         yield move.record, move.violations, ""
     yield None, (), f"stopped after {max_steps} steps"
-
-
-def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
-    from ..lang.parser import load_model
-    from ..lang.resolve import resolve
-
-    parser = CommandParser(prog="objcg-prove simulate", description="Run one schedule of a model and print it.")
-    parser.out = stdout
-    parser.add_argument("model")
-    parser.add_argument("--seed", type=int, default=0, help="random schedule seed (default 0)")
-    parser.add_argument("--schedule", default=None, help="comma-separated thread names, one per step")
-    parser.add_argument("--steps", type=int, default=200, help="stop after this many steps")
-    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE")
-    try:
-        args = parser.parse_args(argv)
-        defines = dict(parse_defines(args.defines))
-    except Exit as done:
-        return done.status
-    except UsageError as exc:
-        stderr.write(f"objcg-prove simulate: error: {exc}\nusage: objcg-prove simulate MODEL [--seed N] "
-                     "[--schedule T,T,M] [--steps N] [-D NAME=VALUE]\n")
-        return 2
-    processing(args.model)   # NOTE(internal-errors)
-    sources = SourceCache()
-    try:
-        program = resolve(load_model(args.model, sources), defines)
-    except UserError as exc:
-        for d in exc.diagnostics:
-            stderr.write(d.render(sources) + "\n")
-        return 2
-    schedule = [s.strip() for s in args.schedule.split(",") if s.strip()] if args.schedule else None
-    violated = False
-    n = 0
-    for record, viols, note in simulate(program, args.seed, schedule, args.steps):
-        if record is not None:
-            n += 1
-            text = " ".join((sources.line(record.span.file, record.span.line) or "").split("//")[0].split())
-            stdout.write(f"{n:>4}  {record.thread:<8} {record.span.file}:{record.span.line:<5} {text:<50} {'; '.join(record.changes)}\n")
-        for _, _, message in viols:
-            violated = True
-            stdout.write(f"  => {message}\n")
-        if note:
-            stdout.write(f"  ({note})\n")
-    return 1 if violated else 0

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import z3
 
 from ..lang.diagnostics import SourceCache
+from ..lang.values import render, render_refcount
 from .encode import Encoding
 from .events import EventProgram
 from .terms import Term, evaluate
-from ..lang.values import render, render_refcount
 from .verdict import Trace, TraceStep
 
 

@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 
 from . import encode as encode_mod
-from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from ..lang.diagnostics import SourceCache
-from .events import Check, EventProgram
 from ..lang.ir import property_name
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
+from .decode import ModelView, blocked_threads, cut_loops, decode_trace
+from .events import Check, EventProgram
 from .solver import CheckResult, Outcome, Session, SolverOptions
 from .unroll import unroll
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace

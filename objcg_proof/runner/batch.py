@@ -37,9 +37,9 @@ from typing import Any, Callable, Iterator, TextIO
 
 from ..lang.diagnostics import Diagnostic, SourceCache, UserError, working_on
 from ..prove.events import EventProgram
-from .progress import Progress
 from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace
 from ..prove.verify import ModelChecker, VerifyOptions, compile_model, properties, selected
+from .progress import Progress
 
 
 @dataclass

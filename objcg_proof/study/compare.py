@@ -23,15 +23,15 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..runner.batch import ModelOutcome, verify_models
-from ..cli.dispatch import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
-from .cost import PathCost, common_path_costs
-from ..lang.diagnostics import UserError, working_on
 from ..cli.report import trace_text
+from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
+from ..lang.diagnostics import UserError, working_on
 from ..prove.solver import SolverOptions
 from ..prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
 from ..prove.verify import VerifyOptions
+from ..runner.batch import ModelOutcome, verify_models
+from .cost import PathCost, common_path_costs
 
 FORMATS = ("plain", "github", "latex", "csv")
 BUILTIN_ORDER = ("leak", "uaf", "deadlock")

@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..lang.diagnostics import SourceCache
-from ..oracles.interpret import READ, RMW, WRITE, Machine, run_alone
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
+from ..oracles.interpret import READ, RMW, WRITE, Machine, run_alone
 
 
 @dataclass(frozen=True)

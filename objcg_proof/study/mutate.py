@@ -73,16 +73,16 @@ from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from ..lang import syntax as s
-from ..lang import ir
-from ..lang.diagnostics import SourceCache, Span, UserError, processing
-from ..oracles.interpret import Exploration, explore
 from ..cli.options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
+from ..lang import ir
+from ..lang import syntax as s
+from ..lang.diagnostics import SourceCache, Span, UserError, processing
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
+from ..lang.values import render, render_refcount
+from ..oracles.interpret import Exploration, explore
 from ..prove.solver import SolverOptions
 from ..prove.unroll import unroll
-from ..lang.values import render, render_refcount
 from ..prove.verdict import ModelResult
 from ..prove.verify import VerifyOptions, verify_program
 
