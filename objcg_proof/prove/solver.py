@@ -168,9 +168,17 @@ def _params(options: SolverOptions) -> dict[str, object]:
 
 def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef]) -> CheckResult:
     started = time.perf_counter()
-    answer = solver.check(*assumptions)
+    try:
+        answer = solver.check(*assumptions)
+        model = solver.model() if answer == z3.sat else None
+    except z3.Z3Exception as exc:
+        # z3 gives up a query it has no memory for by raising, where a timeout returns unknown;
+        # both are limits of this run, never a verdict (found by fuzzing, under a 2 GiB limit)
+        if "out of memory" not in str(exc).lower():
+            raise
+        return CheckResult(Outcome.UNKNOWN, "the solver ran out of memory")
     if answer == z3.sat:
-        return CheckResult(Outcome.SAT, "", solver.model())
+        return CheckResult(Outcome.SAT, "", model)
     if answer == z3.unsat:
         return CheckResult(Outcome.UNSAT)
     reason = solver.reason_unknown() or "the solver gave no reason"
