@@ -188,8 +188,10 @@ thread T0 {
     # 500 x 500 states after step 2
     ("500", "more than 200,000 states follow the counterexample's schedule at its step 2 (the nondet choices so "
              "far, combined) (m.dsl:5:5)")])
-def test_replay_gives_up_on_too_many_combined_choices(models, n, why):
-    # before: each ran for hours
+def test_replay_gives_up_on_too_many_combined_choices(models, monkeypatch, n, why):
+    # before: each ran for hours. (The quick pass with the values the trace shows would confirm
+    # these counterexamples at once: test_replay_tries_the_hinted_values_first; here it is off.)
+    monkeypatch.setattr(interpret, "QUICK_HINTED_VALUES", interpret.MAX_CHOICE_VALUES)
     run_ = models.run(PAIR.replace("N", n), "--timeout", "5", "-k", "1")
     assert run_.rc == 1 and run_.err == "", run_.err
     assert f"  not replayed: the reference interpreter gives up: {why}" in run_.out.splitlines()
@@ -235,3 +237,15 @@ thread T0 {
     assert "not replayed" in out.getvalue()
     assert "internal error" not in err.getvalue()
     assert f"more than {1 << 16:,} times" in out.getvalue()
+
+
+def test_replay_tries_the_hinted_values_first(models, monkeypatch):
+    # found by fuzzing: a width-16 counterexample with two wide nondet()s took minutes to replay,
+    # every value of each being tried; the quick pass with the values the trace shows confirms it
+    prog = program_of(models, PAIR.replace("N", ""))
+    schedule = [("T0", "m.dsl", 4), ("T0", "m.dsl", 5), ("T0", "m.dsl", 6), ("T0", "m.dsl", 7)]
+    monkeypatch.setattr(interpret, "MAX_REPLAY_RUNS", 1 << 12)   # far below 2^16 runs of one nondet()
+    assert interpret.replay(prog, schedule, "pair", "assert", (0, 1, 5, 7, 65535)) == (True, "")
+    # without the values that violate it, trying them all is more than the budget: no answer
+    with pytest.raises(StateLimit):
+        interpret.replay(prog, schedule, "pair", "assert", (0, 1, 65535))

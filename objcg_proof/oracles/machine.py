@@ -75,6 +75,7 @@ class Machine:
         # replay only (NOTE(choice-limits)): the values tried for a nondet() with too many, and
         # the give-up they stood in for (then a replay that does not violate is no answer)
         self.hints = hints
+        self.hinted_above = MAX_CHOICE_VALUES   # a nondet() with more values gets only the hints
         self.narrowed: StateLimit | None = None
         self.runs = 0   # units run since the last reset_runs() (NOTE(choice-limits))
         self.total_runs = 0   # units run in all
@@ -226,7 +227,8 @@ class Machine:
     def choice_values(self, t: int, ins: Instr, need: _NeedChoice, runs: int) -> range | list[int]:
         """The values to try for a nondet() in unit `ins`, `runs` runs of it being started or
         pending already; StateLimit when they are too many (NOTE(choice-limits)). With hints
-        (replay), a nondet() with too many values gets only the hinted ones below its limit."""
+        (replay), a nondet() with more than `hinted_above` values gets only the hinted ones below its
+        limit; beyond MAX_CHOICE_VALUES that narrows the replay (`narrowed`)."""
         thread = self.program.threads[t].name
         values: range | list[int] = range(need.limit)
         if need.limit > MAX_CHOICE_VALUES:
@@ -237,6 +239,7 @@ class Machine:
             if self.hints is None:
                 raise limit
             self.narrowed = self.narrowed or limit
+        if self.hints is not None and need.limit > self.hinted_above:
             values = [v for v in self.hints if v < need.limit]
         if runs + len(values) > MAX_UNIT_RUNS:
             raise StateLimit([Diagnostic(ins.span, (
