@@ -1,0 +1,236 @@
+"""Expressions in the resolve stage: each bound and typed, shared locations named.
+
+`ExprChecker` turns a syntax expression into an `ir.Expr` of known type: names bound through
+the scopes and the global `Names`, casts, the type of an operator's result, the shared word a
+location names (`x`, `a[i]`, `obj.field`, `ptr->field`) and the builtins that have a value
+(atomics, refcount operations, `nondet`). The statement checker calls it, and uses its
+location and argument checks for the builtins that are statements.
+"""
+
+from __future__ import annotations
+
+from . import ir
+from . import syntax as s
+from .constants import Constants
+from .diagnostics import Span
+from .names import EXPR_BUILTINS, LOCATION_ARG, LOCATION_BY_VALUE, STMT_BUILTINS, Ctx, Names, Scope
+
+
+class ExprChecker:
+    """Resolves and types expressions and the shared locations they name."""
+
+    def __init__(self, names: Names, constants: Constants) -> None:
+        self.names = names
+        self.constants = constants
+        self.bail = names.bail
+
+    def expr(self, e: s.Expr, scope: Scope, ctx: Ctx) -> ir.Expr:
+        """`e` bound in `scope` and typed; a cast only changes the type (`v | 0`)."""
+        span = e.span
+        if isinstance(e, s.Num):
+            return ir.Const(self.constants.literal(e), ir.WORD, span)
+        if isinstance(e, s.Null):
+            return ir.Const(0, ir.NULL_PTR, span)
+        if isinstance(e, s.Str):
+            raise self.bail(span, "a string is only allowed as the label of assert() or lost_update()")
+        if isinstance(e, s.Name):
+            return self._name(e, scope, ctx)
+        if isinstance(e, s.Unary):
+            v = self.expr(e.operand, scope, ctx)
+            return ir.Unary(e.op, v, ir.WORD, span)
+        if isinstance(e, s.Binary):
+            left, right = self.expr(e.left, scope, ctx), self.expr(e.right, scope, ctx)
+            return ir.Binary(e.op, left, right, binary_type(e.op, type_of(left), type_of(right)), span)
+        if isinstance(e, s.Ternary):
+            c, a, b = (self.expr(x, scope, ctx) for x in (e.cond, e.then, e.other))
+            return ir.Ternary(c, a, b, type_of(a) if type_of(a) != ir.NULL_PTR else type_of(b), span)
+        if isinstance(e, s.Cast):
+            v = self.expr(e.operand, scope, ctx)
+            t = self.names.type(e.type)
+            return ir.Binary("|", v, ir.Const(0), t, span)
+        if isinstance(e, s.AddressOf):
+            ref = self.object_ref(e.operand, scope, ctx)
+            if ref is None:
+                raise self.bail(span, "'&' of a shared variable or field is only allowed as the location argument of an atomic operation")
+            return ir.AddressOf(ref, ir.Type(self.names.object_infos[ref.candidates[0]].struct, True), span)
+        if isinstance(e, (s.FieldAccess, s.ArrowAccess, s.Index)):
+            loc = self.location(e, scope, ctx, writing=False)
+            if isinstance(loc, ir.ConstField):
+                return loc
+            return ir.Read(loc, "plain", span)
+        if isinstance(e, s.Call):
+            return self._call(e, scope, ctx)
+        raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def _name(self, e: s.Name, scope: Scope, ctx: Ctx) -> ir.Expr:
+        var = scope.lookup(e.ident)
+        if var is not None:
+            return ir.Local(var, e.span)
+        if e.ident == "current":
+            if ctx.current_type is None:
+                raise self.bail(e.span, "'current' is only defined in a thread declared with '(current = &task)'"
+                                if ctx.proc == "thread" else "'current' needs every thread to name a task of one struct type")
+            return ir.Current(ctx.current_type, e.span)
+        if e.ident in self.names.consts:
+            return ir.Const(self.names.consts[e.ident], ir.WORD, e.span)
+        if e.ident in self.names.shared:
+            t, ghost, ids, is_array = self.names.shared[e.ident]
+            if is_array:
+                raise self.bail(e.span, f"'{e.ident}' is an array: index it, as in '{e.ident}[0]'")
+            return ir.Read(ir.SharedLoc(t, ghost, e.ident, tuple(ids), None, span=e.span), "plain", e.span)
+        if e.ident in self.names.objects:
+            raise self.bail(e.span, f"'{e.ident}' is an object: use '&{e.ident}' for its address or '{e.ident}.field' for a field")
+        if e.ident in self.names.procs:
+            raise self.bail(e.span, f"'{e.ident}' is a procedure: call it as '{e.ident}(...)'")
+        raise self.bail(e.span, f"unknown name '{e.ident}'")
+
+    def object_ref(self, e: s.Expr, scope: Scope, ctx: Ctx) -> ir.ObjectRef | None:
+        """`obj` or `arr[i]` naming a declared object, its index resolved here; None if `e` is not one."""
+        return self.names.object_ref(e, scope, lambda index: self.expr(index, scope, ctx))
+
+    def location(self, e: s.Expr, scope: Scope, ctx: Ctx, writing: bool) -> ir.SharedLoc:
+        """A shared memory word named by `e` (or a ConstField when reading a const field)."""
+        span = e.span
+        if isinstance(e, s.Name):
+            if scope.lookup(e.ident) is not None:
+                raise self.bail(span, f"'{e.ident}' is a local variable, not shared state")
+            if e.ident in self.names.shared:
+                t, ghost, ids, is_array = self.names.shared[e.ident]
+                if is_array:
+                    raise self.bail(span, f"'{e.ident}' is an array: index it, as in '{e.ident}[0]'")
+                return ir.SharedLoc(t, ghost, e.ident, tuple(ids), None, span=span)
+            self._name(e, scope, ctx)
+            raise self.bail(span, f"'{e.ident}' is not a shared variable or field")
+        if isinstance(e, s.Index):
+            if isinstance(e.base, s.Name) and e.base.ident in self.names.shared and self.names.shared[e.base.ident][3]:
+                t, ghost, ids, _ = self.names.shared[e.base.ident]
+                idx = self.expr(e.index, scope, ctx)
+                if isinstance(idx, ir.Const):
+                    if not 0 <= idx.value < len(ids):
+                        raise self.bail(e.index.span, f"index {idx.value} is out of bounds for '{e.base.ident}[{len(ids)}]'")
+                    return ir.SharedLoc(t, ghost, e.base.ident, (ids[idx.value],), None, span=span)
+                return ir.SharedLoc(t, ghost, e.base.ident, tuple(ids), idx, span=span)
+            raise self.bail(span, "only shared arrays and object arrays can be indexed")
+        if isinstance(e, s.FieldAccess):
+            ref = self.object_ref(e.base, scope, ctx)
+            if ref is None:
+                raise self.bail(e.base.span, "'.' needs a declared object on its left (use '->' through a pointer)")
+            st = self.names.structs[self.names.object_infos[ref.candidates[0]].struct]
+            return self._field_loc(st, e.name, span, writing, obj=ref)  # type: ignore[return-value]
+        if isinstance(e, s.ArrowAccess):
+            ptr = self.expr(e.base, scope, ctx)
+            t = type_of(ptr)
+            if not t.pointer or t.struct_name is None:
+                raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
+                                "cast it, as in '((struct S *)p)->field'")
+            st = self.names.structs.get(t.struct_name)
+            if st is None:
+                raise self.bail(e.base.span, f"'->' through a pointer to struct '{t.struct_name}', which is not declared")
+            self._need_objects(st.name, e.base.span, f"'->{e.name}'")
+            return self._field_loc(st, e.name, span, writing, pointer=ptr)  # type: ignore[return-value]
+        raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
+
+    def _need_objects(self, struct: str, span: Span, what: str) -> None:
+        """A pointer to a struct no object has can never be valid: every access through one
+        would fail, so the model is refused rather than checked (the engines need at least one
+        candidate object to name the location an access may reach)."""
+        if not any(o.struct == struct for o in self.names.object_infos):
+            raise self.bail(span, f"{what} through a 'struct {struct} *', but no object of struct {struct} is declared, "
+                                  "so the pointer can never be valid", f"declare one, as in 'object struct {struct} x;'")
+
+    def _field_loc(self, st: ir.StructInfo, name: str, span: Span, writing: bool,
+                   obj: ir.ObjectRef | None = None, pointer: ir.Expr | None = None) -> ir.SharedLoc | ir.ConstField:
+        f = st.field(name)
+        if f is None:
+            known = ", ".join(x.name for x in st.fields) or "none"
+            raise self.bail(span, f"struct {st.name} has no field '{name}' (its fields: {known})")
+        if f.const:
+            if writing:
+                raise self.bail(span, f"field '{name}' of struct {st.name} is declared const and cannot be written")
+            return ir.ConstField(obj, pointer, st.name, name, f.type, span)
+        return ir.SharedLoc(f.type, False, "", (), None, obj, pointer, st.name, name, span)
+
+    def _call(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.Expr:
+        f, args, span = call.func, call.args, call.span
+        if f in self.names.procs:
+            raise self.bail(span, f"a call of procedure '{f}' must be a statement or the whole right-hand side of an assignment or return")
+        if f in STMT_BUILTINS:
+            raise self.bail(span, f"'{f}' is a statement and has no value")
+        if f not in EXPR_BUILTINS:
+            raise self.bail(span, f"unknown procedure or builtin '{f}'")
+        self.arity(call, EXPR_BUILTINS)
+        if f in ("likely", "unlikely"):
+            return self.expr(args[0], scope, ctx)
+        if f == "nondet":
+            limit = None
+            if args:
+                limit = self.constants.const_eval(args[0])
+                if limit < 1:
+                    raise self.bail(args[0].span, "nondet(n) needs n >= 1")
+            return ir.Nondet(limit, span)
+        if f in ("tryget", "tryget_live", "refcount"):
+            return self.ref_op(call, scope, ctx)
+        loc = self.location_arg(call, scope, ctx)
+        if f in ("READ_ONCE", "rcu_dereference", "atomic_read"):
+            return ir.Read(loc, "once", span)
+        out = None
+        others: list[ir.Expr] = []
+        for i, a in enumerate(args):
+            if i == LOCATION_ARG[f]:
+                continue
+            if f == "try_cmpxchg" and i == 1:
+                if not (isinstance(a, s.AddressOf) and isinstance(a.operand, s.Name) and scope.lookup(a.operand.ident)):
+                    raise self.bail(a.span, "try_cmpxchg's second argument must be the address of a local variable, as in '&old'")
+                out = scope.lookup(a.operand.ident)
+                others.append(ir.Local(out, a.span))  # type: ignore[arg-type]
+                continue
+            others.append(self.expr(a, scope, ctx))
+        rtype = loc.type if f in ("xchg", "cmpxchg") else ir.WORD
+        return ir.AtomicOp(f, loc, tuple(others), out, rtype, span)
+
+    def arity(self, call: s.Call, table: dict[str, tuple[int, int]]) -> None:
+        lo, hi = table[call.func]
+        n = len(call.args)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} or {hi}"
+            raise self.bail(call.span, f"'{call.func}' takes {want} argument(s), {n} given")
+
+    def location_arg(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.SharedLoc:
+        arg = call.args[LOCATION_ARG[call.func]]
+        if call.func in LOCATION_BY_VALUE:
+            if isinstance(arg, s.AddressOf):
+                raise self.bail(arg.span, f"'{call.func}' takes the location itself, like the C macro: drop the '&'")
+            return self.location(arg, scope, ctx, writing=call.func == "WRITE_ONCE")
+        if not isinstance(arg, s.AddressOf):
+            raise self.bail(arg.span, f"'{call.func}' expects the address of a shared location, like '&x' or '&task->objcg'")
+        return self.location(arg.operand, scope, ctx, writing=True)
+
+    def ref_op(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.RefOp:
+        ptr = self.expr(call.args[0], scope, ctx)
+        t = type_of(ptr)
+        if not t.pointer or t.struct_name is None:
+            raise self.bail(call.args[0].span, f"'{call.func}' needs a pointer to an object of a refcounted struct, not a {t}")
+        st = self.names.structs.get(t.struct_name)
+        if st is None or not st.refcounted:
+            raise self.bail(call.args[0].span, f"'{call.func}' on a non-refcounted object: struct {t.struct_name} is not declared 'refcounted'")
+        self._need_objects(st.name, call.args[0].span, f"{call.func}()")
+        return ir.RefOp(call.func, ptr, t.struct_name, call.span)
+
+
+def type_of(e: ir.Expr) -> ir.Type:
+    if isinstance(e, ir.Local):
+        return e.var.type
+    if isinstance(e, ir.Read):
+        return e.loc.type
+    if isinstance(e, (ir.Const, ir.Current, ir.Unary, ir.Binary, ir.Ternary, ir.AddressOf, ir.ConstField, ir.AtomicOp)):
+        return e.type
+    return ir.WORD
+
+
+def binary_type(op: str, a: ir.Type, b: ir.Type) -> ir.Type:
+    if op in ("&", "|", "^", "+", "-"):
+        if a.pointer and a.struct_name:
+            return a
+        if b.pointer and b.struct_name and op != "-":
+            return b
+    return ir.WORD
