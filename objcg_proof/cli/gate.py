@@ -8,7 +8,7 @@ systems (gate_report.py).
 
 check's exit status: 0 every model as recorded (stale hashes and notes allowed); 1 some verdict
 changed, a property appeared or disappeared, or a record was edited by hand or checks less than
-its model declares (NOTE(record-seal) in ledger.py); 2 bad input (a bad model or option, a
+its model declares (NOTE(record-seal) in gate/record.py); 2 bad input (a bad model or option, a
 missing or malformed record, -D/--bound unlike the record's, a record's bound or -D values the
 model refuses: blamed on the record's key); 3 some property the solver could not decide now
 (unknown: never a pass); 4 internal error (a counterexample did not replay, a worker failed, or
