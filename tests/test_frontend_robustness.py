@@ -192,6 +192,15 @@ def test_undeclared_struct_through_a_pointer(models, text, needle):
     assert "unknown struct 'S'" in run.err
 
 
+def test_an_object_redeclared_with_an_unknown_struct(models):
+    # the layout looked the second declaration's struct up by name: KeyError: 'o', exit 4
+    text = ("refcounted struct obj { word x; };\nobject struct obj o;\nobject struct o o;\n"
+            "thread T { get(&o); put(&o); }\n")
+    run = models.run(text)
+    assert_diagnostic(run, "m.dsl", 3, 17, "'o' is already declared")
+    assert_diagnostic(run, "m.dsl", 3, 17, "unknown struct 'o'")
+
+
 @pytest.mark.parametrize("text, needle, what", [
     ("struct S { word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; word v = q->f; }\n", "q->f", "'->f'"),
     ("struct S { word f; };\nshared struct S *p = NULL;\nthread T { struct S *q = p; q->f = 1; }\n", "q->f", "'->f'"),

@@ -97,8 +97,8 @@ class LayoutBuilder:
         names = self.names
         objects = list(names.object_infos)
         for d in decls:
-            if not isinstance(d, s.ObjectDecl) or d.name not in names.objects:
-                continue
+            if not isinstance(d, s.ObjectDecl) or d.name not in names.objects or d.struct_name not in names.structs:
+                continue   # (an unknown struct is reported where the object is declared)
             st = names.structs[d.struct_name]
             inits: dict[str, int] = {}
             for fi in d.inits:
