@@ -1,5 +1,5 @@
 """`objcg-prove export --format promela MODEL`: write the Promela model of a design
-(oracles/promela.py) for SPIN."""
+(the oracles/promela package) for SPIN."""
 
 from __future__ import annotations
 
