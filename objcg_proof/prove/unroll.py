@@ -93,8 +93,9 @@ class _ThreadUnroller:
         what = (f"{u.unrolled:,} statements and loop iterations" if u.unrolled > MAX_UNROLLED
                 else f"{self.tb.size():,} terms")
         where = f"in this {self.s.nest[0][0]}" if self.s.nest else "at this statement"
-        notes = [f"the innermost {self.s.nest[-1][0]} being unrolled is at {self.s.nest[-1][1]}"] if len(self.s.nest) > 1 else []
-        raise error(self.s.nest[0][1] if self.s.nest else span,
+        nest = self.s.nest
+        notes = [f"the innermost {nest[-1][0]} being unrolled is at {nest[-1][1]}"] if len(nest) > 1 else []
+        raise error(nest[0][1] if nest else span,
                     f"too large to unroll at bound {u.prog.bound}: thread {self.s.thread.name} has reached {what} "
                     f"{where} (the limit is {MAX_UNROLLED:,} statements and iterations, {MAX_TERMS:,} terms); "
                     "nested loops and calls multiply (a loop runs up to the bound, or up to "
@@ -138,7 +139,8 @@ class _ThreadUnroller:
             self.simple(st.span, lambda: self.steps.check(st.kind, st.label, self.exprs.expr(st.cond), st.span,
                                                     _check_message(st)))
         elif isinstance(st, ir.Assume):
-            self.simple(st.span, lambda: self.steps.check("assume", "", self.exprs.expr(st.cond), st.span, "assumption"))
+            self.simple(st.span, lambda: self.steps.check("assume", "", self.exprs.expr(st.cond), st.span,
+                                                          "assumption"))
         elif isinstance(st, ir.Await):
             def await_() -> None:
                 assert self.s.pending is not None

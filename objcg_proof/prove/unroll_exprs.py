@@ -202,7 +202,8 @@ class ExprEvaluator:
         if op == "try_cmpxchg" and e.out is not None:
             old = self.s.env.get(e.out.uid, tb.word(0))
             # only when the try_cmpxchg is evaluated (not short-circuited away) may it change `old`
-            self.steps.set_local(e.out, tb.ite(tb.and_(self.s.cg, valid), tb.ite(tb.cmp("==", read, args[0]), old, read), old))
+            evaluated = tb.and_(self.s.cg, valid)
+            self.steps.set_local(e.out, tb.ite(evaluated, tb.ite(tb.cmp("==", read, args[0]), old, read), old))
         return result
 
     def ref_op(self, e: ir.RefOp) -> Term:
@@ -231,7 +232,8 @@ class ExprEvaluator:
             self.steps.check("uaf", "", alive, e.span, "put() on a released object (its count was already 0)")
             write = tb.binary("-", read, one)
         elif e.op == "kill":
-            self.steps.check("uaf", "", tb.cmp("==", tb.binary("&", read, kill_bit), tb.word(0)), e.span, "kill() on an object already killed")
+            self.steps.check("uaf", "", tb.cmp("==", tb.binary("&", read, kill_bit), tb.word(0)), e.span,
+                             "kill() on an object already killed")
             self.steps.check("uaf", "", alive, e.span, "kill() on a released object (its count was already 0)")
             write = tb.binary("-", tb.binary("|", read, kill_bit), one)
         elif e.op == "tryget":

@@ -143,7 +143,8 @@ class StepRecorder:
                     if const_loc is not None and const_loc in written:
                         mapping[id(spec.read)] = written[const_loc]   # it reads its own write
                     else:
-                        final = EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
+                        final = EventSpec(FINAL, spec.loc, spec.cands, self.u.fresh("final"), None, TRUE, "plain",
+                                          "final")
                         self.u.add_event(final, self.s.index, -1, 0)
                         mapping[id(spec.read)] = final.read  # type: ignore[assignment]
                 if spec.write is not None and isinstance(spec.loc, Const):
@@ -151,15 +152,16 @@ class StepRecorder:
             enabled_final, exact = self.on_final_memory(p.enabled, mapping, p.nondets)
         else:
             exact = True
-        step = Step(step_id, self.s.index, self.s.pos, guard, ids, p.span, p.enabled, enabled_final, False, tuple(p.assigns),
-                    tb.or_(*p.fails), exact)
+        step = Step(step_id, self.s.index, self.s.pos, guard, ids, p.span, p.enabled, enabled_final, False,
+                    tuple(p.assigns), tb.or_(*p.fails), exact)
         self.u.steps.append(step)
         self.s.step_ids.append(step_id)
         self.s.pos += 1
         for kind, label, cguard, cond, span, msg in p.checks:
             self.add_check(kind, label, cguard, cond, step_id, span, msg)
 
-    def on_final_memory(self, enabled: Term, mapping: dict[int, Term], nondets: list[tuple[Sym, int | None]]) -> tuple[Term, bool]:
+    def on_final_memory(self, enabled: Term, mapping: dict[int, Term],
+                        nondets: list[tuple[Sym, int | None]]) -> tuple[Term, bool]:
         """The wait condition on the final memory, and whether it is exact. A nondet in it is
         chosen afresh at every try, so the wait can still succeed if some choice makes it true:
         the result is true when any choice does, trying every value of each nondet when they
@@ -184,7 +186,8 @@ class StepRecorder:
     def add_check(self, kind: str, label: str, guard: Term, cond: Term, step: int | None, span: Span, msg: str) -> None:
         if guard is FALSE:
             return   # unreachable: a check that folds to true is kept, so vacuity can see it
-        self.u.checks.append(Check(len(self.u.checks), kind, label, self.s.index, guard, cond, step, self.s.pos, span, msg))
+        self.u.checks.append(Check(len(self.u.checks), kind, label, self.s.index, guard, cond, step, self.s.pos, span,
+                                   msg))
 
     def check(self, kind: str, label: str, cond: Term, span: Span, msg: str, access: bool = False) -> None:
         """A check site; with `access`, `cond` says that an access is valid, and when it is not
@@ -234,15 +237,18 @@ class StepRecorder:
         self.s.pending.enabled = c if self.s.pending.enabled is None else self.tb.and_(self.s.pending.enabled, c)
         self.s.pending.step_guards.append(self.s.cg)
 
-    def event(self, kind: str, loc: Term, cands: tuple[int, ...], write: Term | None, valid: Term, mode: str, what: str) -> Sym | None:
+    def event(self, kind: str, loc: Term, cands: tuple[int, ...], write: Term | None, valid: Term, mode: str,
+              what: str) -> Sym | None:
         assert self.s.pending is not None
         read = self.u.fresh("v") if kind in (READ, RMW) else None
-        self.s.pending.events.append(EventSpec(kind, loc, cands, read, write, self.tb.and_(self.s.cg, valid), mode, what))
+        guard = self.tb.and_(self.s.cg, valid)
+        self.s.pending.events.append(EventSpec(kind, loc, cands, read, write, guard, mode, what))
         return read
 
     def rmw(self, loc: Term, cands: tuple[int, ...], read: Sym, write: Term, valid: Term, mode: str, what: str) -> None:
         assert self.s.pending is not None
-        self.s.pending.events.append(EventSpec(RMW, loc, cands, read, write, self.tb.and_(self.s.cg, valid), mode, what))
+        guard = self.tb.and_(self.s.cg, valid)
+        self.s.pending.events.append(EventSpec(RMW, loc, cands, read, write, guard, mode, what))
 
     def set_local(self, var: ir.LocalVar, value: Term) -> None:
         self.s.env[var.uid] = value
