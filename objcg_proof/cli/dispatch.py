@@ -5,13 +5,13 @@ Exit status: 0 every property proved; 1 some property violated; 2 bad input or u
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
 4 internal error: a counterexample did not replay on the reference interpreter, a --jobs worker failed
 or stopped answering (for that property: the other properties' verdicts are still printed), or any
-other tool bug (NOTE(internal-errors) in diagnostics.py);
+other tool bug (NOTE(internal-errors) in lang/diagnostics.py);
 130 interrupted (Ctrl-C); 141 the reader of the output went away (`| head`).
 
 Every command runs inside `main`, which turns what escapes it into one line on stderr: an
 unexpected exception is `objcg-prove: internal error: MODEL: TYPE: message` (exit 4; set
 OBJCG_PROVE_DEBUG=1 to get the traceback as well), Ctrl-C is `objcg-prove: interrupted` (exit
-130; worker processes are ended, and files are only ever written whole: files.py).
+130; worker processes are ended, and files are only ever written whole: gate/files.py).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _guarded(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             except (OSError, ValueError):
                 pass
         return EXIT_BROKEN_PIPE
-    except Exception as exc:   # noqa: BLE001  NOTE(internal-errors) in diagnostics.py
+    except Exception as exc:   # noqa: BLE001  NOTE(internal-errors) in lang/diagnostics.py
         if _SIGINT_SEEN.is_set():
             return _interrupted(stdout, stderr)   # a KeyboardInterrupt that a library wrapped
         _flush(stdout)
@@ -181,7 +181,7 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
             # NOTE(replay): a counterexample the reference interpreter cannot replay (its
             # schedule does not run, or does not violate the property) is a tool bug; it is
             # reported as one and never printed as a counterexample. A worker process that
-            # failed on a property (batch.py) is one too, and gives no verdict. Either is that
+            # failed on a property (runner/batch.py) is one too, and gives no verdict. Either is that
             # property's internal error: the other properties' verdicts are printed. But when
             # the interpreter gives up (interpret.StateLimit: a nondet() with 2^64 values) there
             # is no bug, only no second opinion: the violation stands (exit 1), its trace marked

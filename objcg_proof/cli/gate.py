@@ -1,10 +1,10 @@
 """The CI gate's commands: `objcg-prove prove [--record]` and `objcg-prove check`.
 
 `prove` is the default command made explicit; with `--record` it also writes each model's ledger
-record (ledger.py). `check` verifies each model again with the bound and -D values of its record
-(answering unchanged models from the result cache, cache.py), compares the verdicts with the
+record (gate/ledger.py). `check` verifies each model again with the bound and -D values of its record
+(answering unchanged models from the result cache, gate/cache.py), compares the verdicts with the
 record and prints what differs; `--junit`, `--sarif` and `--json` write the same outcome for CI
-systems (gate_report.py).
+systems (gate/reports.py).
 
 check's exit status: 0 every model as recorded (stale hashes and notes allowed); 1 some verdict
 changed, a property appeared or disappeared, or a record was edited by hand or checks less than
@@ -14,10 +14,10 @@ model refuses: blamed on the record's key); 3 some property the solver could not
 (unknown: never a pass); 4 internal error (a counterexample did not replay, a worker failed, or
 any unexpected exception: one line naming the model, and the JSON, JUnit and SARIF outputs
 still written, saying so). When several apply, the first in the order 2, 4, 1, 3 wins, as in
-cli.py.
+cli/dispatch.py.
 
 A cached result is trusted only as far as it can be checked: its entry's sha256 must match
-(cache.py), and its counterexamples are replayed on the reference interpreter as fresh ones
+(gate/cache.py), and its counterexamples are replayed on the reference interpreter as fresh ones
 are; an entry that fails either is ignored with a note on stderr, and the model solved again.
 
 `prove --record` never replaces what is not a ledger record: a record path that is a directory,

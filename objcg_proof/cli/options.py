@@ -48,7 +48,7 @@ class CommandParser(argparse.ArgumentParser):
 # NOTE(define-values): a -D value is plain ASCII decimal (no leading 0) or 0x hex, nothing else:
 # no sign, no '_', no 0o/0b, no spaces, no other scripts' digits (Python's int() takes all of
 # those). Whether it fits the model's word width is only known once the model's `width` is:
-# resolve.py checks that and names the param and the width.
+# lang/constants.py checks that and names the param and the width.
 _DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+", re.ASCII)
 MAX_DIGITS = 40   # more than any 64-bit word needs in decimal or hex

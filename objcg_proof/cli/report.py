@@ -3,7 +3,7 @@
 Text: one line per property with its status, what the bound covered and the time; then each
 counterexample as a table (step, thread, file:line, statement, C line, what changed) ending
 with the violated property in words, and a "not replayed" line when the reference interpreter
-gave up replaying it (NOTE(replay) in cli.py). JSON: see `to_json` (documented in the README).
+gave up replaying it (NOTE(replay) in cli/dispatch.py). JSON: see `to_json` (documented in the README).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
         out.append("  " + "  ".join(cells).rstrip())
     out.append(f"  => {trace.violation}")
     if trace.unreplayed:
-        # NOTE(replay) in cli.py: the reference interpreter could not check this one
+        # NOTE(replay) in cli/dispatch.py: the reference interpreter could not check this one
         out.append(f"  not replayed: {trace.unreplayed}")
     return "\n".join(out)
 

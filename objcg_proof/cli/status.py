@@ -30,6 +30,6 @@ def debugging() -> bool:
 
 
 def internal_error_text(failure: str) -> str:
-    """A failure of batch.py for stderr: its first line (a worker's traceback follows it only
+    """A failure of runner/batch.py for stderr: its first line (a worker's traceback follows it only
     with OBJCG_PROVE_DEBUG=1)."""
     return failure.rstrip("\n") if debugging() else failure.split("\n", 1)[0]

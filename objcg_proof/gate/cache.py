@@ -15,7 +15,7 @@ and its result (`entry_digest`), so an entry that was edited or damaged after it
 why it ignores such an entry, and the model is solved and the entry written again. An entry
 that cannot be read back at all (truncated, not JSON, nested too deeply, too large, not a
 regular file, another format) is ignored the same way. The gate also replays a cached
-counterexample as it replays a fresh one (gate.py).
+counterexample as it replays a fresh one (cli/gate.py).
 """
 
 from __future__ import annotations

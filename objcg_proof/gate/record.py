@@ -6,7 +6,7 @@ re-recording an unchanged model gives the same bytes), sealed with `record_sha25
 a model's record (NOTE(ledger-paths)); what a record
 says about the model as it is now (`ModelFacts`: its files, their `digest`, its own bound).
 Validating a record's text is record_read.py; reading a record file, deciding where one may be
-written and comparing a record with a new result, ledger.py.
+written and comparing a record with a new result, gate/ledger.py.
 
 NOTE(record-seal): every record carries `record_sha256`, a sha256 over the rest of the record
 (`seal_of`). A record edited after `prove --record` wrote it (its model hash, file list,
@@ -145,7 +145,7 @@ def digest(texts: list[str]) -> str:
 
 def coverage_words(p: PropertyResult) -> str:
     """What the bound covered, as recorded: the report's words. For bounded they name every loop
-    some execution runs past, in file order (verify.py), the same in every run."""
+    some execution runs past, in file order (prove/verify.py), the same in every run."""
     return p.coverage
 
 

@@ -3,7 +3,7 @@
 Procedures are inlined by the later stages, so `CallGraph` records who calls whom while the
 bodies are resolved and refuses recursion, and `check_inlined_depth` refuses call chains that
 would nest deeper once inlined than the later stages can walk (MAX_INLINED_NESTING,
-NOTE(nesting) in parser.py). `declared_properties` lists the checks the threads can reach.
+NOTE(nesting) in lang/parser.py). `declared_properties` lists the checks the threads can reach.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class CallGraph:
 
 def check_inlined_depth(names: Names, procs: list[ir.Proc | None], bodies: list[tuple[str, tuple[ir.Stmt, ...]]]) -> None:
     """Blocks and calls nest at most MAX_INLINED_NESTING levels once procedures are inlined
-    (NOTE(nesting) in parser.py: the later stages recurse once per level). Each procedure's
+    (NOTE(nesting) in lang/parser.py: the later stages recurse once per level). Each procedure's
     height is computed once, callees first, without recursion."""
     by_name = {p.name: p for p in procs if p is not None}
     nests = {name: nesting(p.body) for name, p in by_name.items()}

@@ -84,7 +84,7 @@ class Constants:
     #   arithmetic (`-1`, `~0`, `0xFFFF + 1`).
     # - A count (`width`, `bound`, an array size) is evaluated exactly (exact=True: no wrapping,
     #   `-1` is -1) and then range-checked, so `shared word a[65537]` is refused, not 1 element.
-    # - A `-D` value must fit the model's word (`override`); options.py checks its spelling.
+    # - A `-D` value must fit the model's word (`override`); cli/options.py checks its spelling.
     def const_eval(self, e: s.Expr, exact: bool = False) -> int:
         """Evaluate a constant expression (constants, params, numbers, &object, operators)."""
         bail = self.names.bail

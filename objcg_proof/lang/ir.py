@@ -1,6 +1,6 @@
 """The resolved program: names bound, types known, shared accesses explicit.
 
-Produced by resolve.py from syntax; consumed by unroll.py (and, later, any other engine).
+Produced by lang/resolve.py from syntax; consumed by prove/unroll.py (and, later, any other engine).
 Every shared access is an explicit node (`Read`, `Write` via `AssignShared`, `AtomicOp`,
 `RefOp`) with its access mode, so a memory model can be attached to it (docs/semantics.md).
 """
@@ -401,7 +401,7 @@ class Thread:
 @dataclass(frozen=True)
 class CommonPath:
     """`common_path NAME ... given { ... } { ... }`: not run by the prover. `given` establishes
-    the precondition; `path` is the code whose shared accesses cost.py counts. Both are
+    the precondition; `path` is the code whose shared accesses study/cost.py counts. Both are
     resolved as threads (with the declaration's `current`) so the interpreter can run them."""
 
     name: str
@@ -429,7 +429,7 @@ class Program:
     # every assert/lost_update property the threads can reach, (kind, name), in source order:
     # listed even when unrolling finds no reachable check of it
     properties: tuple[tuple[str, str], ...] = ()
-    common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (cost.py) only
+    common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (study/cost.py) only
     width_span: Span | None = None   # where the model declares its `width` (None: the default)
 
     def proc(self, name: str) -> Proc:

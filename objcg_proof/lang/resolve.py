@@ -6,7 +6,7 @@ every expression, and enforces the atomicity rule: outside `atomic { }` a statem
 shared state at most once (ghost variables do not count). All diagnostics are gathered and
 raised together as one UserError. Numbers never wrap silently where the user wrote them
 (NOTE(numbers) in constants.py); calls nest no deeper once inlined than the later stages can
-walk (`check_inlined_depth` in calls.py, NOTE(nesting) in parser.py).
+walk (`check_inlined_depth` in calls.py, NOTE(nesting) in lang/parser.py).
 
 This module is the stage's entry: `Resolver` runs the parts in order, each in its own module:
 names.py (the symbol table, scopes, builtin names, the diagnostics), constants.py (the word

@@ -1,4 +1,4 @@
-"""Surface syntax of the DSL: frozen dataclasses built by parser.py, consumed by resolve.py.
+"""Surface syntax of the DSL: frozen dataclasses built by lang/parser.py, consumed by lang/resolve.py.
 
 Every node carries its `span` (file, line, column), kept out of equality so two models that
 differ only in layout compare equal.
@@ -311,7 +311,7 @@ class ThreadDecl:
 @dataclass(frozen=True)
 class CommonPathDecl:
     """`common_path NAME (current = &task) given { setup } { path }`: a path whose shared
-    accesses `objcg-prove compare` counts (cost.py); not a thread of the model."""
+    accesses `objcg-prove compare` counts (study/cost.py); not a thread of the model."""
 
     name: str
     current: Expr | None

@@ -3,8 +3,8 @@
 - `explore(program)`: breadth-first over every reachable state: the verdict of each property,
   and the shortest trace of each violation;
 - `follow(machine, ...)`: the states a schedule of (thread, line) steps reaches (`replay` in
-  interpret.py checks a z3 counterexample with it);
-- `run_alone`: one thread alone from a memory, to its end (cost.py);
+  oracles/interpret.py checks a z3 counterexample with it);
+- `run_alone`: one thread alone from a memory, to its end (study/cost.py);
 - `simulate`: one random or chosen schedule (the command `objcg-prove simulate` is cli/simulate.py).
 """
 
@@ -38,7 +38,7 @@ class Exploration:
     states: int = 0
     complete: bool = True         # False when the state limit stopped the search
     # with explore(keep_finals=True): every state in which no thread can move, as its memory
-    # and each thread's status (done, dead, run: blocked for good). mutate.py compares them.
+    # and each thread's status (done, dead, run: blocked for good). study/mutate.py compares them.
     finals: set[tuple[Memory, tuple[str, ...]]] = field(default_factory=set)
 
     def status(self, name: str) -> str:
@@ -110,7 +110,7 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_fina
 def follow(machine: Machine, program: ir.Program, schedule: list[tuple[str, str, int]], name: str, kind: str
            ) -> tuple[bool, str]:
     """Follow a schedule of (thread, file, line) steps on `machine`, every nondet choice: does
-    it violate property `name` (replay in interpret.py says when it must)? (False, why) when not."""
+    it violate property `name` (replay in oracles/interpret.py says when it must)? (False, why) when not."""
     index = {t.name: i for i, t in enumerate(program.threads)}
     frontier: list[tuple[State, bool]] = [(s, any(v[0] == name for v in viols)) for s, viols in machine.initial()]
     for step_no, (thread, file, line) in enumerate(schedule, 1):
@@ -139,11 +139,11 @@ def follow(machine: Machine, program: ir.Program, schedule: list[tuple[str, str,
     return False, f"the schedule of {len(schedule)} steps runs, but {name} is not violated at its end"
 
 
-# ---- one thread alone (cost.py), one schedule (`objcg-prove simulate`) ----------------------
+# ---- one thread alone (study/cost.py), one schedule (`objcg-prove simulate`) ----------------------
 def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: int = 10_000
               ) -> tuple[Memory, tuple[Access, ...]]:
     """Run thread `t` alone from `memory` to its end: one unit after the other, no other thread
-    in between. Returns the memory at the end and every shared access, in order (cost.py).
+    in between. Returns the memory at the end and every shared access, in order (study/cost.py).
     The run must be deterministic (no nondet), never wait on a false condition or assume, and
     violate nothing; otherwise a `UserError` at the unit, its message starting with `what`."""
 

@@ -3,7 +3,7 @@
 Input: an `ir.Program` (shared with the prover: parser and resolver only). Output: per
 property, violated (with the shortest trace, found breadth-first) or not, over *every*
 execution, unbounded: loops run as long as they like, and states are hashed, so a finite
-state space is explored completely. It shares no code with unroll.py or encode.py, so it is
+state space is explored completely. It shares no code with prove/unroll.py or prove/encode.py, so it is
 independent evidence for the z3 engine:
 
 - `explore(program)`: every reachable state; the verdict of each property;

@@ -35,7 +35,7 @@ class StateLimit(UserError):
     """The interpreter gives up (too many starting states, or a thread that runs on without a
     step, a nondet() with too many values: NOTE(choice-limits)): no answer, never a verdict.
     simulate reports it as a diagnostic at the place (exit 2); the prover's replay of a
-    counterexample that meets it prints the counterexample marked as not replayed (batch.py)."""
+    counterexample that meets it prints the counterexample marked as not replayed (runner/batch.py)."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class _Crash(Exception):
     thread stops."""
 
 
-# Access kinds, named as events.py names the prover's events: a read, a write, an atomic
+# Access kinds, named as prove/events.py names the prover's events: a read, a write, an atomic
 # read-modify-write (the refcount operations get, put, kill, tryget included).
 READ, WRITE, RMW = "R", "W", "RMW"
 
@@ -86,7 +86,7 @@ class _Eval:
         self.waits = False
         self.violations: list[tuple[str, str, str]] = []   # (name, kind, message)
         self.changes: list[str] = []
-        self.accesses: list[Access] = []   # the shared accesses of this unit, in order (cost.py)
+        self.accesses: list[Access] = []   # the shared accesses of this unit, in order (study/cost.py)
         self.mask = (1 << self.layout.width) - 1
 
     # -- memory

@@ -11,7 +11,7 @@ also states the check sites and the formulas of the properties each query asks a
 Everything is bit-vectors and booleans (clocks too), so a query is pure QF_BV and z3 solves it
 by bit-blasting to SAT: measured 3-5x faster than integer clocks (benchmarks/compare.py).
 
-Only this module, sc.py (the memory model), solver.py and decode.py import z3.
+Only this module, sc.py (the memory model), prove/solver.py and prove/decode.py import z3.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Encoding:
     def deadlock(self, exact_only: bool = False) -> z3.BoolRef:
         """Every thread finished or blocked forever, and at least one blocked. With `exact_only`,
         a thread counts as blocked only at a wait whose condition on the final memory is exact
-        (`Step.wait_exact`; NOTE(wide-wait) in verify.py)."""
+        (`Step.wait_exact`; NOTE(wide-wait) in prove/verify.py)."""
         prog = self.program
         parts, any_blocked = [], []
         for th in prog.threads:
@@ -98,7 +98,7 @@ class Encoding:
 
     def got_to(self, thread: int, pos: int) -> z3.BoolRef:
         """The thread got to position `pos`: it ran every position before it (stop >= pos), and
-        the last step it ran did not fail an access (NOTE(failed-access) in events.py: the
+        the last step it ran did not fail an access (NOTE(failed-access) in prove/events.py: the
         thread stops for good after it; one before would have kept it from running pos - 1)."""
         died = self._died.get((thread, pos - 1))
         return self.ran_to(thread, pos) if died is None else z3.And(self.ran_to(thread, pos), z3.Not(died))
@@ -214,7 +214,7 @@ def _control(enc: Encoding) -> None:
     NOTE(unary-stop): `stop_t` is stated in unary: `ran@t#p` says thread t ran position p
     (stop_t > p), and ran@t#(p+1) implies ran@t#p, so the positions run are a prefix. A step is
     executed iff its guard holds and its position was run; `enc.stop[t]` is the number of
-    positions run (a sum, only evaluated by decode.py). Measured slightly faster than a
+    positions run (a sum, only evaluated by prove/decode.py). Measured slightly faster than a
     bit-vector `stop` compared with every position."""
     prog = enc.program
     for th in prog.threads:
@@ -240,7 +240,7 @@ def _control(enc: Encoding) -> None:
             if st.enabled is not None:
                 enc.base.append(z3.Implies(ex, enc.term(st.enabled)))
             if st.fails is not FALSE:
-                # NOTE(failed-access) in events.py: a step that failed an access is the last the
+                # NOTE(failed-access) in prove/events.py: a step that failed an access is the last the
                 # thread runs; it is not finished (nor blocked: `stopped_at`)
                 died = z3.And(ex, enc.term(st.fails))
                 enc._died[(th.index, st.pos)] = died

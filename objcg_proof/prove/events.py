@@ -1,6 +1,6 @@
 """The unrolled program: per thread, a sequence of atomic steps made of shared-memory events.
 
-Produced by unroll.py, consumed by encode.py (and by decode.py to explain a model).
+Produced by prove/unroll.py, consumed by prove/encode.py (and by prove/decode.py to explain a model).
 NOTE(positions): each thread's steps have positions 0..n-1 in program order along every path;
 an execution runs a prefix of each thread (its first `stop` positions, skipping steps whose
 guard is false). A cut step (the loop bound was reached) can never run: a thread that reaches
@@ -67,7 +67,7 @@ class Step:
     is_cut: bool = False
     assigns: tuple[Assignment, ...] = ()
     fails: Term = FALSE       # when the step fails an access: the thread stops after it (NOTE(failed-access))
-    wait_exact: bool = True   # enabled_final tries every nondet choice; when False the deadlock rule over-approximates (NOTE(wide-wait) in verify.py)
+    wait_exact: bool = True   # enabled_final tries every nondet choice; when False the deadlock rule over-approximates (NOTE(wide-wait) in prove/verify.py)
 
 
 # Check kinds: assert, lost_update, uaf (use-after-free, bad pointer), assume (a constraint).

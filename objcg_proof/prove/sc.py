@@ -1,11 +1,11 @@
 """The memory model: sequential consistency (docs/semantics.md, "Executions").
 
 One total order of the steps of all threads; every read takes its value from the latest earlier
-write to the same location (reads-from), or from the initial value. The encoder (encode.py) states
+write to the same location (reads-from), or from the initial value. The encoder (prove/encode.py) states
 which steps run (control flow), the checks and the properties; this module states how the events
 of the steps that run are ordered and what the reads see.
 
-NOTE(memory-model): the interface of a memory model. encode.py picks one by name
+NOTE(memory-model): the interface of a memory model. prove/encode.py picks one by name
 (`encode.MEMORY_MODELS`, "sc" for this module; the Linux-kernel memory model is to be a sibling,
 lkmm.py) and calls `Model(program, executed, term, memo).encode()`. The model receives:
 - `program`, the events.EventProgram: the steps of each thread in program order, their events
@@ -20,13 +20,13 @@ lkmm.py) and calls `Model(program, executed, term, memo).encode()`. The model re
   lives how long is part of the behaviour: z3 reuses the ids of freed terms, and the ids steer
   its search, so the traces found for the models checked later in the same process depend on it.
 It returns a `MemoryModelResult`: the constraints to assert (on top of the encoder's), a clock
-per step that runs (a bit-vector; decode.py orders the steps of a trace by it, so two steps that
+per step that runs (a bit-vector; prove/decode.py orders the steps of a trace by it, so two steps that
 both run must have distinct clocks, in the order of the execution), and for each event the
 condition that it happens. It must not constrain which steps run beyond what the memory model
 itself forbids, and must create only fresh z3 names (its own prefixes: `clock@`, `rf@`).
 
 Everything is bit-vectors and booleans (clocks too), so a query stays pure QF_BV.
-Only this module, encode.py, solver.py and decode.py import z3.
+Only this module, prove/encode.py, prove/solver.py and prove/decode.py import z3.
 """
 
 from __future__ import annotations

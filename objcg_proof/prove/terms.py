@@ -2,7 +2,7 @@
 
 A term is a word (fixed-width unsigned) or a boolean. Smart constructors fold constants and a
 few identities, so loops whose conditions depend only on constants unroll exactly. Terms are
-plain frozen dataclasses: no solver object appears before encode.py.
+plain frozen dataclasses: no solver object appears before prove/encode.py.
 """
 
 from __future__ import annotations

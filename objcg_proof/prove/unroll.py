@@ -7,7 +7,7 @@ or per `atomic { }` block). Local computation becomes terms; control flow become
 Bound rule (docs/semantics.md, "The bound"): a loop body runs at most `bound` times, except
 iterations that every execution performs (the condition is constantly true and nothing left the
 loop), which are unrolled exactly. When an execution could run one more counted iteration, a
-cut step is emitted there (NOTE(positions) in events.py).
+cut step is emitted there (NOTE(positions) in prove/events.py).
 
 This module drives the stage and holds the control flow (statements, branches, loops with
 cuts, procedure calls inlined); its helpers are siblings: unroll_exprs.py (expressions into

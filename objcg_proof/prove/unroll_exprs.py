@@ -2,7 +2,7 @@
 
 Local computation becomes terms; every shared access (read, write, atomic, reference-count
 operation) becomes an event of the pending step (StepRecorder in unroll_steps.py), with the
-checks that its pointer or index is valid (a failed access: NOTE(failed-access) in events.py);
+checks that its pointer or index is valid (a failed access: NOTE(failed-access) in prove/events.py);
 nondet() becomes a fresh symbol.
 """
 

@@ -1,5 +1,5 @@
 """How large the encoding of an unrolled program will be, before any constraint is built
-(NOTE(encode-limit) in unroll.py, where the limits are; docs/semantics.md, "The bound"):
+(NOTE(encode-limit) in prove/unroll.py, where the limits are; docs/semantics.md, "The bound"):
 `encoding_pairs` counts the constraint triples per location, `check_encoding_size` refuses a
 program over the limit with a user error that names the location with the most.
 """
@@ -13,7 +13,7 @@ from .events import FINAL, READ, RMW, WRITE, Event, EventProgram
 
 def encoding_pairs(prog: EventProgram) -> dict[int, tuple[int, int, int]]:
     """Location id -> (reads, writes, constraint triples) the encoder will build for it
-    (NOTE(encode-limit) in unroll.py). Events of one thread are in program order (step
+    (NOTE(encode-limit) in prove/unroll.py). Events of one thread are in program order (step
     position, then sub), as the encoder orders them; a read never reads a write of its own
     thread that comes after it, and for a write w the writes of w's thread before it are never
     between w and a read."""
@@ -55,7 +55,7 @@ def encoding_pairs(prog: EventProgram) -> dict[int, tuple[int, int, int]]:
 
 def check_encoding_size(prog: EventProgram, max_pairs: int, max_free_iterations: int) -> None:
     """A UserError when the encoding of `prog` would take more than `max_pairs` constraint
-    triples (NOTE(encode-limit) in unroll.py), at the first access to the location with most."""
+    triples (NOTE(encode-limit) in prove/unroll.py), at the first access to the location with most."""
     sizes = encoding_pairs(prog)
     total = sum(p for _, _, p in sizes.values())
     if total <= max_pairs:

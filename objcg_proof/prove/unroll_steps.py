@@ -1,4 +1,4 @@
-"""Steps and events bookkeeping of the unroll stage (unroll.py drives it).
+"""Steps and events bookkeeping of the unroll stage (prove/unroll.py drives it).
 
 What the unrolling of every thread produces (`Collector`: steps, events, check sites, nondet
 choices), where one thread's symbolic execution stands (`ThreadState`: path guard, locals,
@@ -60,7 +60,7 @@ class PendingStep:
 
 @dataclass
 class ThreadState:
-    """Where the symbolic execution of one thread stands; shared by its control flow (unroll.py),
+    """Where the symbolic execution of one thread stands; shared by its control flow (prove/unroll.py),
     its expressions (unroll_exprs.py) and its steps (StepRecorder)."""
 
     index: int
@@ -79,7 +79,7 @@ class ThreadState:
 class Collector:
     """What the unrolling of all threads has produced so far: steps, events, check sites and
     nondet choices, numbered in one sequence each, and the fresh symbols and the count of
-    what was unrolled (NOTE(unroll-limit) in unroll.py)."""
+    what was unrolled (NOTE(unroll-limit) in prove/unroll.py)."""
 
     def __init__(self, prog: ir.Program) -> None:
         self.prog = prog
@@ -91,7 +91,7 @@ class Collector:
         self.nondets: list[tuple[str, int | None]] = []
         self.sym_count = 0
         self.threads: list[ThreadSteps] = []
-        self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit) in unroll.py)
+        self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit) in prove/unroll.py)
 
     def fresh(self, prefix: str) -> Sym:
         self.sym_count += 1
@@ -125,7 +125,7 @@ class StepRecorder:
                 if kind == "assume":
                     # NOTE(pure-assume): a false assume in a local unit stops the thread there:
                     # nothing after it runs (its path guard includes the assumption), and the
-                    # thread is not finished (encode.py: finished needs every such assume true)
+                    # thread is not finished (prove/encode.py: finished needs every such assume true)
                     self.s.g = tb.and_(self.s.g, tb.or_(tb.not_(guard), cond))
                     for f in self.s.frames:
                         f.escaped = True
@@ -167,8 +167,8 @@ class StepRecorder:
         the result is true when any choice does, trying every value of each nondet when they
         combine to at most 256 (an unlimited nondet() has 2^width values: at width 8 it is tried
         alone). Otherwise the choices stay free and the result is not exact: the encoder could
-        call blocked a thread that one value of them would let run, so verify.py never shows a
-        deadlock that rests on such a wait (NOTE(wide-wait) in verify.py)."""
+        call blocked a thread that one value of them would let run, so prove/verify.py never shows a
+        deadlock that rests on such a wait (NOTE(wide-wait) in prove/verify.py)."""
         tb = self.tb
         small = [(s, n if n is not None else 1 << self.u.layout.width) for s, n in nondets]
         combos = 1
@@ -191,7 +191,7 @@ class StepRecorder:
 
     def check(self, kind: str, label: str, cond: Term, span: Span, msg: str, access: bool = False) -> None:
         """A check site; with `access`, `cond` says that an access is valid, and when it is not
-        the access fails (NOTE(failed-access) in events.py)."""
+        the access fails (NOTE(failed-access) in prove/events.py)."""
         assert self.s.pending is not None
         cond = self.tb.truth(cond)
         self.s.pending.checks.append((kind, label, self.s.cg, cond, span, msg))
@@ -199,7 +199,7 @@ class StepRecorder:
             self.fail_unless(cond)
 
     def fail_unless(self, valid: Term) -> None:
-        """NOTE(failed-access) in events.py: where the access is not valid, the unit is a step
+        """NOTE(failed-access) in prove/events.py: where the access is not valid, the unit is a step
         (`step_guards`) that fails there (`fails`), and the rest of the step is evaluated only
         where it is valid (`cg`, and `live` for the later statements of an atomic block). The
         guards of the thread's later steps do not change: the encoder stops the thread after

@@ -77,7 +77,7 @@ def selected(prop: Property, options: VerifyOptions) -> bool:
 
 class ModelChecker:
     """One model's encoding and solver session: checks its properties one at a time, in any
-    order or subset (verify_program checks all of them in report order; batch.py's workers
+    order or subset (verify_program checks all of them in report order; runner/batch.py's workers
     check one each), sharing one coverage query between them."""
 
     def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions) -> None:
@@ -241,7 +241,7 @@ def _shortest_trace(prop: Property, enc: encode_mod.Encoding, session: Session, 
     best = ModelView(enc, first.model)
     shortest = options.minimize   # a trace not minimised is not claimed shortest
     if options.minimize:
-        # bisection on the step count, on the session's incremental solver (solver.py): each
+        # bisection on the step count, on the session's incremental solver (prove/solver.py): each
         # query is the open frames (the violation) under the assumption "at most mid steps"
         lo, hi = 0, best.step_count()
         with session.incremental() as inc:

@@ -2,10 +2,10 @@
 
 Input: model paths, `VerifyOptions` and a number of jobs. Output: one `ModelOutcome` per path, in
 the order given: the verdicts (`verdict.ModelResult`), or the diagnostics of bad input, plus any
-counterexample that failed to replay on the reference interpreter (NOTE(replay) in cli.py) and
+counterexample that failed to replay on the reference interpreter (NOTE(replay) in cli/dispatch.py) and
 any obligation a worker process failed on; those properties are `failed`, and the verdicts of
 the others still stand (`ModelOutcome.standing`). Nothing here prints verdicts; callers render
-the outcomes. The only thing written is the progress line (progress.py).
+the outcomes. The only thing written is the progress line (runner/progress.py).
 
 A run has three phases:
 1. every model is compiled here (parse, resolve, unroll: cheap), so bad input is reported, as in
@@ -172,7 +172,7 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
 # and so are the trace lengths (each trace is a shortest one) and the coverage words. What a
 # solver answers, among equally good answers, depends on what was asked before in that process:
 # which of several shortest traces is shown (so its steps may differ; every one is replayed,
-# NOTE(replay) in cli.py), which loops a `bounded` verdict names when executions can go past
+# NOTE(replay) in cli/dispatch.py), which loops a `bounded` verdict names when executions can go past
 # several, and the length of a trace whose minimisation the solver cut short (unknown). A serial
 # run depends on its history the same way.
 # A worker keeps the ModelChecker of the model it checked last (`_last_checker`), and is given
@@ -510,10 +510,10 @@ MAX_SHOWN_VALUES = 256   # at most this many of a counterexample's numbers are t
 
 
 def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> tuple[dict[str, str], ModelResult]:
-    """Replay every counterexample of `result` on the reference interpreter (interpret.py).
+    """Replay every counterexample of `result` on the reference interpreter (oracles/interpret.py).
     Returns the properties whose counterexample does not replay, each with the internal error,
     and `result` with each counterexample the interpreter gave up on marked (`Trace.unreplayed`,
-    NOTE(replay) in cli.py): still a violation, shown as not confirmed by replay."""
+    NOTE(replay) in cli/dispatch.py): still a violation, shown as not confirmed by replay."""
     from ..oracles.interpret import StateLimit, replay
     from ..lang.parser import load_model
     from ..lang.resolve import resolve
@@ -543,7 +543,7 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
 
 def _shown_values(trace: Trace, width: int) -> tuple[int, ...]:
     """The values replay tries for a nondet() with too many values to try them all
-    (NOTE(choice-limits) in interpret.py): the numbers the counterexample shows (the values
+    (NOTE(choice-limits) in oracles/interpret.py): the numbers the counterexample shows (the values
     written and read, the indexes named), and 0, 1 and the largest word (an index out of bounds
     of every array). Any value is sound there: a violation replay finds with it is one."""
     shown: set[int] = set()

@@ -4,7 +4,7 @@ Input: model files (the designs, usually sharing one harness), a parameter sweep
 the cartesian product of the value lists) and the prover's options. Output: one table, a row per
 design and parameter setting, a column per property (the union over the designs, in a stable
 order: leak, uaf, deadlock, then the designs' own properties in order of first appearance), and
-per declared common path its static cost (cost.py). Then, for every property on which two designs
+per declared common path its static cost (study/cost.py). Then, for every property on which two designs
 disagree in one setting (one violated, the other proved or bounded), the violating design's
 shortest counterexample: the shortest execution that tells the two apart.
 
@@ -139,7 +139,7 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
                     stderr.write(d.render(outcome.sources) + "\n")
                 continue
             if outcome.replay_failures:
-                got.internal = True   # NOTE(replay) in cli.py: never shown as a counterexample
+                got.internal = True   # NOTE(replay) in cli/dispatch.py: never shown as a counterexample
                 for failure in outcome.replay_failures:
                     stderr.write(f"objcg-prove: internal error: {failure}\n")
                 continue

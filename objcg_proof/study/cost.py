@@ -4,10 +4,10 @@ Input: a model path, `-D` values and the bound. Output: one `PathCost` per `comm
 declaration of the model (docs/dsl.md), in declaration order.
 
 A `common_path NAME (current = &task) given { G } { P }` is not a thread of the model. The
-reference interpreter (interpret.py) runs `G` alone from the initial state (establishing the
+reference interpreter (oracles/interpret.py) runs `G` alone from the initial state (establishing the
 precondition: e.g. the task's objcg pointer cached, its update bit clear), then `P` alone from
 the state `G` left. Every shared access `P` makes is counted by kind, as the prover's events
-name them (events.py): an atomic read-modify-write (xchg, cmpxchg, set_bit, atomic_*, spin_lock,
+name them (prove/events.py): an atomic read-modify-write (xchg, cmpxchg, set_bit, atomic_*, spin_lock,
 and the refcount operations get, put, kill, tryget), a shared load (a read of a non-const field
 or shared variable, READ_ONCE, rcu_dereference, refcount()), a shared store (an assignment,
 WRITE_ONCE, spin_unlock). Const fields are not memory accesses (docs/semantics.md), and ghost

@@ -1,4 +1,4 @@
-"""Running a mutant and judging it, for `objcg-prove mutate` (mutate.py).
+"""Running a mutant and judging it, for `objcg-prove mutate` (study/mutate.py).
 
 Input: a `Mutant` (mutants.py), the original's property statuses and, for survivors, the
 original's outcomes on the reference interpreter. Output: a `MutantResult` (killed, survived or

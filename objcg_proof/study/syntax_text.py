@@ -1,4 +1,4 @@
-"""Syntax printed back as DSL text, for the mutation report (mutate.py).
+"""Syntax printed back as DSL text, for the mutation report (study/mutate.py).
 
 Input: `syntax` nodes, or a span and the source cache. Output: one line of DSL text:
 `expr_text` parenthesises only where C precedence needs it (and where gcc asks for it under a

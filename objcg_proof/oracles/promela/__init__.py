@@ -2,7 +2,7 @@
 
 Input: a model file, parsed (`parser.load_model`) and resolved (`resolve.resolve`, with the
 `-D` values and `--bound`) to an `ir.Program`. The program is never unrolled or encoded: the
-export shares nothing with the prover's back end (unroll.py, encode.py), which is the point of
+export shares nothing with the prover's back end (prove/unroll.py, prove/encode.py), which is the point of
 the cross-check. Output: the text of a Promela model with the semantics of docs/semantics.md
 (`PromelaModel`), or `UserError` diagnostics for a bad model (the prover's own diagnostics) or
 for a construct the export cannot represent exactly. The command
