@@ -2,12 +2,11 @@
 
 Small models live in a temporary project (models/ beside proofs/, the current directory); the
 shipped models are checked once against the committed ledger (module fixture `shipped`), and
-that run's JUnit and SARIF files are validated against the vendored schemas (tests/schemas/).
+that run's JUnit and SARIF files are validated against the vendored schemas (tests/gate/schemas/).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -17,14 +16,13 @@ import jsonschema
 import pytest
 import xmlschema
 
+from cli_helpers import PROVED, VIOLATED, no_traceback, run, write
 from conftest import CliRun, dedent
-from test_cli import PROVED, VIOLATED   # every property proved; `count` violated (8 steps at the shortest)
 from objcg_proof.cli import gate
-from objcg_proof.cli.dispatch import main
 from objcg_proof.gate import cache as cache_mod
 from objcg_proof.gate import ledger
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 # the assert sits behind an await that never holds: nothing is checked
@@ -32,31 +30,6 @@ VACUOUS = """
 shared word n = 0;
 thread A { await(n == 1); assert(n == 1, "never"); }
 """
-
-
-def run(*argv: str) -> CliRun:
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(list(argv), out, err)
-    return CliRun(rc, out.getvalue(), err.getvalue())
-
-
-def no_traceback(r: CliRun) -> None:
-    assert "Traceback" not in r.out and "Traceback" not in r.err
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty project directory, also the current directory."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "models").mkdir()
-    return tmp_path
-
-
-def write(project: Path, text: str, name: str = "models/m.dsl") -> str:
-    path = project / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dedent(text), encoding="utf-8")
-    return name
 
 
 def solver_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:

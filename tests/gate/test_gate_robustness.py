@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import PROVED, VIOLATED, no_traceback, run, write
 from conftest import dedent
-from test_cli import PROVED, VIOLATED   # every property proved; `count` violated (8 steps at the shortest)
-from test_gate import edit_record, no_traceback, project, run, solver_calls, validate_junit, validate_sarif, write
+from test_gate import edit_record, solver_calls, validate_junit, validate_sarif
 from objcg_proof.cli import dispatch as cli
 from objcg_proof.cli import gate
 from objcg_proof.gate import ledger
@@ -26,8 +26,6 @@ from objcg_proof.gate.cache import entry_digest
 from objcg_proof.gate.files import write_atomically
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.runner.batch import ModelOutcome
-
-__all__ = ["project"]   # a fixture, used by name
 
 RECORD = "proofs/models/m.dsl.json"
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import BOUNDED as SPIN, PROVED as ATOMIC, VIOLATED as COUNTER
 from objcg_proof.cli import dispatch as cli
 from objcg_proof.prove.verify import VerifyOptions
 from objcg_proof.runner import batch
 from objcg_proof.runner import progress
 from objcg_proof.runner.batch import Obligation, run_obligations, verify_models
-from test_cli import BOUNDED as SPIN, PROVED as ATOMIC, VIOLATED as COUNTER
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 REFS = """
 refcounted struct obj { word x; };

@@ -7,46 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from cli_helpers import BOUNDED, PROVED, VIOLATED, check_json_shape
 
-from conftest import KINDS, STATUSES
-
-ROOT = Path(__file__).resolve().parent.parent
-
-PROVED = """
-shared word n = 0;
-thread A { atomic_inc(&n); }
-thread B {
-  atomic_inc(&n);
-  await(n == 2);
-  word c = n;
-  assert(c == 2, "count");
-}
-"""
-
-VIOLATED = """
-shared word n = 0;
-ghost word done = 0;
-thread A { word t = n; n = t + 1; atomic { done = done + 1; } }
-thread B {
-  word t = n;
-  n = t + 1;
-  atomic { done = done + 1; }
-  await(done == 2);
-  word c = n;
-  assert(c == 2, "count");
-}
-"""
-
-BOUNDED = """
-shared word flag = 0;
-thread A {
-  while (READ_ONCE(flag) == 0) { }
-  word f = flag;
-  assert(f == 1, "seen");
-}
-thread B { WRITE_ONCE(flag, 1); }
-"""
+ROOT = Path(__file__).resolve().parents[2]
 
 LEAKY = """
 refcounted struct obj { word x; };
@@ -129,39 +92,6 @@ def test_unknown_is_exit_3(models):
 
 
 # ---- --json ---------------------------------------------------------------------------------
-
-RESULT_KEYS = {"model": str, "property": str, "kind": str, "status": str, "bound": int, "bound_covered": str,
-               "reason": str, "time_s": float}
-STEP_KEYS = {"step": int, "thread": str, "file": str, "line": int, "text": str, "c": str, "changes": list}
-
-
-def check_json_shape(doc):
-    assert set(doc) == {"results", "models", "errors"}
-    assert isinstance(doc["results"], list) and isinstance(doc["models"], list) and isinstance(doc["errors"], list)
-    for row in doc["results"]:
-        assert set(row) == set(RESULT_KEYS) | {"violation", "shortest", "replayed", "not_replayed", "trace"}
-        for key, typ in RESULT_KEYS.items():
-            assert isinstance(row[key], typ) or (typ is float and isinstance(row[key], int)), (key, row[key])
-        assert row["kind"] in KINDS and row["status"] in STATUSES
-        assert isinstance(row["trace"], list)
-        if row["status"] == "violated":
-            assert isinstance(row["violation"], str) and row["violation"]
-            assert isinstance(row["shortest"], bool) and isinstance(row["replayed"], bool)
-            assert (row["not_replayed"] is None) == row["replayed"]
-            assert row["trace"] or row["kind"] != "assert"
-        else:
-            assert row["violation"] is None and row["shortest"] is None and row["trace"] == []
-            assert row["replayed"] is None and row["not_replayed"] is None
-        for i, step in enumerate(row["trace"], 1):
-            assert set(step) == set(STEP_KEYS)
-            for key, typ in STEP_KEYS.items():
-                assert isinstance(step[key], typ), (key, step[key])
-            assert step["step"] == i
-            assert all(isinstance(c, str) for c in step["changes"])
-    for m in doc["models"]:
-        assert isinstance(m["model"], str) and isinstance(m["bound"], int)
-    for e in doc["errors"]:
-        assert set(e) == {"model", "file", "line", "column", "message"}
 
 
 def test_json_violated(models):

@@ -16,7 +16,7 @@ from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
 from objcg_proof.prove import unroll
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(glob.glob(str(ROOT / "models" / "*.dsl"))) + sorted(glob.glob(str(ROOT / "models" / "examples" / "*.dsl")))
 
 TOO_LARGE = "too large to unroll at bound 2: thread A has reached 50,001 statements and loop iterations in this loop"

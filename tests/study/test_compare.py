@@ -19,7 +19,7 @@ from objcg_proof.study import compare as compare_mod
 from objcg_proof.study.compare import collect, disagreements_text, property_columns, render
 from objcg_proof.study.cost import common_path_costs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DESIGNS = ["prepatch", "v1", "v2", "v3", "v4", "v5"]
 
 # The known verdicts at the default bound (README, "A five-minute tour"; each model's header

@@ -13,16 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import check_json_shape, no_traceback, run, write
 from conftest import assert_diagnostic, column_of, line_of
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.lang.parser import load_model
 from objcg_proof.lang.resolve import resolve
 from objcg_proof.oracles import interpret
 from objcg_proof.oracles.interpret import StateLimit, explore
-from test_cli import check_json_shape
-from test_gate import no_traceback, project, run, write
-
-__all__ = ["project"]   # a fixture, used by name
 
 # the issue's reproducer: the leak counterexample's first step is a 64-bit nondet()
 WIDE = """\

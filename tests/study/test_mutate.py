@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dedent, line_of
+from conftest import line_of
 from objcg_proof.lang import syntax as s
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.lang.parser import load_model
@@ -20,7 +20,7 @@ from objcg_proof.prove.verify import VerifyOptions
 from objcg_proof.study.mutate import (INVALID, KILLED, OPERATORS, SURVIVED, Mutant, expr_text, generate, outcomes,
                                 run_mutant, statuses, stmt_text, verify_module)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mutants_of(models, text: str, *operators: str, all_files: bool = False, name: str = "m.dsl") -> list[Mutant]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import z3
 
+from cli_helpers import PROVED
 from conftest import CliRun
 from objcg_proof.cli import dispatch as cli
 from objcg_proof.cli import export as export_command
@@ -31,9 +32,8 @@ from objcg_proof.prove.verify import VerifyOptions
 from objcg_proof.runner import batch
 from objcg_proof.runner.batch import Obligation, run_obligations
 from objcg_proof.study import compare
-from test_cli import PROVED
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 V3 = str(ROOT / "models" / "objcg_v3.dsl")   # a shipped model that takes a few seconds
 
 

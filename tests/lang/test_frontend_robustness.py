@@ -28,7 +28,7 @@ def usage_error(run, phrase):
     assert run.err.startswith(f"objcg-prove: error: {phrase}"), run.err
 
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 PARAM_MODEL = """
     param N = 1;

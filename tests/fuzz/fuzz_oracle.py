@@ -1,7 +1,7 @@
-"""The fuzzer's oracle (tests/test_fuzz.py, scripts/fuzz.py): run a `fuzz_inputs.Case` through
+"""The fuzzer's oracle (tests/fuzz/test_fuzz.py, scripts/fuzz.py): run a `fuzz_inputs.Case` through
 `objcg_proof.cli.main(argv, stdout, stderr)` and say what is wrong with the outcome.
 
-Cases run in one worker process (`Worker`, started as `python3 tests/fuzz_oracle.py --serve`)
+Cases run in one worker process (`Worker`, started as `python3 tests/fuzz/fuzz_oracle.py --serve`)
 that imports the prover once and runs one case at a time in a fresh directory (its working
 directory for the run), with StringIO streams. The worker's address space is limited
 (`MEMORY_LIMIT`), and the parent kills and restarts it when a case takes longer than the
@@ -41,7 +41,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzz_inputs import GATE_MODEL, Case  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 2 << 30          # bytes of address space for the worker
 RESTART_EVERY = 300             # cases; keeps the worker's memory (z3 contexts, caches) small
 OUTPUT_LIMIT = 1 << 20          # characters of stdout and stderr kept (--json output is parsed whole)

@@ -23,7 +23,7 @@ two at a time in worker processes (the machine has two cores; SPIN's share is sm
 Generated models (`gen_models.models()`, as in test_differential.py) are cross-checked the
 same way, every property compared, after a `uaf` too (a failed access stops its thread in both:
 docs/semantics.md, "Failed accesses"): a few in CI (derandomized); a wider run, outside CI,
-with `OBJCG_SPIN_SEED=5150 OBJCG_SPIN_EXAMPLES=300 pytest -s tests/test_spin.py -k generated`
+with `OBJCG_SPIN_SEED=5150 OBJCG_SPIN_EXAMPLES=300 pytest -s tests/oracles/test_spin.py -k generated`
 (other models, hypothesis seeded with that number; it goes on after a disagreement and lists
 every one at the end, each model written to the test's temporary directory). A generated model
 the export cannot represent (a UserError naming the construct) is counted and skipped.
@@ -61,7 +61,7 @@ from objcg_proof.prove.solver import SolverOptions
 from objcg_proof.prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED
 from objcg_proof.prove.verify import VerifyOptions, verify_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = tuple(str(p.relative_to(ROOT)) for p in sorted((ROOT / "models").glob("*.dsl"))) + tuple(
     str(p.relative_to(ROOT)) for p in sorted((ROOT / "models" / "examples").glob("*.dsl")))
 INSTALL = ("SPIN is not installed (no `spin` on PATH), and this cross-check needs it: install the Debian "

@@ -1,9 +1,9 @@
 """The fuzz test (docs/fuzzing.md): a fixed seed and a fixed number of inputs, through the
-command line in-process, asserting the oracle of tests/fuzz_oracle.py: no exception out of
+command line in-process, asserting the oracle of tests/fuzz/fuzz_oracle.py: no exception out of
 `cli.main`, no traceback, exit status 0..3, a location on every error, valid output files.
 
 Inputs: the hand-written odd programs of issue 8 (the quick ones; scripts/fuzz.py also runs the
-pathological sizes), then CASES cases of seed SEED from tests/fuzz_inputs.py: byte, token and
+pathological sizes), then CASES cases of seed SEED from tests/fuzz/fuzz_inputs.py: byte, token and
 line mutations of the shipped models, grammar-based programs, and corrupted cache and ledger
 files. On a failure the message lists each distinct finding with a minimised reproducer (its
 files and command line); `python3 scripts/fuzz.py --seed SEED --count CASES` runs the same inputs

@@ -21,7 +21,7 @@ from objcg_proof.runner import batch
 
 from model_results import proved
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("**/*.dsl") if "harness" not in p.parts)
 
 

@@ -17,7 +17,7 @@ from objcg_proof.prove.verify import VerifyOptions, verify_path
 
 from model_results import proved
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 P, V, B = "proved", "violated", "bounded"
 
 # design -> {property: status}. leak / lost_update / kthread_charged are the table's columns.

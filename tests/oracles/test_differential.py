@@ -8,7 +8,7 @@ text is printed (shrunk by hypothesis). A disagreement is a bug in one engine: r
 from docs/semantics.md which engine is wrong, and keep it in test_differential_regressions.py.
 
 A wider run, outside CI: `OBJCG_DIFF_SEED=777 OBJCG_DIFF_EXAMPLES=3000 pytest -s
-tests/test_differential.py` draws other models (hypothesis seeded with that number, not
+tests/oracles/test_differential.py` draws other models (hypothesis seeded with that number, not
 derandomized), goes on after a disagreement and fails at the end listing every one (the
 models are not shrunk; each is written to the test's temporary directory).
 """

@@ -1,4 +1,4 @@
-"""Inputs for the fuzzer (tests/test_fuzz.py, scripts/fuzz.py): `Case`s, each a little directory
+"""Inputs for the fuzzer (tests/fuzz/test_fuzz.py, scripts/fuzz.py): `Case`s, each a little directory
 of files and a command line. Plain Python (no hypothesis, no objcg_proof): case number `i` of
 seed `s` is the same on every machine (`case(seed, i)`).
 
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 HARNESS = "harness/objcg.dsl"
 # the property `-p` asks for in `compile` mode: no model has it, so nothing is solved and the
