@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The long fuzz run (docs/fuzzing.md): the inputs and the oracle of tests/test_fuzz.py, many more.
+"""The long fuzz run (docs/fuzzing.md): the inputs and the oracle of tests/fuzz/test_fuzz.py, many more.
 
     python3 scripts/fuzz.py --count 100000 --seed 1 [--jobs N] [--out DIR] [--limit S]
 
 Runs the hand-written odd programs of issue 8 (with the pathological sizes), then cases 0 ..
-COUNT-1 of the seed (tests/fuzz_inputs.py), each through `objcg_proof.cli.main` in a worker
-process (tests/fuzz_oracle.py; `--jobs` workers, default 1). Counts every outcome (command,
+COUNT-1 of the seed (tests/fuzz/fuzz_inputs.py), each through `objcg_proof.cli.main` in a worker
+process (tests/fuzz/fuzz_oracle.py; `--jobs` workers, default 1). Counts every outcome (command,
 exit status or how it died, the last stage entered) and every finding; saves each distinct
 finding (one per key: kind, exception type and place, or message shape), with its reproducer
 minimised, to DIR (default fuzz-findings/), one file each, and DIR/summary.txt. Prints the
@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "fuzz"))
 from fuzz_inputs import Case, case, odd_cases, shipped  # noqa: E402
 from fuzz_oracle import Finding, Worker, findings, minimise, reproducer  # noqa: E402
 

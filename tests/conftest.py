@@ -89,6 +89,14 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Models:
     return Models(tmp_path)
 
 
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory, also the current directory."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    return tmp_path
+
+
 def statuses(result: ModelResult) -> dict[str, str]:
     return {p.name: p.status for p in result.properties}
 

@@ -1,0 +1,101 @@
+"""Helpers shared by the command-line tests of several stages (cli/, gate/, runner/, oracles/):
+three small models whose verdicts are known, the shape of `--json` output, and running the
+command line in-process, and writing a model into a temporary project (the fixture
+`project` of conftest.py: models/ beside proofs/, the current directory).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from conftest import KINDS, STATUSES, CliRun, dedent
+from objcg_proof.cli.dispatch import main
+
+# every property proved
+PROVED = """
+shared word n = 0;
+thread A { atomic_inc(&n); }
+thread B {
+  atomic_inc(&n);
+  await(n == 2);
+  word c = n;
+  assert(c == 2, "count");
+}
+"""
+
+# `count` violated (8 steps at the shortest): a lost update
+VIOLATED = """
+shared word n = 0;
+ghost word done = 0;
+thread A { word t = n; n = t + 1; atomic { done = done + 1; } }
+thread B {
+  word t = n;
+  n = t + 1;
+  atomic { done = done + 1; }
+  await(done == 2);
+  word c = n;
+  assert(c == 2, "count");
+}
+"""
+
+# a spin loop: proved only up to the bound
+BOUNDED = """
+shared word flag = 0;
+thread A {
+  while (READ_ONCE(flag) == 0) { }
+  word f = flag;
+  assert(f == 1, "seen");
+}
+thread B { WRITE_ONCE(flag, 1); }
+"""
+
+RESULT_KEYS = {"model": str, "property": str, "kind": str, "status": str, "bound": int, "bound_covered": str,
+               "reason": str, "time_s": float}
+STEP_KEYS = {"step": int, "thread": str, "file": str, "line": int, "text": str, "c": str, "changes": list}
+
+
+def check_json_shape(doc):
+    assert set(doc) == {"results", "models", "errors"}
+    assert isinstance(doc["results"], list) and isinstance(doc["models"], list) and isinstance(doc["errors"], list)
+    for row in doc["results"]:
+        assert set(row) == set(RESULT_KEYS) | {"violation", "shortest", "replayed", "not_replayed", "trace"}
+        for key, typ in RESULT_KEYS.items():
+            assert isinstance(row[key], typ) or (typ is float and isinstance(row[key], int)), (key, row[key])
+        assert row["kind"] in KINDS and row["status"] in STATUSES
+        assert isinstance(row["trace"], list)
+        if row["status"] == "violated":
+            assert isinstance(row["violation"], str) and row["violation"]
+            assert isinstance(row["shortest"], bool) and isinstance(row["replayed"], bool)
+            assert (row["not_replayed"] is None) == row["replayed"]
+            assert row["trace"] or row["kind"] != "assert"
+        else:
+            assert row["violation"] is None and row["shortest"] is None and row["trace"] == []
+            assert row["replayed"] is None and row["not_replayed"] is None
+        for i, step in enumerate(row["trace"], 1):
+            assert set(step) == set(STEP_KEYS)
+            for key, typ in STEP_KEYS.items():
+                assert isinstance(step[key], typ), (key, step[key])
+            assert step["step"] == i
+            assert all(isinstance(c, str) for c in step["changes"])
+    for m in doc["models"]:
+        assert isinstance(m["model"], str) and isinstance(m["bound"], int)
+    for e in doc["errors"]:
+        assert set(e) == {"model", "file", "line", "column", "message"}
+
+
+def run(*argv: str) -> CliRun:
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(list(argv), out, err)
+    return CliRun(rc, out.getvalue(), err.getvalue())
+
+
+def no_traceback(r: CliRun) -> None:
+    assert "Traceback" not in r.out and "Traceback" not in r.err
+
+
+def write(project: Path, text: str, name: str = "models/m.dsl") -> str:
+    path = project / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dedent(text), encoding="utf-8")
+    return name

@@ -1,0 +1,168 @@
+"""The reference interpreter (interpret.py) against the z3 engine on every shipped model,
+counterexample replay, and `objcg-prove simulate`."""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import pytest
+
+from objcg_proof.cli import dispatch as cli
+from objcg_proof.cli import gate
+from objcg_proof.lang.diagnostics import SourceCache
+from objcg_proof.lang.ir import Program
+from objcg_proof.lang.parser import load_model
+from objcg_proof.lang.resolve import resolve
+from objcg_proof.oracles import interpret
+from objcg_proof.oracles.interpret import Exploration, explore, replay
+from objcg_proof.runner import batch
+
+from model_results import proved
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("**/*.dsl") if "harness" not in p.parts)
+
+
+@functools.lru_cache(maxsize=None)
+def program(path: str) -> Program:
+    return resolve(load_model(str(ROOT / path), SourceCache()))
+
+
+@functools.lru_cache(maxsize=None)
+def interpreted(path: str) -> Exploration:
+    return explore(program(path))
+
+
+
+
+@pytest.mark.parametrize("path", MODELS)
+def test_interpreter_agrees_with_the_prover(path: str) -> None:
+    # The interpreter explores every execution, unbounded: where z3 says proved or violated
+    # the two must agree, and with every execution covered the shortest traces are equally
+    # long. Where z3 says bounded, the interpreter's answer is the unbounded truth.
+    z3_result, mine = proved(path), interpreted(path)
+    assert mine.complete, path
+    covered = all(p.status != "bounded" for p in z3_result.properties)
+    assert [n for n, _ in mine.properties] == [p.name for p in z3_result.properties]
+    for p in z3_result.properties:
+        if p.status == "bounded":
+            continue
+        assert mine.status(p.name) == p.status, (path, p.name)
+        if p.status == "violated" and covered:
+            assert p.trace is not None
+            assert len(mine.violations[p.name].steps) == len(p.trace.steps), (path, p.name)
+
+
+def test_peterson_is_proved_unbounded() -> None:
+    # z3 can only say bounded (a waiter may always spin once more); the state space is finite
+    mine = interpreted("models/examples/peterson.dsl")
+    assert mine.complete and mine.status("mutual_exclusion") == "proved"
+
+
+@pytest.mark.parametrize("path", MODELS)
+def test_every_counterexample_replays(path: str) -> None:
+    for p in proved(path).properties:
+        if p.status == "violated":
+            assert p.trace is not None
+            ok, why = replay(program(path), [(s.thread, s.file, s.line) for s in p.trace.steps], p.name, p.kind)
+            assert ok, (path, p.name, why)
+
+
+def test_a_wrong_schedule_does_not_replay() -> None:
+    path = "models/examples/counter.dsl"
+    p = next(x for x in proved(path).properties if x.name == "plain_is_2")
+    assert p.trace is not None
+    steps = [(s.thread, s.file, s.line) for s in p.trace.steps]
+    # run the two increments one after the other: no increment is lost
+    serial = sorted(steps[:-1], key=lambda s: s[0]) + steps[-1:]
+    ok, why = replay(program(path), serial, "plain_is_2", "assert")
+    assert not ok and why
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(list(argv), out, err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_simulate_prints_a_schedule(tmp_path: Path) -> None:
+    model = tmp_path / "m.dsl"
+    model.write_text("shared word x = 0;\nthread A { x = 1; }\nthread B { word v = x; assert(v == 0, \"early\"); }\n")
+    rc, out, _ = run_cli("simulate", str(model), "--schedule", "A,B")
+    assert rc == 1
+    assert "x: 0 -> 1" in out and "early" in out
+    rc, out, _ = run_cli("simulate", str(model), "--schedule", "B,A")
+    assert rc == 0 and "v = 0" in out
+
+
+def test_simulate_bad_input_exits_2(tmp_path: Path) -> None:
+    rc, _, err = run_cli("simulate", str(tmp_path / "missing.dsl"))
+    assert rc == 2 and "no such file" in err
+
+
+# ---- one property's internal error hides no other verdict -------------------------------------
+# A counterexample that does not replay (NOTE(replay) in cli.py), or a worker that fails on a
+# property, is an internal error for that property only: exit 4, one line naming the model and
+# the property, and every other property's verdict is still printed (text and JSON).
+TWO_ASSERTS = """
+shared word x = 0;
+thread A { x = 1; }
+thread B { word v = x; assert(v == 0, "a"); assert(v == 0, "b"); }
+"""
+
+
+def verdict_lines(out: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[2] for line in out.splitlines() if line.startswith("  ") and
+            len(line.split()) > 2 and line.split()[2] in ("proved", "VIOLATED", "BOUNDED", "VACUOUS", "UNKNOWN")}
+
+
+def test_a_counterexample_that_does_not_replay_is_that_property_internal_error(models, monkeypatch):
+    real = interpret.replay
+
+    def refuse_a(program, schedule, name, kind, hints=()):  # type: ignore[no-untyped-def]
+        return (False, "refused by the test") if name == "a" else real(program, schedule, name, kind, hints)
+
+    monkeypatch.setattr(interpret, "replay", refuse_a)
+    run = models.run(TWO_ASSERTS)
+    assert run.rc == 4
+    assert run.err == "objcg-prove: internal error: the counterexample for a in m.dsl does not replay: refused by the test\n"
+    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+    assert "counterexample: b (assert)" in run.out and "counterexample: a" not in run.out
+    run = models.run(TWO_ASSERTS, "--json")
+    assert run.rc == 4
+    report = run.json()
+    assert [(r["property"], r["status"]) for r in report["results"]] == [
+        ("leak", "proved"), ("uaf", "proved"), ("deadlock", "proved"), ("b", "violated")]
+    assert [e["message"] for e in report["errors"]] == [
+        "internal error: the counterexample for a in m.dsl does not replay: refused by the test"]
+
+
+def fail_on_a(ob: batch.Obligation) -> batch.Answer:
+    """Runs in a worker: fails on property `a`."""
+    if ob.name == "a":
+        raise RuntimeError("the encoder fell over")
+    return batch.check_obligation(ob)
+
+
+def test_a_failed_worker_hides_no_other_verdict(models, monkeypatch):
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress:
+                        batch.run_obligations(paths, options, jobs, progress, fail_on_a))
+    run = models.run(TWO_ASSERTS, "--jobs", "2")
+    assert run.rc == 4
+    assert run.err.startswith("objcg-prove: internal error: checking a of m.dsl failed in a worker process: "
+                              "RuntimeError: the encoder fell over")
+    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+
+
+def test_a_failed_worker_fails_the_gate(models, monkeypatch):
+    # `objcg-prove check --jobs N` used to pass a model one of whose properties a worker failed on
+    path = models.write(TWO_ASSERTS, "models/m.dsl")
+    assert models.cli("prove", "--record", path).rc == 1   # recorded: a and b violated
+    monkeypatch.setattr(gate, "verify_models", lambda paths, options, jobs=1, progress=None:
+                        batch.run_obligations(paths, options, 2, progress, fail_on_a))
+    run = models.cli("check", "--no-cache", path)
+    assert run.rc == 4, (run.out, run.err)
+    assert "gate: 0 passed, 1 failed" in run.out
+    assert "objcg-prove: internal error: checking a of models/m.dsl failed in a worker process" in run.err
