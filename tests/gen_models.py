@@ -13,7 +13,9 @@
   READ_ONCE / WRITE_ONCE / atomic_read / atomic_set accesses (also through pointers and
   variable array indices), xchg, cmpxchg, try_cmpxchg(&x, &local, v), set_bit / clear_bit /
   test_and_set_bit / test_and_clear_bit, atomic_inc / dec / add / sub, atomic_dec_and_test,
-  atomic_inc_not_zero, get / put / tryget / tryget_live / kill / refcount, spin_lock /
+  atomic_inc_not_zero, now and then the atomic_t operations (atomic_fetch_add / sub / and /
+  or / andnot, atomic_add / sub / inc / dec_return, atomic_and / or / andnot, atomic_xchg /
+  cmpxchg / try_cmpxchg), get / put / tryget / tryget_live / kill / refcount, spin_lock /
   spin_unlock, atomic blocks (a leading await and/or spin_lock, several accesses, two
   operations on one location, lock operations on branches, nested blocks), await, assume,
   nondet(2) / nondet(3), accesses that only happen on one side of `&&`, `||`, `?:`, if / else
@@ -93,6 +95,10 @@ class _Gen:
     # ---- drawing
     def pick(self, options):  # type: ignore[no-untyped-def]
         return self.draw(st.sampled_from(options))
+
+    def rare(self, usual: str, other: str) -> str:
+        """`usual`, or now and then (one time in eight) `other`."""
+        return other if self.draw(st.integers(0, 7)) == 7 else usual
 
     def num(self, lo: int, hi: int) -> int:
         return self.draw(st.integers(lo, hi))
@@ -183,16 +189,26 @@ class _Gen:
             loc = self.word_loc(scope)
             return self.pick((loc, f"READ_ONCE({loc})", f"atomic_read(&{loc})"))
         if kind == 3:
-            return f"xchg(&{self.word_loc(scope)}, {self.small(scope)})"
+            return f"{self.rare('xchg', 'atomic_xchg')}(&{self.word_loc(scope)}, {self.small(scope)})"
         if kind == 4:
-            return f"cmpxchg(&{self.word_loc(scope)}, {self.pure(scope, 0)}, {self.small(scope)})"
+            return f"{self.rare('cmpxchg', 'atomic_cmpxchg')}(&{self.word_loc(scope)}, {self.pure(scope, 0)}, {self.small(scope)})"
         if kind == 5 and scope.words:
-            return f"try_cmpxchg(&{self.word_loc(scope)}, &{self.pick(scope.words)}, {self.small(scope)})"
+            op = self.rare("try_cmpxchg", "atomic_try_cmpxchg")
+            return f"{op}(&{self.word_loc(scope)}, &{self.pick(scope.words)}, {self.small(scope)})"
         if kind == 6:
+            if self.coin(1):
+                op = self.pick(("atomic_fetch_or", "atomic_fetch_and", "atomic_fetch_andnot"))
+                return f"{op}({self.const()}, &{self.word_loc(scope)})"
             op = self.pick(("test_and_set_bit", "test_and_clear_bit"))
             return f"{op}({self.pick(('0', '1', '2', '7'))}, &{self.word_loc(scope)})"
         if kind == 7 and not scope.spin:
-            return f"{self.pick(('atomic_dec_and_test', 'atomic_inc_not_zero'))}(&{self.word_loc(scope)})"
+            loc = self.word_loc(scope)
+            if self.coin(1):
+                if self.coin():
+                    return f"{self.pick(('atomic_inc_return', 'atomic_dec_return'))}(&{loc})"
+                op = self.pick(("atomic_fetch_add", "atomic_fetch_sub", "atomic_add_return", "atomic_sub_return"))
+                return f"{op}({self.pure(scope, 0)}, &{loc})"
+            return f"{self.pick(('atomic_dec_and_test', 'atomic_inc_not_zero'))}(&{loc})"
         if kind in (8, 9) and objs:
             ops = ("refcount",) if scope.spin else ("tryget", "tryget_live", "refcount")
             return f"{self.pick(ops)}({self.ref_target(scope)})"
@@ -327,6 +343,8 @@ class _Gen:
             if form == 1:
                 return [f"{self.pick(('atomic_add', 'atomic_sub'))}({self.pure(scope, 0)}, &{loc});"]
             if form == 2:
+                if self.coin(1):
+                    return [f"{self.pick(('atomic_or', 'atomic_and', 'atomic_andnot'))}({self.const()}, &{loc});"]
                 return [f"{self.pick(('set_bit', 'clear_bit'))}({self.pick(('0', '1', '2'))}, &{loc});"]
             return [f"{self.access(scope)};"]
         if kind == "assert":

@@ -174,18 +174,19 @@ class ExprChecker:
         if f in ("READ_ONCE", "rcu_dereference", "atomic_read"):
             return ir.Read(loc, "once", span)
         out = None
+        kind = ir.ATOMIC_SAME_AS.get(f, f)
         others: list[ir.Expr] = []
         for i, a in enumerate(args):
             if i == LOCATION_ARG[f]:
                 continue
-            if f == "try_cmpxchg" and i == 1:
+            if kind == "try_cmpxchg" and i == 1:
                 if not (isinstance(a, s.AddressOf) and isinstance(a.operand, s.Name) and scope.lookup(a.operand.ident)):
-                    raise self.bail(a.span, "try_cmpxchg's second argument must be the address of a local variable, as in '&old'")
+                    raise self.bail(a.span, f"{f}'s second argument must be the address of a local variable, as in '&old'")
                 out = scope.lookup(a.operand.ident)
                 others.append(ir.Local(out, a.span))  # type: ignore[arg-type]
                 continue
             others.append(self.expr(a, scope, ctx))
-        rtype = loc.type if f in ("xchg", "cmpxchg") else ir.WORD
+        rtype = loc.type if kind in ("xchg", "cmpxchg") else ir.WORD
         return ir.AtomicOp(f, loc, tuple(others), out, rtype, span)
 
     def arity(self, call: s.Call, table: dict[str, tuple[int, int]]) -> None:

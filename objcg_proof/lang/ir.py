@@ -8,6 +8,7 @@ Every shared access is an explicit node (`Read`, `Write` via `AssignShared`, `At
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .diagnostics import NO_SPAN, Span
 
@@ -223,16 +224,51 @@ class Read:
     span: Span = _span()
 
 
-# Atomic read-modify-writes and their memory-order class (for a later memory model):
-#   mb: fully ordered (xchg, cmpxchg, try_cmpxchg, test_and_*_bit, atomic_*_and_test ...)
-#   relaxed: unordered RMW (set_bit, clear_bit, atomic_inc/dec/add/sub)
+# Atomic read-modify-writes and their memory-order class (for a later memory model), as
+# Documentation/atomic_t.txt gives it: an RMW that returns a value is fully ordered, one that
+# returns nothing is unordered.
+#   mb: fully ordered (xchg, cmpxchg, try_cmpxchg, test_and_*_bit, atomic_*_and_test,
+#       atomic_fetch_*, atomic_*_return, atomic_xchg ...)
+#   relaxed: unordered RMW (set_bit, clear_bit, atomic_inc/dec/add/sub/and/or/andnot)
 #   acquire / release: spin_lock / spin_unlock
 ATOMIC_ORDER = {
     "xchg": "mb", "cmpxchg": "mb", "try_cmpxchg": "mb", "test_and_set_bit": "mb",
     "test_and_clear_bit": "mb", "atomic_dec_and_test": "mb", "atomic_inc_not_zero": "mb",
+    "atomic_fetch_add": "mb", "atomic_fetch_sub": "mb", "atomic_fetch_and": "mb", "atomic_fetch_or": "mb",
+    "atomic_fetch_andnot": "mb", "atomic_add_return": "mb", "atomic_sub_return": "mb",
+    "atomic_inc_return": "mb", "atomic_dec_return": "mb",
+    "atomic_xchg": "mb", "atomic_cmpxchg": "mb", "atomic_try_cmpxchg": "mb",
     "set_bit": "relaxed", "clear_bit": "relaxed", "atomic_inc": "relaxed", "atomic_dec": "relaxed",
-    "atomic_add": "relaxed", "atomic_sub": "relaxed", "spin_lock": "acquire", "spin_unlock": "release",
+    "atomic_add": "relaxed", "atomic_sub": "relaxed", "atomic_and": "relaxed", "atomic_or": "relaxed",
+    "atomic_andnot": "relaxed", "spin_lock": "acquire", "spin_unlock": "release",
 }
+
+
+class ArithRMW(NamedTuple):
+    """An arithmetic or bitwise read-modify-write of an atomic_t: it writes `old OPERATOR
+    amount` (`&~`: `old & ~amount`), where the amount is 1 (`by_one`: inc, dec) or its argument
+    `i`, and returns the old value (`old`: atomic_fetch_*), the new one (`new`: atomic_*_return)
+    or nothing (`none`: the value 0). Every engine computes them from this one table."""
+
+    operator: str     # + - & | &~
+    by_one: bool
+    returns: str      # old | new | none
+
+
+ATOMIC_ARITH: dict[str, ArithRMW] = {
+    "atomic_inc": ArithRMW("+", True, "none"), "atomic_dec": ArithRMW("-", True, "none"),
+    "atomic_add": ArithRMW("+", False, "none"), "atomic_sub": ArithRMW("-", False, "none"),
+    "atomic_and": ArithRMW("&", False, "none"), "atomic_or": ArithRMW("|", False, "none"),
+    "atomic_andnot": ArithRMW("&~", False, "none"),
+    "atomic_fetch_add": ArithRMW("+", False, "old"), "atomic_fetch_sub": ArithRMW("-", False, "old"),
+    "atomic_fetch_and": ArithRMW("&", False, "old"), "atomic_fetch_or": ArithRMW("|", False, "old"),
+    "atomic_fetch_andnot": ArithRMW("&~", False, "old"),
+    "atomic_add_return": ArithRMW("+", False, "new"), "atomic_sub_return": ArithRMW("-", False, "new"),
+    "atomic_inc_return": ArithRMW("+", True, "new"), "atomic_dec_return": ArithRMW("-", True, "new"),
+}
+# atomic_t operations that behave exactly as a generic one on the counter word
+# (`atomic_xchg(&v, new)` is `xchg(&v, new)`): the engines run `AtomicOp.kind`
+ATOMIC_SAME_AS = {"atomic_xchg": "xchg", "atomic_cmpxchg": "cmpxchg", "atomic_try_cmpxchg": "try_cmpxchg"}
 
 
 @dataclass(frozen=True)
@@ -243,6 +279,11 @@ class AtomicOp:
     out: LocalVar | None = None   # try_cmpxchg's `&old`
     type: Type = WORD
     span: Span = _span()
+
+    @property
+    def kind(self) -> str:
+        """The operation the engines run: `op`, or the generic one it is (ATOMIC_SAME_AS)."""
+        return ATOMIC_SAME_AS.get(self.op, self.op)
 
 
 REF_OPS = ("get", "put", "tryget", "tryget_live", "kill", "refcount")

@@ -31,10 +31,15 @@ EXPR_BUILTINS: dict[str, tuple[int, int]] = {
     "atomic_dec_and_test": (1, 1), "atomic_inc_not_zero": (1, 1),
     "tryget": (1, 1), "tryget_live": (1, 1), "refcount": (1, 1),
     "nondet": (0, 1), "likely": (1, 1), "unlikely": (1, 1),
+    "atomic_fetch_add": (2, 2), "atomic_fetch_sub": (2, 2), "atomic_fetch_and": (2, 2),
+    "atomic_fetch_or": (2, 2), "atomic_fetch_andnot": (2, 2), "atomic_add_return": (2, 2),
+    "atomic_sub_return": (2, 2), "atomic_inc_return": (1, 1), "atomic_dec_return": (1, 1),
+    "atomic_xchg": (2, 2), "atomic_cmpxchg": (3, 3), "atomic_try_cmpxchg": (3, 3),
 }
 STMT_BUILTINS: dict[str, tuple[int, int]] = {
     "WRITE_ONCE": (2, 2), "atomic_set": (2, 2), "set_bit": (2, 2), "clear_bit": (2, 2),
     "atomic_inc": (1, 1), "atomic_dec": (1, 1), "atomic_add": (2, 2), "atomic_sub": (2, 2),
+    "atomic_and": (2, 2), "atomic_or": (2, 2), "atomic_andnot": (2, 2),
     "get": (1, 1), "put": (1, 1), "kill": (1, 1), "spin_lock": (1, 1), "spin_unlock": (1, 1),
     "rcu_read_lock": (0, 0), "rcu_read_unlock": (0, 0), "assert": (1, 2), "lost_update": (1, 2),
     "assume": (1, 1), "await": (1, 1),
@@ -46,6 +51,12 @@ LOCATION_ARG = {  # which argument is the location
     "test_and_set_bit": 1, "test_and_clear_bit": 1, "atomic_dec_and_test": 0, "atomic_inc_not_zero": 0,
     "WRITE_ONCE": 0, "atomic_set": 0, "set_bit": 1, "clear_bit": 1, "atomic_inc": 0, "atomic_dec": 0,
     "atomic_add": 1, "atomic_sub": 1, "spin_lock": 0, "spin_unlock": 0,
+    # the atomic_t operations, as include/linux/atomic/atomic-instrumented.h declares them:
+    # `(int i, atomic_t *v)`, `(atomic_t *v)`, `(atomic_t *v, int old, int new)` ...
+    "atomic_and": 1, "atomic_or": 1, "atomic_andnot": 1, "atomic_fetch_add": 1, "atomic_fetch_sub": 1,
+    "atomic_fetch_and": 1, "atomic_fetch_or": 1, "atomic_fetch_andnot": 1, "atomic_add_return": 1,
+    "atomic_sub_return": 1, "atomic_inc_return": 0, "atomic_dec_return": 0, "atomic_xchg": 0,
+    "atomic_cmpxchg": 0, "atomic_try_cmpxchg": 0,
 }
 
 

@@ -221,7 +221,7 @@ class _Eval:
     def atomic(self, e: ir.AtomicOp) -> int:
         args = [self.expr(a) for a in e.args]
         loc = self.location(e.loc)
-        op = e.op
+        op = e.kind
         self.note_access(WRITE if op == "spin_unlock" else RMW, loc)
         if op == "spin_lock":
             self.waits = True
@@ -255,18 +255,12 @@ class _Eval:
         if op in ("clear_bit", "test_and_clear_bit"):
             self.store(loc, r & ~bit)
             return int(r & bit != 0)
-        if op == "atomic_inc":
-            self.store(loc, r + 1)
-            return 0
-        if op == "atomic_dec":
-            self.store(loc, r - 1)
-            return 0
-        if op == "atomic_add":
-            self.store(loc, r + args[0])
-            return 0
-        if op == "atomic_sub":
-            self.store(loc, r - args[0])
-            return 0
+        if op in ir.ATOMIC_ARITH:
+            arith = ir.ATOMIC_ARITH[op]
+            amount = 1 if arith.by_one else args[0]
+            new = {"+": r + amount, "-": r - amount, "&": r & amount, "|": r | amount, "&~": r & ~amount}[arith.operator]
+            self.store(loc, new)
+            return {"old": r, "new": new & mask, "none": 0}[arith.returns]
         if op == "atomic_dec_and_test":
             self.store(loc, r - 1)
             return int((r - 1) & mask == 0)

@@ -154,10 +154,10 @@ class ExprEvaluator:
 
     def atomic_op(self, e: ir.AtomicOp) -> Term:
         tb = self.tb
-        op = e.op
+        op = e.kind
         args = [tb.to_word(self.expr(a)) for a in e.args]
         loc, cands, valid = self.location(e.loc)
-        mode = ir.ATOMIC_ORDER[op]
+        mode = ir.ATOMIC_ORDER[e.op]
         one = tb.word(1)
         if op == "spin_unlock":
             self.steps.event(WRITE, loc, cands, tb.word(0), valid, mode, op)
@@ -178,14 +178,12 @@ class ExprEvaluator:
             bit = tb.binary("<<", one, args[0])
             write = tb.binary("&", read, tb.unary("~", bit))
             result = tb.to_word(tb.cmp("!=", tb.binary("&", read, bit), tb.word(0)))
-        elif op == "atomic_inc":
-            write, result = tb.binary("+", read, one), tb.word(0)
-        elif op == "atomic_dec":
-            write, result = tb.binary("-", read, one), tb.word(0)
-        elif op == "atomic_add":
-            write, result = tb.binary("+", read, args[0]), tb.word(0)
-        elif op == "atomic_sub":
-            write, result = tb.binary("-", read, args[0]), tb.word(0)
+        elif op in ir.ATOMIC_ARITH:
+            arith = ir.ATOMIC_ARITH[op]
+            amount = one if arith.by_one else args[0]
+            write = (tb.binary("&", read, tb.unary("~", amount)) if arith.operator == "&~"
+                     else tb.binary(arith.operator, read, amount))
+            result = {"old": read, "new": write, "none": tb.word(0)}[arith.returns]
         elif op == "atomic_dec_and_test":
             write = tb.binary("-", read, one)
             result = tb.to_word(tb.cmp("==", write, tb.word(0)))
@@ -198,7 +196,7 @@ class ExprEvaluator:
             self.steps.wait(tb.cmp("==", read, tb.word(0)))
         else:
             raise AssertionError(f"unhandled atomic {op}")
-        self.steps.rmw(loc, cands, read, write, valid, mode, op)
+        self.steps.rmw(loc, cands, read, write, valid, mode, e.op)
         if op == "try_cmpxchg" and e.out is not None:
             old = self.s.env.get(e.out.uid, tb.word(0))
             # only when the try_cmpxchg is evaluated (not short-circuited away) may it change `old`

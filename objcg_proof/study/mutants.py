@@ -28,8 +28,10 @@ mutated, never those of included files (the harness states the properties):
                if (mut_ok) x = n;` (value `mut_ok`; on failure `o` holds the value read, as
                with the atomic); `set_bit(nr, &x)` -> `mut_v = x; x = mut_v | (1 << nr);`;
                `clear_bit` likewise with `& ~(1 << nr)`; also test_and_set_bit,
-               test_and_clear_bit, atomic_inc/dec/add/sub, atomic_dec_and_test,
-               atomic_inc_not_zero. The extra statements go before the statement; for a
+               test_and_clear_bit, atomic_dec_and_test, atomic_inc_not_zero, and the
+               atomic_t operations (atomic_inc/dec/add/sub/and/or/andnot, atomic_fetch_*,
+               atomic_*_return: `mut_v = x; x = mut_v + i;`, value `mut_v` for a fetch,
+               `mut_v + i` for a return; atomic_xchg/cmpxchg/try_cmpxchg as the generic ones). The extra statements go before the statement; for a
                `while` / `do ... while` condition at the end of each iteration (and, for
                `while`, before the loop), with the temporaries declared before the loop.
                Not generated (equivalent by construction, or no place for the read): an `xchg`
@@ -53,6 +55,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ..lang import syntax as s
+from ..lang.ir import ATOMIC_ARITH, ATOMIC_SAME_AS
+from ..lang.names import LOCATION_ARG
 from ..lang.diagnostics import SourceCache, Span
 from .syntax_text import expr_text, head_text, source_text, stmt_text
 from .syntax_walk import (StmtList, calls, children, escapes, has_continue, names, own_exprs, stmt_lists,
@@ -68,8 +72,8 @@ _DROPPED_CALLS: Mapping[str, str] = MappingProxyType({
 # atomic read-modify-writes and the argument that is their location (`&x`)
 _RMW_LOCATION: Mapping[str, int] = MappingProxyType({
     "xchg": 0, "cmpxchg": 0, "try_cmpxchg": 0, "set_bit": 1, "clear_bit": 1,
-    "test_and_set_bit": 1, "test_and_clear_bit": 1, "atomic_inc": 0, "atomic_dec": 0,
-    "atomic_add": 1, "atomic_sub": 1, "atomic_dec_and_test": 0, "atomic_inc_not_zero": 0,
+    "test_and_set_bit": 1, "test_and_clear_bit": 1, "atomic_dec_and_test": 0, "atomic_inc_not_zero": 0,
+    **{f: LOCATION_ARG[f] for f in (*ATOMIC_ARITH, *ATOMIC_SAME_AS)},
 })
 # builtins that access a location given as their argument (index of that argument)
 _LOCATION_BUILTINS: Mapping[str, int] = MappingProxyType({
@@ -167,6 +171,18 @@ class _Info:
             loc = loc.base
         return isinstance(loc, s.Name) and loc.ident in self.shared and self.shared[loc.ident][1]
 
+    def is_local_value(self, e: s.Expr) -> bool:
+        """Is `e` made of numbers, constants and locals only (the same value when read again)?"""
+        if isinstance(e, s.Num):
+            return True
+        if isinstance(e, s.Name):
+            return e.ident not in self.shared and e.ident not in self.objects
+        if isinstance(e, s.Unary):
+            return self.is_local_value(e.operand)
+        if isinstance(e, s.Binary):
+            return self.is_local_value(e.left) and self.is_local_value(e.right)
+        return False
+
     def expr_accesses(self, e: s.Expr) -> bool:
         """Does evaluating `e` make a shared (non-ghost) access? (the atomicity rule's count)"""
         if isinstance(e, s.Name):
@@ -221,7 +237,7 @@ class _Info:
                 reads |= names(e)
         for e in own_exprs(st):
             for call, _ in calls(e):
-                if call.func == "try_cmpxchg" and len(call.args) == 3:
+                if ATOMIC_SAME_AS.get(call.func, call.func) == "try_cmpxchg" and len(call.args) == 3:
                     writes |= names(call.args[1])
         for x in sub_stmts(st):
             r, w = self.locals_read_written(x)
@@ -279,7 +295,7 @@ class _Split:
 
 
 def _split_rmw(call: s.Call, info: _Info, into: s.Name | None = None) -> _Split | None:
-    f, args, sp = call.func, call.args, call.span
+    f, args, sp = ATOMIC_SAME_AS.get(call.func, call.func), call.args, call.span
     li = _RMW_LOCATION[f]
     if len(args) <= li or not isinstance(args[li], s.AddressOf):
         return None
@@ -322,10 +338,14 @@ def _split_rmw(call: s.Call, info: _Info, into: s.Name | None = None) -> _Split 
         new = binary("|", v, mask) if f.endswith("set_bit") else binary("&", v, s.Unary("~", mask, sp))
         value = binary("&", binary(">>", v, args[0]), num(1)) if f.startswith("test_and") else None
         return _Split((read, assign(loc, new)), value)
-    if f in ("atomic_inc", "atomic_dec", "atomic_add", "atomic_sub"):
-        amount = num(1) if f in ("atomic_inc", "atomic_dec") else args[0]
-        op = "+" if f in ("atomic_inc", "atomic_add") else "-"
-        return _Split((read, assign(loc, binary(op, v, amount))), None)
+    if f in ATOMIC_ARITH:
+        arith = ATOMIC_ARITH[f]
+        amount = num(1) if arith.by_one else args[0]
+        if arith.returns == "new" and not info.is_local_value(amount):
+            return None  # the value `mut_v + i` would read `i` again, after the write
+        new = (binary("&", v, s.Unary("~", amount, sp)) if arith.operator == "&~"
+               else binary(arith.operator, v, amount))
+        return _Split((read, assign(loc, new)), {"old": v, "new": new, "none": None}[arith.returns])
     if f == "atomic_dec_and_test":
         return _Split((read, assign(loc, binary("-", v, num(1)))), binary("==", v, num(1)))
     if f == "atomic_inc_not_zero":
@@ -372,7 +392,8 @@ def _non_atomic_call(st: s.Stmt, call: s.Call, info: _Info, sources: SourceCache
     def edit(stmts: tuple[s.Stmt, ...], mutated: str | None = None) -> _Edit:
         return _Edit("non-atomic", call.span, original, mutated if mutated is not None else _texts(stmts), stmts)
 
-    direct = call.func in ("xchg", "cmpxchg")
+    kind = ATOMIC_SAME_AS.get(call.func, call.func)
+    direct = kind in ("xchg", "cmpxchg")
     arg_names = set().union(*(names(a) for a in call.args))
     # `t = xchg(&x, v);` with t a local: `t = x; x = v;`
     if (direct and isinstance(st, s.Assign) and st.value is call and isinstance(st.target, s.Name)
@@ -400,7 +421,7 @@ def _non_atomic_call(st: s.Stmt, call: s.Call, info: _Info, sources: SourceCache
     if split is None:
         return None
     if isinstance(st, s.ExprStmt) and st.expr is call:
-        if call.func == "xchg":
+        if kind == "xchg":
             return None  # a discarded xchg is a store: its plain version is the same store
         return edit(split.pre)
     if split.value is None:

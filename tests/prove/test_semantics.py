@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+import atomic_models
 from conftest import changes, dedent, expect, last_step, line_of, prop
 
 # ---- constants, params, -D -----------------------------------------------------------------
@@ -622,6 +623,38 @@ def test_atomic_increments_never_lose_updates(models, inc, status):
     if status == "violated":
         trace = prop(r, "no_lost_increment").trace
         assert trace.steps[-1].thread == "B" and trace.steps[-1].changes == ("c = 1",)
+
+
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES],
+                         ids=[case for case, _, _ in atomic_models.CASES])
+def test_atomic_t_operations(models, text, statuses):
+    # the atomic_t operations (atomic_fetch_*, atomic_*_return, atomic_and/or/andnot,
+    # atomic_xchg/cmpxchg/try_cmpxchg): verdicts derived by hand in tests/atomic_models.py,
+    # which the interpreter and SPIN are held to as well
+    expect(models.verify(text), **statuses)
+
+
+def test_plain_ticket_trace_shows_the_lost_update(models):
+    text = dict((case, text) for case, text, _ in atomic_models.CASES)["plain-fetch_add"]
+    r = models.verify(text)
+    trace = prop(r, "distinct_tickets").trace
+    assert trace is not None and trace.steps[-1].thread == "C"
+    assert {s.thread for s in trace.steps} == {"A", "B", "C"}
+
+
+def test_fetch_add_trace_names_the_operation(models):
+    text = """
+        shared word n = 1;
+        thread T {
+          word t = atomic_fetch_add(2, &n);
+          assert(t == 3, "old");
+        }
+    """
+    r = models.verify(text)
+    expect(r, old="violated")
+    step = last_step(r, "old")
+    assert step.line == line_of(text, "atomic_fetch_add")
+    assert "n: 1 -> 3" in step.changes and "t = 1" in step.changes
 
 
 RETRY = """

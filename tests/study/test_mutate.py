@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import atomic_models
 from conftest import line_of
 from objcg_proof.lang import syntax as s
 from objcg_proof.lang.diagnostics import SourceCache
@@ -159,6 +160,47 @@ def test_non_atomic_turns_each_rmw_into_a_read_and_a_write(models):
     assert table(ms) == [("non-atomic", line_of(ATOMICS, needle), text) for needle, text in expected]
     assert ms[0].original == "word old = xchg(&a, 1);"
     assert ms[7].original == "} while (!try_cmpxchg(&b, &e, e + 1));"
+    assert_valid(ms)
+
+
+ATOMIC_T = """
+shared word n = 0, f = 3;
+ghost word g = 1;
+
+thread T {
+    word a = atomic_fetch_add(2, &n);
+    word r = atomic_add_return(3, &n);
+    word d = atomic_dec_return(&n);
+    atomic_andnot(1, &f);
+    word o = atomic_fetch_andnot(2, &f);
+    word x = atomic_xchg(&n, 1);
+    if (atomic_cmpxchg(&n, 1, 2) == 1)
+        atomic_or(4, &f);
+    word e = 0;
+    do { } while (!atomic_try_cmpxchg(&n, &e, e + 1));
+    atomic_xchg(&n, 0);
+    word r2 = atomic_sub_return(g, &n);
+}
+"""
+
+
+def test_non_atomic_knows_the_atomic_t_operations(models):
+    ms = mutants_of(models, ATOMIC_T, "non-atomic")
+    expected = [
+        ("atomic_fetch_add", "word mut_v = n; n = mut_v + 2; word a = mut_v;"),
+        ("atomic_add_return", "word mut_v = n; n = mut_v + 3; word r = mut_v + 3;"),
+        ("atomic_dec_return", "word mut_v = n; n = mut_v - 1; word d = mut_v - 1;"),
+        ("atomic_andnot(1", "word mut_v = f; f = mut_v & ~1;"),
+        ("atomic_fetch_andnot", "word mut_v = f; f = mut_v & ~2; word o = mut_v;"),
+        ("atomic_xchg(&n, 1)", "word x = n; n = 1;"),
+        ("atomic_cmpxchg", "word mut_v = n; if (mut_v == 1) n = 2; if (mut_v == 1) ..."),
+        ("atomic_or", "word mut_v = f; f = mut_v | 4;"),
+        ("atomic_try_cmpxchg",
+         "word mut_ok; do { ... mut_ok = e; e = n; mut_ok = e == mut_ok; if (mut_ok) n = e + 1; } while (!mut_ok);"),
+        # a discarded atomic_xchg is a store either way; the value of atomic_sub_return would
+        # read the ghost g a second time, after another thread may have changed it: neither is mutated
+    ]
+    assert table(ms) == [("non-atomic", line_of(ATOMIC_T, needle), text) for needle, text in expected]
     assert_valid(ms)
 
 
@@ -320,6 +362,18 @@ def test_a_non_atomic_test_and_set_is_killed(models):
     r = run_mutant(m, original, sources, VerifyOptions(minimize=False))
     assert r.outcome == KILLED
     assert [(c.property, c.original, c.mutant) for c in r.changes] == [("mutex", "proved", "violated")]  # not minimised: no length
+
+
+def test_a_non_atomic_fetch_add_is_killed(models):
+    text = dict((case, text) for case, text, _ in atomic_models.CASES)["fetch_add"]
+    path = models.write(text)
+    module, sources, original = _verify_original(path)
+    ms = generate(module, sources, ("non-atomic",))
+    assert [m.mutated for m in ms] == ["word mut_v = n; n = mut_v + 1; word t = mut_v;"] * 2
+    r = run_mutant(ms[0], original, sources, VerifyOptions(minimize=False))
+    assert r.outcome == KILLED
+    assert [(c.property, c.original, c.mutant) for c in r.changes] == [
+        ("distinct_tickets", "proved", "violated"), ("no_lost_update", "proved", "violated")]
 
 
 def test_an_unobservable_reordering_survives(models):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from ...lang.diagnostics import Diagnostic, Span, UserError
+from ...lang.ir import ATOMIC_ARITH, ArithRMW
 
 
 def disjunction(*parts: str) -> str:
@@ -36,14 +37,19 @@ def atomic_builtin(op: str, r: str, args: list[str], width: int, mask: int) -> t
         "test_and_set_bit": (f"({r} | {bit})", f"(({r} & {bit}) != 0)"),
         "clear_bit": (f"({r} & (~{bit} & {mask}))", "0"),
         "test_and_clear_bit": (f"({r} & (~{bit} & {mask}))", f"(({r} & {bit}) != 0)"),
-        "atomic_inc": (f"(({r} + 1) & {mask})", "0"),
-        "atomic_dec": (f"(({r} - 1) & {mask})", "0"),
-        "atomic_add": (f"(({r} + {a[0]}) & {mask})", "0"),
-        "atomic_sub": (f"(({r} - {a[0]}) & {mask})", "0"),
+        **{name: _arith(arith, r, a[0], mask) for name, arith in ATOMIC_ARITH.items()},
         "atomic_dec_and_test": (f"(({r} - 1) & {mask})", f"((({r} - 1) & {mask}) == 0)"),
         "atomic_inc_not_zero": (f"(({r} != 0) -> (({r} + 1) & {mask}) : {r})", f"({r} != 0)"),
         "spin_lock": ("1", "0"),
     }[op]
+
+
+def _arith(arith: ArithRMW, r: str, i: str, mask: int) -> tuple[str, str]:
+    """An arithmetic or bitwise RMW of an atomic_t (lang/ir.py, ATOMIC_ARITH): (written, result)."""
+    amount = "1" if arith.by_one else i
+    new = {"+": f"(({r} + {amount}) & {mask})", "-": f"(({r} - {amount}) & {mask})", "&": f"({r} & {amount})",
+           "|": f"({r} | {amount})", "&~": f"({r} & (~{amount} & {mask}))"}[arith.operator]
+    return new, {"old": r, "new": new, "none": "0"}[arith.returns]
 
 
 def refcount_builtin(op: str, r: str, kill: int, mask: int) -> tuple[str | None, str]:

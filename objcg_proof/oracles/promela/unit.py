@@ -238,7 +238,7 @@ class Unit:
             args.append(self.freeze(self.ev(a), later))
         acc = self.location(e.loc)
         self.shared = True
-        op = e.op
+        op = e.kind
         if op == "spin_unlock":
             self.access(acc, lambda lv: [f"{lv} = 0;"])
             return "0"

@@ -82,9 +82,9 @@ class WaitConditions:
             args = [self.pure(a, span) for a in e.args]
             conds, lvs, valid, poison = self.pure_location(e.loc, span)
             r = self.chain(conds, [self.overlay.get(lv, lv) for lv in lvs])
-            new, result = atomic_builtin(e.op, r, [v for v, _ in args], x.width, m)
+            new, result = atomic_builtin(e.kind, r, [v for v, _ in args], x.width, m)
             self.write(conds, lvs, new)
-            if e.op == "try_cmpxchg" and e.out is not None:
+            if e.kind == "try_cmpxchg" and e.out is not None:
                 out = self.vars.local(e.out, self.ctx)
                 self.overlay[out] = f"(({r} == {args[0][0]}) -> {self.overlay.get(out, out)} : {r})"
             return result, disjunction(*[p for _, p in args], poison, f"!{valid}" if valid else "")
