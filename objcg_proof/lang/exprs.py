@@ -9,6 +9,8 @@ location and argument checks for the builtins that are statements.
 
 from __future__ import annotations
 
+import difflib
+
 from . import ir
 from . import syntax as s
 from .constants import Constants
@@ -157,7 +159,7 @@ class ExprChecker:
         if f in STMT_BUILTINS:
             raise self.bail(span, f"'{f}' is a statement and has no value")
         if f not in EXPR_BUILTINS:
-            raise self.bail(span, f"unknown procedure or builtin '{f}'")
+            raise self.bail(span, f"unknown procedure or builtin '{f}'", *self._did_you_mean(f))
         self.arity(call, EXPR_BUILTINS)
         if f in ("likely", "unlikely"):
             return self.expr(args[0], scope, ctx)
@@ -188,6 +190,20 @@ class ExprChecker:
             others.append(self.expr(a, scope, ctx))
         rtype = loc.type if kind in ("xchg", "cmpxchg") else ir.WORD
         return ir.AtomicOp(f, loc, tuple(others), out, rtype, span)
+
+    def _did_you_mean(self, name: str) -> tuple[str, ...]:
+        """A note naming the builtin or procedure spelled most like `name` (all of those equally
+        close), if one is close (difflib's similarity ratio at least 0.8)."""
+        known = sorted({*EXPR_BUILTINS, *STMT_BUILTINS, *self.names.procs})
+        close = difflib.get_close_matches(name, known, n=len(known), cutoff=0.8)
+        if not close:
+            return ()
+
+        def ratio(c: str) -> float:
+            return difflib.SequenceMatcher(None, c, name).ratio()
+
+        best = [f"'{c}'" for c in close if ratio(c) == ratio(close[0])]
+        return (f"did you mean {' or '.join(best)}?",)
 
     def arity(self, call: s.Call, table: dict[str, tuple[int, int]]) -> None:
         lo, hi = table[call.func]

@@ -83,6 +83,28 @@ def test_unknown_procedure(models):
     check(models, "thread T { frob(1); }\n", "frob", "unknown procedure or builtin 'frob'")
 
 
+def test_unknown_procedure_names_the_closest_builtins(models):
+    text = """
+        shared word x = 0;
+        proc void release_obj() { }
+        thread T {
+          word v = atomic_fetch_addd(1, &x);
+          atomic_inc_retrun(&x);
+          relase_obj();
+        }
+    """
+    run = models.run(text)
+    assert run.rc == 2
+    assert run.err.startswith("m.dsl:4:12: error: unknown procedure or builtin 'atomic_fetch_addd'\n")
+    assert run.err.count("note: did you mean") == 3
+    assert "note: did you mean 'atomic_fetch_add'?\n" in run.err
+    assert "note: did you mean 'atomic_inc_return'?\n" in run.err
+    assert "note: did you mean 'release_obj'?\n" in run.err
+    # nothing close: no guess
+    far = models.run("thread T { frob(1); }\n")
+    assert "did you mean" not in far.err
+
+
 def test_unknown_field(models):
     text = """
         struct S { word f; };
