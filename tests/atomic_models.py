@@ -2,10 +2,11 @@
 engine: the prover (tests/prove/test_semantics.py), the interpreter
 (tests/oracles/test_interpreter.py) and SPIN (tests/oracles/test_spin.py).
 
-Each case is (id, model text, the status of every property the model states: the three
-built-ins are proved). The statuses follow from docs/semantics.md ("Shared-memory operations") under
-sequential consistency, not from any engine's answer: a fetch returns the value read, a
-`_return` the value written, the void ones 0, andnot writes `r & ~i`, and words wrap.
+Each case is (id, model text, the status of every property the model states, and of a
+built-in that is not proved). The statuses follow from docs/semantics.md ("Shared-memory
+operations") under sequential consistency, not from any engine's answer: a fetch returns the
+value read, a `_return` the value written, the void ones 0, andnot writes `r & ~i`, words wrap,
+and an RMW in a wait condition has its effect only in the step that passes the wait.
 """
 
 from __future__ import annotations
@@ -88,7 +89,18 @@ thread C {
 }
 """
 
-# (id, text, statuses of the model's own properties)
+# an RMW in a wait condition happens only when the condition holds (a blocked step has no
+# effect): A's add_return can only succeed once B's increment is in, so it returns WANT
+AWAIT = """
+shared word n = 0;
+shared word f = 6;
+thread A { await(atomic_add_return(1, &n) == WANT); word v = n; assert(v == 2, "two"); }
+thread B { atomic_inc(&n); }
+thread C { atomic { await(atomic_fetch_andnot(2, &f) == 4); atomic_or(1, &f); } word g = f; assert(g == 5, "five"); }
+thread D { atomic_andnot(2, &f); }
+"""
+
+# (id, text, the statuses of the model's own properties and of any built-in that is not proved)
 CASES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("all-ops", ALL_OPS, ALL_OPS_STATUS),
     # the counter's RMW is one step: the tickets differ (0 and 1, or 1 and 2) and n ends at 2
@@ -108,4 +120,9 @@ CASES: tuple[tuple[str, str, dict[str, str]], ...] = (
      {"bit_was_set": "proved", "both_cleared": "proved"}),
     ("plain-andnot", CLEAR.replace("CLEAR_A", "word t = f; f = t & ~1"),
      {"bit_was_set": "proved", "both_cleared": "violated"}),
+    # C's fetch_andnot reads 4 only after D cleared bit 1 of 6; then the word is 4, or'ed to 5
+    ("await-2", AWAIT.replace("WANT", "2"), {"two": "proved", "five": "proved"}),
+    # with 1: A can go first and read n == 1 before B's increment; and if B goes first, A's
+    # add_return would give 2 and never 1, so A waits for ever
+    ("await-1", AWAIT.replace("WANT", "1"), {"two": "violated", "five": "proved", "deadlock": "violated"}),
 )
