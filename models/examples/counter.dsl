@@ -7,7 +7,7 @@
 // both incrementers are done and checks both counters.
 //
 // Expected verdicts (objcg-prove models/examples/counter.dsl, exit status 1):
-//   leak            proved    (no refcounted objects)
+//   (no leak property: no refcounted objects)
 //   uaf             proved    (nothing to dereference)
 //   deadlock        proved    (the checker's await is enabled once both incrementers finish)
 //   plain_is_2      VIOLATED  A and B both load 0, both store 1: one increment is lost

@@ -5,7 +5,7 @@
 // critical section checks mutual exclusion on entry.
 //
 // Expected verdicts (objcg-prove models/examples/peterson.dsl, exit status 3):
-//   leak                BOUNDED  (no refcounted objects)
+//   (no leak property: no refcounted objects)
 //   uaf                 BOUNDED  (nothing to dereference)
 //   deadlock            BOUNDED  (no await or spin_lock can block; a spin is not a block)
 //   mutual_exclusion    BOUNDED

@@ -37,7 +37,7 @@ from .options import parse_rlimit
 from .report import model_text, to_json
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
                      EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
-                     internal_error_text)
+                     internal_error_text, known_properties)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -213,7 +213,9 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
         for name in options.only:
             if name not in checked:
                 bad_input = True
-                msg = f"--property {name}: no model has a property of that name or kind"
+                every = list(dict.fromkeys(n for outcome in outcomes for n in outcome.every))
+                whose = "its" if sum(1 for outcome in outcomes if outcome.every) == 1 else "their"
+                msg = f"--property {name}: no model has a property of that name or kind" + known_properties(every, whose)
                 stderr.write(f"objcg-prove: error: {msg}\n")
                 errors.append({"model": "<command line>", "file": "<command line>", "line": 0, "column": 0,
                                "message": msg})

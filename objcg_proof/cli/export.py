@@ -8,6 +8,7 @@ from typing import TextIO
 from ..lang.diagnostics import SourceCache, UserError, processing
 from ..oracles.promela import export_path
 from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines
+from .status import known_properties
 
 USAGE = "usage: objcg-prove export --format promela MODEL [-D NAME=VALUE] [--bound K] [--property NAME] [-o FILE]\n"
 
@@ -43,8 +44,8 @@ def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     known = set(model.properties) | set(model.kinds)
     for name in args.property:
         if name not in known:
-            stderr.write(f"objcg-prove: error: --property {name}: the model has no property of that name or kind "
-                         f"(its properties: {', '.join(model.properties)})\n")
+            stderr.write(f"objcg-prove: error: --property {name}: the model has no property of that name or kind"
+                         f"{known_properties(list(model.properties))}\n")
             return 2
     if args.output is None:
         stdout.write(model.text)

@@ -1,5 +1,6 @@
-"""Exit statuses of every command, and how a tool bug is worded on one line (NOTE(internal-errors)
-in lang/diagnostics.py). Imports nothing of the command line, so any command may use it."""
+"""Exit statuses of every command, how a tool bug is worded on one line (NOTE(internal-errors)
+in lang/diagnostics.py), and what a `--property` that names nothing says. Imports nothing of the
+command line, so any command may use it."""
 
 from __future__ import annotations
 
@@ -33,3 +34,11 @@ def internal_error_text(failure: str) -> str:
     """A failure of runner/batch.py for stderr: its first line (a worker's traceback follows it only
     with OBJCG_PROVE_DEBUG=1)."""
     return failure.rstrip("\n") if debugging() else failure.split("\n", 1)[0]
+
+
+def known_properties(names: list[str], whose: str = "its") -> str:
+    """What follows `--property NAME: ... of that name or kind` on the line: the properties there
+    are (`whose`: "its" for one model, "their" for several), and why `leak` is not among them
+    when it is not (docs/semantics.md, "Property order")."""
+    why = "" if "leak" in names else "; leak only with an object of a refcounted struct"
+    return f" ({whose} properties: {', '.join(names)}{why})"

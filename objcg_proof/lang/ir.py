@@ -451,6 +451,15 @@ class CommonPath:
     span: Span = _span()
 
 
+def builtin_properties(layout: Layout) -> tuple[str, ...]:
+    """The built-in properties a model has, in report order (docs/semantics.md, "Property
+    order"): `leak` only when some object is of a refcounted struct (without one nothing can
+    leak, so the property does not apply), then `uaf` and `deadlock`, which every model has.
+    The one rule the prover, the interpreter and the Promela export list their properties by."""
+    refcounted = any(layout.struct(o.struct).refcounted for o in layout.objects)
+    return ("leak", "uaf", "deadlock") if refcounted else ("uaf", "deadlock")
+
+
 def property_name(kind: str, label: str, span: Span) -> str:
     """The name a check's property is reported under: its label, else where it stands."""
     if label:

@@ -48,7 +48,9 @@ class Exploration:
 
 
 def property_list(program: ir.Program) -> list[tuple[str, str]]:
-    return [("leak", "leak"), ("uaf", "uaf"), ("deadlock", "deadlock")] + [(n, k) for k, n in program.properties]
+    """The model's properties as (name, kind), in report order: the built-in ones it has
+    (`ir.builtin_properties`: leak only with a refcounted object), then its own."""
+    return [(p, p) for p in ir.builtin_properties(program.layout)] + [(n, k) for k, n in program.properties]
 
 
 def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_finals: bool = False) -> Exploration:

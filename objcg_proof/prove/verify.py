@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import encode as encode_mod
 from ..lang.diagnostics import SourceCache
-from ..lang.ir import property_name
+from ..lang.ir import builtin_properties, property_name
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
@@ -40,9 +40,10 @@ class Property:
 
 
 def properties(prog: EventProgram) -> list[Property]:
-    """The properties of a model, in report order: leak, uaf, deadlock, then its own checks."""
-    out = [Property("leak", "leak", ()), Property("uaf", "uaf", tuple(c for c in prog.checks if c.kind == "uaf")),
-           Property("deadlock", "deadlock", ())]
+    """The properties of a model, in report order: leak (only with a refcounted object), uaf,
+    deadlock, then its own checks (`ir.builtin_properties`)."""
+    uaf = tuple(c for c in prog.checks if c.kind == "uaf")
+    out = [Property(name, name, uaf if name == "uaf" else ()) for name in builtin_properties(prog.layout)]
     named: dict[tuple[str, str], list[Check]] = {key: [] for key in prog.declared}
     for c in prog.checks:
         if c.kind in ("assert", "lost_update"):
@@ -216,8 +217,6 @@ def _vacuity(prop: Property, enc: encode_mod.Encoding, session: Session, bound: 
         return VACUOUS, f"vacuous: no check of it is reachable within the bound {bound}"
     if prop.kind == "uaf" and not prop.checks:
         return None   # no pointer, index or refcount operation: nothing can be misused
-    if prop.kind == "leak" and not enc.program.refcount_finals:
-        return None   # no refcounted object: nothing can leak
     with session.frame():
         if prop.kind in ("assert", "lost_update", "uaf"):
             session.add(enc.reachable(list(prop.checks)))

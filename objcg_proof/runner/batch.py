@@ -53,6 +53,7 @@ class ModelOutcome:
     worker_errors: list[str] = field(default_factory=list)   # internal errors, naming the property
     failed: list[str] = field(default_factory=list)   # properties with a replay failure or worker error
     partial: ModelResult | None = None   # with worker errors: the verdicts of the other properties
+    every: tuple[str, ...] = ()   # the compiled model's property names, --property or not, in report order
 
     @property
     def bad_input(self) -> bool:
@@ -146,6 +147,7 @@ def _compile(path: str, options: VerifyOptions) -> tuple[ModelOutcome, _Compiled
     except UserError as exc:
         outcome.diagnostics = list(exc.diagnostics)
         return outcome, None
+    outcome.every = tuple(p.name for p in properties(prog))
     obligations = [Obligation(path, options, i, p.name) for i, p in enumerate(properties(prog)) if selected(p, options)]
     return outcome, _Compiled(outcome, prog, obligations, time.perf_counter() - start)
 

@@ -26,6 +26,7 @@ from tabulate import tabulate
 from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from ..cli.report import trace_text
 from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
+from ..cli.status import known_properties
 from ..lang.diagnostics import UserError, working_on
 from ..prove.solver import SolverOptions
 from ..prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
@@ -157,7 +158,9 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
     for name in base.only:
         if got.rows and not any(p.name == name or p.kind == name for r in got.rows for p in _props(r)):
             got.bad_input = True
-            stderr.write(f"objcg-prove compare: error: --property {name}: no model has a property of that name or kind\n")
+            every = list(dict.fromkeys(n for r in got.rows for n in r.outcome.every))
+            stderr.write(f"objcg-prove compare: error: --property {name}: no model has a property of that name or kind"
+                         f"{known_properties(every, 'its' if len({r.outcome.path for r in got.rows}) == 1 else 'their')}\n")
     return got
 
 

@@ -101,17 +101,16 @@ def test_json_violated(models):
     doc = run.json()
     check_json_shape(doc)
     rows = {r["property"]: r for r in doc["results"]}
-    assert {p: r["status"] for p, r in rows.items()} == {"leak": "proved", "uaf": "proved", "deadlock": "proved",
-                                                         "count": "violated"}
-    assert {p: r["kind"] for p, r in rows.items()} == {"leak": "leak", "uaf": "uaf", "deadlock": "deadlock",
-                                                       "count": "assert"}
+    # no refcounted object: no leak property
+    assert {p: r["status"] for p, r in rows.items()} == {"uaf": "proved", "deadlock": "proved", "count": "violated"}
+    assert {p: r["kind"] for p, r in rows.items()} == {"uaf": "uaf", "deadlock": "deadlock", "count": "assert"}
     count = rows["count"]
     assert count["model"] == "m.dsl" and count["bound"] == 2 and count["shortest"] is True
     assert count["violation"] == "assertion count failed in thread B at m.dsl:10"
     last = count["trace"][-1]
     assert (last["thread"], last["file"], last["line"], last["text"], last["changes"]) == \
         ("B", "m.dsl", 9, "word c = n;", ["c = 1"])
-    assert rows["leak"]["bound_covered"] == "the bound 2 covered every execution"
+    assert rows["uaf"]["bound_covered"] == "the bound 2 covered every execution"
     assert doc["errors"] == []
     assert [m["model"] for m in doc["models"]] == ["m.dsl"]
 
@@ -170,9 +169,9 @@ def test_several_models_worst_status_wins(models):
 
 def test_property_filter_by_name_and_kind(models):
     models.write(VIOLATED)
-    run = models.cli("m.dsl", "--json", "-p", "leak", "--property", "uaf")
+    run = models.cli("m.dsl", "--json", "-p", "deadlock", "--property", "uaf")
     assert run.rc == 0
-    assert [r["property"] for r in run.json()["results"]] == ["leak", "uaf"]
+    assert [r["property"] for r in run.json()["results"]] == ["uaf", "deadlock"]   # report order
     run = models.cli("m.dsl", "--json", "--property", "count")
     assert run.rc == 1
     assert [r["property"] for r in run.json()["results"]] == ["count"]
@@ -193,6 +192,24 @@ def test_property_filter_naming_nothing_is_an_error(models):
     run = models.cli("m.dsl", "--property", "nosuch")
     assert run.rc == 2
     assert "--property nosuch: no model has a property of that name or kind" in run.err
+
+
+def test_property_leak_on_a_model_without_refcounted_objects_is_a_usage_error(models):
+    # nothing can leak without an object of a refcounted struct: the model has no leak property,
+    # so -p leak names nothing, as any unknown property, and the error says what the model has
+    models.write(VIOLATED)
+    run = models.cli("m.dsl", "-p", "leak")
+    assert run.rc == 2
+    assert ("objcg-prove: error: --property leak: no model has a property of that name or kind "
+            "(its properties: uaf, deadlock, count; leak only with an object of a refcounted struct)\n") in run.err
+    run = models.cli("m.dsl", "--json", "--property", "leak")
+    assert run.rc == 2
+    assert run.json()["results"] == []
+    assert run.json()["errors"][0]["message"].startswith("--property leak: no model has a property of that name")
+    run = models.cli("export", "--format", "promela", "-p", "leak", "m.dsl")
+    assert (run.rc, run.out) == (2, "")
+    assert ("objcg-prove: error: --property leak: the model has no property of that name or kind "
+            "(its properties: uaf, deadlock, count; leak only with an object of a refcounted struct)\n") == run.err
 
 
 def test_version_and_help_print_to_the_given_stdout(models, capsys):

@@ -79,10 +79,11 @@ def test_record_then_check_passes(project: Path) -> None:
     props = {p["name"]: p for p in data["properties"]}
     assert props["count"]["status"] == "violated" and props["count"]["trace_steps"] == 8
     assert props["count"]["kind"] == "assert"
-    assert props["leak"]["status"] == "proved" and props["leak"]["trace_steps"] is None
+    assert props["uaf"]["status"] == "proved" and props["uaf"]["trace_steps"] is None
+    assert "leak" not in props        # no refcounted object: the model has no leak property
     chk = run("check", m)
     assert chk.rc == 0, chk.out + chk.err
-    assert chk.out.startswith("models/m.dsl: as recorded (4 properties")
+    assert chk.out.startswith("models/m.dsl: as recorded (3 properties")
     assert chk.out.endswith("\ngate: 1 passed, 0 failed\n")
 
 
@@ -219,6 +220,21 @@ def test_new_and_removed_properties_fail(project: Path) -> None:
     assert chk.rc == 1
     assert "models/m.dsl: count: the record expects proved, but the model no longer has this property" in chk.out
     assert "models/m.dsl: total: a assert property the record does not know, now proved" in chk.out
+
+
+def test_a_recorded_leak_of_a_model_without_refcounted_objects_fails(project: Path) -> None:
+    # the object is gone from the model: nothing can leak, so it no longer has a leak property,
+    # and the record's leak is reported like any property the model no longer has
+    with_object = 'refcounted struct obj { word x; };\nobject struct obj o;\nthread K { kill(&o); }\n' + PROVED
+    _, chk = recheck(project, with_object, PROVED)
+    assert chk.rc == 1
+    assert "models/m.dsl: leak: the record expects proved, but the model no longer has this property" in chk.out
+    assert "re-record: objcg-prove prove --record --bound 2 models/m.dsl" in chk.out
+    rec = run("prove", "--record", "models/m.dsl")
+    assert rec.rc == 0 and "leak: removed (was proved)" in rec.err
+    data = json.loads((project / "proofs" / "models" / "m.dsl.json").read_text())
+    assert [p["name"] for p in data["properties"]] == ["uaf", "deadlock", "count"]
+    assert run("check", "models/m.dsl").rc == 0
 
 
 def test_stale_hash_passes_and_says_so(project: Path) -> None:

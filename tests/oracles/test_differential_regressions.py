@@ -107,7 +107,7 @@ thread B {
 @pytest.mark.parametrize("text, steps", [(ASSUME_AFTER_STEP, 2), (ASSUME_AT_START, 0)], ids=["after-step", "at-start"])
 def test_false_assume_does_not_undo_the_step_before_it(models, text, steps):
     z3, interp = verdicts(models, text)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", steps)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", steps)}
     agree(models, z3, interp, want)
 
 
@@ -131,7 +131,7 @@ thread T {
 
 def test_await_on_nondet_is_not_a_deadlock(models):
     z3, interp = verdicts(models, AWAIT_NONDET)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None)}
     agree(models, z3, interp, want)
 
 
@@ -159,9 +159,9 @@ thread T {
 
 def test_violation_on_a_move_back_to_a_seen_state(models):
     z3, interp = verdicts(models, VIOLATION_ON_A_LOOP_BACK)
-    assert interp == {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None),
+    assert interp == {"uaf": ("proved", None), "deadlock": ("proved", None),
                       "a": ("violated", 1)}
-    assert z3 == {"leak": ("bounded", None), "uaf": ("bounded", None), "deadlock": ("bounded", None),
+    assert z3 == {"uaf": ("bounded", None), "deadlock": ("bounded", None),
                   "a": ("violated", 1)}
 
 
@@ -187,7 +187,7 @@ thread T {
 
 def test_unit_that_is_a_step_for_some_choices_only(models):
     z3, interp = verdicts(models, NONDET_MIXED_UNIT)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 0)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 0)}
     agree(models, z3, interp, want)
 
 
@@ -217,7 +217,7 @@ thread T {
 
 def test_unit_without_events_is_not_a_step(models):
     z3, interp = verdicts(models, EVENTLESS_STEP)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 0)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 0)}
     agree(models, z3, interp, want)
 
 
@@ -250,7 +250,7 @@ thread T {
 
 def test_spin_lock_on_a_branch_not_taken_does_not_wait(models):
     z3, interp = verdicts(models, SPIN_LOCK_IN_A_BRANCH)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 1)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 1)}
     agree(models, z3, interp, want)
 
 
@@ -288,7 +288,7 @@ def test_await_inside_a_branch_of_an_atomic_block(models):
         assert any("first statement" in d.message for d in exc.diagnostics), exc.diagnostics
         return
     z3, interp = verdicts(models, AWAIT_IN_A_BRANCH)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 1)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("violated", 1)}
     agree(models, z3, interp, want)
 
 
@@ -319,7 +319,7 @@ thread T {
 
 def test_taking_a_lock_twice_in_one_step_deadlocks(models):
     z3, interp = verdicts(models, DOUBLE_SPIN_LOCK)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)}
+    want = {"uaf": ("proved", None), "deadlock": ("violated", 0)}
     agree(models, z3, interp, want)
 
 
@@ -347,7 +347,7 @@ thread T {
 
 def test_try_cmpxchg_short_circuited_leaves_its_local(models):
     z3, interp = verdicts(models, TRY_CMPXCHG_NOT_EVALUATED)
-    want = {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None), "a": ("proved", None)}
+    want = {"uaf": ("proved", None), "deadlock": ("proved", None), "a": ("proved", None)}
     agree(models, z3, interp, want)
 
 
@@ -377,9 +377,9 @@ thread T {
 
 def test_pure_loop_kept_going_by_nondet(models):
     z3, interp = verdicts(models, PURE_NONDET_LOOP)
-    assert interp == {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None),
+    assert interp == {"uaf": ("proved", None), "deadlock": ("proved", None),
                       "a": ("violated", 0)}
-    assert z3 == {"leak": ("bounded", None), "uaf": ("bounded", None), "deadlock": ("bounded", None),
+    assert z3 == {"uaf": ("bounded", None), "deadlock": ("bounded", None),
                   "a": ("violated", 0)}
     assert models.replays == []
 
@@ -409,7 +409,7 @@ thread T {
 @pytest.mark.parametrize("cond", ["< 0", "== 3"], ids=["never-true", "may-be-true"])
 def test_failed_access_ends_its_step_before_a_later_assume(models, cond):
     z3, interp = verdicts(models, FAILED_ACCESS_IN_A_STEP_THAT_CANNOT_RUN % cond)
-    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+    agree(models, z3, interp, {"uaf": ("violated", 1), "deadlock": ("proved", None)})
 
 
 # ---- 12. interpreter: a step followed by a pure loop that never ends could not be taken -------
@@ -509,7 +509,7 @@ thread T1 {
 
 def test_a_wait_that_reads_through_a_failed_access_does_not_block(models):
     agree_everywhere(models, FAILED_ACCESS_IN_A_WAIT,
-                     {"leak": ("proved", None), "uaf": ("violated", 3), "deadlock": ("proved", None)})
+                     {"uaf": ("violated", 3), "deadlock": ("proved", None)})
 
 
 # ---- 14. Promela export: a thread went on after a failed access, a spurious leak -------------
@@ -574,7 +574,7 @@ thread T {
 
 
 def test_nothing_of_the_thread_happens_after_its_failed_access(models):
-    agree_everywhere(models, STOPS_RIGHT_AFTER, {"leak": ("proved", None), "uaf": ("violated", 1),
+    agree_everywhere(models, STOPS_RIGHT_AFTER, {"uaf": ("violated", 1),
                                                  "deadlock": ("proved", None), "after": ("proved", None)})
 
 
@@ -599,7 +599,7 @@ thread T {
 
 def test_a_failed_access_before_a_wait_lets_the_step_run(models):
     agree_everywhere(models, FAILED_ACCESS_BEFORE_A_LOCK % "2",
-                     {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+                     {"uaf": ("violated", 1), "deadlock": ("proved", None)})
     # with a valid index the step never runs: T waits for ever (and its uaf check is never
     # reached: the prover says vacuous, the interpreter finds nothing)
     z3, interp = verdicts(models, FAILED_ACCESS_BEFORE_A_LOCK % "0")
@@ -625,7 +625,7 @@ thread T {
 
 def test_a_choice_that_fails_an_access_before_a_wait_lets_the_step_run(models):
     agree_everywhere(models, FAILED_ACCESS_BEFORE_A_LOCK_BY_CHOICE,
-                     {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+                     {"uaf": ("violated", 1), "deadlock": ("proved", None)})
 
 
 # ---- 18. prover: a false assume in a called procedure did not stop the caller -----------------
@@ -643,7 +643,7 @@ thread T { word v = x; w(v); assert(v == 5, "b"); }
 
 
 def test_a_false_assume_in_a_procedure_stops_the_caller(models):
-    agree_everywhere(models, ASSUME_IN_A_PROCEDURE, {"leak": ("proved", None), "uaf": ("proved", None),
+    agree_everywhere(models, ASSUME_IN_A_PROCEDURE, {"uaf": ("proved", None),
                                                      "deadlock": ("proved", None), "b": ("proved", None)})
 
 
@@ -674,7 +674,7 @@ thread T {
 
 def test_a_false_assume_before_a_false_wait_still_blocks(models):
     agree_everywhere(models, ASSUME_BEFORE_A_FALSE_WAIT,
-                     {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 0)})
+                     {"uaf": ("proved", None), "deadlock": ("violated", 0)})
 
 
 # ---- 20. interpreter: a check failed in a pure loop that a choice may keep going for ever ----
@@ -703,9 +703,9 @@ thread T {
 
 def test_a_check_failed_in_a_pure_loop_that_may_go_on_for_ever(models):
     z3, interp = verdicts(models, CHECK_IN_A_PURE_LOOP_FOR_EVER)
-    assert interp == {"leak": ("proved", None), "uaf": ("violated", 0), "deadlock": ("proved", None)}
+    assert interp == {"uaf": ("violated", 0), "deadlock": ("proved", None)}
     # the loop may go on past the bound: z3 says bounded where the interpreter proves
-    assert z3 == {"leak": ("bounded", None), "uaf": ("violated", 0), "deadlock": ("bounded", None)}
+    assert z3 == {"uaf": ("violated", 0), "deadlock": ("bounded", None)}
     assert models.replays == []
     assert spin_violated(models, CHECK_IN_A_PURE_LOOP_FOR_EVER) == {"uaf"}
 
@@ -733,7 +733,7 @@ thread T0 {
 def test_an_unlimited_nondet_in_a_wait_is_tried_with_every_value(models):
     # (not with SPIN: the Promela export takes at most 64 choices in a wait condition)
     z3, interp = verdicts(models, NONDET_INDEX_IN_A_WAIT)
-    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)})
+    agree(models, z3, interp, {"uaf": ("violated", 1), "deadlock": ("proved", None)})
 
 
 # NOTE(wide-wait) in verify.py: at width 16 the prover does not try the 2^16 values of the
@@ -742,8 +742,8 @@ def test_an_unlimited_nondet_in_a_wait_is_tried_with_every_value(models):
 # wait only is still found, with a trace that replays, while a wide wait elsewhere is passed.
 def test_a_wide_nondet_in_a_wait_makes_deadlock_unknown_not_violated(models):
     z3, interp = verdicts(models, NONDET_INDEX_IN_A_WAIT.replace("width 8;", "width 16;"))
-    assert interp == {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("proved", None)}
-    assert z3 == {"leak": ("proved", None), "uaf": ("violated", 1), "deadlock": ("unknown", None)}
+    assert interp == {"uaf": ("violated", 1), "deadlock": ("proved", None)}
+    assert z3 == {"uaf": ("violated", 1), "deadlock": ("unknown", None)}
     assert models.replays == []
     deadlock = next(p for p in models.verify(NONDET_INDEX_IN_A_WAIT.replace("width 8;", "width 16;")).properties
                     if p.name == "deadlock")
@@ -762,7 +762,7 @@ thread T1 {
 }
 """
     z3, interp = verdicts(models, text)
-    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("violated", 1)})
+    agree(models, z3, interp, {"uaf": ("proved", None), "deadlock": ("violated", 1)})
 
 
 # ---- 22. interpreter: a procedure with a value that ends without `return` -----------------
@@ -792,6 +792,6 @@ thread B {
 
 def test_a_procedure_that_ends_without_return_returns_0(models):
     z3, interp = verdicts(models, FALLS_OFF_THE_END)
-    agree(models, z3, interp, {"leak": ("proved", None), "uaf": ("proved", None), "deadlock": ("proved", None),
+    agree(models, z3, interp, {"uaf": ("proved", None), "deadlock": ("proved", None),
                                "r": ("violated", 2)})
     assert spin_violated(models, FALLS_OFF_THE_END) == {"r"}

@@ -90,8 +90,29 @@ def test_interpreter_runs_the_atomic_t_operations(tmp_path: Path, text: str, sta
     path.write_text(text, encoding="utf-8")
     mine = explore(resolve(load_model(str(path), SourceCache())))
     assert mine.complete
-    assert {name: mine.status(name) for name, _ in mine.properties} == {
-        "leak": "proved", "uaf": "proved", "deadlock": "proved", **statuses}
+    assert {name: mine.status(name) for name, _ in mine.properties} == {   # no refcounted object: no leak
+        "uaf": "proved", "deadlock": "proved", **statuses}
+
+
+NO_OBJECT = """refcounted struct obj { word x; };
+shared word n = 0;
+thread A { atomic_inc(&n); }
+thread B { word c = n; assert(c < 2, "small"); }
+"""
+
+
+def test_interpreter_lists_leak_only_with_a_refcounted_object(tmp_path: Path) -> None:
+    # a refcounted struct with no object of it: nothing can leak, so no leak property, as in
+    # the prover; one object, and leak comes first again (docs/semantics.md, "Property order")
+    path = tmp_path / "m.dsl"
+    path.write_text(NO_OBJECT, encoding="utf-8")
+    mine = explore(resolve(load_model(str(path), SourceCache())))
+    assert mine.properties == [("uaf", "uaf"), ("deadlock", "deadlock"), ("small", "assert")]
+    assert mine.complete and not mine.violations
+    path.write_text(NO_OBJECT.replace("shared word n = 0;", "object struct obj o;\nshared word n = 0;"), encoding="utf-8")
+    mine = explore(resolve(load_model(str(path), SourceCache())))
+    assert mine.properties == [("leak", "leak"), ("uaf", "uaf"), ("deadlock", "deadlock"), ("small", "assert")]
+    assert mine.complete and set(mine.violations) == {"leak"}   # o keeps its initial reference
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -141,13 +162,13 @@ def test_a_counterexample_that_does_not_replay_is_that_property_internal_error(m
     run = models.run(TWO_ASSERTS)
     assert run.rc == 4
     assert run.err == "objcg-prove: internal error: the counterexample for a in m.dsl does not replay: refused by the test\n"
-    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+    assert verdict_lines(run.out) == {"uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
     assert "counterexample: b (assert)" in run.out and "counterexample: a" not in run.out
     run = models.run(TWO_ASSERTS, "--json")
     assert run.rc == 4
     report = run.json()
     assert [(r["property"], r["status"]) for r in report["results"]] == [
-        ("leak", "proved"), ("uaf", "proved"), ("deadlock", "proved"), ("b", "violated")]
+        ("uaf", "proved"), ("deadlock", "proved"), ("b", "violated")]
     assert [e["message"] for e in report["errors"]] == [
         "internal error: the counterexample for a in m.dsl does not replay: refused by the test"]
 
@@ -166,7 +187,7 @@ def test_a_failed_worker_hides_no_other_verdict(models, monkeypatch):
     assert run.rc == 4
     assert run.err.startswith("objcg-prove: internal error: checking a of m.dsl failed in a worker process: "
                               "RuntimeError: the encoder fell over")
-    assert verdict_lines(run.out) == {"leak": "proved", "uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
+    assert verdict_lines(run.out) == {"uaf": "proved", "deadlock": "proved", "b": "VIOLATED"}
 
 
 def test_a_failed_worker_fails_the_gate(models, monkeypatch):

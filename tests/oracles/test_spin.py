@@ -294,6 +294,28 @@ def test_export_command_writes_the_model(tmp_path: Path) -> None:
     assert cli("export", "--format", "promela", model) == (0, expected, "")
 
 
+NO_OBJECT = """refcounted struct obj { word x; };
+shared word n = 0;
+thread A { atomic_inc(&n); }
+thread B { word c = n; assert(c < 2, "small"); await(c == 9); }
+"""
+
+
+def test_export_lists_leak_only_with_a_refcounted_object(tmp_path: Path) -> None:
+    # no object of a refcounted struct: no leak, so uaf is property 1 and deadlock 2, as the
+    # prover lists them; with an object, leak is 1 again (docs/semantics.md, "Property order")
+    path = tmp_path / "m.dsl"
+    path.write_text(NO_OBJECT, encoding="utf-8")
+    model = export_path(str(path), SourceCache())
+    assert (model.properties, model.kinds) == (("uaf", "deadlock", "small"), ("uaf", "deadlock", "assert"))
+    assert model.number("deadlock") == 2 and "PROP_1_uaf" in model.text and "leak" not in model.text.split("*/")[1]
+    assert "'invalid end state' (reported only when n is 2 or 0)" in model.text
+    path.write_text(NO_OBJECT.replace("shared word n = 0;", "object struct obj o;\nshared word n = 0;"), encoding="utf-8")
+    model = export_path(str(path), SourceCache())
+    assert model.properties == ("leak", "uaf", "deadlock", "small") and "leak" in model.checked
+    assert "'invalid end state' (reported only when n is 3 or 0)" in model.text
+
+
 def test_export_command_reports_a_bad_model_like_the_prover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("bad.dsl").write_text("shared word x = 0;\nthread T {\n    x++;\n}\n", encoding="utf-8")
@@ -309,7 +331,7 @@ def test_deadlock_is_an_invalid_end_state(tmp_path: Path) -> None:
     path = tmp_path / "wakeup.dsl"
     path.write_text(textwrap.dedent(LOST_WAKEUP), encoding="utf-8")
     verdicts = {p.name: p.status for p in verify_path(str(path), SourceCache(), VerifyOptions()).properties}
-    assert verdicts == {"leak": "proved", "uaf": "proved", "deadlock": "violated"}
+    assert verdicts == {"uaf": "proved", "deadlock": "violated"}   # no refcounted object: no leak
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
     assert answer.violated == {"deadlock"}
 
@@ -326,7 +348,8 @@ def test_single_property_mode(tmp_path: Path) -> None:
         return run(["./pan", f"-m{PAN_DEPTH}", "-n"], tmp_path)
 
     plain = pan("plain_is_2")
-    assert "assertion violated" in plain and "PROP_4_plain_is_2" in plain and "errors: 1" in plain
+    # counter.dsl has no refcounted object, so no leak: uaf is 1, deadlock 2, plain_is_2 3
+    assert "assertion violated" in plain and "PROP_3_plain_is_2" in plain and "errors: 1" in plain
     assert "errors: 0" in pan("counted_is_2")
 
 

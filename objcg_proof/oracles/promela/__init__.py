@@ -27,11 +27,12 @@ How the model is mapped:
   dispatches on the thread's `pc`; a wait (`await`, `spin_lock`) is the node's guard, so a
   waiting thread is blocked. Loops are real loops: SPIN explores every execution, unbounded
   (`--bound` is accepted only to report the same diagnostics as the prover).
-- Properties are numbered 1 (leak), 2 (uaf), 3 (deadlock), then the model's own in order of
-  first appearance (`PromelaModel.properties`). `spin -DPROPERTY=n` keeps only property n's
-  checks (0 or unset: all): an assert, lost_update, uaf or leak site is an
-  `assert(c || !PROP_n_name)`, whose marker names the property in pan's "assertion violated"
-  line. `spin -DPROPERTY=-1` is the survey mode: a failing check prints
+- Properties are numbered as the prover lists them: 1 (leak), 2 (uaf), 3 (deadlock), then the
+  model's own in order of first appearance (`PromelaModel.properties`); a model without a
+  refcounted object has no leak, so uaf is 1 and deadlock 2 (`ir.builtin_properties`).
+  `spin -DPROPERTY=n` keeps only property n's checks (0 or unset: all): an assert,
+  lost_update, uaf or leak site is an `assert(c || !PROP_n_name)`, whose marker names the
+  property in pan's "assertion violated" line. `spin -DPROPERTY=-1` is the survey mode: a failing check prints
   `objcg-prove: property n (name) violated` and the search goes on, so one exhaustive run
   (pan compiled with -DPRINTF -DNOREDUCE, run with -c0) finds every violated property.
   Leak is checked by the thread that finishes last: every refcount's count bits must be 0.
@@ -76,8 +77,7 @@ The parts of the export, in the order a model goes through them:
 """
 
 from .cfg import FAIL
-from .context import BUILTIN_PROPERTIES
 from .exporter import MAX_WIDTH, PromelaModel, export_path, to_promela
 from .graph import MAX_CHOICES
 
-__all__ = ["BUILTIN_PROPERTIES", "FAIL", "MAX_CHOICES", "MAX_WIDTH", "PromelaModel", "export_path", "to_promela"]
+__all__ = ["FAIL", "MAX_CHOICES", "MAX_WIDTH", "PromelaModel", "export_path", "to_promela"]

@@ -9,8 +9,6 @@ from ...lang import ir
 from ...lang.diagnostics import SourceCache, Span
 from .formulas import ident
 
-BUILTIN_PROPERTIES = ("leak", "uaf", "deadlock")
-
 
 class ExportContext:
     """Everything model-wide: names of globals, property numbers, check sites, and the widest
@@ -24,7 +22,8 @@ class ExportContext:
         self.kill = prog.layout.kill_bit
         self.count_mask = self.kill - 1
         self.sources = sources
-        self.props: list[tuple[str, str]] = [(p, p) for p in BUILTIN_PROPERTIES] + list(prog.properties)
+        # numbered as the prover lists them: leak only with a refcounted object (ir.builtin_properties)
+        self.props: list[tuple[str, str]] = [(p, p) for p in ir.builtin_properties(prog.layout)] + list(prog.properties)
         self.numbers = {name: i + 1 for i, (_, name) in enumerate(self.props)}
         self.keep = {name for kind, name in self.props if not keep or name in keep or kind in keep}
         self.sites: set[str] = set()

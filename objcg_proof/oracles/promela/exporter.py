@@ -68,7 +68,7 @@ def _declarations(x: ExportContext, refcounted: list[ir.ObjectInfo]) -> list[str
         " *   ./pan -m1000000",
         " *   A violated assert, lost_update, uaf or leak check is an 'assertion violated' naming",
         " *   PROP_n_<name> (leak is checked when every thread has finished); a deadlock is an",
-        " *   'invalid end state' (reported only when n is 3 or 0).",
+        f" *   'invalid end state' (reported only when n is {x.numbers['deadlock']} or 0).",
         " * Survey every property in one exhaustive search (each violation is printed and the search",
         " * goes on; the 'errors' pan counts are deadlocks, i.e. invalid end states):",
         " *   spin -DPROPERTY=-1 -a FILE",
