@@ -19,6 +19,10 @@ from .terms import FALSE, TRUE, WORD, Const, Sym, Term, TermBuilder, substitute
 
 R = TypeVar("R")
 
+# a wait condition's nondet choices are tried one by one up to this many combinations
+# (on_final_memory; beyond, the wait is not exact: NOTE(wide-wait) in prove/verify.py)
+MAX_WAIT_CHOICES = 256
+
 Env = dict[int, Term]
 
 
@@ -165,7 +169,7 @@ class StepRecorder:
         """The wait condition on the final memory, and whether it is exact. A nondet in it is
         chosen afresh at every try, so the wait can still succeed if some choice makes it true:
         the result is true when any choice does, trying every value of each nondet when they
-        combine to at most 256 (an unlimited nondet() has 2^width values: at width 8 it is tried
+        combine to at most MAX_WAIT_CHOICES (an unlimited nondet() has 2^width values: at width 8 it is tried
         alone). Otherwise the choices stay free and the result is not exact: the encoder could
         call blocked a thread that one value of them would let run, so prove/verify.py never shows a
         deadlock that rests on such a wait (NOTE(wide-wait) in prove/verify.py)."""
@@ -176,7 +180,7 @@ class StepRecorder:
             combos *= n
         if not small:
             return substitute(enabled, mapping, tb), True
-        if combos > 256:
+        if combos > MAX_WAIT_CHOICES:
             return substitute(enabled, mapping, tb), False
         options: list[dict[int, Term]] = [dict(mapping)]
         for sym, n in small:

@@ -20,6 +20,7 @@ from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
 from .solver import CheckResult, Outcome, Session, SolverOptions
 from .unroll import unroll
+from .unroll_steps import MAX_WAIT_CHOICES
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace
 
 
@@ -191,7 +192,7 @@ def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, 
         if answer.outcome != Outcome.UNSAT:
             reason = answer.reason if answer.outcome == Outcome.UNKNOWN else (
                 f"a deadlock may rest on the wait at {wide}, whose nondet() choices are too many to try "
-                f"one by one (more than 256); no deadlock rests on any other wait")
+                f"one by one (more than {MAX_WAIT_CHOICES}); no deadlock rests on any other wait")
             return PropertyResult(prop.name, prop.kind, UNKNOWN, bound, time.perf_counter() - t0, "",
                                   reason, None, len(prop.checks))
     vacuity = _vacuity(prop, enc, session, bound)
