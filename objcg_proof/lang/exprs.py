@@ -71,7 +71,8 @@ class ExprChecker:
         if e.ident == "current":
             if ctx.current_type is None:
                 raise self.bail(e.span, "'current' is only defined in a thread declared with '(current = &task)'"
-                                if ctx.proc == "thread" else "'current' needs every thread to name a task of one struct type")
+                                if ctx.proc == "thread" else "a 'final' block runs in no thread: it has no 'current'"
+                                if ctx.proc == "final" else "'current' needs every thread to name a task of one struct type")
             return ir.Current(ctx.current_type, e.span)
         if e.ident in self.names.consts:
             return ir.Const(self.names.consts[e.ident], ir.WORD, e.span)

@@ -451,6 +451,26 @@ class CommonPath:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Holds:
+    """`holds(p)` in the `final` block: at the end, the object `p` is the address of keeps one
+    reference without being a leak (docs/semantics.md, "End-of-run checks")."""
+
+    pointer: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Final:
+    """The `final` block: checks on the memory at the end of every execution in which every
+    thread finished, and the references owners hold then. Its expressions are pure and total
+    (lang/final.py): they read locations named statically, and nothing else of the state."""
+
+    checks: tuple[Check, ...]
+    holds: tuple[Holds, ...]
+    span: Span = _span()
+
+
 def builtin_properties(layout: Layout) -> tuple[str, ...]:
     """The built-in properties a model has, in report order (docs/semantics.md, "Property
     order"): `leak` only when some object is of a refcounted struct (without one nothing can
@@ -481,6 +501,7 @@ class Program:
     properties: tuple[tuple[str, str], ...] = ()
     common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (study/cost.py) only
     width_span: Span | None = None   # where the model declares its `width` (None: the default)
+    final: Final | None = None       # the `final` block, if the model has one
 
     def proc(self, name: str) -> Proc:
         for p in self.procs:

@@ -42,7 +42,7 @@ STMT_BUILTINS: dict[str, tuple[int, int]] = {
     "atomic_and": (2, 2), "atomic_or": (2, 2), "atomic_andnot": (2, 2),
     "get": (1, 1), "put": (1, 1), "kill": (1, 1), "spin_lock": (1, 1), "spin_unlock": (1, 1),
     "rcu_read_lock": (0, 0), "rcu_read_unlock": (0, 0), "assert": (1, 2), "lost_update": (1, 2),
-    "assume": (1, 1), "await": (1, 1),
+    "assume": (1, 1), "await": (1, 1), "holds": (1, 1),
 }
 # atomics whose location argument is written `&x` (the others take the lvalue, like the C macros)
 LOCATION_BY_VALUE = {"READ_ONCE", "rcu_dereference", "WRITE_ONCE"}

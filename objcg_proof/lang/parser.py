@@ -237,6 +237,10 @@ class _Builder(Transformer[Token, Any]):
         current = c[1] if len(c) == 4 else None
         return s.CommonPathDecl(str(c[0]), current, c[-2], c[-1], self._span(meta))
 
+    @v_args(meta=True)
+    def final_decl(self, meta: Any, c: list[Any]) -> s.FinalDecl:
+        return s.FinalDecl(c[-1], self._span(meta))
+
     # -- statements
     @v_args(meta=True)
     def block(self, meta: Any, c: list[Any]) -> s.Block:

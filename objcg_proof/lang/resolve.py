@@ -26,6 +26,7 @@ from .calls import MAX_INLINED_NESTING, CallGraph, check_inlined_depth, declared
 from .constants import DEFAULT_BOUND, DEFAULT_WIDTH, EXACT_BITS, MAX_BOUND, Constants
 from .diagnostics import Span, UserError
 from .exprs import ExprChecker
+from .final import FinalChecker, final_properties
 from .layout import LayoutBuilder
 from .names import EXPR_BUILTINS, STMT_BUILTINS, Bail, Ctx, Names, Scope
 from .stmts import StmtChecker
@@ -43,7 +44,9 @@ class Resolver:
         self.constants = Constants(self.names, bound_override)
         self.layout = LayoutBuilder(self.names, self.constants)
         self.graph = CallGraph(self.names)
-        self.stmts = StmtChecker(self.names, ExprChecker(self.names, self.constants), AtomicityRule(self.names), self.graph)
+        exprs = ExprChecker(self.names, self.constants)
+        self.stmts = StmtChecker(self.names, exprs, AtomicityRule(self.names), self.graph)
+        self.final = FinalChecker(self.names, exprs)
 
     def run(self) -> ir.Program:
         decls = self.module.decls
@@ -59,6 +62,7 @@ class Resolver:
         procs = [self._proc(d) for d in decls if isinstance(d, s.ProcDecl)]
         threads = [self._thread(d) for d in decls if isinstance(d, s.ThreadDecl)]
         paths = [self._common_path(d) for d in decls if isinstance(d, s.CommonPathDecl)]
+        final = self.final.resolve(decls, any(layout.struct(o.struct).refcounted for o in layout.objects))
         if not threads and not names.diags:
             names.err(Span(self.module.path, 1, 1), "the model declares no thread: nothing to check")
         self.graph.check_recursion()
@@ -70,8 +74,9 @@ class Resolver:
         kept_procs = tuple(p for p in procs if p is not None)
         kept_threads = tuple(t for t in threads if t is not None)
         return ir.Program(self.module.path, layout, kept_procs, kept_threads, bound, bound_span,
-                          tuple(sorted(names.params.items())), declared_properties(kept_procs, kept_threads),
-                          tuple(p for p in paths if p is not None), width_span)
+                          tuple(sorted(names.params.items())),
+                          final_properties(final, declared_properties(kept_procs, kept_threads)),
+                          tuple(p for p in paths if p is not None), width_span, final)
 
     # ---- procedures and threads
     def _proc(self, d: s.ProcDecl) -> ir.Proc | None:

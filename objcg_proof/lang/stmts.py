@@ -172,6 +172,9 @@ class StmtChecker:
     def _stmt_builtin(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.Stmt:
         self.exprs.arity(call, STMT_BUILTINS)
         f, args, span = call.func, call.args, call.span
+        if f == "holds":
+            raise self.bail(span, "'holds' is only allowed in the 'final' block: it says which references owners "
+                                  "keep at the end of the run", "final { holds(p); }")
         if f in ("rcu_read_lock", "rcu_read_unlock"):
             return ir.Seq((), span)  # RCU keeps released objects' memory valid: no step (docs/semantics.md)
         if f in ("assert", "lost_update"):

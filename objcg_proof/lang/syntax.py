@@ -320,8 +320,17 @@ class CommonPathDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class FinalDecl:
+    """`final { assert(c, "label"); holds(p); }`: checks on the memory at the end of every
+    execution in which every thread finished (lang/final.py resolves it)."""
+
+    body: Block
+    span: Span = _span()
+
+
 Decl = (Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
-        | CommonPathDecl)
+        | CommonPathDecl | FinalDecl)
 
 
 @dataclass(frozen=True)

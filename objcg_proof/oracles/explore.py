@@ -133,10 +133,11 @@ def follow(machine: Machine, program: ir.Program, schedule: list[tuple[str, str,
             return False, f"step {step_no}: thread {thread} cannot take a step at {file}:{line} there"
         frontier = list(nxt)
     for state, hit in frontier:
-        if kind in ("leak", "deadlock"):
-            if any(v[0] == name for v in machine.final_problems(state)):
-                return True, ""
-        elif hit:
+        if hit and kind not in ("leak", "deadlock"):
+            return True, ""
+        # leak, deadlock and the final block's checks are about the state at the end
+        at_end = kind in ("leak", "deadlock") or all(ts.status == "done" for ts in state[1])
+        if at_end and any(v[0] == name for v in machine.final_problems(state)):
             return True, ""
     return False, f"the schedule of {len(schedule)} steps runs, but {name} is not violated at its end"
 

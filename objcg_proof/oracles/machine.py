@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..lang import ir
 from ..lang.diagnostics import Diagnostic, Span, UserError
+from ..lang.ir import property_name
 from .run import Locals, Memory, _Blocked, _Crash, _NeedChoice, _NeedsStep, _Run
 from .units import Instr, _Compiler
 
@@ -307,23 +308,48 @@ class Machine:
         return results == [] and _waits(ins.stmt)
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
-        """Leak and deadlock, for a state in which no thread can move."""
+        """Leak, the final block's checks and deadlock, for a state in which no thread can move."""
         memory, threads = state
         out = []
         if all(ts.status == "done" for ts in threads):
+            final = self.program.final
+            held = self.held_at_end(memory)
             leaked = []
             for o in self.layout.objects:
                 if self.layout.struct(o.struct).refcounted:
                     count = memory[self.layout.refcount_location(o.index)] & (self.layout.kill_bit - 1)
-                    if count:
-                        leaked.append(f"{o.name} ends with count {count}")
+                    if count != held.get(o.index, 0):
+                        kept = f" ({held[o.index]} held by the final block)" if o.index in held else ""
+                        leaked.append(f"{o.name} ends with count {count}{kept}")
             if leaked:
                 out.append(("leak", "leak", "leak: " + "; ".join(leaked)))
+            for c in final.checks if final is not None else ():
+                if not self.final_value(c.cond, memory):
+                    name = property_name(c.kind, c.label, c.span)
+                    out.append((name, c.kind, f"assertion {name} failed at the end of the run, checked by the final "
+                                              f"block at {c.span.file}:{c.span.line}"))
         unfinished = [t for t, ts in enumerate(threads) if ts.status != "done"]
         if unfinished and all(self.blocked(state, t) for t in unfinished):
             names = ", ".join(self.program.threads[t].name for t in unfinished)
             out.append(("deadlock", "deadlock", f"deadlock: {names} wait forever"))
         return out
+
+
+    def final_value(self, e: ir.Expr, memory: Memory) -> int:
+        """A final block's expression on the memory at the end (pure and total: lang/final.py)."""
+        run = _Run(self, 0, memory, (), False, [])
+        value = run.expr(e)
+        assert not run.violations and tuple(run.memory) == memory, "a final expression is pure"
+        return value
+
+    def held_at_end(self, memory: Memory) -> dict[int, int]:
+        """Object index -> how many of the final block's `holds` name it on this memory."""
+        held: dict[int, int] = {}
+        for h in self.program.final.holds if self.program.final is not None else ():
+            obj = self.by_address.get(self.final_value(h.pointer, memory))
+            if obj is not None and self.layout.struct(self.layout.objects[obj].struct).refcounted:
+                held[obj] = held.get(obj, 0) + 1
+        return held
 
 
 def _on_cycles(succ: dict[_Node, list[_Node]]) -> list[_Node]:

@@ -117,7 +117,7 @@ def _leak_site(view: ModelView, acquires: dict[int, list[_Acquire | None]]) -> t
     layout = view.prog.layout
     for obj_index, ev_id in view.prog.refcount_finals:
         ev = view.prog.events[ev_id]
-        if view.env.get(ev.read.name, 0) & (layout.kill_bit - 1) == 0:  # type: ignore[union-attr]
+        if view.env.get(ev.read.name, 0) & (layout.kill_bit - 1) <= held_at_end(view, obj_index):  # type: ignore[union-attr]
             continue
         for a in acquires[layout.refcount_location(obj_index)]:
             if a is not None and a.what != "initial reference":
@@ -143,6 +143,12 @@ def _track_reference(held: list[_Acquire | None], what: str, changed: bool, thre
     held[own[-1] if own else live[0]] = None
 
 
+def held_at_end(view: ModelView, obj_index: int) -> int:
+    """How many of the final block's `holds` name the object at the end of this execution."""
+    address = view.prog.layout.objects[obj_index].address
+    return sum(1 for p in view.prog.holds if view.value(p) == address)
+
+
 def _leak_words(view: ModelView, acquires: dict[int, list[_Acquire | None]], violation: str) -> str:
     prog = view.prog
     layout = prog.layout
@@ -150,9 +156,16 @@ def _leak_words(view: ModelView, acquires: dict[int, list[_Acquire | None]], vio
     for obj_index, ev_id in prog.refcount_finals:
         ev = prog.events[ev_id]
         final = view.env.get(ev.read.name, 0) & (layout.kill_bit - 1)  # type: ignore[union-attr]
-        if final == 0:
-            continue
+        kept = held_at_end(view, obj_index)
         name = layout.objects[obj_index].name
+        if final < kept:
+            parts.append(f"{name} ends with count {final}, but the final block holds {kept} reference(s) on it: "
+                         "a held reference was dropped")
+            continue
+        if final == kept:
+            continue
+        if kept:
+            name += f" (of which the final block holds {kept})"
         held = [a for a in acquires[layout.refcount_location(obj_index)] if a is not None]
         who = "; ".join(
             "the initial reference (the object was never killed)" if a.what == "initial reference"

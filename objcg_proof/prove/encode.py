@@ -52,14 +52,22 @@ class Encoding:
         return z3.And(list(self.finished.values())) if self.finished else z3.BoolVal(True)
 
     def leak(self) -> z3.BoolRef:
-        """Every thread finished, and some refcounted object still holds a reference."""
+        """Every thread finished, and some refcounted object's final count is not the number of
+        references the final block says are held on it (0 without `holds`)."""
         prog = self.program
         kill_mask = prog.layout.kill_bit
         leaks = []
-        for _, ev_id in prog.refcount_finals:
+        for obj_index, ev_id in prog.refcount_finals:
             v = self.symbols[prog.events[ev_id].read.name]  # type: ignore[union-attr]
-            leaks.append((v & z3.BitVecVal(~kill_mask & ((1 << prog.width) - 1), prog.width)) != 0)
+            leaks.append((v & z3.BitVecVal(~kill_mask & ((1 << prog.width) - 1), prog.width)) != self.held(obj_index))
         return z3.And(self.all_finished(), z3.Or(leaks)) if leaks else z3.BoolVal(False)
+
+    def held(self, obj_index: int) -> z3.BitVecRef:
+        """How many of the final block's `holds` name the object at the end."""
+        prog = self.program
+        address = z3.BitVecVal(prog.layout.objects[obj_index].address, prog.width)
+        one, zero = z3.BitVecVal(1, prog.width), z3.BitVecVal(0, prog.width)
+        return z3.Sum([z3.If(self.term(p) == address, one, zero) for p in prog.holds]) if prog.holds else zero
 
     def deadlock(self, exact_only: bool = False) -> z3.BoolRef:
         """Every thread finished or blocked forever, and at least one blocked. With `exact_only`,
@@ -267,6 +275,8 @@ def _checks(enc: Encoding) -> None:
     prog = enc.program
     for c in prog.checks:
         g = enc.term(c.guard)
+        if c.thread < 0:
+            continue   # a check of the final block: below, once `finished` is complete
         if c.step is not None:
             # a check in a unit that is a step on some paths only: where the path makes the unit
             # pure (no event, no wait), the check is between steps like any local one
@@ -290,3 +300,7 @@ def _checks(enc: Encoding) -> None:
             stuck = z3.And(g, pure_here, z3.Not(enc.term(c.cond)))
             enc.base.append(z3.Implies(stuck, z3.Not(enc.ran(c.thread, step.pos))))
             enc.finished[c.thread] = z3.And(enc.finished[c.thread], z3.Not(stuck))
+    for c in prog.checks:
+        if c.thread < 0:
+            # a check of the final block (prove/unroll_final.py): reached when every thread finished
+            enc._reached[c.id] = z3.And(enc.term(c.guard), enc.all_finished())

@@ -71,6 +71,8 @@ class Step:
 
 
 # Check kinds: assert, lost_update, uaf (use-after-free, bad pointer), assume (a constraint).
+# A check of the `final` block has `thread` -1 (prove/unroll_final.py): it is reached when every
+# thread finished, and its condition reads FINAL events only.
 @dataclass(frozen=True, eq=False)
 class Check:
     id: int
@@ -106,3 +108,4 @@ class EventProgram:
     nondets: tuple[tuple[str, int | None], ...]    # symbol name, limit
     width: int
     declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property
+    holds: tuple[Term, ...] = ()                    # the final block's held pointers, on the final memory (leak)

@@ -23,7 +23,8 @@ from typing import Callable, TypeVar
 from ..lang import ir
 from ..lang.diagnostics import Span, error
 from .events import FINAL, EventProgram, ThreadSteps
-from .terms import FALSE, TRUE, Term
+from .terms import FALSE, TRUE, Sym, Term
+from .unroll_final import FinalUnroller
 from .unroll_exprs import ExprEvaluator
 from .unroll_limits import check_encoding_size, encoding_pairs
 from .unroll_steps import Collector, Env, EventSpec, Frame, PendingStep, StepRecorder, ThreadState
@@ -62,15 +63,18 @@ class Unroller(Collector):
         for index, thread in enumerate(self.prog.threads):
             _ThreadUnroller(self, index, thread).run()
         finals = []
+        final_reads: dict[int, Sym] = {}   # location -> its FINAL read, shared with the final block
         for obj in self.layout.objects:
             st = self.layout.struct(obj.struct)
             if st.refcounted:
                 loc = self.layout.refcount_location(obj.index)
                 spec = EventSpec(FINAL, self.tb.word(loc), (loc,), self.fresh("final"), None, TRUE, "plain", "final")
                 finals.append((obj.index, self.add_event(spec, -1, -1, 0)))
+                final_reads[loc] = spec.read  # type: ignore[assignment]
+        holds = FinalUnroller(self, final_reads).run(self.prog.final) if self.prog.final is not None else ()
         return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
-                            self.layout.width, self.prog.properties)
+                            self.layout.width, self.prog.properties, holds)
 
 
 class _ThreadUnroller:

@@ -270,7 +270,8 @@ def _source_text(sources: SourceCache, file: str, line: int) -> str:
 def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: bool) -> Trace:
     file, line = "", 0
     if prop.kind == "leak":
-        words = "leak: at the end of the run a refcounted object still holds a reference"
+        words = ("leak: at the end of the run a refcounted object still holds a reference" if not view.prog.holds
+                 else "leak: at the end of the run a refcounted object's count is not the references the final block holds")
         trace = decode_trace(view, sources, words, leak=True)
     elif prop.kind == "deadlock":
         words = "deadlock: every unfinished thread is blocked: " + "; ".join(blocked_threads(view))
@@ -279,8 +280,10 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
         failed = [c for c in prop.checks if view.true(view.enc.reached(c)) and not view.value(c.cond)]
         c = failed[0] if failed else prop.checks[0]
         file, line = c.span.file, c.span.line
-        thread = view.prog.threads[c.thread].name
-        if prop.kind == "uaf":
+        thread = view.prog.threads[c.thread].name if c.thread >= 0 else ""
+        if not thread:
+            words = f"{c.message}, checked by the final block at {file}:{line}"
+        elif prop.kind == "uaf":
             words = f"uaf: {c.message} in thread {thread} at {file}:{line}"
         elif prop.kind == "lost_update":
             stated = _source_text(sources, file, line)

@@ -46,6 +46,10 @@ mutated, never those of included files (the harness states the properties):
                property check (`assert`, `lost_update`), or that are inside `atomic { }` are
                not swapped: no compiler or CPU reorders those.
   drop-assume  delete an `assume(c);` (the executions it excluded are explored).
+  drop-holds   delete a `holds(p);` of the `final` block: the reference the owner keeps at the
+               end counts as a leak again (a survivor says the `holds` exempts nothing that
+               any finished execution has). The final block's other statements are checks:
+               no operator changes them.
 """
 
 from __future__ import annotations
@@ -59,15 +63,15 @@ from ..lang.ir import ATOMIC_ARITH, ATOMIC_SAME_AS
 from ..lang.names import LOCATION_ARG
 from ..lang.diagnostics import SourceCache, Span
 from .syntax_text import expr_text, head_text, source_text, stmt_text
-from .syntax_walk import (StmtList, calls, children, escapes, has_continue, names, own_exprs, stmt_lists,
-                          sub_stmts, subst_own)
+from .syntax_walk import (StmtList, calls, children, escapes, final_stmt_lists, has_continue, names, own_exprs,
+                          stmt_lists, sub_stmts, subst_own)
 
-OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume")
+OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds")
 
 # statement calls deleted by the drop operators
 _DROPPED_CALLS: Mapping[str, str] = MappingProxyType({
     "put": "drop-put", "kill": "drop-put", "get": "drop-get", "tryget": "drop-get",
-    "tryget_live": "drop-get", "assume": "drop-assume",
+    "tryget_live": "drop-get", "assume": "drop-assume", "holds": "drop-holds",
 })
 # atomic read-modify-writes and the argument that is their location (`&x`)
 _RMW_LOCATION: Mapping[str, int] = MappingProxyType({
@@ -488,6 +492,11 @@ def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] 
             if i + 1 < len(lst.stmts):
                 for e in _swaps(lst, i, info, sources):
                     keep(lst, i, 2, e)
+    for lst in final_stmt_lists(module):
+        for i, st in enumerate(lst.stmts):
+            if all_files or st.span.file == module.path:
+                for e in _drop(st, sources):
+                    keep(lst, i, 1, e)
     found.sort(key=lambda item: item[0])
     return [m for _, m in found]
 

@@ -2,7 +2,7 @@
 
 Input: a `syntax.Module` (frozen nodes). Output: every statement sequence of its procedures and
 threads as a `StmtList` that can rebuild the whole module with that sequence replaced
-(`stmt_lists`); expressions with one node replaced by identity (`subst_own`); and what a
+(`stmt_lists`; those of the `final` block: `final_stmt_lists`); expressions with one node replaced by identity (`subst_own`); and what a
 statement or expression holds: the expressions a statement evaluates itself (`own_exprs`), its
 calls and whether each runs only on some paths (`calls`), the names it reads (`names`), its
 sub-statements (`sub_stmts`), a `continue` of its loop (`has_continue`), a jump out of it
@@ -55,6 +55,19 @@ def stmt_lists(module: s.Module) -> list[StmtList]:
             return replace(module, decls=decls)
 
         _walk_block(decl.body, set_body, False, out)
+    return out
+
+
+def final_stmt_lists(module: s.Module) -> list[StmtList]:
+    """The statement sequences of the model's `final` block (lang/final.py), nested blocks too."""
+    out: list[StmtList] = []
+    for di, decl in enumerate(module.decls):
+        if isinstance(decl, s.FinalDecl):
+            def set_body(body: s.Stmt, di: int = di, decl: s.FinalDecl = decl) -> s.Module:
+                assert isinstance(body, s.Block)
+                return replace(module, decls=module.decls[:di] + (replace(decl, body=body),) + module.decls[di + 1:])
+
+            _walk_block(decl.body, set_body, False, out)
     return out
 
 

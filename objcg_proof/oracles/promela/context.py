@@ -1,7 +1,7 @@
 """What every part of the Promela export shares, model-wide: the layout and the word size, the
 name of each shared location's global, the properties (their numbers, which the `--property`
-selection keeps, which have a check site), how a check site and a source comment are written,
-and the leak check of the thread that finishes last."""
+selection keeps, which have a check site), how a check site and a source comment are written
+(the end-of-run checks of the thread that finishes last are final.py's)."""
 
 from __future__ import annotations
 
@@ -77,17 +77,3 @@ class ExportContext:
             text = " ".join((text[:cut] if cut >= 0 else text).split())
         where = f"{span.file}:{span.line}"
         return "/* " + (f"{where}: {text}" if text else where).replace("*/", "* /") + " */"
-
-    def leak_code(self) -> list[str]:
-        if "leak" not in self.keep:
-            return []
-        refcounted = [o for o in self.layout.objects if self.layout.struct(o.struct).refcounted]
-        if not refcounted:
-            return []
-        zero = " && ".join(f"(({self.loc_names[self.layout.refcount_location(o.index)]} & {self.count_mask}) == 0)"
-                           for o in refcounted)
-        return ([self.guard_line("leak"), "nfinished = nfinished + 1;", "if",
-                 f":: nfinished == {len(self.prog.threads)} -> skip;"]
-                + ["   " + line for line in self.check("leak", f"({zero})")]
-                + [":: else -> skip;", "fi;", "#endif"])
-

@@ -11,6 +11,7 @@ from ...lang.diagnostics import Diagnostic, SourceCache, Span, UserError
 from ...lang.parser import load_model
 from ...lang.resolve import resolve
 from .context import ExportContext
+from .final import end_guard, end_properties
 from .proctype import Proctype
 from .thread import build_thread
 
@@ -92,8 +93,8 @@ def _declarations(x: ExportContext, refcounted: list[ir.ObjectInfo]) -> list[str
         lines.append("")
         lines.append("/* temporaries of d_step nodes: written before read inside one d_step */")
         lines.append("hidden int " + ", ".join(f"T{i}" for i in range(x.hidden_temps)) + ";")
-    if refcounted and "leak" in x.keep:
-        lines += ["", x.guard_line("leak"), "byte nfinished = 0;  /* threads that have finished */", "#endif"]
+    if end_properties(x):
+        lines += ["", end_guard(x), "byte nfinished = 0;  /* threads that have finished */", "#endif"]
     return lines
 
 

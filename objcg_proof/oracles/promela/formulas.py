@@ -25,6 +25,19 @@ def unsupported(span: Span, what: str) -> UserError:
                                 ("the prover accepts it; only the SPIN cross-check cannot represent it exactly",)))
 
 
+def binary_op(op: str, a: str, b: str, width: int, mask: int) -> str:
+    """A binary operator on two words, but division and remainder (their `uaf` check is unit.py's)."""
+    if op in ("+", "-", "*"):
+        return f"(({a} {op} {b}) & {mask})"
+    if op in ("&", "|", "^", "==", "!=", "<", "<=", ">", ">="):
+        return f"({a} {op} {b})"
+    if op == "<<":
+        return f"(({b} < {width}) -> (({a} << {b}) & {mask}) : 0)"
+    if op == ">>":
+        return f"(({b} < {width}) -> ({a} >> {b}) : 0)"
+    raise AssertionError(op)
+
+
 def atomic_builtin(op: str, r: str, args: list[str], width: int, mask: int) -> tuple[str, str]:
     """An atomic builtin on a word read as `r`: (the value written, the result)."""
     a = args + ["0", "0"]

@@ -12,6 +12,7 @@ from ...lang.diagnostics import Span
 from .cfg import Branch, Ctx, Goto, Instr
 from .context import ExportContext
 from .facts import nondet_calls
+from .final import end_code
 from .formulas import unsupported
 from .unit import Unit
 from .variables import ThreadVariables
@@ -29,7 +30,7 @@ class ThreadGraph:
         self.vars = ThreadVariables(x, thread)
         self.instrs: list[Instr] = []
         self.has_wait = False
-        self.finish = self.add(Instr(x.leak_code(), None, kind="finish"))
+        self.finish = self.add(Instr(end_code(x), None, kind="finish"))
         self.stop = self.add(Instr([], None, kind="stop"))
         self.entry = -1   # the first instruction: set by thread.build_thread once the body is built
 

@@ -12,7 +12,7 @@ from typing import Callable
 from ...lang import ir
 from .cfg import FAIL, Ctx
 from .facts import writes_local
-from .formulas import atomic_builtin, disjunction, refcount_builtin
+from .formulas import atomic_builtin, binary_op, disjunction, refcount_builtin
 from .variables import ThreadVariables
 
 
@@ -133,15 +133,9 @@ class Unit:
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
     def binary(self, op: str, a: str, b: str) -> str:
-        m, w = self.x.mask, self.x.width
-        if op in ("+", "-", "*"):
-            return f"(({a} {op} {b}) & {m})"
-        if op in ("&", "|", "^", "==", "!=", "<", "<=", ">", ">="):
-            return f"({a} {op} {b})"
-        if op == "<<":
-            return f"(({b} < {w}) -> (({a} << {b}) & {m}) : 0)"
-        if op == ">>":
-            return f"(({b} < {w}) -> ({a} >> {b}) : 0)"
+        m = self.x.mask
+        if op not in ("/", "%"):
+            return binary_op(op, a, b, self.x.width, m)
         if op == "/":
             self.uaf(f"({b} != 0)")
             return f"(({b} == 0) -> {m} : ({a} / {b}))"
