@@ -392,3 +392,71 @@ def test_diagnostics_come_in_source_order(models):
     assert run.rc == 2
     heads = [l.split(": error:")[0] for l in run.err.splitlines() if ": error:" in l]
     assert heads == ["m.dsl:1:20", "m.dsl:3:1", "m.dsl:4:21"]
+
+
+# ---- the final block (docs/semantics.md, "End-of-run checks") --------------------------------
+
+FINAL_BASE = """
+    refcounted struct obj { word x; };
+    struct plain { word f; };
+    object struct obj o;
+    object struct plain q;
+    shared word x = 0;
+    shared word a[2];
+    shared struct plain *pp = &q;
+    proc void f(void) { x = 3; }
+    thread T { x = 2; kill(&o); }
+"""
+
+
+@pytest.mark.parametrize("body, needle, phrase", [
+    ("x = 1;", "x = 1;", "a 'final' block holds only 'assert(c)', 'assert(c, \"label\")' and 'holds(p)'"),
+    ("f();", "f();", "a 'final' block holds only"),
+    ("word v = x;", "word v", "a 'final' block holds only"),
+    ("get(&o);", "get(&o);", "a 'final' block holds only"),
+    ("await(x == 2);", "await(", "a 'final' block holds only"),
+    ("if (x) assert(1);", "if (x)", "a 'final' block holds only"),
+    ("assert(y == 1);", "y == 1", "unknown name 'y'"),
+    ("assert(pp->f == 1);", "pp->f", "'->' in a 'final' block"),
+    ("assert(a[x] == 1);", "a[x]", "a variable index in a 'final' block"),
+    ("assert(nondet(2));", "nondet(2)", "'nondet' in a 'final' block"),
+    ("assert(xchg(&x, 1) == 0);", "xchg(", "'xchg' in a 'final' block: a final check reads the memory at the end"),
+    ("assert(tryget(&o));", "tryget(", "'tryget' in a 'final' block: only 'refcount(&obj)'"),
+    ("assert(current == NULL);", "current ==", "a 'final' block runs in no thread: it has no 'current'"),
+    ("assert(x / 2 == 1);", "x / 2", "'/' in a 'final' block"),
+    ("assert(x % 2 == 1);", "x % 2", "'%' in a 'final' block"),
+    ("holds(pp);", "pp);", "'holds' of a pointer to struct plain, which is not refcounted"),
+    ("holds(&o, &o);", "holds(", "'holds' takes 1 argument(s), 2 given"),
+    ("assert(x, 3);", "3)", "the second argument of 'assert' must be a string label"),
+])
+def test_misuse_of_the_final_block(models, body, needle, phrase):
+    text = FINAL_BASE + f"    final {{\n        {body}\n    }}\n"
+    check(models, text, needle, phrase)
+
+
+def test_two_final_blocks(models):
+    text = FINAL_BASE + "    final { assert(x == 2); }\n    final { holds(&o); }\n"
+    check(models, text, "final { holds", "a model has at most one 'final' block")
+    assert "note: the first one is at m.dsl:10:1; put every end-of-run check in it" in models.run(text).err
+
+
+def test_holds_in_a_thread(models):
+    text = FINAL_BASE + "    thread U { holds(&o); }\n"
+    check(models, text, "holds(&o)", "'holds' is only allowed in the 'final' block")
+
+
+def test_holds_without_a_refcounted_object(models):
+    text = """
+        struct plain { word f; };
+        object struct plain q;
+        thread T { q.f = 1; }
+        final { holds(&q); }
+    """
+    check(models, text, "holds(&q)", "'holds' in a model without an object of a refcounted struct")
+
+
+def test_every_misuse_of_a_final_block_is_reported_at_once(models):
+    text = FINAL_BASE + "    final {\n        x = 1;\n        assert(nondet(2));\n    }\n"
+    run = models.run(text)
+    assert run.rc == 2
+    assert run.err.count("error:") == 2

@@ -20,6 +20,7 @@ from objcg_proof.oracles.interpret import Exploration, explore, replay
 from objcg_proof.runner import batch
 
 import atomic_models
+import final_models
 from model_results import proved
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,33 @@ def test_interpreter_runs_the_atomic_t_operations(tmp_path: Path, text: str, sta
     assert mine.complete
     assert {name: mine.status(name) for name, _ in mine.properties} == {   # no refcounted object: no leak
         "uaf": "proved", "deadlock": "proved", **statuses}
+
+
+@pytest.mark.parametrize("text, want", [(text, want) for _, text, want in final_models.CASES],
+                         ids=[case for case, _, _ in final_models.CASES])
+def test_interpreter_runs_the_final_checks(tmp_path: Path, text: str, want: dict[str, str]) -> None:
+    # the end-of-run checks, derived by hand in tests/final_models.py, from every reachable state
+    path = tmp_path / "m.dsl"
+    path.write_text(text, encoding="utf-8")
+    mine = explore(resolve(load_model(str(path), SourceCache())))
+    assert mine.complete
+    got = {name: mine.status(name) for name, _ in mine.properties}
+    assert set(want) <= set(got)
+    assert got == {name: final_models.interpreter_status(want.get(name, "proved")) for name in got}
+
+
+def test_replay_of_a_final_check_needs_every_thread_finished(tmp_path: Path) -> None:
+    path = tmp_path / "m.dsl"
+    path.write_text(final_models.RACE, encoding="utf-8")
+    prog = resolve(load_model(str(path), SourceCache()))
+    lines = {line.split("{")[0].strip(): n for n, line in enumerate(final_models.RACE.splitlines(), 1)
+             if line.startswith("thread")}
+    a, b = ("A", str(path), lines["thread A"]), ("B", str(path), lines["thread B"])
+    assert replay(prog, [a, b, a, b], "sum", "assert") == (True, "")
+    ok, why = replay(prog, [a, b, a], "sum", "assert")   # B has not finished: nothing is checked
+    assert not ok and "not violated" in why
+    ok, why = replay(prog, [a, a, b, b], "sum", "assert")   # one after the other: 2 at the end
+    assert not ok
 
 
 NO_OBJECT = """refcounted struct obj { word x; };

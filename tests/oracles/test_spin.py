@@ -54,6 +54,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, seed, settings
 
 import atomic_models
+import final_models
 import gen_models
 from objcg_proof.cli.dispatch import main
 from objcg_proof.lang.diagnostics import SourceCache, UserError
@@ -362,6 +363,29 @@ def test_spin_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: 
     path.write_text(text, encoding="utf-8")
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
     assert answer.violated == {name for name, status in statuses.items() if status == "violated"}
+
+
+@pytest.mark.parametrize("text, want", [(text, want) for _, text, want in final_models.CASES],
+                         ids=[case for case, _, _ in final_models.CASES])
+def test_spin_runs_the_final_checks(tmp_path: Path, text: str, want: dict[str, str]) -> None:
+    # the end-of-run checks, derived by hand in tests/final_models.py: SPIN finds exactly the
+    # violations, checked by the thread that finishes last
+    require_spin()
+    path = tmp_path / "m.dsl"
+    path.write_text(text, encoding="utf-8")
+    answer = survey(export_path(str(path), SourceCache()), tmp_path)
+    assert answer.violated == {name for name, status in want.items() if status == "violated"}
+
+
+def test_a_final_check_alone_is_exported_with_its_end_count(tmp_path: Path) -> None:
+    # -p of one final check keeps nfinished and that check only (no leak in the model)
+    path = tmp_path / "m.dsl"
+    path.write_text(final_models.RACE, encoding="utf-8")
+    model = export_path(str(path), SourceCache(), properties=("sum",))
+    assert "byte nfinished = 0;" in model.text and "PROP_3_sum" in model.text
+    assert "PROP_4_" not in model.text.split("hidden byte PROP_4_")[1]   # the unlabelled final check is not kept
+    alone = export_path(str(path), SourceCache(), properties=("uaf",))
+    assert "nfinished" not in alone.text and "sum" in alone.checked
 
 
 # Each argument of a procedure call is its own unit (docs/semantics.md, "Units"): another thread

@@ -37,6 +37,8 @@ def end_guard(x: ExportContext) -> str:
 
 def end_code(x: ExportContext) -> list[str]:
     """A thread's finish: count it; the last one checks leak and the final block."""
+    for c in _final(x).checks:   # a site whether or not the selection keeps it, as in the threads
+        x.sites.add(ir.property_name(c.kind, c.label, c.span))
     if not end_properties(x):
         return []
     checks: list[str] = []
