@@ -21,7 +21,10 @@
   nondet(2) / nondet(3), accesses that only happen on one side of `&&`, `||`, `?:`, if / else
   if / else, loops (constant and nondet trip counts, shared conditions, do-while, `while (1)`
   with a break), break / continue / return, procedure calls, tagged pointers, and
-  assert / lost_update (labelled or not).
+  assert / lost_update (labelled or not);
+- sometimes a `final` block: one or two asserts on the memory at the end (labelled `fin`, `a1`
+  as a thread's assert may be, or not) and, with objects, up to two `holds` of a pointer at the
+  end (`ptr`, `&o0`, `o1.next`, NULL, maybe with its tag masked off).
 
 Every statement outside `atomic { }` makes at most one non-ghost shared access (the atomicity
 rule), so every model resolves: `models()` resolves each text it produces and raises if it
@@ -561,7 +564,56 @@ class _Gen:
             out.append(f"thread T{t} {{")
             out += self.indent(body)
             out.append("}")
+        if self.coin(2):
+            out += self.final_block()
         return "\n".join(out) + "\n"
+
+    # ---- the final block (docs/semantics.md, "End-of-run checks")
+    def final_block(self) -> list[str]:
+        """`final { ... }`: asserts on the memory at the end (a label of their own, or one a
+        thread's assert may have too) and, with objects, `holds` of a pointer there."""
+        body = []
+        for _ in range(self.num(1, 2)):
+            c = self.final_expr(2)
+            form = self.num(0, 3)
+            body.append(f"assert({c});" if form == 1 else f'assert({c}, "{"a1" if form == 2 else "fin"}");')
+        if self.cfg.objects:
+            for _ in range(self.num(0, 2)):
+                body.insert(self.num(0, len(body)), f"holds({self.final_ptr()});")
+        return ["final {"] + self.indent(body) + ["}"]
+
+    def final_loc(self) -> str:
+        """A location a final expression may read: named statically (no `->`, no variable index)."""
+        opts = ["x", "y", "arr[0]", "arr[1]", *self.cfg.ghosts]
+        opts += [f"{o}.data" for o in self.objects()]
+        if self.cfg.lock:
+            opts.append("lock")
+        return self.pick(opts)
+
+    def final_ptr(self) -> str:
+        """A pointer at the end: NULL, an object, a shared pointer, maybe with its tag masked off."""
+        opts = ["ptr", "NULL"] + [f"&{o}" for o in self.objects()] + [f"{o}.next" for o in self.objects()]
+        p = self.pick(opts)
+        return p if not self.coin(1) else f"({p} & ~1)"
+
+    def final_expr(self, depth: int) -> str:
+        """A pure, total word expression on the final memory (every operator but / and %)."""
+        kind = self.num(0, 9) if depth > 0 else self.num(0, 4)
+        if kind <= 1:
+            return self.const()
+        if kind <= 3:
+            return self.final_loc()
+        if kind == 4:
+            if self.cfg.objects:
+                o = self.pick(self.objects())
+                return self.pick((f"refcount(&{o})", f"{o}.id", f"(ptr == &{o})", f"({o}.next != NULL)"))
+            return f"READ_ONCE({self.final_loc()})"
+        if kind == 5:
+            return f"{self.pick(('!', '~', '-'))}{self.final_expr(depth - 1)}"
+        if kind == 6:
+            return f"({self.final_expr(depth - 1)} ? {self.final_expr(0)} : {self.final_expr(0)})"
+        ops = tuple(op for op in WORD_OPS if op not in ("/", "%"))
+        return f"({self.final_expr(depth - 1)} {self.pick(ops)} {self.final_expr(depth - 1)})"
 
 
 def check_resolves(text: str, file: str = "gen.dsl") -> None:

@@ -146,6 +146,9 @@ def test_z3_and_interpreter_agree_on_random_models(tmp_path: Path) -> None:
             stats["skipped"] += 1
             return
         stats["compared"] += 1
+        if "final {" in text:
+            stats["with a final block"] += 1
+            stats["with holds"] += "holds(" in text
         if outcome.z3.get("uaf", ("", None))[0] == VIOLATED or outcome.interp.get("uaf", ("", None))[0] == VIOLATED:
             stats["with a uaf"] += 1
         stats["properties compared"] += len(outcome.compared)

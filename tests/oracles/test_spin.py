@@ -246,6 +246,9 @@ def test_spin_agrees_with_the_prover_on_generated_models(tmp_path: Path) -> None
             return
         stats["compared"] += 1
         stats["properties compared"] += len(compared)
+        if "final {" in text:
+            stats["with a final block"] += 1
+            stats["with holds"] += "holds(" in text
         if compared.get("uaf") == VIOLATED:
             stats["with a uaf"] += 1
         if problems and GENERATED_SEED is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import atomic_models
+import final_models
 from conftest import line_of
 from objcg_proof.lang import syntax as s
 from objcg_proof.lang.diagnostics import SourceCache
@@ -374,6 +375,32 @@ def test_a_non_atomic_fetch_add_is_killed(models):
     assert r.outcome == KILLED
     assert [(c.property, c.original, c.mutant) for c in r.changes] == [
         ("distinct_tickets", "proved", "violated"), ("no_lost_update", "proved", "violated")]
+
+
+def test_drop_holds_deletes_a_holds_of_the_final_block_and_is_killed_by_leak(models):
+    text = final_models.TWO.replace("HOLDS", 'holds(t1.cache);\n    holds(t2.cache);\n    assert(ready == 2, "both");')
+    path = models.write(text)
+    module, sources, original = _verify_original(path)
+    assert original["leak"] == "proved"
+    ms = generate(module, sources)
+    drops = [m for m in ms if m.operator == "drop-holds"]
+    assert table(drops) == [("drop-holds", line_of(text, "holds(t1"), "(deleted)"),
+                            ("drop-holds", line_of(text, "holds(t2"), "(deleted)")]
+    assert drops[0].original == "holds(t1.cache);"
+    # the final block is only dropped from: no other operator touches its statements
+    assert all(m.span.line < line_of(text, "final {") for m in ms if m.operator != "drop-holds")
+    assert_valid(drops)
+    r = run_mutant(drops[0], original, sources, VerifyOptions(minimize=False))
+    assert r.outcome == KILLED
+    assert [(c.property, c.original, c.mutant) for c in r.changes] == [("leak", "proved", "violated")]
+
+
+def test_drop_holds_only_in_the_model_file(models):
+    # a final block in an included file (a harness) is not mutated unless asked
+    models.write("final { holds(t1.cache); }\n", "end.dsl")
+    text = final_models.CACHE.replace("STORE", "&o1").split("final {")[0] + 'include "end.dsl";\n'
+    assert mutants_of(models, text, "drop-holds") == []
+    assert table(mutants_of(models, text, "drop-holds", all_files=True)) == [("drop-holds", 1, "(deleted)")]
 
 
 def test_an_unobservable_reordering_survives(models):
