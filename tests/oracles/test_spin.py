@@ -357,27 +357,19 @@ def test_single_property_mode(tmp_path: Path) -> None:
     assert "errors: 0" in pan("counted_is_2")
 
 
-@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES],
-                         ids=[case for case, _, _ in atomic_models.CASES])
-def test_spin_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
-    # the verdicts derived by hand in tests/atomic_models.py: SPIN finds exactly the violations
+HAND_DERIVED = atomic_models.CASES + tuple((f"final-{case}", text, want) for case, text, want in final_models.CASES)
+
+
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in HAND_DERIVED],
+                         ids=[case for case, _, _ in HAND_DERIVED])
+def test_spin_runs_the_atomic_t_operations_and_final_checks(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
+    # the verdicts derived by hand in tests/atomic_models.py and tests/final_models.py (the
+    # end-of-run checks, run by the thread that finishes last): SPIN finds exactly the violations
     require_spin()
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
     assert answer.violated == {name for name, status in statuses.items() if status == "violated"}
-
-
-@pytest.mark.parametrize("text, want", [(text, want) for _, text, want in final_models.CASES],
-                         ids=[case for case, _, _ in final_models.CASES])
-def test_spin_runs_the_final_checks(tmp_path: Path, text: str, want: dict[str, str]) -> None:
-    # the end-of-run checks, derived by hand in tests/final_models.py: SPIN finds exactly the
-    # violations, checked by the thread that finishes last
-    require_spin()
-    path = tmp_path / "m.dsl"
-    path.write_text(text, encoding="utf-8")
-    answer = survey(export_path(str(path), SourceCache()), tmp_path)
-    assert answer.violated == {name for name, status in want.items() if status == "violated"}
 
 
 def test_a_final_check_alone_is_exported_with_its_end_count(tmp_path: Path) -> None:
