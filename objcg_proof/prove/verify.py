@@ -222,6 +222,8 @@ def _vacuity(prop: Property, enc: encode_mod.Encoding, session: Session, bound: 
         if prop.kind in ("assert", "lost_update", "uaf"):
             session.add(enc.reachable(list(prop.checks)))
             why = f"vacuous: no check of it is reachable within the bound {bound}"
+            if all(c.thread < 0 for c in prop.checks):   # the final block's: checked once every thread finished
+                why = f"vacuous: no execution finishes every thread within the bound {bound}"
         elif prop.kind == "leak":
             session.add(enc.all_finished())
             why = f"vacuous: no execution finishes every thread within the bound {bound}"

@@ -97,6 +97,11 @@ def test_property_selection_and_listing(models):
     assert run.rc == 2 and "sum" in run.err
 
 
+def test_a_vacuous_final_check_says_no_execution_finishes(models):
+    p = prop(models.verify(final_models.STUCK), "never")
+    assert p.status == "vacuous" and p.coverage == "vacuous: no execution finishes every thread within the bound 2"
+
+
 def test_holds_is_no_property_of_its_own(models):
     r = models.verify(final_models.MAYBE)
     assert list(statuses(r)) == ["leak", "uaf", "deadlock"]
