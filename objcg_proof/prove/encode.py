@@ -59,7 +59,10 @@ class Encoding:
         leaks = []
         for obj_index, ev_id in prog.refcount_finals:
             v = self.symbols[prog.events[ev_id].read.name]  # type: ignore[union-attr]
-            leaks.append((v & z3.BitVecVal(~kill_mask & ((1 << prog.width) - 1), prog.width)) != self.held(obj_index))
+            # without holds exactly the formula it always was: z3's search (and so which of several
+            # shortest traces it shows) depends on how a formula is built
+            held = self.held(obj_index) if prog.holds else 0
+            leaks.append((v & z3.BitVecVal(~kill_mask & ((1 << prog.width) - 1), prog.width)) != held)
         return z3.And(self.all_finished(), z3.Or(leaks)) if leaks else z3.BoolVal(False)
 
     def held(self, obj_index: int) -> z3.BitVecRef:
