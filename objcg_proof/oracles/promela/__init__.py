@@ -35,7 +35,9 @@ How the model is mapped:
   property in pan's "assertion violated" line. `spin -DPROPERTY=-1` is the survey mode: a failing check prints
   `objcg-prove: property n (name) violated` and the search goes on, so one exhaustive run
   (pan compiled with -DPRINTF -DNOREDUCE, run with -c0) finds every violated property.
-  Leak is checked by the thread that finishes last: every refcount's count bits must be 0.
+  Leak is checked by the thread that finishes last: every refcount's count bits must be the
+  number of the `final` block's `holds` naming it (0 without one); the final block's asserts
+  are checked there too, on the globals (final.py).
   Deadlock is SPIN's invalid end state: a thread blocked at a wait node while every other is
   finished or blocked (when deadlock is not selected, the dispatch loop carries an `end`
   label, so blocked threads are valid end states).
@@ -69,6 +71,7 @@ The parts of the export, in the order a model goes through them:
 - context.py: what is model-wide (globals' names, property numbers and selection, check sites).
 - thread.py: a thread's statements into its control-flow graph (loops, calls, returns);
   atomic.py: atomic blocks; graph.py: the graph, one unit as an instruction, nondet() choices.
+- final.py: the end of a run (leak, the `final` block), run by the thread that finishes last.
 - unit.py: one unit's code (expressions, shared accesses, atomic and refcount builtins, failed
   accesses); waits.py: a step's wait condition as one expression, the guard of its node.
 - facts.py: what a statement reads, writes, waits on or chooses, read off the IR.
