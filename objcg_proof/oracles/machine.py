@@ -3,8 +3,9 @@
 Input: an `ir.Program`, its threads compiled to units (units.py). Output: the initial states
 (`Machine.initial`), each thread's moves from a state (`Machine.moves`: one step and the pure
 units after it, every nondet choice), and the problems of a state where no thread can move
-(`Machine.final_problems`: leak, the `final` block's checks, deadlock). A unit is run by run.py; explore.py searches the
-states. The limits below make the interpreter give up (StateLimit) instead of running for hours.
+(`Machine.final_problems`: leak, the `final` block's checks, deadlock). A unit is run by
+run.py; explore.py searches the states. The limits below make the interpreter give up
+(StateLimit) instead of running for hours.
 """
 
 from __future__ import annotations
