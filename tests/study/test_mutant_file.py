@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import reuse_models
 from objcg_proof.cli.dispatch import main
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.lang.parser import load_model
@@ -71,17 +72,23 @@ def written(model: Path, folder: Path) -> list[tuple[object, object]]:
     return pairs
 
 
-@pytest.mark.parametrize("model", ["v5", "every form"])
+@pytest.mark.parametrize("model", ["v5", "every form", "a difference"])
 def test_the_file_is_the_mutant(model: str, tmp_path: Path) -> None:
+    # a mutant of a difference file changes the difference (its replacement), and is written as
+    # a second layer: a file that includes the difference and replaces that procedure again
     if model == "v5":
         path = ROOT / "models" / "objcg_v5.dsl"
+    elif model == "a difference":
+        path, _ = reuse_models.write_cache_design(tmp_path)
     else:
         path = tmp_path / "m.dsl"
         path.write_text(EVERY_FORM, encoding="utf-8")
     (tmp_path / "out").mkdir()
     pairs = written(path, tmp_path / "out")
     sources = SourceCache()
-    assert len(pairs) == len(generate(load_model(str(path), sources), sources)) >= 7   # every mutant is in a procedure
+    mutants = generate(load_model(str(path), sources), sources)
+    assert len(pairs) == len(mutants) >= 1   # every mutant is in a procedure
+    assert {m.span.file for m in mutants} == {str(path)}
     for mutant, loaded in pairs:
         assert loaded == mutant
 
