@@ -68,6 +68,7 @@ CACHE_BASE = """
     struct task { const struct obj *cache; };
     object struct obj o;
     object struct task t = { .cache = &o };
+    object struct task spare = { .cache = &o };
     shared word limit = 1;
     ghost word done = 0;
 
@@ -76,13 +77,14 @@ CACHE_BASE = """
     }
 """ + SCENARIO
 
-# The variant as a difference: a counter added to the task, set by its initialiser; two
-# lookups by default; a higher limit; a lookup that counts.
+# The variant as a difference: a counter added to the task, set by an initialiser added to t
+# and by spare's new one; two lookups by default; a higher limit; a lookup that counts.
 CACHE_DIFFERENCE = """
     include "base.dsl";
 
     extend struct task { word uses; };
-    replace object struct task t = { .cache = &o, .uses = 2 };
+    extend object struct task t = { .uses = 2 };
+    replace object struct task spare = { .cache = NULL, .uses = 7 };
     replace param N = 2;
     replace const STEP = 2;
     replace shared word limit = 3;
@@ -105,6 +107,7 @@ CACHE_COPY = """
     struct task { const struct obj *cache; word uses; };
     object struct obj o;
     object struct task t = { .cache = &o, .uses = 2 };
+    object struct task spare = { .cache = NULL, .uses = 7 };
     shared word limit = 3;
     ghost word done = 0;
 

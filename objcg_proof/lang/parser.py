@@ -244,8 +244,12 @@ class _Builder(Transformer[Token, Any]):
         return [s.Replace(d, self._span(meta)) for d in decls]
 
     @v_args(meta=True)
-    def extend_decl(self, meta: Any, c: list[Any]) -> s.ExtendStruct:
+    def extend_struct(self, meta: Any, c: list[Any]) -> s.ExtendStruct:
         return s.ExtendStruct(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def extend_object(self, meta: Any, c: list[Any]) -> list[s.ExtendObject]:
+        return [s.ExtendObject(d, self._span(meta)) for d in c[0]]
 
     # -- statements
     @v_args(meta=True)

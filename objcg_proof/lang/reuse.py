@@ -1,11 +1,12 @@
 """A design as a difference: `replace` and `extend` applied to the loaded declarations.
 
 Input: the declarations of a model file and everything it includes, in file order (parser.py,
-includes expanded in place), among them `syntax.Replace` and `syntax.ExtendStruct`, and the
-include graph. Output: the declarations of one program, with no `replace` or `extend` left:
-each replaced declaration's place holds its replacement (so objects keep their addresses), each
-extended struct ends with the added fields. Every misuse is a located diagnostic, all raised
-together as one UserError. The rules are docs/dsl.md, "replace and extend".
+includes expanded in place), among them `syntax.Replace`, `syntax.ExtendStruct` and
+`syntax.ExtendObject`, and the include graph. Output: the declarations of one program, with no
+`replace` or `extend` left: each replaced declaration's place holds its replacement (so objects
+keep their addresses), each extended struct ends with the added fields, each extended object
+has the added initialisers. Every misuse is a located diagnostic, all raised together as one
+UserError. The rules are docs/dsl.md, "replace and extend".
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .diagnostics import Diagnostic, Span, UserError
 # only appear as what a misused `replace` found
 _REPLACEABLE = (s.ProcDecl, s.ObjectDecl, s.SharedDecl, s.ConstDecl)
 _NAMED = (*_REPLACEABLE, s.ThreadDecl, s.CommonPathDecl)
-_Named = s.ProcDecl | s.ObjectDecl | s.SharedDecl | s.ConstDecl | s.ThreadDecl | s.CommonPathDecl
+_REUSE = (s.Replace, s.ExtendStruct, s.ExtendObject)
 
 
 class IncludeGraph:
@@ -47,8 +48,8 @@ class IncludeGraph:
 
 
 def apply_reuse(decls: Sequence[s.Decl | s.ReuseDecl], graph: IncludeGraph) -> tuple[s.Decl, ...]:
-    plain = [d for d in decls if not isinstance(d, (s.Replace, s.ExtendStruct))]
-    reuse = [d for d in decls if isinstance(d, (s.Replace, s.ExtendStruct))]
+    plain = [d for d in decls if not isinstance(d, _REUSE)]
+    reuse = [d for d in decls if isinstance(d, _REUSE)]
     if not reuse:
         return tuple(plain)
     first: dict[str, int] = {}
@@ -60,35 +61,58 @@ def apply_reuse(decls: Sequence[s.Decl | s.ReuseDecl], graph: IncludeGraph) -> t
             structs.setdefault(d.name, i)
     diags: list[Diagnostic] = []
     replaced: dict[int, list[s.Replace]] = {}
-    added: dict[int, tuple[s.FieldDecl, ...]] = {}
+    fields: dict[int, tuple[s.FieldDecl, ...]] = {}
+    inits: dict[int, list[s.ExtendObject]] = {}
     for r in reuse:
-        if isinstance(r, s.Replace):
-            name, what = r.decl.name, f"replace {_keyword(r.decl)} '{r.decl.name}'"
-            i = first.get(name)
-            candidates = [d.name for d in plain if isinstance(d, type(r.decl))]
-            if _placed(what, name, r.span, plain[i] if i is not None else None, candidates, graph, diags):
-                assert i is not None
-                if _matches(r, plain[i], diags):
-                    replaced.setdefault(i, []).append(r)
-        else:
-            what = f"extend struct '{r.name}'"
+        if isinstance(r, s.ExtendStruct):
             i = structs.get(r.name)
             target = plain[i] if i is not None else None
-            if _placed(what, r.name, r.span, target, list(structs), graph, diags, kind="struct "):
+            if _placed(f"extend struct '{r.name}'", r.name, r.span, target, list(structs), graph, diags, kind="struct "):
                 assert i is not None
-                added[i] = added.get(i, ()) + r.fields
+                fields[i] = fields.get(i, ()) + r.fields
+            continue
+        verb = "replace" if isinstance(r, s.Replace) else "extend"
+        name, what = r.decl.name, f"{verb} {_keyword(r.decl)} '{r.decl.name}'"
+        i = first.get(name)
+        candidates = [d.name for d in plain if isinstance(d, type(r.decl))]
+        if _placed(what, name, r.span, plain[i] if i is not None else None, candidates, graph, diags):
+            assert i is not None
+            if _matches(what, r.decl, r.span, plain[i], diags):
+                if isinstance(r, s.Replace):
+                    replaced.setdefault(i, []).append(r)
+                else:
+                    inits.setdefault(i, []).append(r)
     out: list[s.Decl] = list(plain)
     for i, reps in replaced.items():
         winner = _outermost(reps, graph, diags)
         if winner is not None:
             out[i] = winner.decl
-    for i, fields in added.items():
+    for i, added in fields.items():
         struct = out[i]
         assert isinstance(struct, s.StructDecl)
-        out[i] = replace(struct, fields=struct.fields + fields)
+        out[i] = replace(struct, fields=struct.fields + added)
+    for i, extensions in inits.items():
+        out[i] = _initialised(out[i], extensions, diags)
     if diags:
         raise UserError(diags)
     return tuple(out)
+
+
+def _initialised(obj: s.Decl, extensions: list[s.ExtendObject], diags: list[Diagnostic]) -> s.Decl:
+    """The object (as replaced, if it is) with the extensions' initialisers added; a field it
+    already initialises is an error (that is a `replace object`)."""
+    assert isinstance(obj, s.ObjectDecl)
+    have = {f.name: f.span for f in obj.inits}
+    added = list(obj.inits)
+    for e in extensions:
+        for f in e.decl.inits:
+            if f.name in have:
+                diags.append(Diagnostic(f.span, f"extend object '{obj.name}': .{f.name} is initialised already, at {have[f.name]}",
+                                        ("extend object adds initialisers; to change one, replace the object",)))
+                continue
+            have[f.name] = f.span
+            added.append(f)
+    return replace(obj, inits=tuple(added))
 
 
 def _placed(what: str, name: str, span: Span, target: s.Decl | None, candidates: Iterable[str], graph: IncludeGraph,
@@ -117,16 +141,16 @@ def _did_you_mean(name: str, candidates: Iterable[str]) -> tuple[str, ...]:
     return (f"did you mean {' or '.join(repr(c) for c in close)}?",) if close else ()
 
 
-def _matches(r: s.Replace, target: s.Decl, diags: list[Diagnostic]) -> bool:
-    """The replacement has the replaced declaration's kind and signature."""
-    new = r.decl
+def _matches(what: str, new: s.Decl, span: Span, target: s.Decl, diags: list[Diagnostic]) -> bool:
+    """`new` has the kind and signature of `target`, the declaration it replaces or extends."""
     if type(new) is not type(target) or _keyword(new) != _keyword(target):
-        diags.append(Diagnostic(r.span, f"replace {_keyword(new)} '{new.name}': '{new.name}' is a {_what(target)}",
-                                (f"the declaration is at {target.span}",)))
+        name = getattr(new, "name", "")
+        diags.append(Diagnostic(span, f"{what}: '{name}' is a {_what(target)}", (f"the declaration is at {target.span}",)))
         return False
     if _shape(new) != _shape(target):
-        diags.append(Diagnostic(r.span, f"replace {_keyword(new)} '{new.name}': {_signature(new)} does not match "
-                                f"the replaced {_signature(target)}", (f"the replaced declaration is at {target.span}",)))
+        verb = "replaced" if what.startswith("replace") else "extended"
+        diags.append(Diagnostic(span, f"{what}: {_signature(new)} does not match the {verb} {_signature(target)}",
+                                (f"the {verb} declaration is at {target.span}",)))
         return False
     return True
 

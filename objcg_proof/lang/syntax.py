@@ -343,7 +343,16 @@ class ExtendStruct:
     span: Span = _span()
 
 
-ReuseDecl = Replace | ExtendStruct
+@dataclass(frozen=True)
+class ExtendObject:
+    """`extend object struct S o = { .f = v };`: initialisers added to an object an included
+    file declares (of fields it does not initialise: an added field, typically)."""
+
+    decl: ObjectDecl
+    span: Span = _span()
+
+
+ReuseDecl = Replace | ExtendStruct | ExtendObject
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def test_each_replacement_and_extension_is_what_runs(tmp_path: Path) -> None:
         assert statuses(r, []) == want
     for e in explored:
         assert statuses(e, names) == want
-    # uses starts at 2 (the replaced initialiser of an extended field), the limit is 3 (the
+    # uses starts at 2 (the added initialiser of an added field), the limit is 3 (the
     # replaced shared variable): the second of the two lookups (the replaced param) is over
     within = [p for p in results[0].properties if p.name == "within_limit"][0]
     assert within.trace is not None
@@ -275,6 +275,43 @@ def test_extending_a_struct_of_the_same_file(models) -> None:
         extend struct own { word b; };
     """
     check(models, text, "extend", "extend struct 'own': 'own' is declared in this file")
+
+
+def test_an_extended_object_may_not_initialise_a_field_twice(models) -> None:
+    text = """
+        include "base.dsl";
+        extend struct task { word extra; };
+        extend object struct task t = { .extra = 1, .objcg = 2 };
+    """
+    models.write(BASE.replace("object struct task t;", "object struct task t = { .objcg = 1 };"), "base.dsl")
+    run = models.run(text)
+    assert_diagnostic(run, "m.dsl", 3, 45, "extend object 't': .objcg is initialised already, at base.dsl:2:26")
+    assert "note: extend object adds initialisers; to change one, replace the object" in run.err
+
+
+def test_an_extended_object_must_match(models) -> None:
+    text = """
+        include "base.dsl";
+        extend object struct task t[2] = { .objcg = 1 };
+    """
+    check(models, text, "extend", "extend object 't': 'struct task t[2]' does not match the extended 'struct task t'")
+
+
+def test_extending_an_unknown_object(models) -> None:
+    text = """
+        include "base.dsl";
+        extend object struct task tt = { .objcg = 1 };
+    """
+    check(models, text, "extend", "extend object 'tt': no included file declares 'tt'")
+    assert "did you mean 't'?" in models.cli("m.dsl").err
+
+
+def test_an_added_initialiser_of_an_unknown_field_is_located(models) -> None:
+    text = """
+        include "base.dsl";
+        extend object struct task t = { .objgc = 1 };
+    """
+    check(models, text, ".objgc", "objgc")
 
 
 def test_an_extension_may_not_repeat_a_field(models) -> None:
