@@ -634,3 +634,37 @@ def models(draw) -> str:  # type: ignore[no-untyped-def]
     text = _Gen(draw, cfg).model()
     check_resolves(text)
     return text
+
+
+# ---- a design as a difference (docs/dsl.md, "replace and extend") ----------------------------
+_PLACEHOLDERS = {"proc word f(word a, word b) {": "    return a;", "proc void w(word c) {": ""}
+BASE_FILE = "base.dsl"
+
+
+@st.composite
+def split_models(draw) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """A model (`models()`) and the same model split into a base (`BASE_FILE`) and a difference
+    that includes it: each chosen procedure (f, w) has a placeholder body in the base and its
+    drawn one as a `replace proc` in the difference; the shared word x may be replaced too (with
+    its drawn initial value, the base's being 0); each three times in four. Returns (full
+    text, base, difference)."""
+    text = draw(models())
+    lines = text.split("\n")
+    base, replaced = [], []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line in _PLACEHOLDERS and draw(st.integers(0, 3)) != 0:
+            end = lines.index("}", i)
+            replaced += ["replace " + line, *lines[i + 1:end + 1]]
+            base += [line] + ([_PLACEHOLDERS[line]] if _PLACEHOLDERS[line] else []) + ["}"]
+            i = end + 1
+            continue
+        if line.startswith("shared word x = ") and draw(st.integers(0, 3)) != 0:
+            x, rest = line.removeprefix("shared word ").split(", ", 1)
+            replaced.append(f"replace shared word {x};")
+            line = f"shared word x = 0, {rest}"
+        base.append(line)
+        i += 1
+    difference = "\n".join([f'include "{BASE_FILE}";', *replaced]) + "\n"
+    return text, "\n".join(base), difference

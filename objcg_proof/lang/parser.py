@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import syntax as s
 from .diagnostics import Diagnostic, SourceCache, SourceUnreadable, Span, UserError, error, printable, read_source
+from .reuse import IncludeGraph, apply_reuse
 
 GRAMMAR_FILE = "objcg.lark"
 MAX_INCLUDE_DEPTH = 32   # files including files including files ...
@@ -241,6 +242,19 @@ class _Builder(Transformer[Token, Any]):
     def final_decl(self, meta: Any, c: list[Any]) -> s.FinalDecl:
         return s.FinalDecl(c[-1], self._span(meta))
 
+    @v_args(meta=True)
+    def replace_decl(self, meta: Any, c: list[Any]) -> list[s.Replace]:
+        decls = c[0] if isinstance(c[0], list) else [c[0]]   # `replace object struct S a, b;` replaces both
+        return [s.Replace(d, self._span(meta)) for d in decls]
+
+    @v_args(meta=True)
+    def extend_struct(self, meta: Any, c: list[Any]) -> s.ExtendStruct:
+        return s.ExtendStruct(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def extend_object(self, meta: Any, c: list[Any]) -> list[s.ExtendObject]:
+        return [s.ExtendObject(d, self._span(meta)) for d in c[0]]
+
     # -- statements
     @v_args(meta=True)
     def block(self, meta: Any, c: list[Any]) -> s.Block:
@@ -387,7 +401,7 @@ class _Builder(Transformer[Token, Any]):
         return s.Name(str(c[0]), self._tspan(c[0]))
 
 
-def parse_text(text: str, file: str) -> list[s.Decl]:
+def parse_text(text: str, file: str) -> list[s.Decl | s.ReuseDecl]:
     """Parse one file's text (no include expansion)."""
     if not text.strip():
         raise error(Span(file, 1, 1, 1, 2), "the model file is empty: expected a declaration (struct, object, shared, proc, thread ...)")
@@ -402,7 +416,7 @@ def parse_text(text: str, file: str) -> list[s.Decl]:
         if isinstance(exc.orig_exc, UserError):
             raise exc.orig_exc from None
         raise
-    decls: list[s.Decl] = []
+    decls: list[s.Decl | s.ReuseDecl] = []
     for item in items:
         if isinstance(item, list):
             decls.extend(item)
@@ -504,12 +518,15 @@ def _end_of_text(text: str) -> tuple[int, int]:
 
 
 def load_model(path: str, sources: SourceCache) -> s.Module:
-    """Read a model file and everything it includes (paths relative to the including file)."""
-    decls = _load(Path(path), path, sources, stack=(), seen=set(), span=None)
-    return s.Module(path, tuple(decls))
+    """Read a model file and everything it includes (paths relative to the including file),
+    then apply its `replace` and `extend` declarations (reuse.py)."""
+    includes = IncludeGraph()
+    decls = _load(Path(path), path, sources, stack=(), seen={}, span=None, includes=includes)
+    return s.Module(path, apply_reuse(decls, includes))
 
 
-def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...], seen: set[Path], span: Span | None) -> list[s.Decl]:
+def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...], seen: dict[Path, str], span: Span | None,
+          includes: IncludeGraph) -> list[s.Decl | s.ReuseDecl]:
     where = span or Span(shown, 0, 0)
     try:
         data = read_source(path)
@@ -523,16 +540,18 @@ def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...],
         raise error(where, f"include cycle: '{printable(shown)}' includes itself")
     if len(stack) >= MAX_INCLUDE_DEPTH:
         raise error(where, f"includes nested more than {MAX_INCLUDE_DEPTH} deep")
+    if stack:
+        includes.add(seen[stack[-1]], seen.get(resolved, shown))
     if resolved in seen:
         return []  # included twice through different paths: once is enough
-    seen.add(resolved)
+    seen[resolved] = shown
     sources.add(shown, text)
-    out: list[s.Decl] = []
+    out: list[s.Decl | s.ReuseDecl] = []
     for decl in parse_text(text, shown):
         if isinstance(decl, s.Include):
             child = path.parent / decl.path
             child_shown = str(Path(shown).parent / decl.path) if Path(shown).parent != Path(".") else decl.path
-            out.extend(_load(child, _normalise(child_shown), sources, stack + (resolved,), seen, decl.span))
+            out.extend(_load(child, _normalise(child_shown), sources, stack + (resolved,), seen, decl.span, includes))
         else:
             out.append(decl)
     return out

@@ -333,6 +333,37 @@ Decl = (Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | 
         | CommonPathDecl | FinalDecl)
 
 
+# ---- a design as a difference (lang/reuse.py applies these; no Module holds them) ----------
+@dataclass(frozen=True)
+class Replace:
+    """`replace <declaration>`: stands instead of the declaration of the same name an included
+    file defines (docs/dsl.md, "replace and extend")."""
+
+    decl: ProcDecl | ObjectDecl | SharedDecl | ConstDecl
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExtendStruct:
+    """`extend struct S { fields };`: fields added at the end of a struct an included file declares."""
+
+    name: str
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExtendObject:
+    """`extend object struct S o = { .f = v };`: initialisers added to an object an included
+    file declares (of fields it does not initialise: an added field, typically)."""
+
+    decl: ObjectDecl
+    span: Span = _span()
+
+
+ReuseDecl = Replace | ExtendStruct | ExtendObject
+
+
 @dataclass(frozen=True)
 class Module:
     """One parsed file, with its includes already expanded in place (parser.load_model)."""

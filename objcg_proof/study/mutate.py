@@ -3,7 +3,9 @@
 Input: one model file (with the files it includes), `--bound K`, `-D NAME=VALUE`, the operators
 to apply (`--only OPERATOR`, repeatable), `--limit N` (only the first N mutants, in source
 order), `--all-files` (also mutate statements of included files such as the harness),
-`--timeout S` (per solver query) and `--json`.
+`--timeout S` (per solver query) and `--json`. `--write-mutant N FILE` verifies nothing: it
+writes mutant N (numbered as in the report) to FILE as the model with one procedure replaced
+(docs/dsl.md, "replace and extend"; mutant_file.py), for a reviewer to run and read.
 
 Each mutant is a copy of the model's `syntax.Module` (parser.load_model) in which one statement
 is changed, built with `dataclasses.replace` on the frozen nodes; the span of the changed
@@ -38,11 +40,13 @@ import time
 from typing import Any, TextIO
 
 from ..cli.options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
+from ..lang import syntax as s
 from ..lang.diagnostics import SourceCache, UserError, processing
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from ..prove.solver import SolverOptions
 from ..prove.verify import VerifyOptions
+from .mutant_file import NotADifference, difference_text
 from .mutant_run import (INVALID, KILLED, SURVIVED, MutantResult, Summary, outcomes, run_mutant, statuses, summarize,
                          verify_module)
 from .mutants import OPERATORS, Mutant, generate
@@ -57,7 +61,8 @@ EXIT_ALL_KILLED, EXIT_SURVIVED, EXIT_USAGE = 0, 1, 2
 
 
 # ---- the command ----------------------------------------------------------------------------
-_USAGE = "objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] MODEL"
+_USAGE = ("objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] "
+          "[--write-mutant N FILE] MODEL")
 
 
 _EPILOG = """operators:
@@ -84,8 +89,34 @@ def _parser(out: TextIO) -> CommandParser:
     p.add_argument("--limit", default=None, metavar="N", help="verify only the first N mutants (in source order)")
     p.add_argument("--all-files", action="store_true", help="also mutate statements of included files (the harness)")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.add_argument("--write-mutant", nargs=2, default=None, metavar=("N", "FILE"),
+                   help="write mutant N (its number in the report, with the same --only, --all-files) to FILE as "
+                        "the model with one procedure replaced, and verify nothing")
     p.out = out
     return p
+
+
+def _write_mutant(module: s.Module, sources: SourceCache, operators: tuple[str, ...], args: argparse.Namespace,
+                  number: int, stdout: TextIO, stderr: TextIO) -> int:
+    """--write-mutant N FILE: mutant N as a difference file (mutant_file.py)."""
+    mutants = generate(module, sources, operators, args.all_files)
+    target = args.write_mutant[1]
+    if number > len(mutants):
+        stderr.write(f"objcg-prove mutate: error: --write-mutant {number}: {args.model} has {len(mutants)} mutants\n")
+        return EXIT_USAGE
+    try:
+        text = difference_text(module, mutants[number - 1], number, args.model, target, sources)
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(text)
+    except NotADifference as exc:
+        stderr.write(f"objcg-prove mutate: error: {exc}\n")
+        return EXIT_USAGE
+    except OSError as exc:
+        stderr.write(f"objcg-prove mutate: error: cannot write '{target}': {exc.strerror or exc}\n")
+        return EXIT_USAGE
+    stdout.write(f"wrote mutant {number} ({mutants[number - 1].operator} at {mutants[number - 1].span}) to {target}; "
+                 f"run it with: objcg-prove {target}\n")
+    return EXIT_ALL_KILLED
 
 
 def _positive(option: str, text: str | None, minimum: int) -> int | None:
@@ -139,6 +170,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         options = VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
                                 solver=SolverOptions(timeout_s=args.timeout), minimize=False)
         limit = _positive("--limit", args.limit, 0)
+        write = None if args.write_mutant is None else _positive("--write-mutant", args.write_mutant[0], 1)
     except Exit as done:
         return done.status
     except UsageError as exc:
@@ -151,6 +183,8 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     sources = SourceCache()
     try:
         module = load_model(args.model, sources)
+        if write is not None:
+            return _write_mutant(module, sources, operators, args, write, stdout, stderr)
         base = verify_module(module, sources, options)
         baseline = outcomes(resolve(module, dict(options.defines), options.bound))
     except UserError as exc:

@@ -56,6 +56,7 @@ from hypothesis import HealthCheck, given, note, seed, settings
 import atomic_models
 import final_models
 import gen_models
+import reuse_models
 from objcg_proof.cli.dispatch import main
 from objcg_proof.lang.diagnostics import SourceCache, UserError
 from objcg_proof.oracles.promela import PromelaModel, export_path
@@ -414,3 +415,26 @@ def test_call_arguments_are_separate_steps_for_spin_too(tmp_path: Path) -> None:
     assert trace is not None and [s.thread for s in trace.steps] == ["Reader", "Writer", "Reader"]
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
     assert answer.violated == {"same_generation"}
+
+
+# ---- a design as a difference (`replace`, `extend`) ---------------------------------------------
+
+def test_spin_finds_in_a_difference_what_it_finds_in_the_full_copy(tmp_path: Path) -> None:
+    # docs/dsl.md, "replace and extend": the difference and the full copy are one program, so
+    # their exports are one Promela model (up to the file names in its comments) and SPIN finds
+    # the same violations, which the prover's verdicts match
+    require_spin()
+    (tmp_path / "v5").mkdir()
+    (tmp_path / "cache").mkdir()
+    pairs = [(reuse_models.V5_RETRY_LEAK, reuse_models.v5_retry_leak_copy(tmp_path / "v5")),
+             reuse_models.write_cache_design(tmp_path / "cache")]
+    found = []
+    for difference, copy in pairs:
+        mine, theirs = (export_path(str(p), SourceCache()) for p in (difference, copy))
+        assert mine.properties == theirs.properties
+        answers = [survey(m, tmp_path) for m in (mine, theirs)]
+        assert answers[0] == answers[1], (difference, answers)
+        verdicts = {p.name: p.status for p in verify_path(str(difference), SourceCache(), VerifyOptions()).properties}
+        assert answers[0].violated == {n for n, st in verdicts.items() if st == VIOLATED}, (difference, verdicts)
+        found.append(answers[0].violated)
+    assert found == [{"leak"}, {"within_limit"}]
