@@ -85,6 +85,19 @@ class Check:
     message: str
 
 
+@dataclass(frozen=True, eq=False)
+class SpinWait:
+    """A spin loop, reduced to one iteration (docs/semantics.md, "Spin loops"): a thread that
+    stopped at `pos` (the loop's entry: its iteration's steps come from `pos` on) waits there
+    forever when `goes_round` holds: one iteration on the final memory goes round again,
+    reaching no failed access (its reads replaced by FINAL events)."""
+
+    thread: int
+    pos: int
+    goes_round: Term
+    span: Span
+
+
 @dataclass(frozen=True)
 class ThreadSteps:
     index: int
@@ -106,3 +119,4 @@ class EventProgram:
     nondets: tuple[tuple[str, int | None], ...]    # symbol name, limit
     width: int
     declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property
+    spins: tuple[SpinWait, ...] = ()                # the spin loops each thread entered, for deadlock
