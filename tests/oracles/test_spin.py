@@ -55,6 +55,7 @@ from hypothesis import HealthCheck, given, note, seed, settings
 
 import atomic_models
 import gen_models
+import spin_models
 from objcg_proof.cli.dispatch import main
 from objcg_proof.lang.diagnostics import SourceCache, UserError
 from objcg_proof.oracles.promela import PromelaModel, export_path
@@ -361,6 +362,20 @@ def test_spin_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: 
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
+    assert answer.violated == {name for name, status in statuses.items() if status == "violated"}
+
+
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in spin_models.CASES],
+                         ids=[case for case, _, _ in spin_models.CASES])
+def test_spin_runs_spin_loops(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
+    # the verdicts derived by hand in tests/spin_models.py (docs/semantics.md, "Spin loops"):
+    # SPIN, whose loops are unbounded, finds exactly the violations, deadlocks included
+    require_spin()
+    path = tmp_path / "m.dsl"
+    path.write_text(text, encoding="utf-8")
+    promela = export_path(str(path), SourceCache())
+    assert promela.properties == tuple(statuses)
+    answer = survey(promela, tmp_path)
     assert answer.violated == {name for name, status in statuses.items() if status == "violated"}
 
 
