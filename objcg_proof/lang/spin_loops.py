@@ -56,6 +56,53 @@ def why_not_spin(loop: ir.Loop) -> str | None:
     return None
 
 
+def wait_like_reason(loop: ir.Loop) -> str | None:
+    """For a loop that looks like a wait (it reads shared memory and uses no builtin with an
+    effect, no check, call or nested loop) but is not a spin loop: why not, for the words of a
+    `bounded` verdict. None for a spin loop and for a loop that does not look like a wait."""
+    reason = why_not_spin(loop)
+    if reason is None or (reason.startswith(("it evaluates", "it contains")) and "shared memory" not in reason):
+        return None
+    stmts: tuple[ir.Stmt, ...] = (ir.Eval(loop.cond, loop.span),) + loop.body + loop.step
+    if _stmts_reason(tuple(st for st in _flat(stmts) if not isinstance(st, ir.AssignShared))) is not None:
+        return None   # something else in it is no wait either
+    if not any(_reads_shared(e) for e in _exprs(stmts)):
+        return None
+    return reason
+
+
+def _flat(stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
+    out: list[ir.Stmt] = []
+    for st in stmts:
+        if isinstance(st, ir.Seq):
+            out += _flat(st.body)
+        elif isinstance(st, ir.If):
+            out += [ir.Eval(st.cond, st.span)] + _flat(st.then) + _flat(st.other)
+        else:
+            out.append(st)
+    return out
+
+
+def _exprs(stmts: tuple[ir.Stmt, ...]) -> list[ir.Expr]:
+    out: list[ir.Expr] = []
+    for st in _flat(stmts):
+        if isinstance(st, (ir.AssignLocal, ir.AssignShared)):
+            out.append(st.value)
+        elif isinstance(st, ir.Eval):
+            out.append(st.expr)
+    return out
+
+
+def _reads_shared(e: ir.Expr) -> bool:
+    work: list[object] = [e]
+    while work:
+        x = work.pop()
+        if isinstance(x, ir.Read):
+            return True
+        work.extend(_sub_exprs(x))
+    return False
+
+
 def _first_unit(stmts: list[ir.Stmt]) -> ir.Expr | None:
     """The expression of the iteration's first unit, or None if it is not an expression unit."""
     for st in stmts:

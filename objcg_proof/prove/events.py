@@ -120,3 +120,4 @@ class EventProgram:
     width: int
     declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property
     spins: tuple[SpinWait, ...] = ()                # the spin loops each thread entered, for deadlock
+    wait_loops: tuple[tuple[str, int, str], ...] = ()   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop

@@ -22,6 +22,7 @@ from typing import Callable, TypeVar
 
 from ..lang import ir
 from ..lang.diagnostics import Span, error
+from ..lang.spin_loops import wait_like_reason
 from .events import FINAL, EventProgram, ThreadSteps
 from .terms import FALSE, TRUE, Term
 from .unroll_exprs import ExprEvaluator
@@ -70,7 +71,8 @@ class Unroller(Collector):
                 finals.append((obj.index, self.add_event(spec, -1, -1, 0)))
         return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
-                            self.layout.width, self.prog.properties, tuple(self.spins))
+                            self.layout.width, self.prog.properties, tuple(self.spins),
+                            tuple((file, line, why) for (file, line), why in self.wait_loops.items()))
 
 
 class _ThreadUnroller:
@@ -257,6 +259,9 @@ class _ThreadUnroller:
             else:
                 if counted == self.u.prog.bound:
                     self.steps.cut(st.span)
+                    why = wait_like_reason(st)
+                    if why is not None:
+                        self.u.wait_loops[(st.span.file, st.span.line)] = why
                     exits.append((self.s.g, dict(self.s.env)))
                     self.s.g = FALSE
                     break

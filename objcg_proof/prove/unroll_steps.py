@@ -96,6 +96,7 @@ class Collector:
         self.sym_count = 0
         self.threads: list[ThreadSteps] = []
         self.spins: list[SpinWait] = []
+        self.wait_loops: dict[tuple[str, int], str] = {}   # lang/spin_loops.py, `wait_like_reason`
         self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit) in prove/unroll.py)
 
     def fresh(self, prefix: str) -> Sym:

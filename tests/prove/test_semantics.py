@@ -1030,7 +1030,8 @@ COUNTED_SPIN = SPIN.replace("shared word flag = 0;", "shared word flag = 0;\ngho
 def test_wait_loop_that_writes_is_bounded(models):
     r = models.verify(COUNTED_SPIN)
     expect(r, uaf="bounded", deadlock="bounded", flag_set="bounded")
-    assert prop(r, "flag_set").coverage == "executions go on past the bound 2 in the loop at m.dsl:4 (thread A)"
+    assert prop(r, "flag_set").coverage == ("executions go on past the bound 2 in the loop at m.dsl:4 (thread A); "
+                                            "m.dsl:4 is not a spin loop: it contains a write of shared memory")
 
 
 TWO_SPINNERS = """
@@ -1051,7 +1052,8 @@ def test_bounded_names_every_loop_that_runs_past_the_bound(models):
     r = models.verify(TWO_SPINNERS)
     expect(r, uaf="bounded", deadlock="bounded")
     assert prop(r, "uaf").coverage == ("executions go on past the bound 2 in the loops at m.dsl:4 (thread A), "
-                                        "m.dsl:7 (thread B)")
+                                        "m.dsl:7 (thread B); m.dsl:4 is not a spin loop: it contains a write of "
+                                        "shared memory; m.dsl:7 is not a spin loop: it contains a write of shared memory")
 
 
 def test_model_bound_declaration_and_override(models):
@@ -1147,8 +1149,23 @@ def test_spin_loops(models, text, statuses):
                          ids=[case for case, _ in spin_models.NOT_SPIN])
 def test_loops_that_are_not_spin_loops_keep_the_bound(models, text):
     # a count carried from one iteration to the next, a shared write, an iteration that does
-    # not start with a read (lang/spin_loops.py): the bound rule applies, as before
-    expect(models.verify(text), uaf="bounded", deadlock="bounded")
+    # not start with a read (lang/spin_loops.py): the bound rule applies, as before, and the
+    # verdict's words say why the loop is not a spin loop
+    r = models.verify(text)
+    expect(r, uaf="bounded", deadlock="bounded")
+    why = {"carries-a-count": "it reads a local that an earlier iteration wrote",
+           "writes-shared": "it contains a write of shared memory",
+           "starts-with-a-local": "its iteration does not start by reading shared memory"}
+    case = next(case for case, t in spin_models.NOT_SPIN if t == text)
+    assert prop(r, "uaf").coverage.endswith(f"; m.dsl:2 is not a spin loop: {why[case]}") or \
+        prop(r, "uaf").coverage.endswith(f"; m.dsl:3 is not a spin loop: {why[case]}")
+
+
+def test_a_retry_loop_gets_no_spin_loop_words(models):
+    # a loop with an atomic builtin does not look like a wait: its bounded words are as before
+    text = "shared word n = 0;\nthread T { while (READ_ONCE(n) != 5) { atomic_inc(&n); } }\n"
+    r = models.verify(text, bound=1)
+    assert prop(r, "uaf").coverage == "executions go on past the bound 1 in the loop at m.dsl:2 (thread T)"
 
 
 def test_spin_deadlock_names_the_loop_and_replays(models):
