@@ -66,6 +66,7 @@ _EPILOG = """operators:
   non-atomic   xchg, cmpxchg, try_cmpxchg, set_bit, clear_bit ... become a plain read and a plain write
   swap         swap two adjacent, independent statements that each make a shared access
   drop-assume  delete an assume(c);
+  drop-wait    delete a spin loop (a loop that only reads until a condition holds)
 
 exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage"""
 
