@@ -266,14 +266,7 @@ class _ThreadUnroller:
                     self.s.g = FALSE
                     break
                 counted += 1
-            g_in = self.s.g
-            body = Frame("body")
-            self.s.frames.append(body)
-            self.block(st.body)
-            states = [(self.s.g, self.s.env)] + body.conts
-            self.s.frames.pop()
-            self.s.env = self.merge(states) if body.conts else self.s.env
-            self.s.g = g_in if not body.escaped else tb.or_(*[s[0] for s in states])
+            self.loop_body(st)
             self.block(st.step)
             it += 1
         self.s.nest.pop()
@@ -281,6 +274,17 @@ class _ThreadUnroller:
         states = exits + loop_frame.breaks
         self.s.env = self.merge(states) if states else self.s.env
         self.s.g = g0 if not loop_frame.escaped else tb.or_(*[s[0] for s in states])
+
+    def loop_body(self, st: ir.Loop) -> None:
+        """One run of a loop's body: where it falls through or `continue`s, merged."""
+        g_in = self.s.g
+        body = Frame("body")
+        self.s.frames.append(body)
+        self.block(st.body)
+        states = [(self.s.g, self.s.env)] + body.conts
+        self.s.frames.pop()
+        self.s.env = self.merge(states) if body.conts else self.s.env
+        self.s.g = g_in if not body.escaped else self.tb.or_(*[s[0] for s in states])
 
     def spin_loop(self, st: ir.Loop) -> None:
         """NOTE(spin-loop): a spin loop (docs/semantics.md, "Spin loops") runs one iteration,
@@ -302,14 +306,7 @@ class _ThreadUnroller:
 
         if st.cond_first:
             condition()
-        g_in = self.s.g
-        body = Frame("body")
-        self.s.frames.append(body)
-        self.block(st.body)
-        states = [(self.s.g, self.s.env)] + body.conts
-        self.s.frames.pop()
-        self.s.env = self.merge(states) if body.conts else self.s.env
-        self.s.g = g_in if not body.escaped else tb.or_(*[s[0] for s in states])
+        self.loop_body(st)
         if not st.cond_first and self.s.g is not FALSE:
             condition()
         goes_round = self.s.g

@@ -87,23 +87,23 @@ def test_a_wrong_schedule_does_not_replay() -> None:
                          ids=[case for case, _, _ in atomic_models.CASES])
 def test_interpreter_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
     # the verdicts derived by hand in tests/atomic_models.py, from every reachable state
+    assert explored(tmp_path, text) == {"uaf": "proved", "deadlock": "proved", **statuses}   # no refcounted object: no leak
+
+
+def explored(tmp_path: Path, text: str) -> dict[str, str]:
+    """The interpreter's status of every property of the model `text`, every state explored."""
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")
     mine = explore(resolve(load_model(str(path), SourceCache())))
     assert mine.complete
-    assert {name: mine.status(name) for name, _ in mine.properties} == {   # no refcounted object: no leak
-        "uaf": "proved", "deadlock": "proved", **statuses}
+    return {name: mine.status(name) for name, _ in mine.properties}
 
 
 @pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in spin_models.CASES],
                          ids=[case for case, _, _ in spin_models.CASES])
 def test_interpreter_runs_spin_loops(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
     # the verdicts derived by hand in tests/spin_models.py (docs/semantics.md, "Spin loops")
-    path = tmp_path / "m.dsl"
-    path.write_text(text, encoding="utf-8")
-    mine = explore(resolve(load_model(str(path), SourceCache())))
-    assert mine.complete
-    assert {name: mine.status(name) for name, _ in mine.properties} == statuses
+    assert explored(tmp_path, text) == statuses
 
 
 def test_a_spin_loop_iteration_that_goes_round_stops_the_thread(tmp_path: Path) -> None:
