@@ -40,10 +40,12 @@ thread B {
 """
 
 # a spin loop: proved only up to the bound
+# a wait loop that counts its rounds (a ghost write): not a spin loop, so the bound applies
 BOUNDED = """
 shared word flag = 0;
+ghost word rounds = 0;
 thread A {
-  while (READ_ONCE(flag) == 0) { }
+  while (READ_ONCE(flag) == 0) { rounds++; }
   word f = flag;
   assert(f == 1, "seen");
 }

@@ -20,7 +20,8 @@
   operations on one location, lock operations on branches, nested blocks), await, assume,
   nondet(2) / nondet(3), accesses that only happen on one side of `&&`, `||`, `?:`, if / else
   if / else, loops (constant and nondet trip counts, shared conditions, do-while, `while (1)`
-  with a break), break / continue / return, procedure calls, tagged pointers, and
+  with a break, spin loops: `while (c) ;`, Peterson's two reads, a do-while re-reading a
+  local), break / continue / return, procedure calls, tagged pointers, and
   assert / lost_update (labelled or not);
 - sometimes a `final` block: one or two asserts on the memory at the end (labelled `fin`, `a1`
   as a thread's assert may be, or not) and, with objects, up to two `holds` of a pointer at the
@@ -294,7 +295,7 @@ class _Gen:
         """One statement (or a short group, like lock/unlock) as lines; may extend `scope`."""
         nested = scope.depth < 2
         kinds = ["decl", "assign", "write", "rmw", "assert", "decl", "ghost", "atomic", "if", "await",
-                 "assume", "ref", "loop", "lock", "call", "jump", "return", "ptr"]
+                 "assume", "ref", "loop", "lock", "call", "jump", "return", "ptr", "spin"]
         kind = self.pick(kinds)
         objs = self.objects()
         if kind == "decl":
@@ -381,6 +382,8 @@ class _Gen:
             return [f"{self.pick(('get', 'put', 'kill'))}({self.ref_target(scope)});"]
         if kind == "loop" and nested and not scope.atomic:
             return self.loop(scope)
+        if kind == "spin" and not scope.atomic:
+            return self.spin_loop(scope)
         if kind == "lock" and self.cfg.lock and not scope.atomic and nested:
             body = self.block(scope.child(), 0, 2)
             unlock = [] if self.num(0, 7) == 0 else ["spin_unlock(&lock);"]
@@ -471,7 +474,9 @@ class _Gen:
         return self.stmt(scope)
 
     def loop(self, scope: Scope) -> list[str]:
-        form = self.num(0, 5)
+        form = self.num(0, 6)
+        if form == 6:
+            return self.spin_loop(scope)
         body_scope = scope.child(loop=True)
         if form <= 1:
             i = self.fresh("i")
@@ -506,6 +511,29 @@ class _Gen:
         body_scope.fixed += [n, i]
         return [f"word {n} = nondet(3);", f"for (word {i} = 0; {i} < {n}; {i}++) {{"] + \
             self.indent(self.block(body_scope, 1, 2)) + ["}"]
+
+    def spin_loop(self, scope: Scope) -> list[str]:
+        """A spin loop (docs/semantics.md, "Spin loops"): it only reads until a condition holds;
+        the condition may never hold (a deadlock), or hold only on values read apart."""
+        def read() -> str:
+            return self.pick(("READ_ONCE(x)", "x", "y", "arr[0]", "arr[1]", self.ghost()))
+
+        def test(v: str) -> str:
+            return f"{v} {self.pick(('==', '!=', '<'))} {self.pick(('0', '1', '2'))}"
+
+        shape = self.num(0, 2)
+        if shape == 0:
+            return [f"while ({test(read())})", INDENT + ";"]
+        if shape == 1:
+            # Peterson's shape: two reads, a way out after each
+            a, b = self.fresh(), self.fresh()
+            return ["while (1) {", f"{INDENT}word {a} = {read()};", f"{INDENT}if ({test(a)})", INDENT * 2 + "break;",
+                    f"{INDENT}word {b} = {read()};", f"{INDENT}if ({test(b)} {self.pick(('&&', '||'))} {test(a)})",
+                    INDENT * 2 + "break;", "}"]
+        # do-while: a local declared before the loop, assigned in it before its condition reads it
+        v = self.fresh()
+        scope.words.append(v)
+        return [f"word {v} = 0;", "do {", f"{INDENT}{v} = {read()};", f"}} while ({test(v)});"]
 
     def loop_cond(self, scope: Scope) -> str:
         """A loop condition that reads shared state (so that every iteration is a step)."""

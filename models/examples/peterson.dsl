@@ -4,26 +4,25 @@
 // flag is up and the turn is the other thread's. A ghost counter of the threads inside the
 // critical section checks mutual exclusion on entry.
 //
-// Expected verdicts (objcg-prove models/examples/peterson.dsl, exit status 3):
+// Expected verdicts (objcg-prove models/examples/peterson.dsl, exit status 0):
 //   (no leak property: no refcounted objects)
-//   uaf                 BOUNDED  (nothing to dereference)
-//   deadlock            BOUNDED  (no await or spin_lock can block; a spin is not a block)
-//   mutual_exclusion    BOUNDED
-// Why bounded, never proved: a thread can spin for as long as the other one stays in its
-// critical section, and in this semantics a thread may stop anywhere, so for every bound some
-// execution wants one more iteration of a wait loop than the bound allows (the loop cut is
-// reachable; docs/semantics.md, "The bound"). The verdict therefore means: no violation in any
-// execution where each wait loop runs its body at most 4 times: the first iteration of
-// `while (1)` is free (its condition is constant and nothing can have left the loop yet), the
-// next `bound` = 3 are counted, and a fifth is the cut. Four rounds let each thread re-read
-// flag and turn after the other thread has moved on (entered, left, or given the turn back);
-// any bound gives the same verdict, only slower. Writing the wait as one
-// `atomic { await(!flag[other] || turn != other); }` would be proved, but that reads both
-// words in one step, which the C does not do. Mutual exclusion holds under
-// sequential consistency only: on real hardware Peterson needs a full barrier (smp_mb())
-// between `turn = other` and the first read of the other flag, which this model cannot show.
-// Sanity check: exchange the two stores at the top of lock() (turn first, then the flag) and
-// mutual_exclusion is VIOLATED.
+//   uaf                 proved   (nothing to dereference)
+//   deadlock            proved   (turn always lets one waiter go)
+//   mutual_exclusion    proved
+// The wait loop is a spin loop (docs/semantics.md, "Spin loops"): its iteration only reads
+// shared memory and sets the locals it reads, so an iteration that goes round again changes
+// nothing but the time, and every engine runs it once: the thread leaves the loop, or it
+// waits there, and it waits forever (a deadlock) only when, with no other thread able to
+// move, one more iteration would go round again. The loop does not count against the bound,
+// which is why the verdicts are proofs, for the C loop as written: the flag and the turn
+// are read in two steps, as the C does. The C condition
+// `while (READ_ONCE(flag[other]) && READ_ONCE(turn) == other);` reads two words in one
+// statement, which the atomicity rule refuses: the loop below is that condition, one load
+// per statement. Mutual exclusion holds under sequential consistency only: on real
+// hardware Peterson needs a full barrier (smp_mb()) between `turn = other` and the first
+// read of the other flag, which this model cannot show.
+// Sanity check: models/examples/peterson_broken.dsl exchanges the two stores at the top of
+// lock() (turn first, then the flag): mutual_exclusion is VIOLATED there.
 
 bound 3;
 

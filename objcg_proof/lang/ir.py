@@ -353,6 +353,7 @@ class Loop:
     step: tuple["Stmt", ...]
     cond_first: bool
     span: Span = _span()
+    spin: bool = False    # a spin loop (lang/spin_loops.py; docs/semantics.md, "Spin loops")
 
 
 @dataclass(frozen=True)

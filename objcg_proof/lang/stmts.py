@@ -10,6 +10,8 @@ is resolved.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from . import ir
 from . import syntax as s
 from .atomicity import AtomicityRule
@@ -17,6 +19,7 @@ from .calls import CallGraph
 from .diagnostics import Span
 from .exprs import ExprChecker
 from .names import LOCATION_ARG, STMT_BUILTINS, Bail, Ctx, Names, Scope
+from .spin_loops import why_not_spin
 
 
 class StmtChecker:
@@ -101,11 +104,11 @@ class StmtChecker:
             self.atomicity.statement(ir.Eval(cond, st.span), ctx)
             body = self._sub(st.body, loop_scope, inner)
             step = tuple(self._stmt(st.step, loop_scope, ctx)) if st.step is not None else ()
-            return [ir.Seq(tuple(init) + (ir.Loop(cond, body, step, True, st.span),), st.span)]
+            return [ir.Seq(tuple(init) + (_spin_marked(ir.Loop(cond, body, step, True, st.span)),), st.span)]
         cond = self.exprs.expr(st.cond, scope, ctx)
         self.atomicity.statement(ir.Eval(cond, st.cond.span), ctx)
         body = self._sub(st.body, scope, inner)
-        return [ir.Loop(cond, body, (), isinstance(st, s.While), st.span)]
+        return [_spin_marked(ir.Loop(cond, body, (), isinstance(st, s.While), st.span))]
 
     def _return(self, st: s.Return, scope: Scope, ctx: Ctx) -> list[ir.Stmt]:
         if ctx.in_atomic:
@@ -199,3 +202,8 @@ class StmtChecker:
         if f in ("spin_lock", "spin_unlock") and loc.ghost:
             pass
         return self.atomicity.statement(ir.Eval(ir.AtomicOp(f, loc, others, None, ir.WORD, span), span), ctx)
+
+
+def _spin_marked(loop: ir.Loop) -> ir.Loop:
+    """The loop, marked when it is a spin loop (docs/semantics.md, "Spin loops")."""
+    return replace(loop, spin=True) if why_not_spin(loop) is None else loop

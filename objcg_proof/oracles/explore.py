@@ -102,7 +102,8 @@ def explore(program: ir.Program, max_states: int = DEFAULT_MAX_STATES, keep_fina
                     for name, kind, message in move.violations:
                         if name not in result.violations:
                             result.violations[name] = Found(name, kind, message, trace(state) + (move.record,))
-        if not any_move:
+        if not any_move or machine.at_spin_loop(state):
+            # a thread at a spin loop can move, yet it may wait there forever (Machine.blocked)
             note(state, machine.final_problems(state))
             if keep_finals:
                 result.finals.add((state[0], tuple(ts.status for ts in state[1])))
@@ -164,6 +165,8 @@ def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: in
         if ins.kind == "jump":
             pc = ins.next
             continue
+        if ins.kind == "again":
+            raise bad(ins.span, "the path cannot go on here: this spin loop goes round again, and alone it waits forever")
         run = _Run(machine, t, memory, locals_, False, [])
         try:
             pc = machine.exec(ins, run)
@@ -206,6 +209,9 @@ def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_ste
                 return
         else:
             options = [m for t in range(len(program.threads)) for m in machine.moves(state, t)]
+            if machine.at_spin_loop(state) and any(p[0] == "deadlock" for p in machine.final_problems(state)):
+                yield None, tuple(machine.final_problems(state)), "every unfinished thread waits forever: the run is over"
+                return
             if not options:
                 problems = machine.final_problems(state)
                 yield None, tuple(problems), "no thread can move: the run is over"

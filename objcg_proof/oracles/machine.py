@@ -86,6 +86,8 @@ class Machine:
         self.by_address = {o.address: o.index for o in self.layout.objects}
         compiler = _Compiler(program)
         self.code = [compiler.thread(t) for t in program.threads]
+        # each spin loop's iteration, (first pc, pc of its `again`): NOTE(spin-again) in units.py
+        self.spin_ranges = [[(ins.alt, pc) for pc, ins in enumerate(code) if ins.kind == "again"] for code in self.code]
 
     # -- printing
     def show(self, value: int, pointer: bool) -> str:
@@ -152,6 +154,11 @@ class Machine:
             if ins.kind == "jump":
                 succ[node].append((ThreadState(ins.next, cur.locals, "run"), found))
                 work.append(succ[node][-1])
+                continue
+            if ins.kind == "again":
+                # NOTE(spin-again) in units.py: an iteration that goes round again stops the
+                # thread, as a false assume does (neither finished nor blocked)
+                out.append((ThreadState(cur.pc, cur.locals, "stuck"), found))
                 continue
             results, step = self.run(t, ins, cur, memory, dry=True)
             if step:
@@ -296,6 +303,9 @@ class Machine:
         ts = threads[t]
         if ts.status != "run":
             return False
+        head = self.spin_head(t, ts.pc)
+        if head is not None:
+            return self.spins_forever(t, head, ts, memory)
         ins = self.code[t][ts.pc]
         if ins.kind != "unit" or not isinstance(ins.stmt, (ir.Await, ir.Eval, ir.Atomic)):
             return False
@@ -307,6 +317,40 @@ class Machine:
         finally:
             self.hints = hints
         return results == [] and _waits(ins.stmt)
+
+    def spin_head(self, t: int, pc: int) -> int | None:
+        """The first pc of the spin loop whose iteration `pc` is in, or None."""
+        for head, again in self.spin_ranges[t]:
+            if head <= pc <= again:
+                return head
+        return None
+
+    def at_spin_loop(self, state: State) -> bool:
+        """Some thread rests inside a spin loop's iteration."""
+        return any(ts.status == "run" and self.spin_head(t, ts.pc) is not None for t, ts in enumerate(state[1]))
+
+    def spins_forever(self, t: int, head: int, ts: ThreadState, memory: Memory) -> bool:
+        """docs/semantics.md, "Spin loops": one iteration of the loop from its first pc, run
+        atomically on `memory`, goes round again without failing an access. The iteration only
+        reads and sets locals it assigns before reading them (lang/spin_loops.py), so where in
+        it the thread rests does not matter."""
+        code, pc, locals_ = self.code[t], head, ts.locals
+        for _ in range(MAX_PURE_UNITS):
+            if self.spin_head(t, pc) != head:
+                return False   # it left the loop
+            ins = code[pc]
+            if ins.kind == "again":
+                return True
+            if ins.kind == "jump":
+                pc = ins.next
+                continue
+            run = _Run(self, t, memory, locals_, False, [], True)
+            try:
+                pc = self.exec(ins, run)
+            except _Crash:
+                return False   # it could move, and fail there
+            locals_ = tuple(sorted(run.locals.items()))
+        raise AssertionError("a spin loop's iteration has no loop in it")
 
     def final_problems(self, state: State) -> list[tuple[str, str, str]]:
         """Leak, the final block's checks and deadlock, for a state in which no thread can move."""

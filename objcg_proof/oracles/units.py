@@ -22,7 +22,7 @@ from ..lang.diagnostics import Span
 
 @dataclass(frozen=True)
 class Instr:
-    kind: str                     # unit | branch | ret | jump | end
+    kind: str                     # unit | branch | ret | jump | again (a spin loop goes round) | end
     span: Span
     stmt: ir.Stmt | None = None
     expr: ir.Expr | None = None
@@ -80,12 +80,14 @@ class _Compiler:
         elif isinstance(st, ir.Loop):
             breaks: list[int] = []
             conts: list[int] = []
+            # NOTE(spin-again): a spin loop (docs/semantics.md, "Spin loops") goes round again
+            # through an `again` instruction instead of a jump back; `alt` is the loop's first pc
             if st.cond_first:
                 head = self.emit(Instr("branch", _span(st.cond, st.span), expr=st.cond))
                 self.block(st.body, (breaks, conts), ret)
                 step_at = len(self.code)
                 self.block(st.step, loop, ret)
-                self.emit(Instr("jump", st.span, next=head))
+                self.emit(Instr("again", st.span, alt=head) if st.spin else Instr("jump", st.span, next=head))
                 exit_pc = len(self.code)
                 self.patch(head, next=head + 1, alt=exit_pc)
             else:
@@ -94,8 +96,9 @@ class _Compiler:
                 step_at = len(self.code)
                 self.block(st.step, loop, ret)
                 cond = self.emit(Instr("branch", _span(st.cond, st.span), expr=st.cond))
+                again = self.emit(Instr("again", st.span, alt=start)) if st.spin else start
                 exit_pc = len(self.code)
-                self.patch(cond, next=start, alt=exit_pc)
+                self.patch(cond, next=again, alt=exit_pc)
             for pc in breaks:
                 self.patch(pc, next=exit_pc)
             for pc in conts:

@@ -193,6 +193,10 @@ def blocked_threads(view: ModelView) -> list[str]:
             if st.enabled_final is not None and st.pos == stop and view.value(st.guard) and \
                     view.true(view.enc.got_to(th.index, st.pos)):
                 out.append(f"{th.name} waits forever at {st.span.file}:{st.span.line}")
+        for spin in prog.spins:
+            if spin.thread == th.index and spin.pos == stop and view.value(spin.goes_round) and \
+                    view.true(view.enc.got_to(th.index, spin.pos)):
+                out.append(f"{th.name} spins forever in the loop at {spin.span.file}:{spin.span.line}")
     return out
 
 

@@ -85,6 +85,9 @@ class Encoding:
                 if st.enabled_final is not None and (st.wait_exact or not exact_only):
                     blocked.append(z3.And(self.term(st.guard), self.stopped_at(th.index, st.pos),
                                           z3.Not(self.term(st.enabled_final))))
+            for spin in prog.spins:
+                if spin.thread == th.index:   # NOTE(spin-loop) in unroll.py: waiting forever at a spin loop
+                    blocked.append(z3.And(self.stopped_at(th.index, spin.pos), self.term(spin.goes_round)))
             b = z3.Or(blocked) if blocked else z3.BoolVal(False)
             parts.append(z3.Or(self.finished[th.index], b))
             any_blocked.append(b)

@@ -87,6 +87,19 @@ class Check:
     message: str
 
 
+@dataclass(frozen=True, eq=False)
+class SpinWait:
+    """A spin loop, reduced to one iteration (docs/semantics.md, "Spin loops"): a thread that
+    stopped at `pos` (the loop's entry: its iteration's steps come from `pos` on) waits there
+    forever when `goes_round` holds: one iteration on the final memory goes round again,
+    reaching no failed access (its reads replaced by FINAL events)."""
+
+    thread: int
+    pos: int
+    goes_round: Term
+    span: Span
+
+
 @dataclass(frozen=True)
 class ThreadSteps:
     index: int
@@ -109,3 +122,5 @@ class EventProgram:
     width: int
     declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property
     holds: tuple[Term, ...] = ()                    # the final block's held pointers, on the final memory (leak)
+    spins: tuple[SpinWait, ...] = ()                # the spin loops each thread entered, for deadlock
+    wait_loops: tuple[tuple[str, int, str], ...] = ()   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop

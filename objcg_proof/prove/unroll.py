@@ -22,6 +22,7 @@ from typing import Callable, TypeVar
 
 from ..lang import ir
 from ..lang.diagnostics import Span, error
+from ..lang.spin_loops import wait_like_reason
 from .events import FINAL, EventProgram, ThreadSteps
 from .terms import FALSE, TRUE, Sym, Term
 from .unroll_final import FinalUnroller
@@ -74,7 +75,8 @@ class Unroller(Collector):
         holds = FinalUnroller(self, final_reads).run(self.prog.final) if self.prog.final is not None else ()
         return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
-                            self.layout.width, self.prog.properties, holds)
+                            self.layout.width, self.prog.properties, holds, tuple(self.spins),
+                            tuple((file, line, why) for (file, line), why in self.wait_loops.items()))
 
 
 class _ThreadUnroller:
@@ -237,6 +239,9 @@ class _ThreadUnroller:
         if self.s.in_atomic:
             raise error(st.span, "a loop inside an atomic block (here reached through a procedure call): "
                         "an atomic step must be straight-line code")
+        if st.spin:
+            self.spin_loop(st)
+            return
         g0 = self.s.g
         loop_frame = Frame("loop")
         self.s.frames.append(loop_frame)
@@ -258,18 +263,14 @@ class _ThreadUnroller:
             else:
                 if counted == self.u.prog.bound:
                     self.steps.cut(st.span)
+                    why = wait_like_reason(st)
+                    if why is not None:
+                        self.u.wait_loops[(st.span.file, st.span.line)] = why
                     exits.append((self.s.g, dict(self.s.env)))
                     self.s.g = FALSE
                     break
                 counted += 1
-            g_in = self.s.g
-            body = Frame("body")
-            self.s.frames.append(body)
-            self.block(st.body)
-            states = [(self.s.g, self.s.env)] + body.conts
-            self.s.frames.pop()
-            self.s.env = self.merge(states) if body.conts else self.s.env
-            self.s.g = g_in if not body.escaped else tb.or_(*[s[0] for s in states])
+            self.loop_body(st)
             self.block(st.step)
             it += 1
         self.s.nest.pop()
@@ -277,6 +278,54 @@ class _ThreadUnroller:
         states = exits + loop_frame.breaks
         self.s.env = self.merge(states) if states else self.s.env
         self.s.g = g0 if not loop_frame.escaped else tb.or_(*[s[0] for s in states])
+
+    def loop_body(self, st: ir.Loop) -> None:
+        """One run of a loop's body: where it falls through or `continue`s, merged."""
+        g_in = self.s.g
+        body = Frame("body")
+        self.s.frames.append(body)
+        self.block(st.body)
+        states = [(self.s.g, self.s.env)] + body.conts
+        self.s.frames.pop()
+        self.s.env = self.merge(states) if body.conts else self.s.env
+        self.s.g = g_in if not body.escaped else self.tb.or_(*[s[0] for s in states])
+
+    def spin_loop(self, st: ir.Loop) -> None:
+        """NOTE(spin-loop): a spin loop (docs/semantics.md, "Spin loops") runs one iteration,
+        never counted against the bound. Where it would go round again, a false assume between
+        steps stops the thread (NOTE(pure-assume)); where the thread stopped at the loop's entry,
+        `SpinWait` says when it waits there forever (one iteration on the final memory goes round)."""
+        tb = self.tb
+        g0, entry, first = self.s.g, self.s.pos, len(self.u.steps)
+        loop_frame = Frame("loop")
+        self.s.frames.append(loop_frame)
+        self.s.nest.append(("loop", st.span))
+        self.grow(st.span)
+        exits: list[tuple[Term, Env]] = []
+
+        def condition() -> None:
+            c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.exprs.expr(st.cond)))
+            exits.append((tb.and_(self.s.g, tb.not_(c)), dict(self.s.env)))
+            self.s.g = tb.and_(self.s.g, c)
+
+        if st.cond_first:
+            condition()
+        self.loop_body(st)
+        if not st.cond_first and self.s.g is not FALSE:
+            condition()
+        goes_round = self.s.g
+        if goes_round is not FALSE:
+            self.steps.add_check("assume", "", goes_round, FALSE, None, st.span, "a spin loop goes round again")
+            for f in self.s.frames:
+                f.escaped = True   # NOTE(pure-assume): the thread stops where the loop goes round
+            self.u.spins.append(self.steps.spin_wait(entry, goes_round, self.u.steps[first:], st.span))
+        self.s.nest.pop()
+        self.s.frames.pop()
+        states = exits + loop_frame.breaks
+        self.s.env = self.merge(states) if states else self.s.env
+        self.s.g = tb.or_(*[s[0] for s in states]) if states else FALSE
+        if not loop_frame.escaped and goes_round is FALSE:
+            self.s.g = g0
 
     def call(self, st: ir.CallProc) -> None:
         tb = self.tb

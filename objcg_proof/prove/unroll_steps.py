@@ -14,7 +14,7 @@ from typing import Callable, TypeVar
 
 from ..lang import ir
 from ..lang.diagnostics import Span
-from .events import FINAL, READ, RMW, Assignment, Check, Event, Step, ThreadSteps
+from .events import FINAL, READ, RMW, Assignment, Check, Event, SpinWait, Step, ThreadSteps
 from .terms import FALSE, TRUE, WORD, Const, Sym, Term, TermBuilder, substitute
 
 R = TypeVar("R")
@@ -95,6 +95,8 @@ class Collector:
         self.nondets: list[tuple[str, int | None]] = []
         self.sym_count = 0
         self.threads: list[ThreadSteps] = []
+        self.spins: list[SpinWait] = []
+        self.wait_loops: dict[tuple[str, int], str] = {}   # lang/spin_loops.py, `wait_like_reason`
         self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit) in prove/unroll.py)
 
     def fresh(self, prefix: str) -> Sym:
@@ -259,6 +261,25 @@ class StepRecorder:
         if self.s.pending is not None:
             live = self.tb.not_(self.tb.or_(*self.s.pending.fails))
             self.s.pending.assigns.append(Assignment(var.name, value, var.type.pointer, live))
+
+    def spin_wait(self, entry: int, goes_round: Term, steps: list[Step], span: Span) -> SpinWait:
+        """NOTE(spin-loop) in prove/unroll.py: the iteration of a spin loop on the final memory.
+        Each read of its steps (in order: a later read's address may use an earlier value)
+        becomes a FINAL read of its location; where the iteration fails an access the thread
+        could move (and fail), so it is not waiting. A spin loop writes nothing and chooses
+        nothing (lang/spin_loops.py): the condition is exact."""
+        tb = self.tb
+        mapping: dict[int, Term] = {}
+        for step in steps:
+            for ev_id in step.events:
+                ev = self.u.events[ev_id]
+                if ev.read is not None:
+                    loc = substitute(ev.loc, mapping, tb)
+                    final = EventSpec(FINAL, loc, ev.cands, self.u.fresh("final"), None, TRUE, "plain", "final")
+                    self.u.add_event(final, self.s.index, -1, 0)
+                    mapping[id(ev.read)] = final.read  # type: ignore[assignment]
+        fails = tb.or_(*[step.fails for step in steps])
+        return SpinWait(self.s.index, entry, substitute(tb.and_(goes_round, tb.not_(fails)), mapping, tb), span)
 
     def cut(self, span: Span) -> None:
         step = Step(len(self.u.steps), self.s.index, self.s.pos, self.s.g, (), span, None, None, True)

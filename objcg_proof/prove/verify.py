@@ -137,6 +137,11 @@ class ModelChecker:
         names = [f"{file}:{line} (thread {prog.threads[t].name})" for t, file, line in
                  sorted(loops, key=lambda x: (x[1], x[2], x[0]))]
         words = ("the loop at " if len(names) == 1 else "the loops at ") + ", ".join(names)
+        # a loop that looks like a wait but is no spin loop: say why (docs/semantics.md, "Spin loops")
+        cut = {(file, line) for _, file, line in loops}
+        hints = [f"{file}:{line} is not a spin loop: {why}" for file, line, why in sorted(prog.wait_loops)
+                 if (file, line) in cut]
+        words += "".join(f"; {hint}" for hint in hints)
         return words if complete else words + " (and maybe others: the solver gave up looking)"
 
     def stats(self) -> dict[str, int]:

@@ -50,6 +50,11 @@ mutated, never those of included files (the harness states the properties):
                end counts as a leak again (a survivor says the `holds` exempts nothing that
                any finished execution has). The final block's other statements are checks:
                no operator changes them.
+  drop-wait    delete a spin loop (docs/semantics.md, "Spin loops": a loop that only reads until
+               a condition holds, as the resolver marks it with the model's default values):
+               the thread goes on without waiting. Peterson's lock with its wait loop deleted
+               lets both threads in. (Exchanging two stores before the wait, the bug of
+               models/examples/peterson_broken.dsl, is a `swap`.)
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ from .syntax_text import expr_text, head_text, source_text, stmt_text
 from .syntax_walk import (StmtList, calls, children, escapes, final_stmt_lists, has_continue, names, own_exprs,
                           stmt_lists, sub_stmts, subst_own)
 
-OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds")
+OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds", "drop-wait")
 
 # statement calls deleted by the drop operators
 _DROPPED_CALLS: Mapping[str, str] = MappingProxyType({
@@ -465,10 +470,43 @@ def _swaps(lst: StmtList, i: int, info: _Info, sources: SourceCache) -> list[_Ed
     return [_Edit("swap", a.span, f"{ta} {tb}", f"{tb} {ta}", (b, a))]
 
 
+def _spin_loops(module: s.Module) -> frozenset[Span]:
+    """The spans of the spin loops of `module` (lang/spin_loops.py), resolved with its default
+    values; none when it does not resolve (the mutants are then judged invalid anyway)."""
+    from ..lang import ir
+    from ..lang.diagnostics import UserError
+    from ..lang.resolve import resolve
+
+    try:
+        program = resolve(module)
+    except UserError:
+        return frozenset()
+    found: set[Span] = set()
+    work: list[ir.Stmt] = [st for t in program.threads for st in t.body] + [st for p in program.procs for st in p.body]
+    while work:
+        st = work.pop()
+        if isinstance(st, ir.Loop):
+            if st.spin:
+                found.add(st.span)
+            work += st.body
+        elif isinstance(st, (ir.Seq, ir.Atomic)):
+            work += st.body
+        elif isinstance(st, ir.If):
+            work += st.then + st.other
+    return frozenset(found)
+
+
+def _drop_wait(st: s.Stmt, spins: frozenset[Span]) -> list[_Edit]:
+    if isinstance(st, (s.While, s.DoWhile, s.For)) and st.span in spins:
+        return [_Edit("drop-wait", st.span, head_text(st), "(deleted)", (s.Empty(st.span),))]
+    return []
+
+
 def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] = OPERATORS,
              all_files: bool = False) -> list[Mutant]:
     """Every mutant of `module` by the given operators, in source order (file, line, column)."""
     info = _Info(module)
+    spins = _spin_loops(module) if "drop-wait" in operators else frozenset()
     found: list[tuple[tuple[int, int, int, int], Mutant]] = []
     files: dict[str, int] = {}
 
@@ -484,7 +522,7 @@ def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] 
         for i, st in enumerate(lst.stmts):
             if not all_files and st.span.file != module.path:
                 continue
-            for e in _drop(st, sources) + _tryget_drops(st, sources):
+            for e in _drop(st, sources) + _tryget_drops(st, sources) + _drop_wait(st, spins):
                 keep(lst, i, 1, e)
             if not lst.in_atomic:
                 for e in _non_atomic(st, info, sources):

@@ -72,6 +72,7 @@ _EPILOG = """operators:
   swap         swap two adjacent, independent statements that each make a shared access
   drop-assume  delete an assume(c);
   drop-holds   delete a holds(p); of the final block
+  drop-wait    delete a spin loop (a loop that only reads until a condition holds)
 
 exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage"""
 

@@ -21,6 +21,7 @@ from objcg_proof.runner import batch
 
 import atomic_models
 import final_models
+import spin_models
 from model_results import proved
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,12 +88,38 @@ def test_a_wrong_schedule_does_not_replay() -> None:
                          ids=[case for case, _, _ in atomic_models.CASES])
 def test_interpreter_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
     # the verdicts derived by hand in tests/atomic_models.py, from every reachable state
+    assert explored(tmp_path, text) == {"uaf": "proved", "deadlock": "proved", **statuses}   # no refcounted object: no leak
+
+
+def explored(tmp_path: Path, text: str) -> dict[str, str]:
+    """The interpreter's status of every property of the model `text`, every state explored."""
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")
     mine = explore(resolve(load_model(str(path), SourceCache())))
     assert mine.complete
-    assert {name: mine.status(name) for name, _ in mine.properties} == {   # no refcounted object: no leak
-        "uaf": "proved", "deadlock": "proved", **statuses}
+    return {name: mine.status(name) for name, _ in mine.properties}
+
+
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in spin_models.CASES],
+                         ids=[case for case, _, _ in spin_models.CASES])
+def test_interpreter_runs_spin_loops(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
+    # the verdicts derived by hand in tests/spin_models.py (docs/semantics.md, "Spin loops")
+    assert explored(tmp_path, text) == statuses
+
+
+def test_a_spin_loop_iteration_that_goes_round_stops_the_thread(tmp_path: Path) -> None:
+    # docs/semantics.md, "Spin loops": A reads go == 0, its iteration goes round again, and A
+    # stops there for good (it never reads go again, even after B sets it); A going first
+    # after B, it leaves the loop
+    from objcg_proof.oracles.interpret import simulate
+
+    path = tmp_path / "m.dsl"
+    path.write_text("shared word go = 0;\nthread A { while (!go) ; go = 2; }\nthread B { go = 1; }\n", encoding="utf-8")
+    program = resolve(load_model(str(path), SourceCache()))
+    run = list(simulate(program, 0, ["A", "B", "A"], 10))
+    assert [why for rec, _, why in run if rec is None] == ["thread A cannot move now"]
+    run = list(simulate(program, 0, ["B", "A", "A"], 10))
+    assert [rec.changes for rec, _, _ in run if rec is not None][-1] == ("go: 1 -> 2",)
 
 
 @pytest.mark.parametrize("text, want", [(text, want) for _, text, want in final_models.CASES],

@@ -57,6 +57,7 @@ import atomic_models
 import final_models
 import gen_models
 import reuse_models
+import spin_models
 from objcg_proof.cli.dispatch import main
 from objcg_proof.lang.diagnostics import SourceCache, UserError
 from objcg_proof.oracles.promela import PromelaModel, export_path
@@ -366,10 +367,19 @@ HAND_DERIVED = atomic_models.CASES + tuple((f"final-{case}", text, want) for cas
 def test_spin_runs_the_atomic_t_operations_and_final_checks(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
     # the verdicts derived by hand in tests/atomic_models.py and tests/final_models.py (the
     # end-of-run checks, run by the thread that finishes last): SPIN finds exactly the violations
+    assert_spin_finds(tmp_path, text, statuses)
+
+
+def assert_spin_finds(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
+    """SPIN finds exactly the violations `statuses` lists (every property of the model, when
+    it lists the built-ins too)."""
     require_spin()
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")
-    answer = survey(export_path(str(path), SourceCache()), tmp_path)
+    promela = export_path(str(path), SourceCache())
+    if "uaf" in statuses:
+        assert promela.properties == tuple(statuses)
+    answer = survey(promela, tmp_path)
     assert answer.violated == {name for name, status in statuses.items() if status == "violated"}
 
 
@@ -382,6 +392,14 @@ def test_a_final_check_alone_is_exported_with_its_end_count(tmp_path: Path) -> N
     assert "PROP_4_" not in model.text.split("hidden byte PROP_4_")[1]   # the unlabelled final check is not kept
     alone = export_path(str(path), SourceCache(), properties=("uaf",))
     assert "nfinished" not in alone.text and "sum" in alone.checked
+
+
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in spin_models.CASES],
+                         ids=[case for case, _, _ in spin_models.CASES])
+def test_spin_runs_spin_loops(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
+    # the verdicts derived by hand in tests/spin_models.py (docs/semantics.md, "Spin loops"):
+    # SPIN, whose loops are unbounded, finds exactly the violations, deadlocks included
+    assert_spin_finds(tmp_path, text, statuses)
 
 
 # Each argument of a procedure call is its own unit (docs/semantics.md, "Units"): another thread

@@ -45,8 +45,11 @@ EXAMPLES = {
     # two plain read-then-write increments race; atomic_inc cannot lose one
     # (no refcounted object in counter or peterson: no leak property)
     "examples/counter": {"uaf": P, "deadlock": P, "plain_is_2": V, "counted_is_2": P},
-    # mutual exclusion holds under SC, but a waiter can always spin one more time: bounded
-    "examples/peterson": {"uaf": B, "deadlock": B, "mutual_exclusion": B},
+    # mutual exclusion holds under SC; the wait is a spin loop (docs/semantics.md, "Spin
+    # loops"), one iteration whatever the bound, and turn always lets one thread go: no deadlock
+    "examples/peterson": {"uaf": P, "deadlock": P, "mutual_exclusion": P},
+    # the two stores at the top of lock() exchanged: both threads enter
+    "examples/peterson_broken": {"uaf": P, "deadlock": P, "mutual_exclusion": V},
     # a get after the final put on one object; the other object is used correctly
     "examples/refcount": {"leak": P, "uaf": V, "deadlock": P},
 }

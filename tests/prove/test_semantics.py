@@ -8,9 +8,12 @@ are reached (a vacuous `proved` would otherwise pass unnoticed).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import atomic_models
+import spin_models
 from conftest import changes, dedent, expect, last_step, line_of, prop
 
 # ---- constants, params, -D -----------------------------------------------------------------
@@ -1014,19 +1017,31 @@ thread B { WRITE_ONCE(flag, 1); }
 """
 
 
-def test_spin_wait_is_bounded(models):
-    r = models.verify(SPIN)
+def test_spin_wait_is_proved(models):
+    # a spin loop (docs/semantics.md, "Spin loops") never counts against the bound
+    expect(models.verify(SPIN), flag_set="proved")
+
+
+# the same wait counting its rounds in a ghost: a write, so not a spin loop (lang/spin_loops.py)
+COUNTED_SPIN = SPIN.replace("shared word flag = 0;", "shared word flag = 0;\nghost word rounds = 0;").replace(
+    "while (READ_ONCE(flag) == 0) { }", "while (READ_ONCE(flag) == 0) { rounds++; }")
+
+
+def test_wait_loop_that_writes_is_bounded(models):
+    r = models.verify(COUNTED_SPIN)
     expect(r, uaf="bounded", deadlock="bounded", flag_set="bounded")
-    assert prop(r, "flag_set").coverage == "executions go on past the bound 2 in the loop at m.dsl:3 (thread A)"
+    assert prop(r, "flag_set").coverage == ("executions go on past the bound 2 in the loop at m.dsl:4 (thread A); "
+                                            "m.dsl:4 is not a spin loop: it contains a write of shared memory")
 
 
 TWO_SPINNERS = """
 shared word flag = 0, other = 0;
+ghost word rounds = 0;
 thread A {
-  while (READ_ONCE(flag) == 0) { }
+  while (READ_ONCE(flag) == 0) { rounds++; }
 }
 thread B {
-  while (READ_ONCE(other) == 0) { }
+  while (READ_ONCE(other) == 0) { rounds++; }
 }
 thread C { WRITE_ONCE(flag, 1); WRITE_ONCE(other, 1); }
 """
@@ -1036,12 +1051,13 @@ def test_bounded_names_every_loop_that_runs_past_the_bound(models):
     # whichever execution the solver finds first, both loops are named, in file order
     r = models.verify(TWO_SPINNERS)
     expect(r, uaf="bounded", deadlock="bounded")
-    assert prop(r, "uaf").coverage == ("executions go on past the bound 2 in the loops at m.dsl:3 (thread A), "
-                                        "m.dsl:6 (thread B)")
+    assert prop(r, "uaf").coverage == ("executions go on past the bound 2 in the loops at m.dsl:4 (thread A), "
+                                        "m.dsl:7 (thread B); m.dsl:4 is not a spin loop: it contains a write of "
+                                        "shared memory; m.dsl:7 is not a spin loop: it contains a write of shared memory")
 
 
 def test_model_bound_declaration_and_override(models):
-    text = "bound 5;\n" + dedent(SPIN)
+    text = "bound 5;\n" + dedent(COUNTED_SPIN)
     r = models.verify(text)
     assert r.bound == 5 and prop(r, "flag_set").status == "bounded"
     r = models.verify(text, bound=3)
@@ -1116,3 +1132,66 @@ def test_leak_is_listed_only_with_a_refcounted_object(models):
     r = models.verify(ONE_OBJECT)
     assert [(p.name, p.status) for p in r.properties] == [
         ("leak", "violated"), ("uaf", "proved"), ("deadlock", "proved"), ("one", "proved")]
+
+
+# ---- spin loops (docs/semantics.md, "Spin loops") -----------------------------------------
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in spin_models.CASES],
+                         ids=[case for case, _, _ in spin_models.CASES])
+def test_spin_loops(models, text, statuses):
+    # verdicts derived by hand in tests/spin_models.py, which the interpreter and SPIN are held
+    # to as well: a spin loop never counts against the bound, so nothing here is bounded, at
+    # bound 1 as at the default
+    expect(models.verify(text), **statuses)
+    expect(models.verify(text, bound=1), **statuses)
+
+
+@pytest.mark.parametrize("text", [text for _, text in spin_models.NOT_SPIN],
+                         ids=[case for case, _ in spin_models.NOT_SPIN])
+def test_loops_that_are_not_spin_loops_keep_the_bound(models, text):
+    # a count carried from one iteration to the next, a shared write, an iteration that does
+    # not start with a read (lang/spin_loops.py): the bound rule applies, as before, and the
+    # verdict's words say why the loop is not a spin loop
+    r = models.verify(text)
+    expect(r, uaf="bounded", deadlock="bounded")
+    why = {"carries-a-count": "it reads a local that an earlier iteration wrote",
+           "writes-shared": "it contains a write of shared memory",
+           "starts-with-a-local": "its iteration does not start by reading shared memory"}
+    case = next(case for case, t in spin_models.NOT_SPIN if t == text)
+    assert prop(r, "uaf").coverage.endswith(f"; m.dsl:2 is not a spin loop: {why[case]}") or \
+        prop(r, "uaf").coverage.endswith(f"; m.dsl:3 is not a spin loop: {why[case]}")
+
+
+def test_a_retry_loop_gets_no_spin_loop_words(models):
+    # a loop with an atomic builtin does not look like a wait: its bounded words are as before
+    text = "shared word n = 0;\nthread T { while (READ_ONCE(n) != 5) { atomic_inc(&n); } }\n"
+    r = models.verify(text, bound=1)
+    assert prop(r, "uaf").coverage == "executions go on past the bound 1 in the loop at m.dsl:2 (thread T)"
+
+
+def test_spin_deadlock_names_the_loop_and_replays(models):
+    from objcg_proof.lang.diagnostics import SourceCache
+    from objcg_proof.lang.parser import load_model
+    from objcg_proof.lang.resolve import resolve
+    from objcg_proof.oracles.interpret import replay
+
+    text = dict((case, text) for case, text, _ in spin_models.CASES)["read-apart"]
+    r = models.verify(text)
+    trace = prop(r, "deadlock").trace
+    assert trace is not None
+    # W finishes; R, stopped at the loop's entry, would go round again on x == y == 1
+    assert [s.thread for s in trace.steps] == ["W", "W"]
+    assert f"R spins forever in the loop at {trace.steps[0].file}:{line_of(text, 'while (1)')}" in trace.violation
+    program = resolve(load_model(trace.steps[0].file, SourceCache()))
+    ok, why = replay(program, [(s.thread, s.file, s.line) for s in trace.steps], "deadlock", "deadlock")
+    assert ok, why
+
+
+def test_peterson_with_its_c_loop_is_proved_and_its_broken_variant_violated():
+    from objcg_proof.lang.diagnostics import SourceCache
+    from objcg_proof.prove.verify import VerifyOptions, verify_path
+
+    root = Path(__file__).resolve().parents[2]
+    good = verify_path(str(root / "models/examples/peterson.dsl"), SourceCache(), VerifyOptions())
+    expect(good, mutual_exclusion="proved")
+    bad = verify_path(str(root / "models/examples/peterson_broken.dsl"), SourceCache(), VerifyOptions())
+    expect(bad, mutual_exclusion="violated")

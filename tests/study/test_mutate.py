@@ -94,6 +94,39 @@ def test_drop_assume(models):
     assert_valid(ms)
 
 
+WAITS = """
+shared word ready = 0;
+shared word data = 0;
+ghost word rounds = 0;
+thread P { data = 1; ready = 1; }
+thread C {
+    while (!ready)                   // a spin loop: the wait is dropped
+        ;
+    word d = data;
+    assert(d == 1, "sees_data");
+    while (READ_ONCE(ready) == 0) {  // writes a ghost: not a spin loop, not dropped
+        rounds++;
+    }
+    for (word i = 0; i < 2; i++) {   // carries i: not a spin loop
+        word e = data;
+    }
+}
+"""
+
+
+def test_drop_wait_deletes_only_spin_loops(models):
+    # docs/semantics.md, "Spin loops": the resolver's rule decides which loops are waits
+    ms = mutants_of(models, WAITS, "drop-wait")
+    assert table(ms) == [("drop-wait", line_of(WAITS, "while (!ready)"), "(deleted)")]
+    assert ms[0].original == "while (!ready) ..."
+    assert_valid(ms)
+    # without the wait, C may read data before P wrote it: the mutant is killed
+    sources = SourceCache()
+    original = statuses(verify_module(load_model(models.write(WAITS), sources), sources, VerifyOptions()))
+    mutant = statuses(verify_module(ms[0].module, sources, VerifyOptions()))
+    assert (original["sees_data"], mutant["sees_data"]) == ("proved", "violated")
+
+
 def test_a_dropped_statement_is_gone_from_the_module(models):
     [m] = mutants_of(models, REFS, "drop-assume")
     thread = [d for d in m.module.decls if isinstance(d, s.ThreadDecl)][0]

@@ -13,6 +13,7 @@ from .atomic import AtomicBlocks
 from .cfg import Ctx, Goto, Instr
 from .context import ExportContext
 from .graph import ThreadGraph
+from .spins import SpinIteration
 from .unit import Unit
 from .waits import WaitConditions
 
@@ -120,6 +121,8 @@ class Statements:
         if ctx.in_atomic:
             raise UserError(Diagnostic(st.span, "a loop inside an atomic block (here reached through a procedure call): "
                                                 "an atomic step must be straight-line code"))
+        if st.spin:
+            return self.spin_loop(st, k, ctx)
         head = self.g.add(Instr([], None))
         step = self.seq(st.step, head, ctx)
         body = self.seq(st.body, step, replace(ctx, brk=k, cont=step))
@@ -128,6 +131,26 @@ class Statements:
         self.g.instrs[head] = self.g.instrs[cond]
         self.g.instrs[cond] = Instr([], Goto(head))
         return head if st.cond_first else body
+
+    def spin_loop(self, st: ir.Loop, k: int, ctx: Ctx) -> int:
+        """docs/semantics.md, "Spin loops": an iteration that goes round again leads to a wait
+        node whose guard is that one iteration, run now in one go, would leave the loop (or fail
+        an access): the thread waits there, blocked when nothing else can move (a deadlock), and
+        then runs the next iteration as the first, step by step. The iterations it runs again
+        change nothing the semantics' one iteration could not show."""
+        head = self.g.add(Instr([], None))      # the condition
+        restart = self.g.add(Instr([], None))   # where the next iteration starts
+        span = getattr(st.cond, "span", st.span)
+        wait = self.g.unit(st.span, ctx, lambda u: None, restart,
+                           guard=lambda u: SpinIteration(u).exit_guard(st))
+        round_ = wait if st.cond_first else head
+        body = self.seq(st.body, round_, replace(ctx, brk=k, cont=round_))
+        cond = self.g.unit(span, ctx, lambda u: (f"({u.ev(st.cond)} != 0)", body if st.cond_first else wait, k), -1)
+        self.g.instrs[head] = self.g.instrs[cond]
+        self.g.instrs[cond] = Instr([], Goto(head))
+        entry = head if st.cond_first else body
+        self.g.instrs[restart] = Instr([], Goto(entry))
+        return entry
 
     def call(self, st: ir.CallProc, k: int, ctx: Ctx) -> int:
         proc = self.x.prog.proc(st.proc)
