@@ -38,6 +38,13 @@ class FieldInfo:
     name: str
     type: Type
     const: bool
+    size: int | None = None   # an array field: its elements are the fields `element_name(name, k)`
+
+
+def element_name(field_name: str, k: int) -> str:
+    """The name of element k of an array field (or local array): `objcgs[1]`. Each element of an
+    array field is its own location, keyed in `Layout.field_locations` by this name."""
+    return f"{field_name}[{k}]"
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,12 @@ class Layout:
 
     def field_location(self, obj: int, field_name: str) -> int:
         return dict(self.field_locations)[(obj, field_name)]
+
+    def element_locations(self, obj: int, struct: str, field_name: str) -> tuple[int, ...]:
+        """The locations of an array field's elements in one object, in index order."""
+        size = self.struct(struct).field(field_name).size   # type: ignore[union-attr]
+        assert size is not None, field_name
+        return tuple(self.field_location(obj, element_name(field_name, k)) for k in range(size))
 
     def global_location_ids(self, name: str) -> tuple[int, ...]:
         return dict(self.global_locations)[name]
@@ -191,6 +204,9 @@ class SharedLoc:
     - global: `name` with `candidates` location ids and optional `index`;
     - field of an object: `obj` (ObjectRef) and `field`;
     - field through a pointer: `pointer` expression, `struct` and `field`.
+
+    An element of an array field with a constant index is the field `element_name(f, k)`; with
+    a run-time index it is the array field `f` with `index` set (`obj` or `pointer` too).
     """
 
     type: Type
@@ -303,7 +319,22 @@ class Nondet:
     span: Span = _span()
 
 
-Expr = Const | Local | Current | Unary | Binary | Ternary | AddressOf | ConstField | Read | AtomicOp | RefOp | Nondet
+@dataclass(frozen=True)
+class IndexFault:
+    """A run-time index of a local array that is not below its size: a failed access (a `uaf`,
+    the thread stops; docs/semantics.md, "Failed accesses"). Reads no memory and has no value.
+    lang/local_arrays.py puts it where a chain of index tests on a local array ends."""
+
+    array: str
+    size: int
+    span: Span = _span()
+
+    @property
+    def message(self) -> str:
+        return f"index out of bounds for '{self.array}[{self.size}]'"
+
+
+Expr = Const | Local | Current | Unary | Binary | Ternary | AddressOf | ConstField | Read | AtomicOp | RefOp | Nondet | IndexFault
 
 
 # ---- statements ----------------------------------------------------------------------------

@@ -128,9 +128,13 @@ class _Builder(Transformer[Token, Any]):
 
     def _field(self, meta: Any, c: list[Any], const: bool) -> s.FieldDecl:
         base: s.TypeRef = c[0]
+        size = None
+        if isinstance(c[-1], tuple) and c[-1][0] == "size":
+            size = c[-1][1]
+            c = c[:-1]
         pointer = len(c) == 3
         name = c[-1]
-        return s.FieldDecl(str(name), s.TypeRef(base.struct_name, pointer, base.span), const, self._span(meta))
+        return s.FieldDecl(str(name), s.TypeRef(base.struct_name, pointer, base.span), const, self._span(meta), size)
 
     @v_args(meta=True)
     def const_field(self, meta: Any, c: list[Any]) -> s.FieldDecl:
@@ -151,26 +155,37 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def object_decl(self, meta: Any, c: list[Any]) -> list[s.ObjectDecl]:
         struct = str(c[0])
-        return [s.ObjectDecl(struct, name, size, inits, span) for (name, size, inits, span) in c[1:]]
+        return [s.ObjectDecl(struct, name, size, inits, span, elements) for (name, size, inits, elements, span) in c[1:]]
 
     @v_args(meta=True)
-    def object_declarator(self, meta: Any, c: list[Any]) -> tuple[str, Any, tuple[s.FieldInit, ...], Span]:
+    def object_declarator(self, meta: Any, c: list[Any]) -> tuple[str, Any, tuple[s.FieldInit, ...], tuple[s.ElementInit, ...], Span]:
         name = str(c[0])
         size = None
         inits: tuple[s.FieldInit, ...] = ()
+        elements: tuple[s.ElementInit, ...] = ()
         for part in c[1:]:
             if isinstance(part, tuple) and part and part[0] == "size":
                 size = part[1]
+            elif isinstance(part, list):
+                elements = tuple(part)
             elif isinstance(part, tuple):
                 inits = part
-        return (name, size, inits, self._tspan(c[0]))
+        return (name, size, inits, elements, self._tspan(c[0]))
+
+    def element_inits(self, c: list[Any]) -> list[s.ElementInit]:
+        return [x for x in c if isinstance(x, s.ElementInit)]
+
+    @v_args(meta=True)
+    def element_init(self, meta: Any, c: list[Any]) -> s.ElementInit:
+        return s.ElementInit(c[0], c[1], self._span(meta))
 
     def record_init(self, c: list[Any]) -> tuple[s.FieldInit, ...]:
         return tuple(x for x in c if isinstance(x, s.FieldInit))
 
     @v_args(meta=True)
     def field_init(self, meta: Any, c: list[Any]) -> s.FieldInit:
-        return s.FieldInit(str(c[0]), c[1], self._span(meta))
+        value = c[1][1] if isinstance(c[1], tuple) and c[1] and c[1][0] == "array" else c[1]
+        return s.FieldInit(str(c[0]), value, self._span(meta))
 
     def array_size(self, c: list[Any]) -> tuple[str, Any]:
         return ("size", c[0])
@@ -247,11 +262,9 @@ class _Builder(Transformer[Token, Any]):
         base: s.TypeRef = c[0]
         decls = []
         for pointer, name, size, init, span in c[1:]:
-            if size is not None:
-                raise error(span, "local arrays are not supported; declare a shared array instead")
-            if isinstance(init, tuple):
+            if isinstance(init, tuple) and size is None:
                 raise error(span, "a brace initializer needs an array")
-            decls.append(s.Declarator(name, s.TypeRef(base.struct_name, pointer, base.span), init, span))
+            decls.append(s.Declarator(name, s.TypeRef(base.struct_name, pointer, base.span), init, span, size))
         return s.LocalDecl(tuple(decls), self._span(meta))
 
     @v_args(meta=True)

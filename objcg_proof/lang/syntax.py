@@ -123,10 +123,13 @@ Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Cast | F
 # ---- statements ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Declarator:
+    """A local variable; with `size`, a local array (`init` then a tuple or one value)."""
+
     name: str
     type: TypeRef
-    init: Expr | None
+    init: "Expr | tuple[Expr, ...] | None"
     span: Span = _span()
+    size: "Expr | None" = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,7 @@ class FieldDecl:
     type: TypeRef
     const: bool
     span: Span = _span()
+    size: "Expr | None" = None   # an array field: `struct obj_cgroup *objcgs[2];`
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,16 @@ class StructDecl:
 @dataclass(frozen=True)
 class FieldInit:
     name: str
-    value: Expr
+    value: "Expr | tuple[Expr, ...]"   # a tuple: `{ v0, v1 }` for an array field
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ElementInit:
+    """`[k] = { .f = v, ... }`: the record of element k of an object array."""
+
+    index: Expr
+    inits: tuple[FieldInit, ...]
     span: Span = _span()
 
 
@@ -272,6 +285,7 @@ class ObjectDecl:
     size: Expr | None
     inits: tuple[FieldInit, ...]
     span: Span = _span()
+    elements: tuple[ElementInit, ...] = ()   # per-element records of an object array
 
 
 @dataclass(frozen=True)

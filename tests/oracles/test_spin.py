@@ -53,6 +53,7 @@ from typing import Callable
 import pytest
 from hypothesis import HealthCheck, given, note, seed, settings
 
+import array_models
 import atomic_models
 import gen_models
 from objcg_proof.cli.dispatch import main
@@ -353,10 +354,11 @@ def test_single_property_mode(tmp_path: Path) -> None:
     assert "errors: 0" in pan("counted_is_2")
 
 
-@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES],
-                         ids=[case for case, _, _ in atomic_models.CASES])
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES + array_models.CASES],
+                         ids=[case for case, _, _ in atomic_models.CASES + array_models.CASES])
 def test_spin_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
-    # the verdicts derived by hand in tests/atomic_models.py: SPIN finds exactly the violations
+    # the verdicts derived by hand in tests/atomic_models.py and tests/array_models.py: SPIN
+    # finds exactly the violations
     require_spin()
     path = tmp_path / "m.dsl"
     path.write_text(text, encoding="utf-8")

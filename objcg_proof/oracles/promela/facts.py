@@ -31,6 +31,8 @@ class Facts:
         if loc.name:
             return set(loc.candidates)
         objs = loc.obj.candidates if loc.obj else [o.index for o in layout.objects if o.struct == loc.struct]
+        if loc.index is not None:   # an array field's element, a run-time index
+            return {x for o in objs for x in layout.element_locations(o, loc.struct, loc.field)}
         return {layout.field_location(o, loc.field) for o in objs}
 
     def loc(self, loc: ir.SharedLoc, read: bool = False, write: bool = False) -> None:

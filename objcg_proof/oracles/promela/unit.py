@@ -12,7 +12,7 @@ from typing import Callable
 from ...lang import ir
 from .cfg import FAIL, Ctx
 from .facts import writes_local
-from .formulas import atomic_builtin, disjunction, refcount_builtin
+from .formulas import atomic_builtin, conjunction, disjunction, refcount_builtin
 from .variables import ThreadVariables
 
 
@@ -122,6 +122,9 @@ class Unit:
             return self.atomic_op(e)
         if isinstance(e, ir.RefOp):
             return self.ref_op(e)
+        if isinstance(e, ir.IndexFault):
+            self.lines += self.failed()
+            return "0"
         if isinstance(e, ir.Nondet):
             chosen = self.vars.prechosen.get(id(e))
             if chosen is not None:
@@ -204,8 +207,15 @@ class Unit:
             return _Acc([(f"({i} == {k})", names[x]) for k, x in enumerate(ids)], f"({i} < {len(ids)})", msg)
         objs = self.objects(loc.obj, loc.struct)
         conds, valid = self._conds(loc.obj, loc.pointer, loc.struct)
-        lvs = [names[self.x.layout.field_location(o, loc.field)] for o in objs]
         msg = f"NULL or invalid pointer dereferenced ('->{loc.field}')"
+        if loc.index is not None:   # an array field's element, a run-time index: after the object
+            i = self.ev(loc.index)
+            per_object = [self.x.layout.element_locations(o, loc.struct, loc.field) for o in objs]
+            size = len(per_object[0])
+            cands = [(conjunction(c, f"({i} == {k})"), names[x])
+                     for c, ids in zip(conds, per_object) if c != "0" for k, x in enumerate(ids)]
+            return _Acc(cands, conjunction(valid, f"({i} < {size})"), msg)
+        lvs = [names[self.x.layout.field_location(o, loc.field)] for o in objs]
         if valid is None:
             return _Acc([(None, lvs[conds.index(None)])], None, msg)
         return _Acc([(c, lv) for c, lv in zip(conds, lvs) if c != "0"], valid, msg)

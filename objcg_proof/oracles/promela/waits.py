@@ -9,7 +9,7 @@ from typing import Callable
 
 from ...lang import ir
 from ...lang.diagnostics import Span
-from .formulas import atomic_builtin, disjunction, refcount_builtin, unsupported
+from .formulas import atomic_builtin, conjunction, disjunction, refcount_builtin, unsupported
 from .unit import Unit
 
 
@@ -36,6 +36,8 @@ class WaitConditions:
             return self.overlay.get(name, name), ""
         if isinstance(e, (ir.Const, ir.Current)):
             return self.unit.ev(e), ""
+        if isinstance(e, ir.IndexFault):
+            return "0", "1"   # always a failed access
         if isinstance(e, ir.Nondet):
             chosen = self.vars.prechosen.get(id(e))
             if chosen is None:
@@ -188,6 +190,14 @@ class WaitConditions:
             return [f"({i} == {k})" for k in range(len(ids))], [names[x] for x in ids], f"({i} < {len(ids)})", p
         objs = self.unit.objects(loc.obj, loc.struct)
         conds, valid, p = self.pure_conds(loc.obj, loc.pointer, loc.struct, span)
+        if loc.index is not None:   # an array field's element, a run-time index: after the object
+            i, pi = self.pure(loc.index, span)
+            per_object = [self.x.layout.element_locations(o, loc.struct, loc.field) for o in objs]
+            pairs = [(conjunction(c, f"({i} == {k})"), names[x]) for c, ids in zip(conds, per_object) for k, x in enumerate(ids)]
+            in_bounds = f"({i} < {len(per_object[0])})"
+            # the index is evaluated (and may fail) only where the object is valid
+            poison = disjunction(p, f"({valid} && {pi})" if valid and pi else pi)
+            return [c for c, _ in pairs], [lv for _, lv in pairs], conjunction(valid, in_bounds), poison
         return conds, [names[self.x.layout.field_location(o, loc.field)] for o in objs], valid, p
 
     def wait_guard(self, e: ir.Expr, span: Span) -> str:
