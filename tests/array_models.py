@@ -122,6 +122,63 @@ thread A {
 }
 """
 
+# pointers to pointers: `&memcg->objcgs[nid]` is the address of that word; `*pp`, READ_ONCE(*pp),
+# WRITE_ONCE(*pp, v) and xchg(pp, v) reach it; a pointer to a plain shared variable too
+POINTER_TO_POINTER = """
+struct obj_cgroup { word id; };
+struct mem_cgroup { struct obj_cgroup *objcgs[2]; };
+object struct obj_cgroup objcg_A0, objcg_A1;
+object struct mem_cgroup memcg_A = { .objcgs = { &objcg_A0, &objcg_A1 } };
+shared struct obj_cgroup *cached = NULL;
+thread T {
+    word nid = 1;
+    struct mem_cgroup *m = &memcg_A;
+    struct obj_cgroup **pp = &m->objcgs[nid];
+    struct obj_cgroup *o = *pp;
+    struct obj_cgroup *r = READ_ONCE(*pp);
+    assert(o == &objcg_A1 && r == &objcg_A1, "deref");
+    WRITE_ONCE(*pp, &objcg_A0);
+    struct obj_cgroup *old = xchg(pp, NULL);
+    struct obj_cgroup *now = memcg_A.objcgs[1];
+    assert(old == &objcg_A0 && now == NULL, "xchg");
+    struct obj_cgroup **q = &memcg_A.objcgs[0];
+    assert(pp != q && q != NULL, "distinct");
+    pp = &cached;
+    *pp = &objcg_A1;
+    struct obj_cgroup *c = cached;
+    assert(c == &objcg_A1, "global");
+    assert(pp == q, "reached");
+}
+"""
+
+# per-node slots reached through pointers to pointers, by two threads
+NODES_BY_POINTER = """
+struct obj_cgroup { word id; };
+struct mem_cgroup { struct obj_cgroup *objcgs[2]; };
+object struct obj_cgroup objcg_A0, objcg_A1;
+object struct mem_cgroup memcg_A = { .objcgs = { &objcg_A0, &objcg_A1 } };
+thread W { struct obj_cgroup **pp = &memcg_A.objcgs[0]; xchg(pp, NULL); }
+thread R { word nid = NID; struct obj_cgroup **pp = &memcg_A.objcgs[nid];
+           struct obj_cgroup *o = READ_ONCE(*pp); assert(o != NULL, "not_null"); }
+"""
+
+# `*q` with q not the address of a struct pointer word: NULL, an object's address, a tagged
+# word address: each a failed access; with k == 3, q is &slot and T goes on
+BAD_POINTER_TO_POINTER = """
+struct obj_cgroup { word id; };
+object struct obj_cgroup objcg_A;
+shared struct obj_cgroup *slot = &objcg_A;
+thread T {
+    word k = nondet(4);
+    struct obj_cgroup **q = &slot;
+    if (k == 0) q = NULL;
+    if (k == 1) q = (struct obj_cgroup **)&objcg_A;
+    if (k == 2) q = (struct obj_cgroup **)((word)q | 1);
+    struct obj_cgroup *o = *q;
+    assert(0, "after");
+}
+"""
+
 # (id, text, the statuses of the model's own properties and of any built-in that is not proved)
 CASES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("one-thread", ONE_THREAD, ONE_THREAD_STATUS),
@@ -135,4 +192,9 @@ CASES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("await-any", AWAIT.replace("I", "nondet(3)"), {"passed": "violated", "deadlock": "violated", "uaf": "violated"}),
     ("local", LOCAL, {"local_values": "proved", "same_x": "violated", "reached": "violated"}),
     ("local-out-of-bounds", LOCAL_OUT_OF_BOUNDS, {"stored": "proved", "uaf": "violated"}),
+    ("pointer-to-pointer", POINTER_TO_POINTER, {"deref": "proved", "xchg": "proved", "distinct": "proved",
+                                                "global": "proved", "reached": "violated"}),
+    ("node-1-by-pointer", NODES_BY_POINTER.replace("NID", "1"), {"not_null": "proved"}),
+    ("node-0-by-pointer", NODES_BY_POINTER.replace("NID", "0"), {"not_null": "violated"}),
+    ("bad-pointer-to-pointer", BAD_POINTER_TO_POINTER, {"after": "violated", "uaf": "violated"}),
 )

@@ -55,8 +55,10 @@ class ExprChecker:
         if isinstance(e, s.AddressOf):
             ref = self.object_ref(e.operand, scope, ctx)
             if ref is None:
-                raise self.bail(span, "'&' of a shared variable or field is only allowed as the location argument of an atomic operation")
+                return self._word_address(e, scope, ctx)
             return ir.AddressOf(ref, ir.Type(self.names.object_infos[ref.candidates[0]].struct, True), span)
+        if isinstance(e, s.Deref):
+            return ir.Read(self.location(e, scope, ctx, writing=False), "plain", span)
         if isinstance(e, s.Index) and isinstance(e.base, s.Name):
             elements = self.names.local_array(scope, e.base.ident)
             if elements is not None:
@@ -69,6 +71,22 @@ class ExprChecker:
         if isinstance(e, s.Call):
             return self._call(e, scope, ctx)
         raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def _word_address(self, e: s.AddressOf, scope: Scope, ctx: Ctx) -> ir.WordAddress:
+        """`&memcg->objcgs[nid]`: the address of a shared word of type `struct S *`, a
+        `struct S **` (NOTE(word-addresses) in lang/ir.py)."""
+        if not isinstance(e.operand, (s.Name, s.Index, s.FieldAccess, s.ArrowAccess, s.Deref)) or (
+                isinstance(e.operand, s.Name) and scope.lookup(e.operand.ident) is not None):
+            raise self.bail(e.span, "'&' takes an object, or a shared word holding a struct pointer "
+                                    "(a pointer to a pointer); other addresses only as the location argument of an atomic operation")
+        loc = self.location(e.operand, scope, ctx, writing=False)
+        if isinstance(loc, ir.ConstField):
+            raise self.bail(e.span, f"'{loc.field}' is a const field: it has no address")
+        if not loc.type.pointer or loc.type.indirect or loc.ghost:
+            what = "a ghost" if loc.ghost else f"a {loc.type}"
+            raise self.bail(e.span, f"the address of {what} is not a value: only a shared word holding a struct pointer "
+                                    "has one (a pointer to a pointer); other addresses only as the location argument of an atomic operation")
+        return ir.WordAddress(loc, ir.Type(loc.type.struct_name, True, True), e.span)
 
     def _name(self, e: s.Name, scope: Scope, ctx: Ctx) -> ir.Expr:
         var = scope.lookup(e.ident)
@@ -129,7 +147,21 @@ class ExprChecker:
         if isinstance(e, (s.FieldAccess, s.ArrowAccess)):
             st, ref, ptr = self._field_base(e, scope, ctx)
             return self._field_loc(st, e.name, span, writing, ref, ptr)  # type: ignore[return-value]
+        if isinstance(e, s.Deref):
+            return self.deref(self.expr(e.operand, scope, ctx), e.operand.span, span)
         raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
+
+    def deref(self, pp: ir.Expr, pp_span: Span, span: Span) -> ir.SharedLoc:
+        """`*pp`: the word a `struct S **` points to (NOTE(word-addresses) in lang/ir.py)."""
+        t = type_of(pp)
+        if not t.indirect:
+            raise self.bail(pp_span, f"'*' needs a pointer to a pointer (struct S **), not a {t}",
+                            "use '->' through a struct pointer")
+        assert t.struct_name is not None and self.names.layout is not None
+        if not self.names.layout.pointer_words(t.struct_name):
+            raise self.bail(pp_span, f"'*' through a 'struct {t.struct_name} **', but no shared word holds a 'struct {t.struct_name} *', "
+                                     "so the pointer can never be valid")
+        return ir.SharedLoc(t.target, False, "", (), None, None, pp, t.struct_name, "", span)
 
     def _field_base(self, e: s.FieldAccess | s.ArrowAccess, scope: Scope,
                     ctx: Ctx) -> tuple[ir.StructInfo, ir.ObjectRef | None, ir.Expr | None]:
@@ -141,6 +173,9 @@ class ExprChecker:
             return self.names.structs[self.names.object_infos[ref.candidates[0]].struct], ref, None
         ptr = self.expr(e.base, scope, ctx)
         t = type_of(ptr)
+        if t.indirect:
+            raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
+                            f"dereference it first, as in '(*pp)->{e.name}'")
         if not t.pointer or t.struct_name is None:
             raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
                             "cast it, as in '((struct S *)p)->field'")
@@ -251,13 +286,16 @@ class ExprChecker:
                 raise self.bail(arg.span, f"'{call.func}' takes the location itself, like the C macro: drop the '&'")
             return self.location(arg, scope, ctx, writing=call.func == "WRITE_ONCE")
         if not isinstance(arg, s.AddressOf):
-            raise self.bail(arg.span, f"'{call.func}' expects the address of a shared location, like '&x' or '&task->objcg'")
+            pp = self.expr(arg, scope, ctx)
+            if not type_of(pp).indirect:
+                raise self.bail(arg.span, f"'{call.func}' expects the address of a shared location, like '&x' or '&task->objcg'")
+            return self.deref(pp, arg.span, arg.span)   # `xchg(pp, NULL)` with pp a `struct S **`
         return self.location(arg.operand, scope, ctx, writing=True)
 
     def ref_op(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.RefOp:
         ptr = self.expr(call.args[0], scope, ctx)
         t = type_of(ptr)
-        if not t.pointer or t.struct_name is None:
+        if not t.pointer or t.struct_name is None or t.indirect:
             raise self.bail(call.args[0].span, f"'{call.func}' needs a pointer to an object of a refcounted struct, not a {t}")
         st = self.names.structs.get(t.struct_name)
         if st is None or not st.refcounted:
@@ -271,7 +309,7 @@ def type_of(e: ir.Expr) -> ir.Type:
         return e.var.type
     if isinstance(e, ir.Read):
         return e.loc.type
-    if isinstance(e, (ir.Const, ir.Current, ir.Unary, ir.Binary, ir.Ternary, ir.AddressOf, ir.ConstField, ir.AtomicOp)):
+    if isinstance(e, (ir.Const, ir.Current, ir.Unary, ir.Binary, ir.Ternary, ir.AddressOf, ir.WordAddress, ir.ConstField, ir.AtomicOp)):
         return e.type
     return ir.WORD
 

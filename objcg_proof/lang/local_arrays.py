@@ -109,5 +109,7 @@ def _local_only(e: ir.Expr) -> bool:
             todo += [p for p in (x.pointer, x.obj.index if x.obj else None) if p is not None]
         elif isinstance(x, ir.AddressOf) and x.obj.index is not None:
             todo.append(x.obj.index)
+        elif isinstance(x, ir.WordAddress):
+            todo += [p for p in (x.loc.index, x.loc.pointer, x.loc.obj.index if x.loc.obj else None) if p is not None]
     return True
 

@@ -103,6 +103,8 @@ class Names:
         self.shared: dict[str, tuple[ir.Type, bool, list[int], bool]] = {}  # type, ghost, locs, array
         self.procs: dict[str, s.ProcDecl] = {}
         self.uid = 0
+        self.indirect_span: Span | None = None   # where the model first writes a `struct S **`
+        self.layout: ir.Layout | None = None      # once built (lang/layout.py): word addresses for `**`
         # a local array: the variable its name is bound to -> its elements (lang/local_arrays.py)
         self.local_arrays: dict[int, tuple[ir.LocalVar, ...]] = {}
 
@@ -182,7 +184,9 @@ class Names:
             self.err(t.span, f"unknown struct '{t.struct_name}'")
         if not t.pointer:
             self.err(t.span, f"a value of type 'struct {t.struct_name}' is not supported: use 'struct {t.struct_name} *'")
-        return ir.Type(t.struct_name, True)
+        if t.indirect and self.indirect_span is None:
+            self.indirect_span = t.span   # the first `**`: where addresses that do not fit are blamed
+        return ir.Type(t.struct_name, True, t.indirect)
 
     @functools.cached_property
     def _struct_names(self) -> set[str]:

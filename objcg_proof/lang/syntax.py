@@ -18,11 +18,13 @@ def _span() -> Span:
 # ---- types ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TypeRef:
-    """`word` (struct_name None, pointer False) or `struct S *` (pointer True)."""
+    """`word` (struct_name None, pointer False) or `struct S *` (pointer True), or with
+    `indirect` a pointer to a pointer, `struct S **`."""
 
     struct_name: str | None = None
     pointer: bool = False
     span: Span = _span()
+    indirect: bool = False
 
 
 # ---- expressions ---------------------------------------------------------------------------
@@ -79,6 +81,14 @@ class AddressOf:
 
 
 @dataclass(frozen=True)
+class Deref:
+    """`*pp`: the word a pointer to a pointer points to."""
+
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Cast:
     type: TypeRef
     operand: "Expr"
@@ -117,7 +127,7 @@ class Call:
     span: Span = _span()
 
 
-Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Cast | FieldAccess | ArrowAccess | Index | Call
+Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Deref | Cast | FieldAccess | ArrowAccess | Index | Call
 
 
 # ---- statements ----------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class ExprEvaluator:
         if isinstance(e, ir.AddressOf):
             addrs = [tb.word(self.layout.objects[o].address) for o in e.obj.candidates]
             return self.select(e.obj.index, addrs, e.span, "object array index out of bounds")
+        if isinstance(e, ir.WordAddress):
+            loc, _, _ = self.location(e.loc)   # naming the word may fail; it is not accessed
+            base = tb.word(len(self.layout.objects) + 1)
+            return tb.binary("<<", tb.binary("+", loc, base), tb.word(ir.TAG_BITS))
         if isinstance(e, ir.ConstField):
             conds, valid = self.objects_of(e.obj, e.pointer, e.struct, e.span, e.field)
             objs = self._candidate_objects(e.obj, e.struct)
@@ -148,6 +152,8 @@ class ExprEvaluator:
             i = self.expr(loc.index)
             term = self.select(i, [tb.word(x) for x in ids], loc.span, f"index out of bounds for '{loc.name}'")
             return term, tuple(ids), tb.cmp("<", i, tb.word(len(ids)))
+        if loc.deref:
+            return self._deref(loc)
         objs = self._candidate_objects(loc.obj, loc.struct)
         conds, valid = self.objects_of(loc.obj, loc.pointer, loc.struct, loc.span, loc.field)
         if loc.index is not None:
@@ -156,6 +162,19 @@ class ExprEvaluator:
         ids = ids or [self.layout.field_location(objs[-1], loc.field)]
         term = self.choose(conds, valid, [tb.word(self.layout.field_location(o, loc.field)) for o in objs])
         return term, tuple(ids), valid
+
+    def _deref(self, loc: ir.SharedLoc) -> tuple[Term, tuple[int, ...], Term]:
+        """`*pp`: the word whose address pp holds; any other value fails (NOTE(word-addresses))."""
+        tb = self.tb
+        assert loc.pointer is not None
+        p = self.expr(loc.pointer)
+        words = list(self.layout.pointer_words(loc.struct))
+        conds = self.known([tb.cmp("==", p, tb.word(self.layout.word_address(w))) for w in words])
+        valid = tb.or_(*conds)
+        self.steps.check("uaf", "", valid, loc.span,
+                         f"NULL or invalid pointer dereferenced ('*' of a struct {loc.struct} **)", access=True)
+        ids = [w for w, c in zip(words, conds) if c is not FALSE] or words[-1:]
+        return self.choose(conds, valid, [tb.word(w) for w in words]), tuple(ids), valid
 
     def _element(self, loc: ir.SharedLoc, objs: list[int], conds: list[Term],
                  valid: Term) -> tuple[Term, tuple[int, ...], Term]:

@@ -125,6 +125,11 @@ class Unit:
         if isinstance(e, ir.IndexFault):
             self.lines += self.failed()
             return "0"
+        if isinstance(e, ir.WordAddress):   # the word is named, not accessed
+            acc = self.location(e.loc)
+            t = self.temp()
+            self.access(acc, lambda lv: [f"{t} = {self.word_address(lv)};"])
+            return t
         if isinstance(e, ir.Nondet):
             chosen = self.vars.prechosen.get(id(e))
             if chosen is not None:
@@ -205,6 +210,13 @@ class Unit:
                 k = int(i)
                 return _Acc([(None, names[ids[k]])], None, msg) if k < len(ids) else _Acc([], "0", msg)
             return _Acc([(f"({i} == {k})", names[x]) for k, x in enumerate(ids)], f"({i} < {len(ids)})", msg)
+        if loc.deref:   # `*pp` (NOTE(word-addresses) in lang/ir.py)
+            assert loc.pointer is not None
+            p = self.ev(loc.pointer)
+            words = self.x.layout.pointer_words(loc.struct)
+            conds = [f"({p} == {self.x.layout.word_address(w)})" for w in words]
+            return _Acc([(c, names[w]) for c, w in zip(conds, words)], disjunction(*conds) or "0",
+                        f"NULL or invalid pointer dereferenced ('*' of a struct {loc.struct} **)")
         objs = self.objects(loc.obj, loc.struct)
         conds, valid = self._conds(loc.obj, loc.pointer, loc.struct)
         msg = f"NULL or invalid pointer dereferenced ('->{loc.field}')"
@@ -232,6 +244,10 @@ class Unit:
         for cond, lv in acc.cands:
             self.lines += self.option(cond or "true", valid_code(lv))
         self.lines += self.option("else", self.failed()) + ["fi;"]
+
+    def word_address(self, global_name: str) -> int:
+        """The address of the shared word whose Promela global is `global_name`."""
+        return self.x.layout.word_address(self.x.loc_names.index(global_name))
 
     def failed(self) -> list[str]:
         """A failed access (docs/semantics.md, "Failed accesses"): a uaf, and the thread stops

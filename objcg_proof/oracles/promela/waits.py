@@ -80,6 +80,10 @@ class WaitConditions:
         if isinstance(e, ir.Read):
             conds, lvs, valid, poison = self.pure_location(e.loc, span)
             return self.chain(conds, [self.overlay.get(lv, lv) for lv in lvs]), disjunction(poison, f"!{valid}" if valid else "")
+        if isinstance(e, ir.WordAddress):   # the word is named, not read
+            conds, lvs, valid, poison = self.pure_location(e.loc, span)
+            addresses = [str(self.unit.word_address(lv)) for lv in lvs]
+            return self.chain(conds, addresses), disjunction(poison, f"!{valid}" if valid else "")
         if isinstance(e, ir.AtomicOp):
             args = [self.pure(a, span) for a in e.args]
             conds, lvs, valid, poison = self.pure_location(e.loc, span)
@@ -188,6 +192,12 @@ class WaitConditions:
                 return [None], [names[ids[0]]], None, ""
             i, p = self.pure(loc.index, span)
             return [f"({i} == {k})" for k in range(len(ids))], [names[x] for x in ids], f"({i} < {len(ids)})", p
+        if loc.deref:   # `*pp` (NOTE(word-addresses) in lang/ir.py)
+            assert loc.pointer is not None
+            v, p = self.pure(loc.pointer, span)
+            words = self.x.layout.pointer_words(loc.struct)
+            conds = [f"({v} == {self.x.layout.word_address(w)})" for w in words]
+            return list(conds), [names[w] for w in words], disjunction(*conds) or "0", p
         objs = self.unit.objects(loc.obj, loc.struct)
         conds, valid, p = self.pure_conds(loc.obj, loc.pointer, loc.struct, span)
         if loc.index is not None:   # an array field's element, a run-time index: after the object
