@@ -26,6 +26,14 @@
 - sometimes a `final` block: one or two asserts on the memory at the end (labelled `fin`, `a1`
   as a thread's assert may be, or not) and, with objects, up to two `holds` of a pointer at the
   end (`ptr`, `&o0`, `o1.next`, NULL, maybe with its tag masked off).
+- sometimes arrays (`Config.arrays`): the struct gets an array field `word vals[2]` (read,
+  written and used by atomics through `o0.vals[k]`, `o[i].vals[j]`, `p->vals[i]`, with constant
+  and local indices, which may be out of bounds), initialised `{ a, b }` or one value, the
+  object array sometimes per element (`[1] = { ... }`); and local arrays `word la[2]`
+  (initialised or not, indexed by constants and locals, also out of bounds);
+- sometimes pointers to pointers (`Config.pp`, 9-bit words so that word addresses fit):
+  `struct obj **pp = &ptr` / `&o0.next` / `&p->next` / `NULL`, and `*pp` wherever a pointer
+  location stands (`*pp`, READ_ONCE(*pp), `*pp = v`, xchg(&*pp, v), xchg(pp, v)).
 
 Every statement outside `atomic { }` makes at most one non-ghost shared access (the atomicity
 rule), so every model resolves: `models()` resolves each text it produces and raises if it
@@ -62,6 +70,8 @@ class Config:
     proc: bool
     void_proc: bool        # also `proc void w(word a)`
     threads: int
+    arrays: bool = False   # an array field `vals[2]` in the struct, and local arrays
+    pp: bool = False       # pointers to pointers (`struct obj **`)
 
 
 @dataclass
@@ -69,6 +79,9 @@ class Scope:
     words: list[str] = field(default_factory=list)     # word locals that may be written
     fixed: list[str] = field(default_factory=list)     # loop counters: read only
     ptrs: list[str] = field(default_factory=list)      # struct obj * locals
+    pps: list[str] = field(default_factory=list)       # struct obj ** locals
+    arrays: list[str] = field(default_factory=list)    # local arrays `word la[2]` that may be written
+    fixed_arrays: list[str] = field(default_factory=list)   # local arrays read only (in a spinning loop)
     loop: bool = False
     proc: bool = False
     void: bool = False     # in a void procedure
@@ -79,8 +92,8 @@ class Scope:
     spin: bool = False
 
     def child(self, **changes: object) -> "Scope":
-        s = Scope(list(self.words), list(self.fixed), list(self.ptrs), self.loop, self.proc, self.void,
-                  self.atomic, self.depth + 1, self.spin)
+        s = Scope(list(self.words), list(self.fixed), list(self.ptrs), list(self.pps), list(self.arrays),
+                  list(self.fixed_arrays), self.loop, self.proc, self.void, self.atomic, self.depth + 1, self.spin)
         for k, v in changes.items():
             setattr(s, k, v)
         return s
@@ -137,7 +150,16 @@ class _Gen:
             opts.append(f"{o}.data")
         for p in scope.ptrs:
             opts.append(f"{p}->data")
+        if self.cfg.arrays and self.cfg.objects and self.coin(2):
+            base = self.pick(self.objects(scope) + [f"{p}->" for p in scope.ptrs])
+            return f"{base if base.endswith('->') else base + '.'}vals[{self.index(scope)}]"
         return self.pick(opts)
+
+    def index(self, scope: Scope) -> str:
+        """An array index: 0 or 1, or a local (maybe out of bounds)."""
+        if scope.readable() and self.coin(2):
+            return self.pick(scope.readable())
+        return self.pick(("0", "1"))
 
     def ghost(self) -> str:
         return self.pick(self.cfg.ghosts)
@@ -162,6 +184,9 @@ class _Gen:
         if kind <= 1 or (kind <= 3 and not readable):
             return self.const()
         if kind <= 3:
+            arrays = scope.arrays + scope.fixed_arrays
+            if arrays and self.coin(2):
+                return f"{self.pick(arrays)}[{self.index(scope)}]"
             return self.pick(readable)
         if kind == 4:
             return f"nondet({self.pick((2, 3))})"
@@ -225,13 +250,22 @@ class _Gen:
         return self.const() if scope.spin else self.pure(scope, 0)
 
     def ptr_loc(self, scope: Scope) -> str:
-        """A shared pointer location: `ptr`, or the `next` field of an object."""
+        """A shared pointer location: `ptr`, or the `next` field of an object, or `*pp`."""
         opts = ["ptr", "ptr", f"{self.pick(self.objects(scope))}.next"] + [f"{p}->next" for p in scope.ptrs]
+        if scope.pps and self.coin(2):
+            return f"*{self.pick(scope.pps)}"
         return self.pick(opts)
+
+    def pp_value(self, scope: Scope) -> str:
+        """A `struct obj **` value: the address of a pointer word (naming it may fail), or NULL."""
+        opts = ["&ptr", f"&{self.pick(self.objects(scope))}.next"] + [f"&{p}->next" for p in scope.ptrs] + scope.pps
+        return "NULL" if self.num(0, 11) == 0 else self.pick(opts)
 
     def ptr_access(self, scope: Scope) -> str:
         """A pointer-valued expression with one shared access (to a pointer location)."""
         loc = self.ptr_loc(scope)
+        if scope.pps and self.num(0, 5) == 0:
+            return f"xchg({self.pick(scope.pps)}, {self.ptr_value(scope)})"   # the pointer to a pointer itself
         return self.pick((loc, f"READ_ONCE({loc})", f"rcu_dereference({loc})",
                           f"xchg(&{loc}, {self.ptr_value(scope)})",
                           f"cmpxchg(&{loc}, {self.ptr_value(scope)}, {self.ptr_value(scope)})"))
@@ -298,6 +332,14 @@ class _Gen:
                  "assume", "ref", "loop", "lock", "call", "jump", "return", "ptr", "spin"]
         kind = self.pick(kinds)
         objs = self.objects()
+        if kind == "decl" and self.cfg.arrays and self.coin(2):
+            name = self.fresh("la")
+            init = self.pick(("", f" = {{{self.const()}, {self.const()}}}", f" = {{{self.one_access(scope)}}}"))
+            lines = [f"word {name}[2]{init};"]
+            if not scope.spin and self.coin(2):
+                lines.append(f"{name}[{self.index(scope)}] = {self.one_access(scope)};")
+            scope.arrays.append(name)
+            return lines
         if kind == "decl":
             name = self.fresh()
             text = f"word {name} = {self.one_access(scope)}" if self.coin(3) else f"word {name}"
@@ -308,6 +350,17 @@ class _Gen:
                 text += f", {other} = {self.one_access(scope)}"
                 scope.words.append(other)
             return [text + ";"]
+        if kind == "ptr" and objs and self.cfg.pp and self.coin(3):
+            name = self.fresh("pp")
+            value = self.pp_value(scope)
+            scope.pps.append(name)
+            # and one access through it right away (more may follow: `*pp` is a pointer location)
+            v = self.ptr_value(scope)
+            use = self.pick((f"*{name} = {v};", f"WRITE_ONCE(*{name}, {v});", f"xchg({name}, {v});",
+                             f"{self.pick(scope.words)} = (READ_ONCE(*{name}) == {v});" if scope.words else f"*{name} = {v};"))
+            return [f"struct obj **{name} = {value};", use]
+        if kind == "assign" and scope.arrays and not scope.spin and self.coin(1):
+            return [f"{self.pick(scope.arrays)}[{self.index(scope)}] = {self.one_access(scope)};"]
         if kind == "ptr" and objs:
             name = self.fresh("p")
             value = self.ptr_access(scope) if self.coin(3) else self.ptr_value(scope)
@@ -499,6 +552,8 @@ class _Gen:
         body_scope.spin = True
         body_scope.fixed += body_scope.words
         body_scope.words = []
+        body_scope.fixed_arrays += body_scope.arrays
+        body_scope.arrays = []
         if form == 2:
             return [f"while ({c}) {{"] + self.indent(self.block(body_scope, 1, 2)) + ["}"]
         if form == 3:
@@ -544,6 +599,9 @@ class _Gen:
             return f"{self.ghost()} {self.pick(('<', '!=')) } {self.pick(('1', '2'))}"
         return self.access(scope)
 
+    def vals_init(self) -> str:
+        return self.pick((f"{{{self.num(0, 2)}, {self.num(0, 2)}}}", str(self.num(0, 2)), f"{{{self.num(0, 2)}}}"))
+
     @staticmethod
     def indent(lines: list[str]) -> list[str]:
         return [INDENT + ln for ln in lines]
@@ -551,15 +609,22 @@ class _Gen:
     # ---- the model
     def model(self) -> str:
         cfg = self.cfg
-        out = ["width 8;", "bound 2;"]
+        out = ["width 9;" if cfg.pp else "width 8;", "bound 2;"]
         if cfg.objects:
-            out.append("refcounted struct obj { word data; const word id; struct obj *next; const struct obj *peer; };")
-            if cfg.objarray:
+            vals = " word vals[2];" if cfg.arrays else ""
+            out.append(f"refcounted struct obj {{ word data; const word id; struct obj *next; const struct obj *peer;{vals} }};")
+            if cfg.objarray and cfg.arrays and self.coin(1):
+                # per-element initialisers; the elements without one are all 0
+                elements = ", ".join(f"[{i}] = {{ .data = {self.num(0, 2)}, .id = 1, .vals = {self.vals_init()} }}"
+                                     for i in range(cfg.objects) if self.coin(3))
+                out.append(f"object struct obj o[{cfg.objects}] = {{ {elements or '[0] = { .id = 1 }'} }};")
+            elif cfg.objarray:
                 out.append(f"object struct obj o[{cfg.objects}] = {{ .data = {self.num(0, 2)}, .id = 1, "
-                           f".peer = &o[{cfg.objects - 1}] }};")
+                           f".peer = &o[{cfg.objects - 1}]{', .vals = ' + self.vals_init() if cfg.arrays else ''} }};")
             else:
                 decls = ", ".join(f"o{i} = {{ .data = {self.num(0, 2)}, .id = {i + 1}, .next = {self.pick(('NULL', '&o0'))}, "
-                                  f".peer = {self.pick(('NULL', '&o0'))} }}" for i in range(cfg.objects))
+                                  f".peer = {self.pick(('NULL', '&o0'))}{', .vals = ' + self.vals_init() if cfg.arrays else ''} }}"
+                                  for i in range(cfg.objects))
                 out.append(f"object struct obj {decls};")
             out.append(f"shared struct obj *ptr = {self.pick(['&' + self.objects()[0], 'NULL'] + ['&' + o for o in self.objects()[1:]])};")
         out.append(f"shared word x = {self.num(0, 2)}, y = {self.num(0, 2)};")
@@ -658,7 +723,8 @@ def models(draw) -> str:  # type: ignore[no-untyped-def]
     ghosts = ("g",) if not draw(st.booleans()) else ("g", "h")
     cfg = Config(objects=draw(st.integers(0, 2)), objarray=draw(st.integers(0, 3)) == 3, lock=draw(st.booleans()),
                  ghost_lock=draw(st.integers(0, 3)) == 3, ghosts=ghosts, proc=draw(st.booleans()),
-                 void_proc=draw(st.booleans()), threads=draw(st.integers(2, 3)))
+                 void_proc=draw(st.booleans()), threads=draw(st.integers(2, 3)),
+                 arrays=draw(st.integers(0, 2)) == 2, pp=draw(st.integers(0, 3)) == 3)
     text = _Gen(draw, cfg).model()
     check_resolves(text)
     return text

@@ -45,6 +45,8 @@ def shared_accesses(st: ir.Stmt) -> list[str]:
     def loc_name(loc: ir.SharedLoc) -> str:
         if loc.name:
             return loc.name
+        if loc.deref:
+            return f"*(struct {loc.struct} **)"
         return f"{loc.struct}.{loc.field}" if loc.pointer is None else f"->{loc.field}"
 
     def walk_loc(loc: ir.SharedLoc) -> None:
@@ -83,6 +85,8 @@ def shared_accesses(st: ir.Stmt) -> list[str]:
                 walk(e.obj.index)
         elif isinstance(e, ir.AddressOf):
             walk(e.obj.index)
+        elif isinstance(e, ir.WordAddress):
+            walk_loc(e.loc)   # naming the word accesses no memory
 
     if isinstance(st, ir.AssignShared):
         walk(st.value)

@@ -15,6 +15,7 @@ from . import ir
 from . import syntax as s
 from .constants import Constants
 from .diagnostics import Span
+from .local_arrays import LocalArrays
 from .names import EXPR_BUILTINS, LOCATION_ARG, LOCATION_BY_VALUE, STMT_BUILTINS, Ctx, Names, Scope
 
 
@@ -25,6 +26,7 @@ class ExprChecker:
         self.names = names
         self.constants = constants
         self.bail = names.bail
+        self.local_arrays = LocalArrays(names, constants)
 
     def expr(self, e: s.Expr, scope: Scope, ctx: Ctx) -> ir.Expr:
         """`e` bound in `scope` and typed; a cast only changes the type (`v | 0`)."""
@@ -53,8 +55,14 @@ class ExprChecker:
         if isinstance(e, s.AddressOf):
             ref = self.object_ref(e.operand, scope, ctx)
             if ref is None:
-                raise self.bail(span, "'&' of a shared variable or field is only allowed as the location argument of an atomic operation")
+                return self._word_address(e, scope, ctx)
             return ir.AddressOf(ref, ir.Type(self.names.object_infos[ref.candidates[0]].struct, True), span)
+        if isinstance(e, s.Deref):
+            return ir.Read(self.location(e, scope, ctx, writing=False), "plain", span)
+        if isinstance(e, s.Index) and isinstance(e.base, s.Name):
+            elements = self.names.local_array(scope, e.base.ident)
+            if elements is not None:
+                return self.local_arrays.read(elements, e.base.ident, e, lambda x: self.expr(x, scope, ctx))
         if isinstance(e, (s.FieldAccess, s.ArrowAccess, s.Index)):
             loc = self.location(e, scope, ctx, writing=False)
             if isinstance(loc, ir.ConstField):
@@ -64,9 +72,27 @@ class ExprChecker:
             return self._call(e, scope, ctx)
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
+    def _word_address(self, e: s.AddressOf, scope: Scope, ctx: Ctx) -> ir.WordAddress:
+        """`&memcg->objcgs[nid]`: the address of a shared word of type `struct S *`, a
+        `struct S **` (NOTE(word-addresses) in lang/ir.py)."""
+        if not isinstance(e.operand, (s.Name, s.Index, s.FieldAccess, s.ArrowAccess, s.Deref)) or (
+                isinstance(e.operand, s.Name) and scope.lookup(e.operand.ident) is not None):
+            raise self.bail(e.span, "'&' takes an object, or a shared word holding a struct pointer "
+                                    "(a pointer to a pointer); other addresses only as the location argument of an atomic operation")
+        loc = self.location(e.operand, scope, ctx, writing=False)
+        if isinstance(loc, ir.ConstField):
+            raise self.bail(e.span, f"'{loc.field}' is a const field: it has no address")
+        if not loc.type.pointer or loc.type.indirect or loc.ghost:
+            what = "a ghost" if loc.ghost else f"a {loc.type}"
+            raise self.bail(e.span, f"the address of {what} is not a value: only a shared word holding a struct pointer "
+                                    "has one (a pointer to a pointer); other addresses only as the location argument of an atomic operation")
+        return ir.WordAddress(loc, ir.Type(loc.type.struct_name, True, True), e.span)
+
     def _name(self, e: s.Name, scope: Scope, ctx: Ctx) -> ir.Expr:
         var = scope.lookup(e.ident)
         if var is not None:
+            if var.uid in self.names.local_arrays:
+                raise self.bail(e.span, f"'{e.ident}' is a local array: index it, as in '{e.ident}[0]'")
             return ir.Local(var, e.span)
         if e.ident == "current":
             if ctx.current_type is None:
@@ -113,25 +139,52 @@ class ExprChecker:
                         raise self.bail(e.index.span, f"index {idx.value} is out of bounds for '{e.base.ident}[{len(ids)}]'")
                     return ir.SharedLoc(t, ghost, e.base.ident, (ids[idx.value],), None, span=span)
                 return ir.SharedLoc(t, ghost, e.base.ident, tuple(ids), idx, span=span)
-            raise self.bail(span, "only shared arrays and object arrays can be indexed")
+            if isinstance(e.base, (s.FieldAccess, s.ArrowAccess)):
+                st, ref, ptr = self._field_base(e.base, scope, ctx)
+                return self._field_loc(st, e.base.name, span, writing, ref, ptr, element=e.index, scope=scope, ctx=ctx)  # type: ignore[return-value]
+            if isinstance(e.base, s.Name) and self.names.local_array(scope, e.base.ident) is not None:
+                raise self.bail(span, f"'{e.base.ident}' is a local array, not shared state")
+            raise self.bail(span, "only shared arrays, object arrays, array fields and local arrays can be indexed")
+        if isinstance(e, (s.FieldAccess, s.ArrowAccess)):
+            st, ref, ptr = self._field_base(e, scope, ctx)
+            return self._field_loc(st, e.name, span, writing, ref, ptr)  # type: ignore[return-value]
+        if isinstance(e, s.Deref):
+            return self.deref(self.expr(e.operand, scope, ctx), e.operand.span, span)
+        raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
+
+    def deref(self, pp: ir.Expr, pp_span: Span, span: Span) -> ir.SharedLoc:
+        """`*pp`: the word a `struct S **` points to (NOTE(word-addresses) in lang/ir.py)."""
+        t = type_of(pp)
+        if not t.indirect:
+            raise self.bail(pp_span, f"'*' needs a pointer to a pointer (struct S **), not a {t}",
+                            "use '->' through a struct pointer")
+        assert t.struct_name is not None and self.names.layout is not None
+        if not self.names.layout.pointer_words(t.struct_name):
+            raise self.bail(pp_span, f"'*' through a 'struct {t.struct_name} **', but no shared word holds a 'struct {t.struct_name} *', "
+                                     "so the pointer can never be valid")
+        return ir.SharedLoc(t.target, False, "", (), None, None, pp, t.struct_name, "", span)
+
+    def _field_base(self, e: s.FieldAccess | s.ArrowAccess, scope: Scope,
+                    ctx: Ctx) -> tuple[ir.StructInfo, ir.ObjectRef | None, ir.Expr | None]:
+        """The struct and the object (`obj.f`) or pointer (`p->f`) a field access goes through."""
         if isinstance(e, s.FieldAccess):
             ref = self.object_ref(e.base, scope, ctx)
             if ref is None:
                 raise self.bail(e.base.span, "'.' needs a declared object on its left (use '->' through a pointer)")
-            st = self.names.structs[self.names.object_infos[ref.candidates[0]].struct]
-            return self._field_loc(st, e.name, span, writing, obj=ref)  # type: ignore[return-value]
-        if isinstance(e, s.ArrowAccess):
-            ptr = self.expr(e.base, scope, ctx)
-            t = type_of(ptr)
-            if not t.pointer or t.struct_name is None:
-                raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
-                                "cast it, as in '((struct S *)p)->field'")
-            st = self.names.structs.get(t.struct_name)
-            if st is None:
-                raise self.bail(e.base.span, f"'->' through a pointer to struct '{t.struct_name}', which is not declared")
-            self._need_objects(st.name, e.base.span, f"'->{e.name}'")
-            return self._field_loc(st, e.name, span, writing, pointer=ptr)  # type: ignore[return-value]
-        raise self.bail(span, "expected a shared location: a shared variable, 'obj.field' or 'ptr->field'")
+            return self.names.structs[self.names.object_infos[ref.candidates[0]].struct], ref, None
+        ptr = self.expr(e.base, scope, ctx)
+        t = type_of(ptr)
+        if t.indirect:
+            raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
+                            f"dereference it first, as in '(*pp)->{e.name}'")
+        if not t.pointer or t.struct_name is None:
+            raise self.bail(e.base.span, f"'->' needs a pointer to a struct, not a {t}",
+                            "cast it, as in '((struct S *)p)->field'")
+        st = self.names.structs.get(t.struct_name)
+        if st is None:
+            raise self.bail(e.base.span, f"'->' through a pointer to struct '{t.struct_name}', which is not declared")
+        self._need_objects(st.name, e.base.span, f"'->{e.name}'")
+        return st, None, ptr
 
     def _need_objects(self, struct: str, span: Span, what: str) -> None:
         """A pointer to a struct no object has can never be valid: every access through one
@@ -142,11 +195,24 @@ class ExprChecker:
                                   "so the pointer can never be valid", f"declare one, as in 'object struct {struct} x;'")
 
     def _field_loc(self, st: ir.StructInfo, name: str, span: Span, writing: bool,
-                   obj: ir.ObjectRef | None = None, pointer: ir.Expr | None = None) -> ir.SharedLoc | ir.ConstField:
+                   obj: ir.ObjectRef | None = None, pointer: ir.Expr | None = None, element: s.Expr | None = None,
+                   scope: Scope | None = None, ctx: Ctx | None = None) -> ir.SharedLoc | ir.ConstField:
         f = st.field(name)
         if f is None:
             known = ", ".join(x.name for x in st.fields) or "none"
             raise self.bail(span, f"struct {st.name} has no field '{name}' (its fields: {known})")
+        if element is not None:
+            if f.size is None:
+                raise self.bail(span, f"field '{name}' of struct {st.name} is not an array and cannot be indexed")
+            assert scope is not None and ctx is not None
+            idx = self.expr(element, scope, ctx)
+            if not isinstance(idx, ir.Const):
+                return ir.SharedLoc(f.type, False, "", (), idx, obj, pointer, st.name, name, span)
+            if not 0 <= idx.value < f.size:
+                raise self.bail(element.span, f"index {idx.value} is out of bounds for '{name}[{f.size}]'")
+            return ir.SharedLoc(f.type, False, "", (), None, obj, pointer, st.name, ir.element_name(name, idx.value), span)
+        if f.size is not None:
+            raise self.bail(span, f"'{name}' is an array field of struct {st.name}: index it, as in '{name}[0]'")
         if f.const:
             if writing:
                 raise self.bail(span, f"field '{name}' of struct {st.name} is declared const and cannot be written")
@@ -183,7 +249,8 @@ class ExprChecker:
             if i == LOCATION_ARG[f]:
                 continue
             if kind == "try_cmpxchg" and i == 1:
-                if not (isinstance(a, s.AddressOf) and isinstance(a.operand, s.Name) and scope.lookup(a.operand.ident)):
+                if not (isinstance(a, s.AddressOf) and isinstance(a.operand, s.Name) and scope.lookup(a.operand.ident)
+                        and self.names.local_array(scope, a.operand.ident) is None):
                     raise self.bail(a.span, f"{f}'s second argument must be the address of a local variable, as in '&old'")
                 out = scope.lookup(a.operand.ident)
                 others.append(ir.Local(out, a.span))  # type: ignore[arg-type]
@@ -220,13 +287,16 @@ class ExprChecker:
                 raise self.bail(arg.span, f"'{call.func}' takes the location itself, like the C macro: drop the '&'")
             return self.location(arg, scope, ctx, writing=call.func == "WRITE_ONCE")
         if not isinstance(arg, s.AddressOf):
-            raise self.bail(arg.span, f"'{call.func}' expects the address of a shared location, like '&x' or '&task->objcg'")
+            pp = self.expr(arg, scope, ctx)
+            if not type_of(pp).indirect:
+                raise self.bail(arg.span, f"'{call.func}' expects the address of a shared location, like '&x' or '&task->objcg'")
+            return self.deref(pp, arg.span, arg.span)   # `xchg(pp, NULL)` with pp a `struct S **`
         return self.location(arg.operand, scope, ctx, writing=True)
 
     def ref_op(self, call: s.Call, scope: Scope, ctx: Ctx) -> ir.RefOp:
         ptr = self.expr(call.args[0], scope, ctx)
         t = type_of(ptr)
-        if not t.pointer or t.struct_name is None:
+        if not t.pointer or t.struct_name is None or t.indirect:
             raise self.bail(call.args[0].span, f"'{call.func}' needs a pointer to an object of a refcounted struct, not a {t}")
         st = self.names.structs.get(t.struct_name)
         if st is None or not st.refcounted:
@@ -240,7 +310,7 @@ def type_of(e: ir.Expr) -> ir.Type:
         return e.var.type
     if isinstance(e, ir.Read):
         return e.loc.type
-    if isinstance(e, (ir.Const, ir.Current, ir.Unary, ir.Binary, ir.Ternary, ir.AddressOf, ir.ConstField, ir.AtomicOp)):
+    if isinstance(e, (ir.Const, ir.Current, ir.Unary, ir.Binary, ir.Ternary, ir.AddressOf, ir.WordAddress, ir.ConstField, ir.AtomicOp)):
         return e.type
     return ir.WORD
 

@@ -7,6 +7,7 @@ Every shared access is an explicit node (`Read`, `Write` via `AssignShared`, `At
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -20,13 +21,23 @@ def _span() -> Span:
 # ---- types and layout ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Type:
-    """A word (`struct_name` None and not pointer) or `struct S *`."""
+    """A word (`struct_name` None and not pointer), `struct S *`, or with `indirect` a pointer to
+    a pointer, `struct S **`: its values are the addresses of shared words of type `struct S *`
+    (`Layout.word_address`)."""
 
     struct_name: str | None = None
     pointer: bool = False
+    indirect: bool = False
 
     def __str__(self) -> str:
+        if self.indirect:
+            return f"struct {self.struct_name} **"
         return f"struct {self.struct_name} *" if self.pointer else "word"
+
+    @property
+    def target(self) -> "Type":
+        """What a pointer to a pointer points to: `struct S *`."""
+        return Type(self.struct_name, True)
 
 
 WORD = Type()
@@ -38,6 +49,13 @@ class FieldInfo:
     name: str
     type: Type
     const: bool
+    size: int | None = None   # an array field: its elements are the fields `element_name(name, k)`
+
+
+def element_name(field_name: str, k: int) -> str:
+    """The name of element k of an array field (or local array): `objcgs[1]`. Each element of an
+    array field is its own location, keyed in `Layout.field_locations` by this name."""
+    return f"{field_name}[{k}]"
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,14 @@ class Location:
 
 TAG_BITS = 3
 
+# NOTE(word-addresses): a pointer to a pointer (`struct S **`) holds the address of a shared
+# word: location k has address 8·(n + 1 + k), n the number of objects, so word addresses come
+# after every object's and keep the low TAG_BITS bits free, like object addresses. `*pp` is valid
+# only when pp is the address of a non-ghost word of type `struct S *` (`Layout.pointer_words`);
+# any other value (NULL, an object, a refcount, a word of another type) is a failed access. The
+# resolver refuses a model using `**` whose word addresses do not fit below the top bit of a
+# word (lang/resolve.py). Every engine computes addresses with `Layout.word_address`.
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -97,6 +123,36 @@ class Layout:
 
     def field_location(self, obj: int, field_name: str) -> int:
         return dict(self.field_locations)[(obj, field_name)]
+
+    def word_address(self, loc: int) -> int:
+        """The address of a shared word, the value of `&memcg->objcgs[1]` (NOTE(word-addresses))."""
+        return (len(self.objects) + 1 + loc) << TAG_BITS
+
+    def pointer_words(self, struct: str) -> tuple[int, ...]:
+        """The shared words a `struct S **` may point to: every non-ghost location of type
+        `struct S *` (NOTE(word-addresses))."""
+        return self._pointer_words.get(struct, ())
+
+    @functools.cached_property
+    def _pointer_words(self) -> dict[str, tuple[int, ...]]:
+        out: dict[str, list[int]] = {}
+        for loc in self.locations:
+            if loc.type.pointer and not loc.type.indirect and not loc.ghost and loc.type.struct_name is not None:
+                out.setdefault(loc.type.struct_name, []).append(loc.id)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def word_at(self, address: int) -> int | None:
+        """The location whose address is `address`, or None (an object, NULL, any other word)."""
+        if address & ((1 << TAG_BITS) - 1):
+            return None
+        loc = (address >> TAG_BITS) - len(self.objects) - 1
+        return loc if 0 <= loc < len(self.locations) else None
+
+    def element_locations(self, obj: int, struct: str, field_name: str) -> tuple[int, ...]:
+        """The locations of an array field's elements in one object, in index order."""
+        size = self.struct(struct).field(field_name).size   # type: ignore[union-attr]
+        assert size is not None, field_name
+        return tuple(self.field_location(obj, element_name(field_name, k)) for k in range(size))
 
     def global_location_ids(self, name: str) -> tuple[int, ...]:
         return dict(self.global_locations)[name]
@@ -190,7 +246,12 @@ class SharedLoc:
 
     - global: `name` with `candidates` location ids and optional `index`;
     - field of an object: `obj` (ObjectRef) and `field`;
-    - field through a pointer: `pointer` expression, `struct` and `field`.
+    - field through a pointer: `pointer` expression, `struct` and `field`;
+    - the word a pointer to a pointer points to (`*pp`): `pointer` (of type `struct S **`),
+      `struct` S and no `field` (`deref`; NOTE(word-addresses)).
+
+    An element of an array field with a constant index is the field `element_name(f, k)`; with
+    a run-time index it is the array field `f` with `index` set (`obj` or `pointer` too).
     """
 
     type: Type
@@ -202,6 +263,22 @@ class SharedLoc:
     pointer: "Expr | None" = None
     struct: str = ""
     field: str = ""
+    span: Span = _span()
+
+    @property
+    def deref(self) -> bool:
+        """`*pp`: the word whose address is the value of `pointer`."""
+        return self.pointer is not None and not self.field
+
+
+@dataclass(frozen=True)
+class WordAddress:
+    """`&memcg->objcgs[nid]` as a value: the address of a shared word of type `struct S *`
+    (`Layout.word_address`), of type `struct S **`. Accesses no memory; naming the word can fail
+    (an invalid pointer, an index out of bounds), as for any access (NOTE(word-addresses))."""
+
+    loc: "SharedLoc"
+    type: Type
     span: Span = _span()
 
 
@@ -303,7 +380,23 @@ class Nondet:
     span: Span = _span()
 
 
-Expr = Const | Local | Current | Unary | Binary | Ternary | AddressOf | ConstField | Read | AtomicOp | RefOp | Nondet
+@dataclass(frozen=True)
+class IndexFault:
+    """A run-time index of a local array that is not below its size: a failed access (a `uaf`,
+    the thread stops; docs/semantics.md, "Failed accesses"). Reads no memory and has no value.
+    lang/local_arrays.py puts it where a chain of index tests on a local array ends."""
+
+    array: str
+    size: int
+    span: Span = _span()
+
+    @property
+    def message(self) -> str:
+        return f"index out of bounds for '{self.array}[{self.size}]'"
+
+
+Expr = (Const | Local | Current | Unary | Binary | Ternary | AddressOf | WordAddress | ConstField | Read | AtomicOp | RefOp
+        | Nondet | IndexFault)
 
 
 # ---- statements ----------------------------------------------------------------------------

@@ -36,7 +36,15 @@ class LayoutBuilder:
                 continue
             if f.name == "refcnt" and d.refcounted:
                 names.err(f.span, "'refcnt' is the name of a refcounted struct's percpu_ref; choose another field name")
-            fields.append(ir.FieldInfo(f.name, names.type(f.type), f.const))
+            size = None
+            if f.size is not None:
+                size = self.constants.const_or(f.size, 1, exact=True)
+                if not 1 <= size <= 64:
+                    names.err(f.size.span, f"an array field needs 1 to 64 elements, not {size}")
+                    size = 1
+                if f.const:
+                    names.err(f.span, f"array field '{f.name}' cannot be const: declare it without 'const'")
+            fields.append(ir.FieldInfo(f.name, names.type(f.type), f.const and size is None, size))
         names.structs[d.name] = ir.StructInfo(d.name, d.refcounted, tuple(fields))
 
     def objects(self, decls: tuple[s.Decl, ...]) -> None:
@@ -100,25 +108,66 @@ class LayoutBuilder:
             if not isinstance(d, s.ObjectDecl) or d.name not in names.objects or d.struct_name not in names.structs:
                 continue   # (an unknown struct is reported where the object is declared)
             st = names.structs[d.struct_name]
-            inits: dict[str, int] = {}
-            for fi in d.inits:
-                fdecl = st.field(fi.name)
-                if fdecl is None:
-                    names.err(fi.span, f"struct {st.name} has no field '{fi.name}'")
-                    continue
-                inits[fi.name] = self.constants.const_or(fi.value, 0)
-            for idx in names.objects[d.name]:
+            common = self._record(st, d.inits)
+            per_element = self._element_records(d, st)
+            for k, idx in enumerate(names.objects[d.name]):
                 info = objects[idx]
+                inits = per_element.get(k, {}) if d.elements else common
                 consts = []
                 for f in st.fields:
                     if f.const:
                         consts.append((f.name, inits.get(f.name, 0)))
+                    elif f.size is not None:
+                        values = inits.get(f.name, (0,) * f.size)
+                        for e, v in enumerate(values if isinstance(values, tuple) else (values,) * f.size):
+                            key = ir.element_name(f.name, e)
+                            field_locs[(idx, key)] = add(f"{info.name}.{key}", f.type, v)
                     else:
                         field_locs[(idx, f.name)] = add(f"{info.name}.{f.name}", f.type, inits.get(f.name, 0))
                 objects[idx] = ir.ObjectInfo(idx, info.name, info.struct, info.address, tuple(consts))
                 if st.refcounted:
                     add(f"{info.name}.refcnt", ir.WORD, 1, refcount_of=idx)
         names.object_infos = objects
+
+    def _record(self, st: ir.StructInfo, field_inits: tuple[s.FieldInit, ...]) -> dict[str, int | tuple[int, ...]]:
+        """A record initialiser's values by field: a word, or one per element of an array field."""
+        names = self.names
+        inits: dict[str, int | tuple[int, ...]] = {}
+        for fi in field_inits:
+            fdecl = st.field(fi.name)
+            if fdecl is None:
+                names.err(fi.span, f"struct {st.name} has no field '{fi.name}'")
+                continue
+            if isinstance(fi.value, tuple):
+                if fdecl.size is None:
+                    names.err(fi.span, f"field '{fi.name}' of struct {st.name} is not an array: a brace initializer needs an array field")
+                    continue
+                if len(fi.value) > fdecl.size:
+                    names.err(fi.value[fdecl.size].span, f"too many initializers for '{fi.name}[{fdecl.size}]'")
+                values = [self.constants.const_or(e, 0) for e in fi.value[:fdecl.size]]
+                inits[fi.name] = tuple(values + [0] * (fdecl.size - len(values)))
+            else:
+                inits[fi.name] = self.constants.const_or(fi.value, 0)
+        return inits
+
+    def _element_records(self, d: s.ObjectDecl, st: ir.StructInfo) -> dict[int, dict[str, int | tuple[int, ...]]]:
+        """`[k] = { ... }` initialisers of an object array, by element."""
+        names = self.names
+        out: dict[int, dict[str, int | tuple[int, ...]]] = {}
+        if d.elements and d.size is None:
+            names.err(d.elements[0].span, f"'{d.name}' is not an array of objects: '[k] = {{ ... }}' needs '[size]'")
+            return out
+        count = len(names.objects[d.name])
+        for el in d.elements:
+            k = self.constants.const_or(el.index, 0, exact=True)
+            if not 0 <= k < count:
+                names.err(el.index.span, f"index {k} is out of bounds for '{d.name}[{count}]'")
+                continue
+            if k in out:
+                names.err(el.index.span, f"element [{k}] of '{d.name}' is initialised twice")
+                continue
+            out[k] = self._record(st, el.inits)
+        return out
 
     def _shared_words(self, decls: tuple[s.Decl, ...], add: _Add) -> dict[str, tuple[int, ...]]:
         """A location per shared variable and array element; binds the shared names."""

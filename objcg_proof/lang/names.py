@@ -103,6 +103,10 @@ class Names:
         self.shared: dict[str, tuple[ir.Type, bool, list[int], bool]] = {}  # type, ghost, locs, array
         self.procs: dict[str, s.ProcDecl] = {}
         self.uid = 0
+        self.indirect_span: Span | None = None   # where the model first writes a `struct S **`
+        self.layout: ir.Layout | None = None      # once built (lang/layout.py): word addresses for `**`
+        # a local array: the variable its name is bound to -> its elements (lang/local_arrays.py)
+        self.local_arrays: dict[int, tuple[ir.LocalVar, ...]] = {}
 
     # ---- diagnostics
     def err(self, span: Span, msg: str, *notes: str) -> None:
@@ -180,7 +184,9 @@ class Names:
             self.err(t.span, f"unknown struct '{t.struct_name}'")
         if not t.pointer:
             self.err(t.span, f"a value of type 'struct {t.struct_name}' is not supported: use 'struct {t.struct_name} *'")
-        return ir.Type(t.struct_name, True)
+        if t.indirect and self.indirect_span is None:
+            self.indirect_span = t.span   # the first `**`: where addresses that do not fit are blamed
+        return ir.Type(t.struct_name, True, t.indirect)
 
     @functools.cached_property
     def _struct_names(self) -> set[str]:
@@ -199,6 +205,11 @@ class Names:
         """A fresh local variable no scope names (the result of a call in `return f(...)`)."""
         self.uid += 1
         return ir.LocalVar(self.uid, name, type_)
+
+    def local_array(self, scope: Scope | None, name: str) -> tuple[ir.LocalVar, ...] | None:
+        """The elements of the local array `name` is bound to in `scope`; None if it is not one."""
+        var = scope.lookup(name) if scope is not None else None
+        return self.local_arrays.get(var.uid) if var is not None else None
 
     def object_ref(self, e: s.Expr, scope: Scope | None, index: Callable[[s.Expr], ir.Expr]) -> ir.ObjectRef | None:
         """`obj` or `arr[i]` naming a declared object; None if `e` is not one. `index` resolves

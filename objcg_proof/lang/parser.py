@@ -97,6 +97,12 @@ class _Builder(Transformer[Token, Any]):
         end_col = (tok.end_column or tok.column or 0)
         return Span(self.file, tok.line or 0, tok.column or 0, tok.end_line or tok.line or 0, end_col)
 
+    def _pointer_type(self, base: s.TypeRef, stars: list[Any]) -> s.TypeRef:
+        """`base` with its `*`s: a pointer, or a pointer to a pointer; a third `*` is refused."""
+        if len(stars) > 2:
+            raise error(self._tspan(stars[2]), "a pointer to a pointer to a pointer is not supported: at most 'struct S **'")
+        return s.TypeRef(base.struct_name, bool(stars), base.span, len(stars) == 2)
+
     # -- top level
     def start(self, items: list[Any]) -> list[Any]:
         return items
@@ -129,9 +135,12 @@ class _Builder(Transformer[Token, Any]):
 
     def _field(self, meta: Any, c: list[Any], const: bool) -> s.FieldDecl:
         base: s.TypeRef = c[0]
-        pointer = len(c) == 3
+        size = None
+        if isinstance(c[-1], tuple) and c[-1][0] == "size":
+            size = c[-1][1]
+            c = c[:-1]
         name = c[-1]
-        return s.FieldDecl(str(name), s.TypeRef(base.struct_name, pointer, base.span), const, self._span(meta))
+        return s.FieldDecl(str(name), self._pointer_type(base, c[1:-1]), const, self._span(meta), size)
 
     @v_args(meta=True)
     def const_field(self, meta: Any, c: list[Any]) -> s.FieldDecl:
@@ -152,26 +161,37 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def object_decl(self, meta: Any, c: list[Any]) -> list[s.ObjectDecl]:
         struct = str(c[0])
-        return [s.ObjectDecl(struct, name, size, inits, span) for (name, size, inits, span) in c[1:]]
+        return [s.ObjectDecl(struct, name, size, inits, span, elements) for (name, size, inits, elements, span) in c[1:]]
 
     @v_args(meta=True)
-    def object_declarator(self, meta: Any, c: list[Any]) -> tuple[str, Any, tuple[s.FieldInit, ...], Span]:
+    def object_declarator(self, meta: Any, c: list[Any]) -> tuple[str, Any, tuple[s.FieldInit, ...], tuple[s.ElementInit, ...], Span]:
         name = str(c[0])
         size = None
         inits: tuple[s.FieldInit, ...] = ()
+        elements: tuple[s.ElementInit, ...] = ()
         for part in c[1:]:
             if isinstance(part, tuple) and part and part[0] == "size":
                 size = part[1]
+            elif isinstance(part, list):
+                elements = tuple(part)
             elif isinstance(part, tuple):
                 inits = part
-        return (name, size, inits, self._tspan(c[0]))
+        return (name, size, inits, elements, self._tspan(c[0]))
+
+    def element_inits(self, c: list[Any]) -> list[s.ElementInit]:
+        return [x for x in c if isinstance(x, s.ElementInit)]
+
+    @v_args(meta=True)
+    def element_init(self, meta: Any, c: list[Any]) -> s.ElementInit:
+        return s.ElementInit(c[0], c[1], self._span(meta))
 
     def record_init(self, c: list[Any]) -> tuple[s.FieldInit, ...]:
         return tuple(x for x in c if isinstance(x, s.FieldInit))
 
     @v_args(meta=True)
     def field_init(self, meta: Any, c: list[Any]) -> s.FieldInit:
-        return s.FieldInit(str(c[0]), c[1], self._span(meta))
+        value = c[1][1] if isinstance(c[1], tuple) and c[1] and c[1][0] == "array" else c[1]
+        return s.FieldInit(str(c[0]), value, self._span(meta))
 
     def array_size(self, c: list[Any]) -> tuple[str, Any]:
         return ("size", c[0])
@@ -180,9 +200,9 @@ class _Builder(Transformer[Token, Any]):
         return ("array", tuple(c))
 
     @v_args(meta=True)
-    def declarator(self, meta: Any, c: list[Any]) -> tuple[bool, str, Any, Any, Span]:
-        pointer = isinstance(c[0], Token) and c[0].type == "STAR"
-        rest = c[1:] if pointer else c
+    def declarator(self, meta: Any, c: list[Any]) -> tuple[list[Token], str, Any, Any, Span]:
+        stars = [x for x in c if isinstance(x, Token) and x.type == "STAR"]
+        rest = c[len(stars):]
         name_tok = rest[0]
         size = None
         init: Any = None
@@ -193,15 +213,15 @@ class _Builder(Transformer[Token, Any]):
                 init = part[1]
             else:
                 init = part
-        return (pointer, str(name_tok), size, init, self._tspan(name_tok))
+        return (stars, str(name_tok), size, init, self._tspan(name_tok))
 
     @v_args(meta=True)
     def shared_decl(self, meta: Any, c: list[Any]) -> list[s.SharedDecl]:
         ghost = str(c[0]) == "ghost"
         base: s.TypeRef = c[1]
         out = []
-        for pointer, name, size, init, span in c[2:]:
-            out.append(s.SharedDecl(name, s.TypeRef(base.struct_name, pointer, base.span), ghost, size, init, span))
+        for stars, name, size, init, span in c[2:]:
+            out.append(s.SharedDecl(name, self._pointer_type(base, stars), ghost, size, init, span))
         return out
 
     @v_args(meta=True)
@@ -213,8 +233,7 @@ class _Builder(Transformer[Token, Any]):
         return None
 
     def value_return(self, c: list[Any]) -> s.TypeRef:
-        base: s.TypeRef = c[0]
-        return s.TypeRef(base.struct_name, len(c) == 2, base.span)
+        return self._pointer_type(c[0], c[1:])
 
     def no_params(self, c: list[Any]) -> list[s.Param]:
         return []
@@ -225,7 +244,7 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def param(self, meta: Any, c: list[Any]) -> s.Param:
         base: s.TypeRef = c[0]
-        return s.Param(str(c[-1]), s.TypeRef(base.struct_name, len(c) == 3, base.span), self._span(meta))
+        return s.Param(str(c[-1]), self._pointer_type(base, c[1:-1]), self._span(meta))
 
     @v_args(meta=True)
     def thread_decl(self, meta: Any, c: list[Any]) -> s.ThreadDecl:
@@ -264,12 +283,10 @@ class _Builder(Transformer[Token, Any]):
     def local_decl(self, meta: Any, c: list[Any]) -> s.LocalDecl:
         base: s.TypeRef = c[0]
         decls = []
-        for pointer, name, size, init, span in c[1:]:
-            if size is not None:
-                raise error(span, "local arrays are not supported; declare a shared array instead")
-            if isinstance(init, tuple):
+        for stars, name, size, init, span in c[1:]:
+            if isinstance(init, tuple) and size is None:
                 raise error(span, "a brace initializer needs an array")
-            decls.append(s.Declarator(name, s.TypeRef(base.struct_name, pointer, base.span), init, span))
+            decls.append(s.Declarator(name, self._pointer_type(base, stars), init, span, size))
         return s.LocalDecl(tuple(decls), self._span(meta))
 
     @v_args(meta=True)
@@ -351,8 +368,11 @@ class _Builder(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def cast(self, meta: Any, c: list[Any]) -> s.Cast:
-        base: s.TypeRef = c[0]
-        return s.Cast(s.TypeRef(base.struct_name, len(c) == 3, base.span), c[-1], self._span(meta))
+        return s.Cast(self._pointer_type(c[0], c[1:-1]), c[-1], self._span(meta))
+
+    @v_args(meta=True)
+    def deref(self, meta: Any, c: list[Any]) -> s.Deref:
+        return s.Deref(c[1], self._span(meta))
 
     @v_args(meta=True)
     def field_access(self, meta: Any, c: list[Any]) -> s.FieldAccess:
@@ -498,6 +518,9 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
         msg = f"syntax error: unexpected {found}; expected {expected}"
         if tok.type == "$END":
             line, column = _end_of_text(text)
+        elif str(tok) == "[" and text[:tok.start_pos].rstrip().endswith("]"):
+            notes = ("arrays of arrays are not supported: declare one array per row, or an array of pointers to objects",)
+            return UserError(Diagnostic(Span(file, line, column, line, column + 1), msg, notes))
     elif isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
         msg = f"syntax error: unexpected character {ch!r}"

@@ -59,6 +59,7 @@ class Resolver:
                 self.layout.struct(d)
         self.layout.objects(decls)
         layout = self.layout.layout(decls)
+        names.layout = layout
         procs = [self._proc(d) for d in decls if isinstance(d, s.ProcDecl)]
         threads = [self._thread(d) for d in decls if isinstance(d, s.ThreadDecl)]
         paths = [self._common_path(d) for d in decls if isinstance(d, s.CommonPathDecl)]
@@ -66,6 +67,7 @@ class Resolver:
         if not threads and not names.diags:
             names.err(Span(self.module.path, 1, 1), "the model declares no thread: nothing to check")
         self.graph.check_recursion()
+        self._check_word_addresses(layout)
         if not names.diags:
             check_inlined_depth(names, procs, [(f"thread {t.name}", t.body) for t in threads if t is not None]
                                 + [(f"common_path {c.name}", c.given.body + c.path.body) for c in paths if c is not None])
@@ -79,6 +81,18 @@ class Resolver:
                           tuple(p for p in paths if p is not None), width_span, final)
 
     # ---- procedures and threads
+    def _check_word_addresses(self, layout: ir.Layout) -> None:
+        """NOTE(word-addresses) in lang/ir.py: with a `struct S **` in the model, every word a
+        pointer to a pointer may hold the address of must have an address below the top bit."""
+        span = self.names.indirect_span
+        words = [loc.id for loc in layout.locations if loc.type.pointer and not loc.type.indirect and not loc.ghost]
+        if span is None or not words:
+            return
+        top = layout.word_address(max(words))
+        if top >= 1 << (layout.width - 1):
+            self.names.err(span, f"the addresses of the model's shared words (up to {top}) do not fit in "
+                                 f"{layout.width}-bit words, which a pointer to a pointer needs: declare a larger 'width'")
+
     def _proc(self, d: s.ProcDecl) -> ir.Proc | None:
         self.graph.enter(d.name)
         scope = Scope()

@@ -55,7 +55,12 @@ class StmtChecker:
             out: list[ir.Stmt] = []
             for dcl in st.declarators:
                 t = self.names.type(dcl.type)
+                if dcl.size is not None:
+                    elements = self.exprs.local_arrays.declare(scope, dcl, t, lambda x: self.exprs.expr(x, scope, ctx))
+                    out += [self.atomicity.statement(a, ctx) for a in elements]
+                    continue
                 init = dcl.init
+                assert not isinstance(init, tuple)
                 if isinstance(init, s.Call) and init.func in self.names.procs:
                     call = self._call_proc(init, scope, ctx)
                     var = self.names.new_local(scope, dcl.name, t, dcl.span)
@@ -135,6 +140,8 @@ class StmtChecker:
 
     def _assign(self, st: s.Assign, scope: Scope, ctx: Ctx) -> ir.Stmt:
         target = st.target
+        if isinstance(target, s.Name) and self.names.local_array(scope, target.ident) is not None:
+            raise self.bail(target.span, f"'{target.ident}' is a local array: assign its elements, as in '{target.ident}[0] = ...'")
         if isinstance(st.value, s.Call) and st.value.func in self.names.procs:
             call = self._call_proc(st.value, scope, ctx)
             self._check_proc_value(st.value, st.span)
@@ -144,6 +151,12 @@ class StmtChecker:
         value = self.exprs.expr(st.value, scope, ctx)
         if isinstance(target, s.Name) and scope.lookup(target.ident) is not None:
             return self.atomicity.statement(ir.AssignLocal(scope.lookup(target.ident), value, st.span), ctx)  # type: ignore[arg-type]
+        if isinstance(target, s.Index) and isinstance(target.base, s.Name):
+            elements = self.names.local_array(scope, target.base.ident)
+            if elements is not None:
+                self.atomicity.statement(ir.Eval(value, st.span), ctx)
+                return self.exprs.local_arrays.write(elements, target.base.ident, target, value,
+                                                     lambda x: self.exprs.expr(x, scope, ctx), st.span)
         loc = self.exprs.location(target, scope, ctx, writing=True)
         return self.atomicity.statement(ir.AssignShared(loc, value, "plain", st.span), ctx)
 

@@ -18,11 +18,13 @@ def _span() -> Span:
 # ---- types ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TypeRef:
-    """`word` (struct_name None, pointer False) or `struct S *` (pointer True)."""
+    """`word` (struct_name None, pointer False) or `struct S *` (pointer True), or with
+    `indirect` a pointer to a pointer, `struct S **`."""
 
     struct_name: str | None = None
     pointer: bool = False
     span: Span = _span()
+    indirect: bool = False
 
 
 # ---- expressions ---------------------------------------------------------------------------
@@ -79,6 +81,14 @@ class AddressOf:
 
 
 @dataclass(frozen=True)
+class Deref:
+    """`*pp`: the word a pointer to a pointer points to."""
+
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Cast:
     type: TypeRef
     operand: "Expr"
@@ -117,16 +127,19 @@ class Call:
     span: Span = _span()
 
 
-Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Cast | FieldAccess | ArrowAccess | Index | Call
+Expr = Num | Null | Str | Name | Unary | Binary | Ternary | AddressOf | Deref | Cast | FieldAccess | ArrowAccess | Index | Call
 
 
 # ---- statements ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Declarator:
+    """A local variable; with `size`, a local array (`init` then a tuple or one value)."""
+
     name: str
     type: TypeRef
-    init: Expr | None
+    init: "Expr | tuple[Expr, ...] | None"
     span: Span = _span()
+    size: "Expr | None" = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,7 @@ class FieldDecl:
     type: TypeRef
     const: bool
     span: Span = _span()
+    size: "Expr | None" = None   # an array field: `struct obj_cgroup *objcgs[2];`
 
 
 @dataclass(frozen=True)
@@ -261,7 +275,16 @@ class StructDecl:
 @dataclass(frozen=True)
 class FieldInit:
     name: str
-    value: Expr
+    value: "Expr | tuple[Expr, ...]"   # a tuple: `{ v0, v1 }` for an array field
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ElementInit:
+    """`[k] = { .f = v, ... }`: the record of element k of an object array."""
+
+    index: Expr
+    inits: tuple[FieldInit, ...]
     span: Span = _span()
 
 
@@ -272,6 +295,7 @@ class ObjectDecl:
     size: Expr | None
     inits: tuple[FieldInit, ...]
     span: Span = _span()
+    elements: tuple[ElementInit, ...] = ()   # per-element records of an object array
 
 
 @dataclass(frozen=True)

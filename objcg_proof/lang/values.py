@@ -14,7 +14,8 @@ def render(value: int, pointer: bool, layout: Layout) -> str:
     base, tag = value & ~(align - 1), value & (align - 1)
     names = {o.address: o.name for o in layout.objects}
     if base and base not in names:
-        return hex(value)
+        word = layout.word_at(value)   # a pointer to a pointer (NOTE(word-addresses) in ir.py)
+        return f"&{layout.locations[word].name}" if word is not None and layout.locations[word].type.pointer else hex(value)
     head = names[base] if base else "NULL"
     tags = dict(layout.tag_names)
     parts = [head]

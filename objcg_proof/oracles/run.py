@@ -159,6 +159,13 @@ class _Eval:
             i = self.expr(loc.index)
             self.access(i < len(loc.candidates), loc.span, f"index out of bounds for '{loc.name}'")
             return loc.candidates[i]
+        if loc.deref:   # `*pp`: the word whose address pp holds (NOTE(word-addresses) in lang/ir.py)
+            assert loc.pointer is not None
+            word = self.layout.word_at(self.expr(loc.pointer))
+            self.access(word is not None and word in self.layout.pointer_words(loc.struct), loc.span,
+                        f"NULL or invalid pointer dereferenced ('*' of a struct {loc.struct} **)")
+            assert word is not None
+            return word
         if loc.obj is not None:
             obj = self.object_of(loc.obj, loc.span)
         else:
@@ -166,6 +173,11 @@ class _Eval:
             p = self.expr(loc.pointer)
             obj = self.pointed(p, loc.struct, loc.span,
                                f"NULL or invalid pointer dereferenced ('->{loc.field}' of a struct {loc.struct} *)")
+        if loc.index is not None:   # an array field's element, a run-time index: checked after the object
+            ids = self.layout.element_locations(obj, loc.struct, loc.field)
+            i = self.expr(loc.index)
+            self.access(i < len(ids), loc.span, f"index out of bounds for '{loc.field}[{len(ids)}]'")
+            return ids[i]
         return self.layout.field_location(obj, loc.field)
 
     # -- expressions (operands left to right, as docs/semantics.md says)
@@ -214,6 +226,11 @@ class _Eval:
             return self.atomic(e)
         if isinstance(e, ir.RefOp):
             return self.ref(e)
+        if isinstance(e, ir.WordAddress):
+            return self.layout.word_address(self.location(e.loc))   # named, not accessed
+        if isinstance(e, ir.IndexFault):
+            self.access(False, e.span, e.message)
+            return 0   # (not reached: a failed access ends the unit)
         if isinstance(e, ir.Nondet):
             return self.choice(e.limit if e.limit is not None else mask + 1, e.span)
         raise AssertionError(f"unhandled expression {type(e).__name__}")

@@ -54,6 +54,10 @@ class ExprEvaluator:
         if isinstance(e, ir.AddressOf):
             addrs = [tb.word(self.layout.objects[o].address) for o in e.obj.candidates]
             return self.select(e.obj.index, addrs, e.span, "object array index out of bounds")
+        if isinstance(e, ir.WordAddress):
+            loc, _, _ = self.location(e.loc)   # naming the word may fail; it is not accessed
+            base = tb.word(len(self.layout.objects) + 1)
+            return tb.binary("<<", tb.binary("+", loc, base), tb.word(ir.TAG_BITS))
         if isinstance(e, ir.ConstField):
             conds, valid = self.objects_of(e.obj, e.pointer, e.struct, e.span, e.field)
             objs = self._candidate_objects(e.obj, e.struct)
@@ -68,6 +72,9 @@ class ExprEvaluator:
             return self.atomic_op(e)
         if isinstance(e, ir.RefOp):
             return self.ref_op(e)
+        if isinstance(e, ir.IndexFault):
+            self.steps.check("uaf", "", FALSE, e.span, e.message, access=True)
+            return tb.word(0)
         if isinstance(e, ir.Nondet):
             sym = self.u.fresh("choice")
             self.u.nondets.append((sym.name, e.limit))
@@ -83,9 +90,13 @@ class ExprEvaluator:
         tb = self.tb
         i = index if isinstance(index, Term) else self.expr(index)
         self.steps.check("uaf", "", tb.cmp("<", i, tb.word(len(values))), span, msg, access=True)
+        return self.by_index(i, values)
+
+    def by_index(self, i: Term, values: list[Term]) -> Term:
+        """values[i] for an index already checked to be in bounds."""
         out = values[-1]
         for k in range(len(values) - 2, -1, -1):
-            out = tb.ite(tb.cmp("==", i, tb.word(k)), values[k], out)
+            out = self.tb.ite(self.tb.cmp("==", i, self.tb.word(k)), values[k], out)
         return out
 
     def objects_of(self, obj: ir.ObjectRef | None, pointer: ir.Expr | None, struct: str, span: Span,
@@ -141,12 +152,44 @@ class ExprEvaluator:
             i = self.expr(loc.index)
             term = self.select(i, [tb.word(x) for x in ids], loc.span, f"index out of bounds for '{loc.name}'")
             return term, tuple(ids), tb.cmp("<", i, tb.word(len(ids)))
+        if loc.deref:
+            return self._deref(loc)
         objs = self._candidate_objects(loc.obj, loc.struct)
         conds, valid = self.objects_of(loc.obj, loc.pointer, loc.struct, loc.span, loc.field)
+        if loc.index is not None:
+            return self._element(loc, objs, conds, valid)
         ids = [self.layout.field_location(o, loc.field) for o, c in zip(objs, conds) if c is not FALSE]
         ids = ids or [self.layout.field_location(objs[-1], loc.field)]
         term = self.choose(conds, valid, [tb.word(self.layout.field_location(o, loc.field)) for o in objs])
         return term, tuple(ids), valid
+
+    def _deref(self, loc: ir.SharedLoc) -> tuple[Term, tuple[int, ...], Term]:
+        """`*pp`: the word whose address pp holds; any other value fails (NOTE(word-addresses))."""
+        tb = self.tb
+        assert loc.pointer is not None
+        p = self.expr(loc.pointer)
+        words = list(self.layout.pointer_words(loc.struct))
+        conds = self.known([tb.cmp("==", p, tb.word(self.layout.word_address(w))) for w in words])
+        valid = tb.or_(*conds)
+        self.steps.check("uaf", "", valid, loc.span,
+                         f"NULL or invalid pointer dereferenced ('*' of a struct {loc.struct} **)", access=True)
+        ids = [w for w, c in zip(words, conds) if c is not FALSE] or words[-1:]
+        return self.choose(conds, valid, [tb.word(w) for w in words]), tuple(ids), valid
+
+    def _element(self, loc: ir.SharedLoc, objs: list[int], conds: list[Term],
+                 valid: Term) -> tuple[Term, tuple[int, ...], Term]:
+        """`x.f[i]` or `p->f[i]` with a run-time index: the object first (its pointer checked),
+        then the index, checked against the array field's size (docs/semantics.md)."""
+        tb = self.tb
+        assert loc.index is not None
+        i = self.expr(loc.index)
+        per_object = [self.layout.element_locations(o, loc.struct, loc.field) for o in objs]
+        size = len(per_object[0])
+        in_bounds = tb.cmp("<", i, tb.word(size))
+        self.steps.check("uaf", "", in_bounds, loc.span, f"index out of bounds for '{loc.field}[{size}]'", access=True)
+        ids = [x for ids_, c in zip(per_object, conds) if c is not FALSE for x in ids_] or list(per_object[-1])
+        term = self.choose(conds, valid, [self.by_index(i, [tb.word(x) for x in ids_]) for ids_ in per_object])
+        return term, tuple(ids), tb.and_(valid, in_bounds)
 
     def write(self, loc: ir.SharedLoc, value: Term, mode: str) -> None:
         term, cands, valid = self.location(loc)

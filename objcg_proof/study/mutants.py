@@ -55,6 +55,17 @@ mutated, never those of included files (the harness states the properties):
                the thread goes on without waiting. Peterson's lock with its wait loop deleted
                lets both threads in. (Exchanging two stores before the wait, the bug of
                models/examples/peterson_broken.dsl, is a `swap`.)
+  index        an array index `a[i]` becomes `a[i ^ 1]` (a constant `k`: `k ^ 1`): the
+               neighbouring element, the other node of a per-node array (`objcgs[nid]`), the
+               other thread's flag. Shared, ghost, object and local arrays and array fields alike,
+               wherever the index stands (also in `&a[i]` and in a builtin's location). Only where
+               the new index stays in bounds: a constant `k ^ 1` below the size, a run-time index
+               only in an array of even size (whose size the declarations give as a number or a
+               constant); an index out of bounds would be killed by the `uaf` it makes, which says
+               nothing.
+
+The non-atomic operator also splits an RMW on a pointer to a pointer, `xchg(pp, v)` ->
+`mut_v = *pp; *pp = v;`, when `pp` is a local value.
 """
 
 from __future__ import annotations
@@ -71,7 +82,8 @@ from .syntax_text import expr_text, head_text, source_text, stmt_text
 from .syntax_walk import (StmtList, calls, children, escapes, final_stmt_lists, has_continue, names, own_exprs,
                           stmt_lists, sub_stmts, subst_own)
 
-OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds", "drop-wait")
+OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds", "drop-wait",
+                              "index")
 
 # statement calls deleted by the drop operators
 _DROPPED_CALLS: Mapping[str, str] = MappingProxyType({
@@ -117,6 +129,27 @@ class _Info:
         self.globals: set[str] = {"current", "NULL"}
         self.used: set[str] = set()
         self._proc_access: dict[str, bool] = {}
+        consts = {d.name: d.value.value for d in module.decls if isinstance(d, s.ConstDecl) and isinstance(d.value, s.Num)}
+        # array name (shared, object or local array; array field) -> its size, when the
+        # declarations give it as a number or constant and every array of that name agrees
+        sizes: dict[str, set[int | None]] = {}
+
+        def size(name: str, e: s.Expr | None) -> None:
+            if e is not None:
+                n = e.value if isinstance(e, s.Num) else consts.get(e.ident) if isinstance(e, s.Name) else None
+                sizes.setdefault(name, set()).add(n)
+
+        for d in module.decls:
+            if isinstance(d, (s.SharedDecl, s.ObjectDecl)):
+                size(d.name, d.size)
+            elif isinstance(d, s.StructDecl):
+                for f in d.fields:
+                    size(f.name, f.size)
+            elif isinstance(d, (s.ProcDecl, s.ThreadDecl)):
+                for decl in _local_decls(d.body):
+                    for dcl in decl.declarators:
+                        size(dcl.name, dcl.size)
+        self.array_sizes = {k: v.pop() for k, v in sizes.items() if len(v) == 1 and None not in v}
         for d in module.decls:
             if isinstance(d, s.SharedDecl):
                 self.shared[d.name] = (d.type, d.ghost)
@@ -204,11 +237,10 @@ class _Info:
         if isinstance(e, s.Index):
             base_shared = isinstance(e.base, s.Name) and e.base.ident in self.shared and not self.shared[e.base.ident][1]
             return base_shared or self.expr_accesses(e.index)
+        if isinstance(e, s.Deref):
+            return True   # `*pp`: a pointer to a pointer never points to a ghost
         if isinstance(e, s.AddressOf):
-            inner = e.operand.base if isinstance(e.operand, (s.FieldAccess, s.ArrowAccess)) else e.operand
-            if isinstance(inner, s.Index):
-                return self.expr_accesses(inner.index)
-            return isinstance(e.operand, s.ArrowAccess) and self.expr_accesses(e.operand.base)
+            return self._naming_accesses(e.operand)
         if isinstance(e, s.Call):
             args = any(self.expr_accesses(a) for a in e.args)
             if e.func in self.procs:
@@ -221,6 +253,17 @@ class _Info:
                 return args or not self._is_ghost_location(loc)
             return args
         return any(self.expr_accesses(c) for c in children(e))
+
+    def _naming_accesses(self, loc: s.Expr) -> bool:
+        """Does naming the location `loc` (for `&loc`) make a shared access: its indices and the
+        pointers it goes through, not the location itself?"""
+        if isinstance(loc, s.Index):
+            return self._naming_accesses(loc.base) or self.expr_accesses(loc.index)
+        if isinstance(loc, s.FieldAccess):
+            return self._naming_accesses(loc.base)
+        if isinstance(loc, (s.ArrowAccess, s.Deref)):
+            return self.expr_accesses(loc.base if isinstance(loc, s.ArrowAccess) else loc.operand)
+        return False
 
     def stmt_accesses(self, st: s.Stmt) -> bool:
         return (any(self.expr_accesses(e) for e in own_exprs(st))
@@ -274,7 +317,7 @@ def _drop(st: s.Stmt, sources: SourceCache) -> list[_Edit]:
     return []
 
 
-def _original_of(st: s.Stmt, call: s.Call, sources: SourceCache) -> str:
+def _original_of(st: s.Stmt, call: s.Expr, sources: SourceCache) -> str:
     if isinstance(st, (s.If, s.While, s.DoWhile, s.For)):
         return source_text(sources, Span(call.span.file, call.span.line, 0))
     return source_text(sources, st.span)
@@ -306,9 +349,14 @@ class _Split:
 def _split_rmw(call: s.Call, info: _Info, into: s.Name | None = None) -> _Split | None:
     f, args, sp = ATOMIC_SAME_AS.get(call.func, call.func), call.args, call.span
     li = _RMW_LOCATION[f]
-    if len(args) <= li or not isinstance(args[li], s.AddressOf):
+    if len(args) <= li:
         return None
-    loc = args[li].operand  # type: ignore[union-attr]
+    if isinstance(args[li], s.AddressOf):
+        loc = args[li].operand  # type: ignore[union-attr]
+    elif info.is_local_value(args[li]):
+        loc = s.Deref(args[li], args[li].span)   # `xchg(pp, v)`: the word pp points to
+    else:
+        return None
 
     def num(v: int) -> s.Num:
         return s.Num(v, sp)
@@ -453,6 +501,40 @@ def _non_atomic_call(st: s.Stmt, call: s.Call, info: _Info, sources: SourceCache
     return None
 
 
+def _indices(st: s.Stmt, info: _Info, sources: SourceCache) -> list[_Edit]:
+    """`a[i]` -> `a[i ^ 1]` for each index of the statement's own expressions that stays in bounds."""
+    out = []
+    for e in own_exprs(st):
+        todo = [e]
+        while todo:
+            x = todo.pop(0)
+            todo += children(x)
+            if not isinstance(x, s.Index):
+                continue
+            base = x.base.name if isinstance(x.base, (s.FieldAccess, s.ArrowAccess)) else getattr(x.base, "ident", None)
+            n = info.array_sizes.get(base) if isinstance(base, str) else None
+            if n is None:
+                continue
+            sp = x.index.span
+            if isinstance(x.index, s.Num):
+                if x.index.value ^ 1 >= n:
+                    continue
+                other: s.Expr = s.Num(x.index.value ^ 1, sp)
+            elif n % 2:
+                continue
+            else:
+                other = s.Binary("^", x.index, s.Num(1, sp), sp)
+            mutated = subst_own(st, x, replace(x, index=other))
+            out.append(_Edit("index", sp, _original_of(st, x, sources), head_text(mutated), (mutated,)))
+    return out
+
+
+def _local_decls(st: s.Stmt) -> list[s.LocalDecl]:
+    if isinstance(st, s.LocalDecl):
+        return [st]
+    return [d for x in sub_stmts(st) for d in _local_decls(x)]
+
+
 def _swaps(lst: StmtList, i: int, info: _Info, sources: SourceCache) -> list[_Edit]:
     a, b = lst.stmts[i], lst.stmts[i + 1]
     if lst.in_atomic:
@@ -522,7 +604,7 @@ def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] 
         for i, st in enumerate(lst.stmts):
             if not all_files and st.span.file != module.path:
                 continue
-            for e in _drop(st, sources) + _tryget_drops(st, sources) + _drop_wait(st, spins):
+            for e in _drop(st, sources) + _tryget_drops(st, sources) + _drop_wait(st, spins) + _indices(st, info, sources):
                 keep(lst, i, 1, e)
             if not lst.in_atomic:
                 for e in _non_atomic(st, info, sources):

@@ -25,7 +25,11 @@ _PREC: Mapping[str, int] = MappingProxyType({
 def type_text(t: s.TypeRef) -> str:
     if t.struct_name is None:
         return "word"
-    return f"struct {t.struct_name} *" if t.pointer else f"struct {t.struct_name}"
+    return f"struct {t.struct_name} {_stars(t)}" if t.pointer else f"struct {t.struct_name}"
+
+
+def _stars(t: s.TypeRef) -> str:
+    return "**" if t.indirect else "*" if t.pointer else ""
 
 
 def expr_text(e: s.Expr, prec: int = 0) -> str:
@@ -52,6 +56,8 @@ def expr_text(e: s.Expr, prec: int = 0) -> str:
         return _paren(text, prec > 1)
     if isinstance(e, s.AddressOf):
         return _paren("&" + expr_text(e.operand, 12), prec > 12)
+    if isinstance(e, s.Deref):
+        return _paren("*" + expr_text(e.operand, 12), prec > 12)
     if isinstance(e, s.Cast):
         return _paren(f"({type_text(e.type)}){expr_text(e.operand, 12)}", prec > 12)
     if isinstance(e, s.FieldAccess):
@@ -69,12 +75,20 @@ def _paren(text: str, needed: bool) -> str:
     return f"({text})" if needed else text
 
 
+def _init_text(init: s.Expr | tuple[s.Expr, ...] | None) -> str:
+    if init is None:
+        return ""
+    if isinstance(init, tuple):
+        return " = { " + ", ".join(expr_text(e) for e in init) + " }"
+    return f" = {expr_text(init)}"
+
+
 def stmt_text(st: s.Stmt) -> str:
     """`st` in DSL syntax on one line."""
     if isinstance(st, s.LocalDecl):
         first = st.declarators[0].type
         base = "word" if first.struct_name is None else f"struct {first.struct_name}"
-        parts = [("*" if d.type.pointer else "") + d.name + (f" = {expr_text(d.init)}" if d.init is not None else "")
+        parts = [_stars(d.type) + d.name + (f"[{expr_text(d.size)}]" if d.size is not None else "") + _init_text(d.init)
                  for d in st.declarators]
         return f"{base} {', '.join(parts)};"
     if isinstance(st, s.Assign):

@@ -18,7 +18,7 @@ from typing import Any
 from ..lang import syntax as s
 from ..lang.diagnostics import Span
 
-_EXPR_TYPES = (s.Num, s.Null, s.Str, s.Name, s.Unary, s.Binary, s.Ternary, s.AddressOf, s.Cast,
+_EXPR_TYPES = (s.Num, s.Null, s.Str, s.Name, s.Unary, s.Binary, s.Ternary, s.AddressOf, s.Deref, s.Cast,
                s.FieldAccess, s.ArrowAccess, s.Index, s.Call)
 
 
@@ -136,10 +136,17 @@ def _subst_expr(e: s.Expr, old: s.Expr, new: s.Expr) -> s.Expr:
     return replace(e, **changed) if changed else e
 
 
+def init_exprs(d: s.Declarator) -> list[s.Expr]:
+    """The expressions of a local's initialiser (each element's, for a local array)."""
+    if d.init is None:
+        return []
+    return list(d.init) if isinstance(d.init, tuple) else [d.init]
+
+
 def own_exprs(st: s.Stmt) -> list[s.Expr]:
     """The expressions a statement evaluates itself (not those of its sub-statements), in order."""
     if isinstance(st, s.LocalDecl):
-        return [d.init for d in st.declarators if d.init is not None]
+        return [e for d in st.declarators for e in init_exprs(d)]
     if isinstance(st, s.Assign):
         return [st.value, st.target]
     if isinstance(st, s.ExprStmt):
@@ -158,8 +165,9 @@ def subst_own(st: s.Stmt, old: s.Expr, new: s.Expr) -> s.Stmt:
         return _subst_expr(e, old, new)
 
     if isinstance(st, s.LocalDecl):
-        return replace(st, declarators=tuple(replace(d, init=sub(d.init)) if d.init is not None else d
-                                             for d in st.declarators))
+        return replace(st, declarators=tuple(
+            d if d.init is None else replace(d, init=tuple(map(sub, d.init)) if isinstance(d.init, tuple) else sub(d.init))
+            for d in st.declarators))
     if isinstance(st, s.Assign):
         return replace(st, target=sub(st.target), value=sub(st.value))
     if isinstance(st, s.ExprStmt):

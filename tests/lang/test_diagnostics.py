@@ -460,3 +460,106 @@ def test_every_misuse_of_a_final_block_is_reported_at_once(models):
     run = models.run(text)
     assert run.rc == 2
     assert run.err.count("error:") == 2
+# ---- array fields, per-element initialisers, local arrays ----------------------------------
+
+ARRAYS = """
+    struct obj_cgroup { word id; };
+    struct mem_cgroup { struct obj_cgroup *objcgs[2]; word counts[3]; word plain; };
+    object struct obj_cgroup objcg_A;
+    object struct mem_cgroup memcg_A;
+    object struct mem_cgroup ms[2];
+"""
+
+
+@pytest.mark.parametrize("decls, body, needle, phrase", [
+    ("", "word x = memcg_A.counts[3];", "3]; }", "index 3 is out of bounds for 'counts[3]'"),
+    ("", "struct mem_cgroup *m = &memcg_A; m->objcgs[2] = NULL;", "2] = NULL", "index 2 is out of bounds for 'objcgs[2]'"),
+    ("", "word x = memcg_A.counts;", "memcg_A.counts", "'counts' is an array field of struct mem_cgroup: index it"),
+    ("", "word x = memcg_A.plain[0];", "memcg_A.plain[0]", "field 'plain' of struct mem_cgroup is not an array"),
+    ("", "word x = memcg_A.counts[0][1];", "memcg_A.counts[0][1]", "only shared arrays, object arrays, array fields and local arrays can be indexed"),
+    ("", "word seen[2]; word x = seen[2];", "2]; }", "index 2 is out of bounds for 'seen[2]'"),
+    ("", "word seen[2]; word x = seen;", "seen;", "'seen' is a local array: index it"),
+    ("", "word seen[2]; seen = 1;", "seen = 1", "'seen' is a local array: assign its elements"),
+    ("", "word seen[2] = {1, 2, 3};", "3}", "too many initializers for 'seen[2]'"),
+    ("", "word seen[0];", "0]", "a local array needs 1 to 64 elements, not 0"),
+    ("shared word x = 0;", "word seen[2]; word v = seen[x];", "x];", "the index of local array 'seen' must not access shared memory"),
+    ("", "word seen[2]; word v = seen[nondet(2)];", "nondet(2)]", "the index of local array 'seen' must not access shared memory or choose"),
+    ("", "word seen[2]; xchg(&seen[0], 1);", "seen[0], 1", "'seen' is a local array, not shared state"),
+    ("", "word seen[2]; word ok = try_cmpxchg(&memcg_A.counts[0], &seen, 1);", "&seen", "must be the address of a local variable"),
+    ("", "word x = 1; word y = x[0];", "x[0]", "only shared arrays, object arrays, array fields and local arrays can be indexed"),
+])
+def test_array_misuse(models, decls, body, needle, phrase):
+    text = ARRAYS + f"    {decls}\n    thread T {{ {body} }}\n"
+    check(models, text, needle, phrase)
+
+
+@pytest.mark.parametrize("decl, needle, phrase", [
+    ("struct bad { word w[65]; };", "65]", "an array field needs 1 to 64 elements, not 65"),
+    ("struct bad { const word w[2]; };", "const word w[2]", "array field 'w' cannot be const"),
+    ("struct bad { word w[2][2]; };", "[2]; };", "syntax error: unexpected '['"),
+    ("object struct mem_cgroup m2 = { .objcgs = { &objcg_A, &objcg_A, &objcg_A } };", "&objcg_A }",
+     "too many initializers for 'objcgs[2]'"),
+    ("object struct mem_cgroup m2 = { .plain = { 1 } };", ".plain", "field 'plain' of struct mem_cgroup is not an array"),
+    ("object struct mem_cgroup m2 = { [0] = { .plain = 1 } };", "[0]", "'m2' is not an array of objects"),
+    ("object struct mem_cgroup m2[2] = { [2] = { .plain = 1 } };", "2] = { .plain", "index 2 is out of bounds for 'm2[2]'"),
+    ("object struct mem_cgroup m2[2] = { [1] = { .plain = 1 }, [1] = { .plain = 2 } };", "1] = { .plain = 2",
+     "element [1] of 'm2' is initialised twice"),
+    ("object struct mem_cgroup m2[2] = { [0] = { .nope = 1 } };", ".nope", "struct mem_cgroup has no field 'nope'"),
+])
+def test_array_declaration_misuse(models, decl, needle, phrase):
+    text = ARRAYS + f"    {decl}\n    thread T {{ }}\n"
+    check(models, text, needle, phrase)
+
+
+def test_arrays_of_arrays_are_refused_with_a_note(models):
+    run = models.run("thread T { word s[2][2]; }\n")
+    assert run.rc == 2 and "1:21: error: syntax error: unexpected '['" in run.err
+    assert "arrays of arrays are not supported" in run.err
+
+
+POINTERS = """
+    refcounted struct obj_cgroup { word id; const word c; };
+    struct mem_cgroup { struct obj_cgroup *objcgs[2]; const struct obj_cgroup *fixed; };
+    struct page { word flags; };
+    object struct obj_cgroup objcg_A;
+    object struct mem_cgroup memcg_A;
+    object struct page pg;
+    shared word w = 0;
+    ghost struct obj_cgroup *g = NULL;
+"""
+
+
+@pytest.mark.parametrize("body, needle, phrase", [
+    ("struct obj_cgroup *p = &objcg_A; struct obj_cgroup *o = *p;", "p; }", "'*' needs a pointer to a pointer (struct S **), not a struct obj_cgroup *"),
+    ("struct obj_cgroup **pp = &memcg_A.objcgs[0]; word x = pp->id;", "pp->id", "'->' needs a pointer to a struct, not a struct obj_cgroup **"),
+    ("struct obj_cgroup **pp = &g;", "&g", "the address of a ghost is not a value"),
+    ("word *p = &w;", "word *p", "pointers to words are not supported"),
+    ("struct obj_cgroup **pp = &w;", "&w", "the address of a word is not a value"),
+    ("struct obj_cgroup **pp = &memcg_A.fixed;", "&memcg_A.fixed", "'fixed' is a const field: it has no address"),
+    ("word x = 0; struct obj_cgroup **pp = &x;", "&x", "'&' takes an object, or a shared word holding a struct pointer"),
+    ("struct obj_cgroup *p = &objcg_A; xchg(p, NULL);", "p, NULL", "'xchg' expects the address of a shared location"),
+    ("struct obj_cgroup **pp = &memcg_A.objcgs[0]; get(pp);", "pp);", "'get' needs a pointer to an object of a refcounted struct, not a struct obj_cgroup **"),
+    ("struct page **pp = NULL; struct page *p = *pp;", "pp; }", "no shared word holds a 'struct page *'"),
+    ("struct obj_cgroup **pp = &memcg_A.objcgs[0]; word x = *pp + *pp;", "x = *pp", "this statement makes 2 shared accesses"),
+])
+def test_pointer_to_pointer_misuse(models, body, needle, phrase):
+    text = POINTERS + f"    thread T {{ {body} }}\n"
+    check(models, text, needle, phrase)
+
+
+def test_three_stars_are_refused(models):
+    text = POINTERS + "    thread T { struct obj_cgroup ***ppp = NULL; }\n"
+    check(models, text, "*ppp", "a pointer to a pointer to a pointer is not supported")
+
+
+def test_word_addresses_must_fit_the_word(models):
+    # 14 objects, their 14 fields and 2 words: s1 is location 15, at 8 * (14 + 1 + 15) = 240,
+    # not below 2^7
+    text = """
+        width 8;
+        struct obj_cgroup { word id; };
+        object struct obj_cgroup a[14];
+        shared struct obj_cgroup *s0 = NULL, *s1 = NULL;
+        thread T { struct obj_cgroup **pp = &s1; }
+    """
+    check(models, text, "struct obj_cgroup **pp", "the addresses of the model's shared words (up to 240) do not fit in 8-bit words")

@@ -19,6 +19,7 @@ from objcg_proof.oracles import interpret
 from objcg_proof.oracles.interpret import Exploration, explore, replay
 from objcg_proof.runner import batch
 
+import array_models
 import atomic_models
 import final_models
 import spin_models
@@ -84,10 +85,11 @@ def test_a_wrong_schedule_does_not_replay() -> None:
     assert not ok and why
 
 
-@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES],
-                         ids=[case for case, _, _ in atomic_models.CASES])
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES + array_models.CASES],
+                         ids=[case for case, _, _ in atomic_models.CASES + array_models.CASES])
 def test_interpreter_runs_the_atomic_t_operations(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
-    # the verdicts derived by hand in tests/atomic_models.py, from every reachable state
+    # the verdicts derived by hand in tests/atomic_models.py and tests/array_models.py, from
+    # every reachable state
     assert explored(tmp_path, text) == {"uaf": "proved", "deadlock": "proved", **statuses}   # no refcounted object: no leak
 
 

@@ -53,6 +53,7 @@ from typing import Callable
 import pytest
 from hypothesis import HealthCheck, given, note, seed, settings
 
+import array_models
 import atomic_models
 import final_models
 import gen_models
@@ -359,13 +360,13 @@ def test_single_property_mode(tmp_path: Path) -> None:
     assert "errors: 0" in pan("counted_is_2")
 
 
-HAND_DERIVED = atomic_models.CASES + tuple((f"final-{case}", text, want) for case, text, want in final_models.CASES)
+HAND_DERIVED = atomic_models.CASES + array_models.CASES + tuple((f"final-{case}", text, want) for case, text, want in final_models.CASES)
 
 
 @pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in HAND_DERIVED],
                          ids=[case for case, _, _ in HAND_DERIVED])
 def test_spin_runs_the_atomic_t_operations_and_final_checks(tmp_path: Path, text: str, statuses: dict[str, str]) -> None:
-    # the verdicts derived by hand in tests/atomic_models.py and tests/final_models.py (the
+    # the verdicts derived by hand in tests/atomic_models.py, tests/array_models.py and tests/final_models.py (the
     # end-of-run checks, run by the thread that finishes last): SPIN finds exactly the violations
     assert_spin_finds(tmp_path, text, statuses)
 

@@ -52,6 +52,9 @@ EXAMPLES = {
     "examples/peterson_broken": {"uaf": P, "deadlock": P, "mutual_exclusion": V},
     # a get after the final put on one object; the other object is used correctly
     "examples/refcount": {"leak": P, "uaf": V, "deadlock": P},
+    # per-node objcg slots: offline may empty a slot before an allocation reads it (not
+    # charged), but an allocation only ever gets its own node's objcg, and tryget/put balance
+    "examples/per_node_objcg": {"leak": P, "uaf": P, "deadlock": P, "always_charged": V, "own_node": P},
 }
 
 

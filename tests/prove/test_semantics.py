@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import array_models
 import atomic_models
 import spin_models
 from conftest import changes, dedent, expect, last_step, line_of, prop
@@ -628,11 +629,12 @@ def test_atomic_increments_never_lose_updates(models, inc, status):
         assert trace.steps[-1].thread == "B" and trace.steps[-1].changes == ("c = 1",)
 
 
-@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES],
-                         ids=[case for case, _, _ in atomic_models.CASES])
+@pytest.mark.parametrize("text, statuses", [(text, want) for _, text, want in atomic_models.CASES + array_models.CASES],
+                         ids=[case for case, _, _ in atomic_models.CASES + array_models.CASES])
 def test_atomic_t_operations(models, text, statuses):
     # the atomic_t operations (atomic_fetch_*, atomic_*_return, atomic_and/or/andnot,
-    # atomic_xchg/cmpxchg/try_cmpxchg): verdicts derived by hand in tests/atomic_models.py,
+    # atomic_xchg/cmpxchg/try_cmpxchg), array fields and local arrays: verdicts derived by hand
+    # in tests/atomic_models.py and tests/array_models.py,
     # which the interpreter and SPIN are held to as well
     expect(models.verify(text), **statuses)
 
@@ -1195,3 +1197,19 @@ def test_peterson_with_its_c_loop_is_proved_and_its_broken_variant_violated():
     expect(good, mutual_exclusion="proved")
     bad = verify_path(str(root / "models/examples/peterson_broken.dsl"), SourceCache(), VerifyOptions())
     expect(bad, mutual_exclusion="violated")
+def test_local_arrays_make_no_step(models):
+    # the counterexample of same_x has B's write between A's two reads of x, and nothing else:
+    # the local array's initialiser, its local assignments and the check are not steps
+    r = models.verify(array_models.LOCAL)
+    trace = prop(r, "same_x").trace
+    assert trace is not None
+    assert [(s.thread, s.line) for s in trace.steps] == [
+        ("A", line_of(array_models.LOCAL, "seen[0] = x;")), ("B", line_of(array_models.LOCAL, "thread B")),
+        ("A", line_of(array_models.LOCAL, "seen[1] = x;"))]
+
+
+def test_array_field_index_out_of_bounds_is_located(models):
+    r = models.verify(array_models.OUT_OF_BOUNDS)
+    step = last_step(r, "uaf")
+    assert step.line == line_of(array_models.OUT_OF_BOUNDS, "m.counts[i]")
+    assert "index out of bounds for 'counts[2]'" in prop(r, "uaf").trace.violation

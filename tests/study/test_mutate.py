@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import array_models
 import atomic_models
 import final_models
-from conftest import line_of
+from conftest import column_of, line_of
 from objcg_proof.lang import syntax as s
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.lang.parser import load_model
@@ -335,6 +336,13 @@ def test_printer_round_trips_precedence():
     cast = s.Cast(s.TypeRef("obj", True), s.Binary("&", s.Name("p"), s.Unary("~", s.Name("F"))))
     assert expr_text(cast) == "(struct obj *)(p & ~F)"
     assert expr_text(s.Ternary(s.Name("c"), s.Num(0x100), s.Null())) == "c ? 0x100 : NULL"
+    pp = s.Cast(s.TypeRef("obj", True, indirect=True), s.Name("q"))
+    assert expr_text(s.ArrowAccess(s.Deref(pp), "f")) == "(*(struct obj **)q)->f"
+    local = s.LocalDecl((s.Declarator("seen", s.TypeRef(None, False), (s.Num(1), s.Num(2)), size=s.Num(3)),
+                         s.Declarator("k", s.TypeRef(None, False), s.Num(0))))
+    assert stmt_text(local) == "word seen[3] = { 1, 2 }, k = 0;"
+    pointers = s.LocalDecl((s.Declarator("pp", s.TypeRef("obj", True, indirect=True), s.Null()),))
+    assert stmt_text(pointers) == "struct obj **pp = NULL;"
 
 
 # ---- verdicts: killed, survived, invalid -------------------------------------------------------
@@ -451,6 +459,74 @@ def test_a_mutant_that_does_not_resolve_is_invalid(models):
     broken = replace(module, decls=tuple(d for d in module.decls if not isinstance(d, s.SharedDecl)))
     r = run_mutant(Mutant("swap", s.Num(0).span, "", "", broken), original, sources, VerifyOptions())
     assert r.outcome == INVALID and "unknown name" in r.error
+
+
+INDICES = """
+const N = 2;
+struct mem_cgroup { word counts[3]; word slots[N]; };
+object struct mem_cgroup m, ms[2];
+shared word flags[4] = 0;
+thread T {
+    word i = 1;
+    word seen[2] = {0, 0};
+    seen[i] = flags[2];
+    word a = m.counts[1];
+    word b = m.counts[2];
+    word c = m.counts[i];
+    word d = ms[i].slots[0];
+    atomic_inc(&flags[i]);
+}
+"""
+
+
+def test_index_takes_the_neighbouring_element_where_it_stays_in_bounds(models):
+    ms = mutants_of(models, INDICES, "index")
+    assert table(ms) == [
+        ("index", line_of(INDICES, "seen[i] = flags[2]"), "seen[i ^ 1] = flags[2];"),
+        ("index", line_of(INDICES, "seen[i] = flags[2]"), "seen[i] = flags[3];"),
+        ("index", line_of(INDICES, "m.counts[1]"), "word a = m.counts[0];"),
+        # m.counts[2] ^ 1 is 3, out of bounds; counts[i] with 3 elements may leave them
+        ("index", line_of(INDICES, "ms[i].slots[0]"), "word d = ms[i ^ 1].slots[0];"),
+        ("index", line_of(INDICES, "ms[i].slots[0]"), "word d = ms[i].slots[1];"),
+        ("index", line_of(INDICES, "atomic_inc"), "atomic_inc(&flags[i ^ 1]);"),
+    ]
+    assert ms[0].original == "seen[i] = flags[2];" and ms[0].span.column == column_of(INDICES, "i] = flags")
+    assert_valid(ms)
+
+
+def test_the_other_node_is_killed(models):
+    text = dict((case, text) for case, text, _ in array_models.CASES)["node-1-by-pointer"]
+    path = models.write(text)
+    module, sources, original = _verify_original(path)
+    ms = generate(module, sources, ("index",))
+    assert [m.mutated for m in ms] == ["struct obj_cgroup **pp = &memcg_A.objcgs[1];",
+                                       "struct obj_cgroup **pp = &memcg_A.objcgs[nid ^ 1];"]
+    for m in ms:
+        r = run_mutant(m, original, sources, VerifyOptions(minimize=False))
+        assert r.outcome == KILLED
+        assert [(c.property, c.original, c.mutant) for c in r.changes] == [("not_null", "proved", "violated")]
+
+
+def test_a_non_atomic_xchg_through_a_pointer_to_a_pointer(models):
+    text = """
+        struct obj_cgroup { word id; };
+        struct mem_cgroup { struct obj_cgroup *objcgs[2]; };
+        object struct obj_cgroup objcg_A;
+        object struct mem_cgroup memcg = { .objcgs = { &objcg_A, &objcg_A } };
+        ghost word taken = 0;
+        thread A { struct obj_cgroup **pp = &memcg.objcgs[0];
+                   struct obj_cgroup *o = xchg(pp, NULL); if (o != NULL) taken = taken + 1; }
+        thread B { struct obj_cgroup **pp = &memcg.objcgs[0];
+                   struct obj_cgroup *o = xchg(pp, NULL); if (o != NULL) taken = taken + 1;
+                   assert(taken < 2, "once"); }
+    """
+    path = models.write(text)
+    module, sources, original = _verify_original(path)
+    assert original["once"] == "proved"
+    ms = generate(module, sources, ("non-atomic",))
+    assert [m.mutated for m in ms] == ["struct obj_cgroup *o = *pp; *pp = NULL;"] * 2
+    r = run_mutant(ms[1], original, sources, VerifyOptions(minimize=False))
+    assert r.outcome == KILLED and [(c.property, c.mutant) for c in r.changes] == [("once", "violated")]
 
 
 # ---- the command line --------------------------------------------------------------------------

@@ -30,7 +30,11 @@ class Facts:
         layout = self.prog.layout
         if loc.name:
             return set(loc.candidates)
+        if loc.deref:
+            return set(layout.pointer_words(loc.struct))
         objs = loc.obj.candidates if loc.obj else [o.index for o in layout.objects if o.struct == loc.struct]
+        if loc.index is not None:   # an array field's element, a run-time index
+            return {x for o in objs for x in layout.element_locations(o, loc.struct, loc.field)}
         return {layout.field_location(o, loc.field) for o in objs}
 
     def loc(self, loc: ir.SharedLoc, read: bool = False, write: bool = False) -> None:
@@ -59,6 +63,9 @@ class Facts:
             self.expr(e.other)
         elif isinstance(e, ir.AddressOf):
             self.expr(e.obj.index)
+        elif isinstance(e, ir.WordAddress):   # names a word, accesses none
+            for sub in (e.loc.index, e.loc.pointer, e.loc.obj.index if e.loc.obj else None):
+                self.expr(sub)
         elif isinstance(e, ir.ConstField):
             self.expr(e.pointer)
             if e.obj is not None:
@@ -144,6 +151,8 @@ def writes_local(e: ir.Expr) -> bool:
         return (e.pointer is not None and writes_local(e.pointer)) or (e.obj is not None and e.obj.index is not None and writes_local(e.obj.index))
     if isinstance(e, ir.AddressOf):
         return e.obj.index is not None and writes_local(e.obj.index)
+    if isinstance(e, ir.WordAddress):
+        return _loc_writes_local(e.loc)
     return False
 
 
@@ -199,5 +208,7 @@ def nondet_calls(e: ir.Expr | ir.SharedLoc | ir.Stmt | None) -> list[ir.Nondet]:
         return nondet_calls(e.pointer) + nondet_calls(e.obj.index if e.obj else None)
     if isinstance(e, ir.AddressOf):
         return nondet_calls(e.obj.index)
+    if isinstance(e, ir.WordAddress):
+        return nondet_calls(e.loc)
     return []
 

@@ -15,6 +15,14 @@ def disjunction(*parts: str) -> str:
     return "" if not kept else kept[0] if len(kept) == 1 else "(" + " || ".join(kept) + ")"
 
 
+def conjunction(*parts: str | None) -> str | None:
+    """Conditions joined by `&&`; None stands for true (None if every part is)."""
+    if "0" in parts:
+        return "0"
+    kept = [p for p in parts if p]
+    return None if not kept else kept[0] if len(kept) == 1 else "(" + " && ".join(kept) + ")"
+
+
 def ident(text: str) -> str:
     """A Promela identifier part: `task[0]` -> `task_0`, `f()` -> `f__`."""
     return re.sub(r"[^A-Za-z0-9_]", "_", text.replace("[", "_").replace("]", ""))

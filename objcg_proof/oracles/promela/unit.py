@@ -12,7 +12,7 @@ from typing import Callable
 from ...lang import ir
 from .cfg import FAIL, Ctx
 from .facts import writes_local
-from .formulas import atomic_builtin, binary_op, disjunction, refcount_builtin
+from .formulas import atomic_builtin, binary_op, conjunction, disjunction, refcount_builtin
 from .variables import ThreadVariables
 
 
@@ -122,6 +122,14 @@ class Unit:
             return self.atomic_op(e)
         if isinstance(e, ir.RefOp):
             return self.ref_op(e)
+        if isinstance(e, ir.IndexFault):
+            self.lines += self.failed()
+            return "0"
+        if isinstance(e, ir.WordAddress):   # the word is named, not accessed
+            acc = self.location(e.loc)
+            t = self.temp()
+            self.access(acc, lambda lv: [f"{t} = {self.word_address(lv)};"])
+            return t
         if isinstance(e, ir.Nondet):
             chosen = self.vars.prechosen.get(id(e))
             if chosen is not None:
@@ -196,10 +204,24 @@ class Unit:
                 k = int(i)
                 return _Acc([(None, names[ids[k]])], None, msg) if k < len(ids) else _Acc([], "0", msg)
             return _Acc([(f"({i} == {k})", names[x]) for k, x in enumerate(ids)], f"({i} < {len(ids)})", msg)
+        if loc.deref:   # `*pp` (NOTE(word-addresses) in lang/ir.py)
+            assert loc.pointer is not None
+            p = self.ev(loc.pointer)
+            words = self.x.layout.pointer_words(loc.struct)
+            conds = [f"({p} == {self.x.layout.word_address(w)})" for w in words]
+            return _Acc([(c, names[w]) for c, w in zip(conds, words)], disjunction(*conds) or "0",
+                        f"NULL or invalid pointer dereferenced ('*' of a struct {loc.struct} **)")
         objs = self.objects(loc.obj, loc.struct)
         conds, valid = self._conds(loc.obj, loc.pointer, loc.struct)
-        lvs = [names[self.x.layout.field_location(o, loc.field)] for o in objs]
         msg = f"NULL or invalid pointer dereferenced ('->{loc.field}')"
+        if loc.index is not None:   # an array field's element, a run-time index: after the object
+            i = self.ev(loc.index)
+            per_object = [self.x.layout.element_locations(o, loc.struct, loc.field) for o in objs]
+            size = len(per_object[0])
+            cands = [(conjunction(c, f"({i} == {k})"), names[x])
+                     for c, ids in zip(conds, per_object) if c != "0" for k, x in enumerate(ids)]
+            return _Acc(cands, conjunction(valid, f"({i} < {size})"), msg)
+        lvs = [names[self.x.layout.field_location(o, loc.field)] for o in objs]
         if valid is None:
             return _Acc([(None, lvs[conds.index(None)])], None, msg)
         return _Acc([(c, lv) for c, lv in zip(conds, lvs) if c != "0"], valid, msg)
@@ -216,6 +238,10 @@ class Unit:
         for cond, lv in acc.cands:
             self.lines += self.option(cond or "true", valid_code(lv))
         self.lines += self.option("else", self.failed()) + ["fi;"]
+
+    def word_address(self, global_name: str) -> int:
+        """The address of the shared word whose Promela global is `global_name`."""
+        return self.x.layout.word_address(self.x.loc_names.index(global_name))
 
     def failed(self) -> list[str]:
         """A failed access (docs/semantics.md, "Failed accesses"): a uaf, and the thread stops

@@ -9,7 +9,7 @@ from typing import Callable
 
 from ...lang import ir
 from ...lang.diagnostics import Span
-from .formulas import atomic_builtin, disjunction, refcount_builtin, unsupported
+from .formulas import atomic_builtin, conjunction, disjunction, refcount_builtin, unsupported
 from .unit import Unit
 
 
@@ -36,6 +36,8 @@ class WaitConditions:
             return self.overlay.get(name, name), ""
         if isinstance(e, (ir.Const, ir.Current)):
             return self.unit.ev(e), ""
+        if isinstance(e, ir.IndexFault):
+            return "0", "1"   # always a failed access
         if isinstance(e, ir.Nondet):
             chosen = self.vars.prechosen.get(id(e))
             if chosen is None:
@@ -78,6 +80,10 @@ class WaitConditions:
         if isinstance(e, ir.Read):
             conds, lvs, valid, poison = self.pure_location(e.loc, span)
             return self.chain(conds, [self.overlay.get(lv, lv) for lv in lvs]), disjunction(poison, f"!{valid}" if valid else "")
+        if isinstance(e, ir.WordAddress):   # the word is named, not read
+            conds, lvs, valid, poison = self.pure_location(e.loc, span)
+            addresses = [str(self.unit.word_address(lv)) for lv in lvs]
+            return self.chain(conds, addresses), disjunction(poison, f"!{valid}" if valid else "")
         if isinstance(e, ir.AtomicOp):
             args = [self.pure(a, span) for a in e.args]
             conds, lvs, valid, poison = self.pure_location(e.loc, span)
@@ -186,8 +192,22 @@ class WaitConditions:
                 return [None], [names[ids[0]]], None, ""
             i, p = self.pure(loc.index, span)
             return [f"({i} == {k})" for k in range(len(ids))], [names[x] for x in ids], f"({i} < {len(ids)})", p
+        if loc.deref:   # `*pp` (NOTE(word-addresses) in lang/ir.py)
+            assert loc.pointer is not None
+            v, p = self.pure(loc.pointer, span)
+            words = self.x.layout.pointer_words(loc.struct)
+            conds = [f"({v} == {self.x.layout.word_address(w)})" for w in words]
+            return list(conds), [names[w] for w in words], disjunction(*conds) or "0", p
         objs = self.unit.objects(loc.obj, loc.struct)
         conds, valid, p = self.pure_conds(loc.obj, loc.pointer, loc.struct, span)
+        if loc.index is not None:   # an array field's element, a run-time index: after the object
+            i, pi = self.pure(loc.index, span)
+            per_object = [self.x.layout.element_locations(o, loc.struct, loc.field) for o in objs]
+            pairs = [(conjunction(c, f"({i} == {k})"), names[x]) for c, ids in zip(conds, per_object) for k, x in enumerate(ids)]
+            in_bounds = f"({i} < {len(per_object[0])})"
+            # the index is evaluated (and may fail) only where the object is valid
+            poison = disjunction(p, f"({valid} && {pi})" if valid and pi else pi)
+            return [c for c, _ in pairs], [lv for _, lv in pairs], conjunction(valid, in_bounds), poison
         return conds, [names[self.x.layout.field_location(o, loc.field)] for o in objs], valid, p
 
     def wait_guard(self, e: ir.Expr, span: Span) -> str:
