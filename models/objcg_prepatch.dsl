@@ -2,6 +2,9 @@
 // every version of the patch. Each allocation looks up the task's memcg under RCU and trygets
 // its objcg, walking to the parent when that fails; kernel threads and tasks without mm are
 // not charged. There is no task->objcg cache, so attach and exit do nothing for kmem.
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *get_obj_cgroup_from_current(void) {

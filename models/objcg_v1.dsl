@@ -10,6 +10,9 @@
 // pointer and calls obj_cgroup_get() on an objcg whose last reference may already be gone
 // (memcg A went offline meanwhile): `uaf` is violated. v2 clears task->objcg on exit.
 // The WARN_ON_ONCE in the update loop is checked as the assertion "WARN_ON_ONCE".
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(struct obj_cgroup *old) {

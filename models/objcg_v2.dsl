@@ -6,6 +6,9 @@
 // migrated `task`, so T keeps charging its old memcg: a lost update (reported 2023-10-11).
 // The leak of v3 sits in the same retry loop but is unreachable here: only T sets T's bit,
 // so T's try_cmpxchg never fails.
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(void) {

@@ -4,6 +4,9 @@
 // Known defect: a reference leak. When the attach's set_bit() lands between the update loop's
 // xchg() and its try_cmpxchg(), the try_cmpxchg() fails and the loop retries; the reference
 // obtained by obj_cgroup_tryget() in the failed iteration is never put (reported 2023-10-18).
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(void) {

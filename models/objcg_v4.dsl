@@ -4,6 +4,9 @@
 // Known defect: a behaviour change for kernel threads. Before the patch, a kernel thread (or a
 // task without mm) was never charged; here a kernel thread moved out of the root cgroup runs
 // the update on its next allocation and gets charged (fixed in v5).
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(void) {

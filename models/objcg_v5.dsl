@@ -13,6 +13,9 @@
 //   both under cgroup_threadgroup_rwsem, so no other thread reads or writes task->objcg in
 //   between (set_bit() in attach needs the rwsem), and nothing reads the pointer to decide
 //   on the refcount.
+// Scope: the verdicts cover every interleaving of the scenario in harness/objcg.dsl (its header
+// lists them: two migrations of T, T's exit in do_exit()'s order, early offline of every memcg,
+// the parent walk, late frees, K's separate write), under sequential consistency.
 include "harness/objcg.dsl";
 
 proc struct obj_cgroup *current_objcg_update(void) {

@@ -3,26 +3,81 @@
 //
 // Each design file (models/objcg_*.dsl) includes this harness and defines the design's
 //   get_obj_cgroup_from_current(), mem_cgroup_kmem_attach(task) and mem_cgroup_exit(task),
-// so every design is checked on exactly the same scenario:
-//   T  a user task forked into memcg A (mem_cgroup_fork() left the update flag set), which
-//      allocates ALLOCS times (each object charged, then freed), exits, and makes one more
-//      allocation after mem_cgroup_exit() ("some kernel allocations can happen after this point");
-//   K  a kernel thread (PF_KTHREAD, no mm) in the root cgroup: one allocation, then exit;
-//   M  a different task (its own cache) that migrates T from memcg A to B and K from the root
-//      to B, running the design's ->attach() for each, as when a shell writes a pid into
-//      cgroup.procs;
-//   O  memcg A goes offline after the migration; once T and K are gone, memcg B goes offline.
-// Each memcg holds its objcg's initial reference (every refcounted object starts at 1).
+// so every design is checked on exactly the same scenario. The kernel code it follows is v6.7
+// (kernel/exit.c do_exit(), kernel/cgroup/cgroup.c cgroup_procs_write() /
+// cgroup_migrate_execute() / css_set_move_task() / cgroup_exit() / cgroup_rmdir(),
+// mm/memcontrol.c), as read in the Linux tree at 5ab3ecd497440eb70b966032a11c0ea01804d0ec,
+// where the functions used here are unchanged in what this scenario depends on except where a
+// comment says otherwise.
+//
+// The hierarchy: root -> P -> {A, B, C}; P, A, B and C each have an objcg, whose initial
+// reference the memcg holds until it goes offline (every refcounted object starts at 1).
+//
+// The threads (every interleaving of their steps is explored):
+//   T   a user task forked into memcg A (mem_cgroup_fork() left the update flag set). It makes
+//       ALLOCS allocations while it runs, then exits in do_exit()'s order, allocating in every
+//       window: PF_EXITING set under cgroup_threadgroup_rwsem (exit_signals()), one
+//       allocation; exit_mm() (task->mm becomes NULL), one allocation; cgroup_exit() (T leaves
+//       its memcg, then ss->exit() = mem_cgroup_exit() without the rwsem), one allocation.
+//       Each allocation's objcg reference is handed to F, as a slab object keeps its objcg.
+//   K   a kernel thread (PF_KTHREAD, no mm) in the root cgroup: KALLOCS allocations, then exit
+//       (PF_EXITING under the rwsem, cgroup_exit()).
+//   MT  writes T's pid into cgroup.procs MIGRATIONS times, one write after another: A -> B,
+//       B -> C, and with MIGRATIONS = 3 back to A. Each write is a full attach under
+//       cgroup_mutex and the rwsem; it fails when the destination was removed, and skips T
+//       once T is PF_EXITING (cgroup_migrate_add_task()).
+//   MK  writes K's pid into B's cgroup.procs: a separate write, so in either order with MT's.
+//   F   frees T's objects in allocation order, each at any time after its allocation (also
+//       after T exited and after its memcg went offline): obj_cgroup_put() of the reference.
+//   OA, OB, OC, OP   rmdir of A, B, C and P as early as the kernel permits it: as soon as the
+//       memcg has no task (P: no child), under cgroup_mutex, followed by the offline
+//       (memcg_offline_kmem()). A memcg is removed when T has left it for good; its cgroup.procs
+//       writes fail from then on.
+//
+// Every dimension above is in the default configuration (MIGRATIONS = 2, ALLOCS = 1,
+// KALLOCS = 2): two migrations racing an update loop and its retries, T's allocations in each
+// exit window, early offline of every memcg, the parent walk reaching P, late frees, and K's
+// separate write. `-D MIGRATIONS=3 -D ALLOCS=2 -D KALLOCS=3` widens each of them.
+//
+// What is not in the scenario: the percpu rwsem's readers exclude each other here (a lock), which
+// only orders T's and K's PF_EXITING stores; memcg->orig_objcg's extra reference (the kernel's
+// objcg lives until its memcg is freed; here it may be released at the offline, which is
+// stricter); F frees in allocation order; objcg->memcg and its reparenting are not read by any
+// design; memory is sequentially consistent (no weak-memory reordering).
+//
+// Extension points (docs/dsl.md, "replace and extend"). A design includes this file and defines:
+//   proc struct obj_cgroup *get_obj_cgroup_from_current(void)   called by T (each allocation,
+//        also after mem_cgroup_exit()), by K, and by the common path; returns a reference that
+//        the caller (T through F, or K) puts;
+//   proc void mem_cgroup_kmem_attach(struct task_struct *task)  called by MT and MK under
+//        cgroup_mutex and cgroup_threadgroup_rwsem, after task->cgroup was moved;
+//   proc void mem_cgroup_exit(struct task_struct *task)         called by T and K in cgroup_exit(),
+//        after PF_EXITING and after the task left its memcg, without the rwsem.
+// It may call mem_cgroup_from_task() and __get_obj_cgroup_from_memcg(), and may `replace`
+// memcg_offline_kmem() (a design that changes offlining) or the fork state OBJCG_AT_FORK.
+// The harness reads and writes task->cgroup (moved by MT and MK only), memcg->objcg (xchg'd to
+// NULL at offline), memcg->parent, task->mm (cleared by exit_mm()) and the objcg refcounts; the
+// ghosts are the scenario's and a design never writes them. The harness never reads
+// task->objcg: that field, and any other cache state, belong to the design. A design with
+// another cache layout may `extend struct task_struct` / `mem_cgroup` / `obj_cgroup` with its
+// fields and initialise them with `extend object struct task_struct task_T = { .f = v };`
+// without copying the scenario's objects.
 //
 // Properties stated here:
-//   lost_update      an allocation by T that starts after the attach of T completed must charge
-//                    objcg_B (B stays online while T lives, so that is the objcg of T's memcg);
+//   lost_update      an allocation by T that starts after the k-th attach of T completed must
+//                    charge the objcg of the memcg of the k-th or a later move; the parent's
+//                    objcg when that memcg has since gone offline; NULL only once T has no mm;
 //   kthread_charged  a kernel thread's allocation charges nothing;
 //   leak             (built in) at the end every objcg count is 0: all is torn down.
 
-width 16;
-bound 2;                         // the update loop retries at most once per migration
-param ALLOCS = 2;                // a lost update needs two allocations by T
+width 8;
+bound MIGRATIONS + 1;            // the update loop retries at most once per migration
+param MIGRATIONS = 2;            // writes of T's pid: A -> B, B -> C (1 to 3; 3: and back to A)
+param ALLOCS = 1;                // allocations by T while it runs, before do_exit()
+param KALLOCS = 2;               // allocations by the kernel thread K
+param EXIT_ALLOCS = 1;           // 1: T allocates while PF_EXITING and after exit_mm() (0: not)
+param LATE_FREES = 1;            // 1: F drops T's references some time later (0: T at once)
+param EARLY_OFFLINE = 1;         // 1: each memcg is removed once empty (0: once MT and MK are done)
 
 const CURRENT_OBJCG_UPDATE_FLAG = 0x1;   // #define CURRENT_OBJCG_UPDATE_FLAG 0x1UL
 const CURRENT_OBJCG_UPDATE_BIT = 0;      // #define CURRENT_OBJCG_UPDATE_BIT 0
@@ -41,28 +96,44 @@ struct task_struct {
     struct obj_cgroup *objcg;            // struct obj_cgroup *objcg;  (the patch; bit 0 = update)
     struct mem_cgroup *cgroup;           // mem_cgroup_from_task(task): the task's css_set
     const word flags;                    // task->flags
-    const word mm;                       // task->mm != NULL
+    word mm;                             // task->mm != NULL (exit_mm() clears it)
     const struct mem_cgroup *active_memcg;  // task->active_memcg: no remote charging here
 };
 
 object struct mem_cgroup root_mem_cgroup = { .objcg = NULL, .parent = NULL };
-object struct mem_cgroup memcg_A = { .objcg = &objcg_A, .parent = &root_mem_cgroup };
-object struct mem_cgroup memcg_B = { .objcg = &objcg_B, .parent = &root_mem_cgroup };
-object struct obj_cgroup objcg_A, objcg_B;
+object struct mem_cgroup memcg_P = { .objcg = &objcg_P, .parent = &root_mem_cgroup };
+object struct mem_cgroup memcg_A = { .objcg = &objcg_A, .parent = &memcg_P };
+object struct mem_cgroup memcg_B = { .objcg = &objcg_B, .parent = &memcg_P };
+object struct mem_cgroup memcg_C = { .objcg = &objcg_C, .parent = &memcg_P };
+object struct obj_cgroup objcg_P, objcg_A, objcg_B, objcg_C;
 
 // mem_cgroup_fork(): task->objcg = (struct obj_cgroup *)CURRENT_OBJCG_UPDATE_FLAG;
 // (the pre-patch design has no task->objcg and never reads the field)
-object struct task_struct task_T = { .objcg = CURRENT_OBJCG_UPDATE_FLAG, .cgroup = &memcg_A, .flags = 0, .mm = 1 };
-object struct task_struct task_M = { .objcg = CURRENT_OBJCG_UPDATE_FLAG, .cgroup = &memcg_A, .flags = 0, .mm = 1 };
-object struct task_struct task_K = { .objcg = CURRENT_OBJCG_UPDATE_FLAG, .cgroup = &root_mem_cgroup,
+const OBJCG_AT_FORK = CURRENT_OBJCG_UPDATE_FLAG;
+object struct task_struct task_T = { .objcg = OBJCG_AT_FORK, .cgroup = &memcg_A, .flags = 0, .mm = 1 };
+object struct task_struct task_M = { .objcg = OBJCG_AT_FORK, .cgroup = &root_mem_cgroup, .flags = 0, .mm = 1 };
+object struct task_struct task_K = { .objcg = OBJCG_AT_FORK, .cgroup = &root_mem_cgroup,
                                      .flags = PF_KTHREAD, .mm = 0 };
 
-// Migration cannot overlap a task's exit (cgroup_threadgroup_rwsem and PF_EXITING): a lock here.
-shared word cgroup_threadgroup_rwsem = 0;
+shared word cgroup_mutex = 0;              // cgroup_lock(): cgroup.procs writes and rmdir
+shared word cgroup_threadgroup_rwsem = 0;  // percpu_down_write() by migration; readers: exit_signals()
 
-ghost word T_exiting = 0, K_exiting = 0;   // PF_EXITING: a task that exits is not migrated
-ghost word T_attached = 0;                 // the attach of T has completed
-ghost word M_done = 0, T_done = 0, K_done = 0;
+// ---- bookkeeping for the properties and the scenario (not in the C) ----------------------
+const ROOT = 0;                                // memcg numbers, for the arrays below
+const P = 1;
+const A = 2;
+const B = 3;
+const C = 4;
+ghost struct mem_cgroup *memcg_of[5] = { &root_mem_cgroup, &memcg_P, &memcg_A, &memcg_B, &memcg_C };
+ghost word removed[5] = 0;                     // rmdir done: cgroup.procs writes fail
+ghost word entered_at[5] = 0;                  // T's memcg since which attach (A: since fork)
+ghost word T_cg = A, K_cg = ROOT;              // the memcg each task is in
+ghost word T_attached = 0;                     // attaches of T completed so far
+ghost word T_exiting = 0, K_exiting = 0;       // PF_EXITING: a task that exits is not migrated
+ghost word T_left = 0, K_left = 0;             // cgroup_exit() moved the task out of its memcg
+ghost word writes_done = 0;                    // MT and MK finished (EARLY_OFFLINE = 0 only)
+ghost struct obj_cgroup *charged[ALLOCS + 3] = NULL;   // the objcg each allocation of T charged
+ghost word allocated[ALLOCS + 3] = 0;                  // ... once the allocation returned
 
 // ---- kernel functions every design uses, as they were before the patch ---------------------
 
@@ -87,61 +158,177 @@ proc void memcg_offline_kmem(struct mem_cgroup *memcg) {
     kill(objcg);                               // percpu_ref_kill(&objcg->refcnt);
 }
 
+// rmdir of a memcg with no task (and for P no child), as early as that holds, and its offline.
+proc void cgroup_rmdir(word cg) {
+    atomic {                                   // cgroup_rmdir(): cgroup_kn_lock_live() ...
+        await(cgroup_mutex == 0                // cgroup_destroy_locked(): -EBUSY while populated
+              && (T_left || T_cg != cg) && (K_left || K_cg != cg));
+        cgroup_mutex = 1;
+        removed[cg] = 1;                       //   kill_css(): cgroup.procs writes fail from now on
+    }
+    memcg_offline_kmem(memcg_of[cg]);          // css_killed_work_fn() -> mem_cgroup_css_offline()
+    cgroup_mutex = 0;                          // cgroup_unlock()
+}
+
 // ---- the scenario ---------------------------------------------------------------------------
 
-thread T (current = &task_T) {
-    for (word i = 0; i < ALLOCS; i++) {
-        word after_attach = T_attached;        // did the attach of T complete before this allocation?
-        struct obj_cgroup *objcg = get_obj_cgroup_from_current();  // objcg = get_obj_cgroup_from_current();
-        lost_update(!after_attach || objcg == &objcg_B, "lost_update");
-        if (objcg)
-            put(objcg);                        // the object is freed: obj_cgroup_put(objcg);
+// One allocation by T: the charge, the lost-update check, and the hand-over to F.
+proc void allocate_T(word slot, word no_mm) {
+    word k = T_attached;                       // attaches of T completed before this allocation
+    struct obj_cgroup *objcg = get_obj_cgroup_from_current();  // objcg = get_obj_cgroup_from_current();
+    atomic {                                   // the check and the hand-over: one step
+        lost_update(k == 0
+                    || (objcg == NULL ? no_mm
+                        : objcg == &objcg_A ? entered_at[A] >= k
+                        : objcg == &objcg_B ? entered_at[B] >= k
+                        : objcg == &objcg_C ? entered_at[C] >= k
+                        : objcg == &objcg_P && ((entered_at[A] >= k && removed[A])
+                                               || (entered_at[B] >= k && removed[B])
+                                               || (entered_at[C] >= k && removed[C]))),
+                    "lost_update");
+        if (LATE_FREES) {
+            charged[slot] = objcg;                 // the object keeps its objcg until F frees it
+            allocated[slot] = 1;
+        }
     }
-    spin_lock(&cgroup_threadgroup_rwsem);      // do_exit() -> cgroup_exit(): no migration meanwhile
-    T_exiting = 1;                             // PF_EXITING
-    mem_cgroup_exit(current);                  // ss->exit(tsk)
-    spin_unlock(&cgroup_threadgroup_rwsem);
-    struct obj_cgroup *late = get_obj_cgroup_from_current();  // an allocation after mem_cgroup_exit()
-    if (late)
-        put(late);                             // obj_cgroup_put(objcg);
-    T_done = 1;
+    if (!LATE_FREES && objcg)
+        put(objcg);                            // the object is freed at once: obj_cgroup_put(objcg);
+}
+
+thread T (current = &task_T) {
+    for (word i = 0; i < ALLOCS; i++)
+        allocate_T(i, 0);
+    // do_exit()
+    atomic {                                   // exit_signals(): cgroup_threadgroup_change_begin(tsk)
+        await(cgroup_threadgroup_rwsem == 0);
+        T_exiting = 1;                         //   tsk->flags |= PF_EXITING;
+    }                                          //   cgroup_threadgroup_change_end(tsk)
+    if (EXIT_ALLOCS)
+        allocate_T(ALLOCS, 0);                 // an allocation while PF_EXITING, mm still there
+    current->mm = 0;                           // exit_mm(): current->mm = NULL;
+    if (EXIT_ALLOCS)
+        allocate_T(ALLOCS + 1, 1);             // an allocation without mm
+    atomic {                                   // cgroup_exit(): css_set_move_task(tsk, cset, NULL, false)
+        T_left = 1;                            //   cset->nr_tasks--: the memcg may go offline now
+    }
+    mem_cgroup_exit(current);                  // ss->exit(tsk), without the rwsem
+    allocate_T(ALLOCS + 2, 1);                 // "some kernel allocations can happen after this point"
 }
 
 thread K (current = &task_K) {
-    struct obj_cgroup *objcg = get_obj_cgroup_from_current();  // objcg = get_obj_cgroup_from_current();
-    assert(objcg == NULL, "kthread_charged");  // kernel threads are not charged
-    if (objcg)
-        put(objcg);                            // obj_cgroup_put(objcg);
-    spin_lock(&cgroup_threadgroup_rwsem);      // cgroup_exit()
-    K_exiting = 1;                             // PF_EXITING
+    for (word i = 0; i < KALLOCS; i++) {
+        struct obj_cgroup *objcg = get_obj_cgroup_from_current();  // objcg = get_obj_cgroup_from_current();
+        assert(objcg == NULL, "kthread_charged");  // kernel threads are not charged
+        if (objcg)
+            put(objcg);                        // obj_cgroup_put(objcg);
+    }
+    atomic {                                   // exit_signals()
+        await(cgroup_threadgroup_rwsem == 0);
+        K_exiting = 1;                         //   tsk->flags |= PF_EXITING;
+    }
+    atomic {                                   // cgroup_exit(): css_set_move_task(tsk, cset, NULL, false)
+        K_left = 1;
+    }
     mem_cgroup_exit(current);                  // ss->exit(tsk)
-    spin_unlock(&cgroup_threadgroup_rwsem);
-    K_done = 1;
 }
 
-thread M (current = &task_M) {
-    spin_lock(&cgroup_threadgroup_rwsem);      // cgroup_attach_task(): percpu_down_write(&cgroup_threadgroup_rwsem)
-    word t_exiting = T_exiting;
-    if (!t_exiting) {
-        WRITE_ONCE(task_T.cgroup, &memcg_B);   // css_set_move_task(): T now belongs to memcg B
-        mem_cgroup_kmem_attach(&task_T);       // ss->attach(tset): the design under test
-        T_attached = 1;
+// One write of T's pid into cgroup.procs of memcg `dst`: cgroup_procs_write().
+proc void migrate_T(word dst) {
+    word dead, exiting;
+    atomic {                                   // cgroup_kn_lock_live(): fails once dst was removed
+        await(cgroup_mutex == 0);
+        cgroup_mutex = 1;
+        dead = removed[dst];
     }
-    word k_exiting = K_exiting;
-    if (!k_exiting) {
-        WRITE_ONCE(task_K.cgroup, &memcg_B);   // css_set_move_task(): K leaves the root cgroup
-        mem_cgroup_kmem_attach(&task_K);       // ss->attach(tset)
+    if (!dead) {
+        atomic {                               // cgroup_procs_write_start(): percpu_down_write()
+            await(cgroup_threadgroup_rwsem == 0);
+            cgroup_threadgroup_rwsem = 1;
+            exiting = T_exiting;               // cgroup_migrate_add_task(): skips PF_EXITING tasks
+        }
+        if (!exiting) {
+            atomic {                           // cgroup_migrate_execute() -> css_set_move_task():
+                WRITE_ONCE(task_T.cgroup, memcg_of[dst]);  //   rcu_assign_pointer(task->cgroups, to_cset)
+                T_cg = dst;
+                entered_at[dst] = T_attached + 1;
+            }
+            mem_cgroup_kmem_attach(&task_T);   // ss->attach(tset): the design under test
+        }
+        atomic {                               // cgroup_procs_write_finish(): percpu_up_write()
+            cgroup_threadgroup_rwsem = 0;
+            if (!exiting)
+                T_attached++;                  // the attach of T has completed
+        }
     }
-    spin_unlock(&cgroup_threadgroup_rwsem);    // percpu_up_write(&cgroup_threadgroup_rwsem)
-    M_done = 1;
+    cgroup_mutex = 0;                          // cgroup_kn_unlock()
 }
 
-thread O {
-    await(M_done);                             // memcg A goes offline after the migration
-    memcg_offline_kmem(&memcg_A);              // mem_cgroup_css_offline(A)
-    await(T_done);
-    await(K_done);
-    memcg_offline_kmem(&memcg_B);              // mem_cgroup_css_offline(B): everything torn down
+thread MT (current = &task_M) {
+    migrate_T(B);                              // A -> B
+    if (MIGRATIONS >= 2)
+        migrate_T(C);                          // B -> C
+    if (MIGRATIONS >= 3)
+        migrate_T(A);                          // C -> A
+    if (!EARLY_OFFLINE)
+        writes_done++;
+}
+
+thread MK (current = &task_M) {
+    word dead, exiting;
+    atomic {                                   // cgroup_kn_lock_live() on B
+        await(cgroup_mutex == 0);
+        cgroup_mutex = 1;
+        dead = removed[B];
+    }
+    if (!dead) {
+        atomic {                               // percpu_down_write()
+            await(cgroup_threadgroup_rwsem == 0);
+            cgroup_threadgroup_rwsem = 1;
+            exiting = K_exiting;
+        }
+        if (!exiting) {
+            atomic {                           // css_set_move_task(): K leaves the root cgroup
+                WRITE_ONCE(task_K.cgroup, &memcg_B);
+                K_cg = B;
+            }
+            mem_cgroup_kmem_attach(&task_K);   // ss->attach(tset)
+        }
+        cgroup_threadgroup_rwsem = 0;          // percpu_up_write()
+    }
+    cgroup_mutex = 0;                          // cgroup_kn_unlock()
+    if (!EARLY_OFFLINE)
+        writes_done++;
+}
+
+thread F {
+    for (word s = 0; LATE_FREES && s < ALLOCS + 3; s++) {
+        if (!EXIT_ALLOCS && (s == ALLOCS || s == ALLOCS + 1))
+            continue;                          // no allocation in these windows
+        struct obj_cgroup *objcg;
+        atomic {                               // the object is freed some time after its allocation
+            await(allocated[s]);
+            objcg = charged[s];
+        }
+        if (objcg)
+            put(objcg);                        // obj_cgroup_put(objcg) (kmem_cache_free(), __free_pages())
+    }
+}
+
+// Two threads remove the four memcgs: A then B, and C then P. Removing B before A, or P's
+// children in another order, needs a memcg that T never entered and K never left: it only
+// makes a later write fail, which the other orders already contain.
+thread OAB {
+    if (!EARLY_OFFLINE)
+        await(writes_done == 2);
+    cgroup_rmdir(A);
+    cgroup_rmdir(B);
+}
+thread OCP {
+    if (!EARLY_OFFLINE)
+        await(writes_done == 2);
+    cgroup_rmdir(C);
+    await(removed[A] && removed[B]);           // P's children are gone
+    cgroup_rmdir(P);
 }
 
 // ---- the common path ------------------------------------------------------------------------

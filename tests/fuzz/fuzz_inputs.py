@@ -75,10 +75,23 @@ def pick_mode(rng: random.Random, weights: tuple[int, int, int, int]) -> str:
 # ---- the shipped models ---------------------------------------------------------------------
 
 
+# The harness's params set to the narrow setting of the scenario (tests/narrow/): a mutated
+# design is then checked in seconds, well inside the per-input time limit, as it was before the
+# scenario grew; the full scenario is the gate's and tests/prove/test_models.py's.
+NARROW = {"MIGRATIONS": 1, "ALLOCS": 2, "KALLOCS": 1, "EXIT_ALLOCS": 0, "LATE_FREES": 0, "EARLY_OFFLINE": 0}
+
+
+def narrow_harness() -> bytes:
+    text = (MODELS / HARNESS).read_text(encoding="utf-8")
+    for name, value in NARROW.items():
+        text = re.sub(rf"^param {name} = \d+;", f"param {name} = {value};", text, count=1, flags=re.MULTILINE)
+    return text.encode("utf-8")
+
+
 def shipped() -> dict[str, bytes]:
-    """Every shipped model, by path relative to models/."""
-    files = sorted(MODELS.glob("*.dsl")) + sorted(MODELS.glob("examples/*.dsl")) + [MODELS / HARNESS]
-    return {p.relative_to(MODELS).as_posix(): p.read_bytes() for p in files}
+    """Every shipped model, by path relative to models/ (the harness narrowed: NARROW)."""
+    files = sorted(MODELS.glob("*.dsl")) + sorted(MODELS.glob("examples/*.dsl"))
+    return {**{p.relative_to(MODELS).as_posix(): p.read_bytes() for p in files}, HARNESS: narrow_harness()}
 
 
 def designs(models: dict[str, bytes]) -> list[str]:
@@ -445,7 +458,7 @@ def odd_cases(slow: bool = False) -> list[Case]:
     which take the whole per-input time limit until unrolling and the front end are bounded."""
     chain = "".join(f"proc void p{i}(void) {{ p{i + 1}(); }}\n" for i in range(1000)) + "proc void p1000(void) { ; }\n"
     v2 = MODELS / "objcg_v2.dsl"
-    design = {"objcg_v2.dsl": v2.read_bytes(), HARNESS: (MODELS / HARNESS).read_bytes()}
+    design = {"objcg_v2.dsl": v2.read_bytes(), HARNESS: narrow_harness()}
     with_v2 = lambda origin, *opts: Case("odd", origin, dict(design), [*opts, "objcg_v2.dsl"], "objcg_v2.dsl",  # noqa: E731
                                          expect_status=2 if "-D" in opts else None)
     cases = [

@@ -79,7 +79,7 @@ def test_jobs_2_gives_the_report_of_jobs_1_on_small_models(models):
 
 
 def test_jobs_2_gives_the_report_of_jobs_1_on_a_shipped_design(models):
-    v2 = str(ROOT / "models" / "objcg_v2.dsl")
+    v2 = str(ROOT / "tests" / "narrow" / "objcg_v2.dsl")   # the design on a scenario that takes seconds
     one, two = models.cli(v2, "--json"), models.cli(v2, "--json", "--jobs", "2")
     assert one.rc == two.rc == 1, (one.err, two.err)
     assert verdicts_json(two.json()) == verdicts_json(one.json())
@@ -89,7 +89,7 @@ def test_jobs_2_gives_the_report_of_jobs_1_on_a_shipped_design(models):
 
 def test_the_order_is_the_order_given_whoever_finishes_first(models):
     # the shipped design takes longest, so the small models after it finish first
-    names = [str(ROOT / "models" / "objcg_prepatch.dsl"), *reversed(write_small(models))]
+    names = [str(ROOT / "tests" / "narrow" / "objcg_prepatch.dsl"), *reversed(write_small(models))]
     run = models.cli(*names, "--json", "--jobs", "3")
     doc = run.json()
     assert [m["model"] for m in doc["models"]] == names

@@ -33,17 +33,18 @@ VIOLATED = {
 
 # The allocation path with task->objcg cached and its update bit clear, counted by hand from the
 # C (../shared/seed/v5-*.patch.txt, the `-` lines for pre-patch) as (RMW, loads, stores).
-# pre-patch: current->active_memcg, ->mm and ->flags are the task's own const fields (not shared
-#   accesses); mem_cgroup_from_task() is one rcu_dereference (the model's task->cgroup);
+# pre-patch: current->active_memcg and ->flags are the task's own const fields (not shared
+#   accesses); current->mm is a load (exit_mm() clears it while the task may still allocate);
+#   mem_cgroup_from_task() is one rcu_dereference (the model's task->cgroup);
 #   rcu_dereference(memcg->objcg) a load; obj_cgroup_tryget() the one RMW.
 # v5: READ_ONCE(current->objcg) the one load; the update bit is clear, so no
 #   current_objcg_update(); obj_cgroup_get() the one RMW.
-HAND_COUNTED = {"prepatch": (1, 2, 0), "v5": (1, 1, 0)}
+HAND_COUNTED = {"prepatch": (1, 3, 0), "v5": (1, 1, 0)}
 
 
 @pytest.fixture(scope="module")
 def objcg_rows():
-    paths = [str(ROOT / "models" / f"objcg_{d}.dsl") for d in DESIGNS]
+    paths = [str(ROOT / "tests" / "narrow" / f"objcg_{d}.dsl") for d in DESIGNS]   # seconds, not minutes
     err = io.StringIO()
     got = collect(paths, [()], VerifyOptions(solver=SolverOptions(timeout_s=120)), err)
     assert not got.bad_input and not got.internal, err.getvalue()
@@ -84,7 +85,7 @@ def test_the_common_path_cost_matches_the_hand_count(objcg_rows):
             assert (cost.rmw, cost.loads, cost.stores) == HAND_COUNTED[design], design
     text = render(objcg_rows, property_columns(objcg_rows), "plain")
     assert "allocation (rmw / ld / st)" in text
-    assert next(line for line in text.splitlines() if line.startswith("objcg_prepatch")).endswith("1 / 2 / 0")
+    assert next(line for line in text.splitlines() if line.startswith("objcg_prepatch")).endswith("1 / 3 / 0")
 
 
 def test_disagreements_print_the_shortest_distinguishing_execution(objcg_rows):

@@ -630,11 +630,15 @@ def test_help_prints_the_operators(models):
 
 # ---- the objcg model ---------------------------------------------------------------------------
 
+NARROW = ("-D", "MIGRATIONS=1", "-D", "ALLOCS=2", "-D", "KALLOCS=1", "-D", "EXIT_ALLOCS=0", "-D", "LATE_FREES=0",
+          "-D", "EARLY_OFFLINE=0")   # the params of tests/narrow/*.dsl
+
 
 def test_objcg_v5_first_put_dropped_is_killed_by_leak(models, monkeypatch):
     monkeypatch.chdir(ROOT)
     model = "models/objcg_v5.dsl"
-    run = models.cli("mutate", model, "--only", "drop-put", "--limit", "1", "--json")
+    # on the narrow setting of the scenario (tests/narrow/), so that the run takes seconds
+    run = models.cli("mutate", model, "--only", "drop-put", "--limit", "1", "--json", *NARROW)
     assert run.rc == 0, run.err
     report = run.json()
     assert report["original"]["statuses"] == {"leak": "proved", "uaf": "proved", "deadlock": "proved",

@@ -6,6 +6,14 @@
 // it gives exactly the verdicts and traces of the same design written out in full.
 include "../../../models/objcg_v5.dsl";
 
+// the narrow setting of the scenario (tests/narrow/), so that every engine checks it in seconds
+replace param MIGRATIONS = 1;
+replace param ALLOCS = 2;
+replace param KALLOCS = 1;
+replace param EXIT_ALLOCS = 0;
+replace param LATE_FREES = 0;
+replace param EARLY_OFFLINE = 0;
+
 replace proc struct obj_cgroup *current_objcg_update(void) {
     struct mem_cgroup *memcg;                  // struct mem_cgroup *memcg;
     struct obj_cgroup *old, *objcg = NULL;     // struct obj_cgroup *old, *objcg = NULL;
