@@ -27,5 +27,7 @@ def test_every_shipped_model_has_a_case() -> None:
     # a new model in models/ or models/examples/ gets its golden case in tests/golden/models/
     shipped = {str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("*.dsl")} | \
         {str(p.relative_to(ROOT)) for p in (ROOT / "models" / "examples").glob("*.dsl")}
-    covered = {case.argv[-1] for case in cases() if case.folder.parent == HERE / "models"}
+    # an objcg design's case runs it on the narrow setting of its scenario, tests/narrow/<name>
+    covered = {case.argv[-1].replace("tests/narrow/", "models/") for case in cases()
+               if case.folder.parent == HERE / "models"}
     assert shipped and covered == shipped, (sorted(shipped - covered), sorted(covered - shipped))

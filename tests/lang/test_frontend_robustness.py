@@ -41,11 +41,14 @@ PARAM_MODEL = """
 
 def test_define_that_would_wrap_is_refused_not_proved(models):
     # ALLOCS=65537 once ran the model with ALLOCS=1 and proved lost_update, violated at ALLOCS=2
-    run = models.cli(str(REPO / "models" / "objcg_v2.dsl"), "-D", "ALLOCS=65537")
+    # (the harness's words are 8 bits wide now: 257 would wrap to 1 the same way)
+    run = models.cli(str(REPO / "models" / "objcg_v2.dsl"), "-D", "ALLOCS=257")
     assert run.rc == 2 and run.out == "" and "Traceback" not in run.err
     first = run.err.splitlines()[0]
-    assert first == "<command line>: error: -D ALLOCS=65537: param 'ALLOCS' is a 16-bit word: expected 0 to 65535 (0xffff)"
-    assert "note: 'ALLOCS' is declared at " in run.err and "harness/objcg.dsl:25:1" in run.err
+    assert first == "<command line>: error: -D ALLOCS=257: param 'ALLOCS' is a 8-bit word: expected 0 to 255 (0xff)"
+    declared = next(n for n, line in enumerate((REPO / "models" / "harness" / "objcg.dsl").read_text().splitlines(), 1)
+                    if line.startswith("param ALLOCS"))
+    assert "note: 'ALLOCS' is declared at " in run.err and f"harness/objcg.dsl:{declared}:1" in run.err
 
 
 @pytest.mark.parametrize("value, width", [("65536", 16), ("256", 8), ("0x100", 8), ("0x10000000000000000", 64)])

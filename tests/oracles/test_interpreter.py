@@ -26,7 +26,10 @@ import spin_models
 from model_results import proved
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("**/*.dsl") if "harness" not in p.parts)
+# each objcg design on the narrow setting of its scenario (tests/narrow/): on the full one the
+# interpreter's state limit ends the exploration (tests/oracles/test_spin.py, NOTE(narrow-designs))
+MODELS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "models" / "examples").glob("*.dsl")) + \
+    sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "narrow").glob("*.dsl"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -34,9 +37,13 @@ def program(path: str) -> Program:
     return resolve(load_model(str(ROOT / path), SourceCache()))
 
 
+# the narrow v3 and v4 reach about 233,000 states, past the interpreter's default limit
+EXPLORED_STATES = 1_000_000
+
+
 @functools.lru_cache(maxsize=None)
 def interpreted(path: str) -> Exploration:
-    return explore(program(path))
+    return explore(program(path), max_states=EXPLORED_STATES)
 
 
 
