@@ -127,8 +127,11 @@ def _leak_site(view: ModelView, acquires: dict[int, list[_Acquire | None]]) -> t
 
 
 def _track_reference(held: list[_Acquire | None], what: str, changed: bool, thread: str, row: int, where: str) -> None:
-    """Match references taken and dropped: a put drops the thread's own latest reference, else
-    the oldest one still held (a reference handed over); kill drops the initial reference."""
+    """Match references taken and dropped, last in first out: a put drops the latest reference
+    still held, whichever thread took it; kill drops the initial reference. So a take is left
+    unmatched exactly when, from that step on, the object's count (less its initial reference)
+    never falls back to its level before the take: a fact of the trace, not a guess at which
+    pointer owned which reference (the count does not say)."""
     if what in ("get", "tryget", "tryget_live"):
         if changed or what == "get":
             held.append(_Acquire(row, thread, what, where))
@@ -139,8 +142,7 @@ def _track_reference(held: list[_Acquire | None], what: str, changed: bool, thre
     if what == "kill" and held[0] is not None and held[0].what == "initial reference":
         held[0] = None
         return
-    own = [i for i in live if held[i].thread == thread]  # type: ignore[union-attr]
-    held[own[-1] if own else live[0]] = None
+    held[live[-1]] = None
 
 
 def held_at_end(view: ModelView, obj_index: int) -> int:
@@ -171,7 +173,10 @@ def _leak_words(view: ModelView, acquires: dict[int, list[_Acquire | None]], vio
             "the initial reference (the object was never killed)" if a.what == "initial reference"
             else f"the reference taken by {a.what}() at step {a.row} (thread {a.thread}, {a.where})"
             for a in held)
-        parts.append(f"{name} ends with count {final}: never released: {who or 'unknown'}")
+        takes = sum(1 for a in held if a.what != "initial reference")
+        after = "" if not takes else "; after that take" if takes == 1 else "; after each of these takes"
+        parts.append(f"{name} ends with count {final}: never released: {who or 'unknown'}"
+                     + (f"{after} the count never fell back to its level before it" if after else ""))
     return violation + ": " + "; ".join(parts) if parts else violation
 
 

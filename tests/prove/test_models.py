@@ -7,6 +7,7 @@ verdict carries the reason it must be so; none was copied from the tool's output
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,30 @@ def test_v3_leak_trace_is_the_retry_that_drops_its_reference() -> None:
     assert any(x < m_set[0] for x in t_xchg) and m_set[0] < failed[0]
     tryget = [i for i, (t, text, ch) in enumerate(rows) if t == "T" and "tryget" in text and "->" in ch]
     assert any(i < failed[0] for i in tryget)
-    assert p.trace is not None and "never released: the reference taken by tryget()" in p.trace.violation
+    # the object leaked is the one the failed iteration's tryget took
+    leaked = rows[max(i for i in tryget if i < failed[0])][2].split(".refcnt")[0]
+    assert p.trace is not None and f"{leaked} ends with count" in p.trace.violation
+    # the take the message names is one after which the count (less the initial reference, which
+    # kill drops) never fell back to its level before it: checked here from the rows' changes
+    m = re.search(rf"{leaked} ends with count \d+: never released: the reference taken by (\w+)\(\) at step (\d+)",
+                  p.trace.violation)
+    assert m and m.group(1) in ("get", "tryget"), p.trace.violation
+    levels = _levels(rows, leaked)
+    named = int(m.group(2)) - 1
+    before = levels[named - 1] if named else 0
+    assert levels[named] == before + 1
+    assert all(level > before for level in levels[named:])
+
+
+def _levels(rows: list[tuple[str, str, str]], obj: str) -> list[int]:
+    """The object's count less its initial reference (dropped by kill), after each row."""
+    level, out = 0, []
+    for _, _, ch in rows:
+        m = re.search(rf"{obj}\.refcnt: (\d+)(?: \(killed\))? -> (\d+)( \(killed\))?", ch)
+        if m:
+            level = int(m.group(2)) - (0 if m.group(3) else 1)
+        out.append(level)
+    return out
 
 
 def test_v1_uaf_is_the_allocation_after_exit() -> None:
