@@ -430,12 +430,16 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, Path]:
     """One check of every shipped model against proofs/ (minutes: the six designs on the full
     scenario), shared by the tests below."""
     out = tmp_path_factory.mktemp("shipped")
-    models = sorted(str(p) for p in (ROOT / "models").glob("*.dsl")) + \
-        sorted(str(p) for p in (ROOT / "models" / "examples").glob("*.dsl"))
-    # the cache scripts/test's own `check` reads afterwards: it then only replays (same options)
-    r = run("check", "--ledger", str(ROOT / "proofs"), "--cache-dir", str(ROOT / ".objcg-cache"), "--json",
-            "--timeout", str(SHIPPED_TIMEOUT_S), "--jobs", "2",
-            "--junit", str(out / "gate.xml"), "--sarif", str(out / "gate.sarif"), *models)
+    # run as scripts/test's own `check` runs afterwards, from the top of the checkout with the
+    # same relative paths and options: a cache entry's key includes the path a model was given
+    # as, so that check then finds every model in the cache and only replays
+    models = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "models").glob("*.dsl")) + \
+        sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "models" / "examples").glob("*.dsl"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        r = run("check", "--cache-dir", ".objcg-cache", "--json",
+                "--timeout", str(SHIPPED_TIMEOUT_S), "--jobs", "2",
+                "--junit", str(out / "gate.xml"), "--sarif", str(out / "gate.sarif"), *models)
     return r, out
 
 
