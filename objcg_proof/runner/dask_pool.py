@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import signal
 import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from .. import __version__
 from .batch import Answer, Obligation, _assemble, _Compiled, _sigint_ignored
 from .progress import Progress
 
@@ -49,15 +51,11 @@ class DaskPool:
 # `_last_checker` are the process's), so it can keep the model it checked last, as a --jobs
 # worker does. Ctrl-C cancels every task still pending and closes the client (and ends the
 # `local:N` cluster). `local:N` workers are started by 'spawn' (z3 is never forked) with SIGINT
-# ignored, as --jobs workers are: Ctrl-C reaches the parent, which ends them.
+# ignored, as --jobs workers are (a worker the cluster restarts too: `_sigint_ignored_on_workers`):
+# Ctrl-C reaches the parent, which ends them. A task refuses to run on a worker whose objcg-prove
+# is another version than the run's (an internal error, never a verdict of other code).
 
 _ONE_AT_A_TIME = threading.Lock()   # a Dask worker may run tasks in several threads
-
-
-def _task(check: Callable[[Obligation], Answer], ob: Obligation) -> Answer:
-    """Run on a Dask worker: check one obligation."""
-    with _ONE_AT_A_TIME:
-        return check(ob)
 
 
 def local_workers(address: str) -> int | None:
@@ -102,12 +100,38 @@ def open_pool(address: str | None) -> Iterator[DaskPool | None]:
             except (OSError, ValueError, TypeError) as exc:   # unreachable, refused, not an address
                 raise SchedulerError(f"--scheduler {address}: cannot connect to a Dask scheduler there: "
                                      f"{_words(exc)}") from None
+            if cluster is not None:
+                client.register_plugin(_sigint_ignored_on_workers())   # a worker restarted after a death too
             yield DaskPool(address, client)
         finally:
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _sigint_ignored_on_workers() -> Any:
+    """A Dask worker plugin that ignores SIGINT in every worker of a `local:N` cluster, also one
+    the cluster starts later (NOTE(dask)); defined here, so that Dask is imported only here."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class SigintIgnored(WorkerPlugin):
+        name = "objcg-prove-sigint-ignored"
+
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return SigintIgnored()
+
+
+def _task(check: Callable[[Obligation], Answer], ob: Obligation, version: str) -> Answer:
+    """Run on a Dask worker: check one obligation, with the objcg-prove the run has."""
+    if version != __version__:
+        raise RuntimeError(f"this Dask worker runs objcg-prove {__version__}, the run objcg-prove {version}: "
+                           "install the same version on every worker")
+    with _ONE_AT_A_TIME:
+        return check(ob)
 
 
 def _words(exc: BaseException) -> str:
@@ -130,7 +154,7 @@ def _check_on_dask(compiled: list[_Compiled], pool: DaskPool, shown: Progress,
     def send_more() -> None:
         room = max(1, sum(pool.client.nthreads().values())) - len(out)   # workers may come and go
         for i in itertools.islice(waiting, max(room, 0)):
-            future = pool.client.submit(_task, check, order[i][1], pure=False, retries=0)
+            future = pool.client.submit(_task, check, order[i][1], __version__, pure=False, retries=0)
             out[future.key] = (i, future)
             done.add(future)
 

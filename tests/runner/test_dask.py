@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from cli_helpers import PROVED as ATOMIC  # noqa: E402
+from objcg_proof import __version__  # noqa: E402
 from objcg_proof.cli import dispatch as cli  # noqa: E402
 from objcg_proof.prove.verify import VerifyOptions  # noqa: E402
 from objcg_proof.runner import dask_pool  # noqa: E402
@@ -188,3 +190,16 @@ def test_the_pool_still_works_after_a_worker_died(models, pool):
     in_time(run_obligations, ["die.dsl"], VerifyOptions(), 1, None, failing_check, pool)
     (fine,) = in_time(run_obligations, ["fine.dsl"], VerifyOptions(), 1, None, failing_check, pool)
     assert fine.result is not None and [p.status for p in fine.result.properties] == ["proved"] * 3
+    # the worker started in place of the dead one ignores Ctrl-C too (only the parent ends them)
+    pool.client.wait_for_workers(2, timeout=RUN_TIMEOUT_S)
+    assert list(pool.client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN).values()) == [True, True]
+
+
+def test_a_worker_with_another_objcg_prove_gives_no_verdict(models, pool, monkeypatch):
+    models.write(ATOMIC)
+    monkeypatch.setattr(dask_pool, "__version__", "0.0.0-elsewhere")   # the run's; the workers have theirs
+    (outcome,) = in_time(run_obligations, ["m.dsl"], VerifyOptions(), 1, None, failing_check, pool)
+    assert outcome.result is None and outcome.standing() is None
+    assert outcome.failed == ["uaf", "deadlock", "count"]
+    assert f"RuntimeError: this Dask worker runs objcg-prove {__version__}, the run objcg-prove 0.0.0-elsewhere" \
+        in outcome.worker_errors[0]
