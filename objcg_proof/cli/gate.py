@@ -109,8 +109,9 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         with open_pool(scheduler) as pool:
             outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr, scheduler=pool)
     except SchedulerError as exc:
+        status = cli.scheduler_error(stderr, exc)
         stderr.write("objcg-prove: nothing recorded\n")
-        return cli.scheduler_error(stderr, exc)
+        return status
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
                                  allow_bounded=args.allow_bounded, traces=not args.no_traces)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
