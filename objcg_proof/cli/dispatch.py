@@ -3,7 +3,7 @@
 Commands are functions `(argv, stdout, stderr) -> exit status`, testable in-process.
 Exit status: 0 every property proved; 1 some property violated; 2 bad input or usage;
 3 otherwise (some property bounded, unknown or vacuous; with --allow-bounded, bounded counts as 0);
-4 internal error: a counterexample did not replay on the reference interpreter, a --jobs worker failed
+4 internal error: a counterexample did not replay on the reference interpreter, a --jobs or --scheduler worker failed
 or stopped answering (for that property: the other properties' verdicts are still printed), or any
 other tool bug (NOTE(internal-errors) in lang/diagnostics.py);
 130 interrupted (Ctrl-C); 141 the reader of the output went away (`| head`).
@@ -32,8 +32,9 @@ from ..prove.solver import SolverOptions
 from ..prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import ModelOutcome, verify_models
+from ..runner.dask_pool import SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
-from .options import parse_rlimit
+from .options import add_scheduler_option, parse_rlimit, parse_scheduler
 from .report import model_text, to_json
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
                      EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
     add_jobs_option(p)
+    add_scheduler_option(p)
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
     return p
 
@@ -128,6 +130,7 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         args = parser.parse_args(argv)
         options = prove_options(args)
         jobs = parse_jobs(args.jobs)
+        scheduler = parse_scheduler(args.scheduler, jobs)
     except Exit as done:
         return done.status
     except UsageError as exc:
@@ -135,7 +138,7 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(to_json([], [_error_entry("<command line>", f"usage: {exc}")]) + "\n")
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                 traces=not args.no_traces, jobs=jobs)
+                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler)
 
 
 def _error_entry(model: str, message: str) -> dict[str, object]:
@@ -150,17 +153,29 @@ def prove_options(args: argparse.Namespace) -> VerifyOptions:
 
 
 def usage_error(stderr: TextIO, message: str,
-                usage: str = "objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] [--jobs N] MODEL...") -> int:
+                usage: str = "objcg-prove [--bound K] [-D NAME=VALUE] [--json] [--allow-bounded] [--jobs N | --scheduler ADDRESS] "
+                             "MODEL...") -> int:
     stderr.write(f"objcg-prove: error: {message}\n")
     stderr.write(f"usage: {usage}\n")
     return EXIT_USAGE
 
 
+def scheduler_error(stderr: TextIO, exc: SchedulerError) -> int:
+    """--scheduler could not be used (not installed, unreachable): bad input, no traceback."""
+    stderr.write(f"objcg-prove: error: {exc}\n")
+    return EXIT_USAGE
+
+
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
-          allow_bounded: bool = False, traces: bool = True, jobs: int = 1) -> int:
+          allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None) -> int:
     try:
-        outcomes = verify_models(paths, options, jobs=jobs, progress=stderr)
+        with open_pool(scheduler) as pool:
+            outcomes = verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool)
         return report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+    except SchedulerError as exc:
+        if as_json:
+            stdout.write(to_json([], [_error_entry("<command line>", str(exc))]) + "\n")
+        return scheduler_error(stderr, exc)
     except Exception as exc:
         if as_json:   # still a JSON document on stdout; the one-line internal error follows (main)
             model = model_of(exc) or NO_SPAN.file

@@ -48,13 +48,14 @@ from ..prove.solver import SolverOptions, z3_version
 from ..prove.verdict import UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import replay_counterexamples, verify_models
-from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, \
-    parse_rlimit, parse_timeout
+from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
+from .options import CommandParser, Exit, UsageError, add_jobs_option, add_scheduler_option, parse_bound, parse_defines, \
+    parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
 from .report import trace_text
 
-PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N] MODEL..."
+PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N | --scheduler ADDRESS] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "
-               "[--cache-dir DIR] [--jobs N] MODEL...")
+               "[--cache-dir DIR] [--jobs N | --scheduler ADDRESS] MODEL...")
 
 
 def record_command(path: str, record: ledger.Record | None, ledger_dir: str, least_bound: int | None = None) -> str:
@@ -84,6 +85,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         args = parser.parse_args(argv)
         options = cli.prove_options(args)
         jobs = parse_jobs(args.jobs)
+        scheduler = parse_scheduler(args.scheduler, jobs)
         if args.record and args.property:
             raise UsageError("--record records every property of a model; it cannot be combined with --property")
     except Exit as done:
@@ -92,7 +94,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                         traces=not args.no_traces, jobs=jobs)
+                         traces=not args.no_traces, jobs=jobs, scheduler=scheduler)
     try:
         targets = [ledger.record_path(args.ledger, m) for m in args.models]
     except LedgerError as exc:
@@ -103,7 +105,13 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stderr.write(f"objcg-prove: error: {why}\n")
         stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
         return cli.EXIT_USAGE
-    outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr)
+    try:
+        with open_pool(scheduler) as pool:
+            outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr, scheduler=pool)
+    except SchedulerError as exc:
+        status = cli.scheduler_error(stderr, exc)
+        stderr.write("objcg-prove: nothing recorded\n")
+        return status
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
                                  allow_bounded=args.allow_bounded, traces=not args.no_traces)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
@@ -204,6 +212,7 @@ def _check_parser() -> argparse.ArgumentParser:
                    help="seconds per solver query (default %(default)s)")
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     add_jobs_option(p)
+    add_scheduler_option(p)
     return p
 
 
@@ -217,6 +226,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         bound = parse_bound(args.bound)
         defines = dict(parse_defines(args.defines))
         jobs = parse_jobs(args.jobs)
+        scheduler = parse_scheduler(args.scheduler, jobs)
         _refuse_to_overwrite_inputs(args)
     except Exit as done:
         return done.status
@@ -230,11 +240,16 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         cache = None if args.no_cache else ResultCache(args.cache_dir)
         prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
         checks = [check for check, _ in prepared]
-        _solve([(check, pending) for check, pending in prepared if pending is not None], cache, jobs, stderr)
+        work = [(check, pending) for check, pending in prepared if pending is not None]
+        with open_pool(scheduler if work else None) as pool:
+            _solve(work, cache, jobs, stderr, pool)
         passed = sum(c.status == "pass" for c in checks)
         text = "".join(_model_text(check, args.ledger) for check in checks) + \
             f"gate: {passed} passed, {len(checks) - passed} failed\n"
         outputs = _Outputs.of(args, args.json, checks, [])
+    except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
+        _write_outputs(_Outputs.of(args, args.json, [], [f"error: {exc}"]), stdout, stderr)
+        return cli.scheduler_error(stderr, exc)
     except Exception as exc:   # noqa: BLE001  a tool bug outside any one model: one line, exit 4
         message = f"internal error: {', '.join(args.models)}: {cli.exception_words(exc)}"
         _write_outputs(_Outputs.of(args, args.json, [], [message]), stdout, stderr)
@@ -403,14 +418,16 @@ def _params_words(params: tuple[tuple[str, int], ...]) -> str:
     return ", ".join(f"-D {k}={v}" for k, v in params) if params else "no -D values"
 
 
-def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, jobs: int, stderr: TextIO) -> None:
+def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, jobs: int, stderr: TextIO,
+           pool: DaskPool | None = None) -> None:
     """Verify every model not answered from the cache, grouped by options, and compare."""
     groups: dict[VerifyOptions, list[tuple[ModelCheck, _Pending]]] = {}
     for check, pending in work:
         groups.setdefault(pending.options, []).append((check, pending))
     for options, group in groups.items():
         try:
-            outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr)
+            outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr,
+                                     scheduler=pool)
         except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
             for check, _ in group:
                 check.internal.append(f"{check.path}: {cli.exception_words(exc)}")

@@ -11,6 +11,7 @@ exporter uses this module too.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import re
 import sys
@@ -110,6 +111,29 @@ def add_jobs_option(parser: argparse.ArgumentParser) -> None:
 
 def parse_jobs(text: str) -> int:
     return positive_int("--jobs", text, 10, "expected at least 1 worker process")
+
+
+def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="check the properties on a Dask cluster: a scheduler's address (tcp://HOST:8786), or "
+                             "local:N for N worker processes on this machine (needs pip install 'objcg-prove[dask]')")
+
+
+def parse_scheduler(address: str | None, jobs: int) -> str | None:
+    """`--scheduler ADDRESS`: `local:N` (N a positive decimal) or any other address, which is
+    only known to be good once connected (runner/dask_pool.py); not with --jobs > 1; Dask
+    distributed must be installed (looked for, not imported: that waits for the run)."""
+    if address is None:
+        return None
+    if jobs > 1:
+        raise UsageError(f"--scheduler and --jobs {jobs}: choose one (local:N runs N workers on this machine)")
+    if not address.strip():
+        raise UsageError("--scheduler: expected an address, as in tcp://HOST:8786, or local:N")
+    if address.startswith("local:") and not re.fullmatch(r"[1-9][0-9]{0,3}", address.removeprefix("local:"), re.ASCII):
+        raise UsageError(f"--scheduler {address}: expected local:N, N worker processes (1 to 9999), as in local:2")
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError("--scheduler needs Dask distributed, which is not installed: pip install 'objcg-prove[dask]'")
+    return address
 
 
 def parse_timeout(seconds: float) -> float:

@@ -167,18 +167,50 @@ def model_of(exc: BaseException) -> str | None:
     return model if isinstance(model, str) else _PROCESSING.get()
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A model file as the parser read it: the name it is shown by, the file that name resolved
+    to (two names of one file are one file), its text. What a task on another machine compiles
+    from (NOTE(shipped-sources))."""
+
+    shown: str
+    resolved: str
+    text: str
+
+
+# NOTE(shipped-sources): a model compiled where its files are not (a Dask worker on another
+# machine, runner/dask_pool.py) is compiled from the files the parent read: `files()` lists each
+# name the parser opened (includes too, and a file included under two names once per name) with
+# what it resolved to and its text; `SourceCache.shipped(files)` gives a cache the parser reads
+# from instead of the disk (lang/parser.py `_load`), so the worker sees the same names, the same
+# texts and the same include graph. A name the parent never opened is not read from the worker's
+# disk either: it is refused as unreadable.
+
 @dataclass
 class SourceCache:
     """Text of every model file read in this run, for carets and C-line citations."""
 
     texts: dict[str, str] = field(default_factory=dict)
+    opened: dict[str, str] = field(default_factory=dict)   # shown name -> the file it resolved to (the parser)
+    given: dict[str, SourceFile] | None = None   # the only files there are (NOTE(shipped-sources))
+
+    @classmethod
+    def shipped(cls, files: tuple[SourceFile, ...]) -> SourceCache:
+        """A cache holding `files`, from which the parser reads instead of the disk."""
+        return cls(texts={f.shown: f.text for f in files}, given={f.shown: f for f in files})
+
+    def files(self) -> tuple[SourceFile, ...]:
+        """Every file the parser opened, under each name it was opened by (NOTE(shipped-sources))."""
+        text_of = {self.opened[name]: text for name, text in self.texts.items() if name in self.opened}
+        return tuple(SourceFile(name, resolved, text_of[resolved])
+                     for name, resolved in self.opened.items() if resolved in text_of)
 
     def add(self, name: str, text: str) -> None:
         self.texts[name] = text
 
     def line(self, name: str, line: int) -> str | None:
         text = self.texts.get(name)
-        if text is None:
+        if text is None and self.given is None:
             try:
                 # a byte that is not UTF-8 shows as U+FFFD: the caret line of the error that
                 # reports it (a command that read the file itself) is still shown
@@ -186,6 +218,8 @@ class SourceCache:
             except SourceUnreadable:
                 return None
             self.texts[name] = text
+        if text is None:
+            return None
         lines = text.split("\n")  # NOTE(lines)
         if 1 <= line <= len(lines):
             return lines[line - 1].removesuffix("\r")   # a CRLF file's lines, without the CR

@@ -21,7 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import syntax as s
 from .grammar_cache import load_or_build
-from .diagnostics import Diagnostic, SourceCache, SourceUnreadable, Span, UserError, error, printable, read_source
+from .diagnostics import Diagnostic, SourceCache, SourceFile, SourceUnreadable, Span, UserError, error, printable, read_source
 from .reuse import IncludeGraph, apply_reuse
 
 GRAMMAR_FILE = "objcg.lark"
@@ -563,12 +563,15 @@ def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...],
           includes: IncludeGraph) -> list[s.Decl | s.ReuseDecl]:
     where = span or Span(shown, 0, 0)
     try:
-        data = read_source(path)
-        resolved = path.resolve()
+        if sources.given is not None:   # NOTE(shipped-sources) in diagnostics.py
+            data, resolved = _shipped(sources.given, shown)
+        else:
+            data, resolved = read_source(path), path.resolve()
     except SourceUnreadable as exc:
         raise error(where, f"cannot open '{printable(shown)}': {exc}") from None
     except (OSError, RuntimeError) as exc:  # resolve(): a symlink loop met on the way
         raise error(where, f"cannot open '{printable(shown)}': {exc}") from None
+    sources.opened[shown] = str(resolved)
     text = _decode(data, shown, sources)
     if resolved in stack:
         raise error(where, f"include cycle: '{printable(shown)}' includes itself")
@@ -589,6 +592,14 @@ def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...],
         else:
             out.append(decl)
     return out
+
+
+def _shipped(given: dict[str, SourceFile], shown: str) -> tuple[bytes, Path]:
+    """A file of a shipped SourceCache: its bytes and what it resolved to where it was read."""
+    file = given.get(shown)
+    if file is None:
+        raise SourceUnreadable("not among the model files shipped with the task")
+    return file.text.encode("utf-8"), Path(file.resolved)
 
 
 def _decode(data: bytes, shown: str, sources: SourceCache) -> str:

@@ -11,8 +11,9 @@ A run has three phases:
 1. every model is compiled here (parse, resolve, unroll: cheap), so bad input is reported, as in
    a serial run, before any solving starts;
 2. the obligations, one per (model, property), are checked: one after the other in this process
-   (`jobs` 1), or by `jobs` worker processes (NOTE(obligations)); a worker that dies, fails or
-   stops answering (NOTE(workers)) gives an internal error for its obligation, never a verdict;
+   (`jobs` 1), by `jobs` worker processes (NOTE(obligations)), or as tasks on a Dask cluster
+   (`scheduler`: runner/dask_pool.py, NOTE(dask)); a worker that dies, fails or stops answering
+   (NOTE(workers)) gives an internal error for its obligation, never a verdict;
 3. each model's `ModelResult` is put together from its properties' results in report order, and
    its counterexamples are replayed here.
 """
@@ -33,13 +34,16 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
-from ..lang.diagnostics import Diagnostic, SourceCache, UserError, working_on
+from ..lang.diagnostics import Diagnostic, SourceCache, SourceFile, UserError, working_on
 from ..prove.events import EventProgram
 from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace
 from ..prove.verify import ModelChecker, VerifyOptions, compile_model, properties, selected
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .dask_pool import DaskPool
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Obligation:
     options: VerifyOptions
     index: int          # the property's place in verify.properties() of the compiled model
     name: str
+    files: tuple[SourceFile, ...] = ()   # the model's files as compiled here; () reads the disk (NOTE(shipped-sources))
 
     def label(self) -> str:
         return f"{self.path} {self.name}"
@@ -98,15 +103,16 @@ class _Compiled:
 
 
 def verify_models(paths: list[str], options: VerifyOptions, jobs: int = 1,
-                  progress: TextIO | None = None) -> list[ModelOutcome]:
+                  progress: TextIO | None = None, scheduler: DaskPool | None = None) -> list[ModelOutcome]:
     """Verify each model and replay its counterexamples; with `jobs` > 1 the obligations run in
-    that many worker processes. The outcomes are the same whatever `jobs` is (NOTE(obligations)).
+    that many worker processes, with a `scheduler` on its Dask cluster (runner/dask_pool.py).
+    The outcomes are the same either way (NOTE(obligations)).
     `progress`: where the progress line goes (only if it is a terminal)."""
-    return run_obligations(paths, options, jobs, progress, check_obligation)
+    return run_obligations(paths, options, jobs, progress, check_obligation, scheduler)
 
 
 def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progress: TextIO | None,
-                    check: Callable[[Obligation], Answer]) -> list[ModelOutcome]:
+                    check: Callable[[Obligation], Answer], scheduler: DaskPool | None = None) -> list[ModelOutcome]:
     """verify_models, with the function a worker runs on each obligation given (a test can give
     one that fails). `check` must be importable by name: workers are started by 'spawn'."""
     if jobs < 1:
@@ -119,7 +125,10 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
             compiled.append(one)
     total = sum(len(c.obligations) for c in compiled)
     with Progress(progress, total) as shown:
-        if min(jobs, total) > 1:
+        if scheduler is not None:
+            from .dask_pool import _check_on_dask   # only here: a run without it never loads Dask
+            _check_on_dask(compiled, scheduler, shown, check)
+        elif min(jobs, total) > 1:
             _check_in_workers(compiled, jobs, shown, check)
         else:
             _check_here(compiled, shown)
@@ -148,7 +157,8 @@ def _compile(path: str, options: VerifyOptions) -> tuple[ModelOutcome, _Compiled
         outcome.diagnostics = list(exc.diagnostics)
         return outcome, None
     outcome.every = tuple(p.name for p in properties(prog))
-    obligations = [Obligation(path, options, i, p.name) for i, p in enumerate(properties(prog)) if selected(p, options)]
+    files = sources.files()
+    obligations = [Obligation(path, options, i, p.name, files) for i, p in enumerate(properties(prog)) if selected(p, options)]
     return outcome, _Compiled(outcome, prog, obligations, time.perf_counter() - start)
 
 
@@ -168,8 +178,9 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
             c.outcome.result = checker.result(results, c.compile_s + time.perf_counter() - start)
 
 
-# NOTE(obligations): with jobs > 1 each (model, property) pair is an obligation that any worker
-# may check, in any order; the results are put back in report order, so the report lists the
+# NOTE(obligations): with jobs > 1 (or a Dask scheduler, runner/dask_pool.py) each (model,
+# property) pair is an obligation that any worker may check, in any order; the results are put
+# back in report order, so the report lists the
 # same models and properties in the same order as a serial run. The statuses are the same too,
 # and so are the trace lengths (each trace is a shortest one) and the coverage words. What a
 # solver answers, among equally good answers, depends on what was asked before in that process:
@@ -180,19 +191,23 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
 # A worker keeps the ModelChecker of the model it checked last (`_last_checker`), and is given
 # the properties of one model for as long as there are any (`_next_obligation`), so a model is
 # compiled and encoded by few workers and its coverage query is shared, as in a serial run.
-# That cache lives only in worker processes, which live for one run.
+# That cache lives only in worker processes; a --jobs worker lives for one run, a Dask worker
+# for many (runner/dask_pool.py), so the cache is keyed by the model's texts as well: an edited
+# model is compiled again. A worker compiles the texts the parent compiled (`Obligation.files`,
+# NOTE(shipped-sources) in lang/diagnostics.py), not what its disk holds now.
 
-_last_checker: tuple[tuple[str, VerifyOptions], ModelChecker] | None = None
+_last_checker: tuple[tuple[str, VerifyOptions, tuple[SourceFile, ...]], ModelChecker] | None = None
 
 
 def check_obligation(ob: Obligation) -> Answer:
-    """Run in a worker process: check one obligation."""
+    """Run in a worker process: check one obligation (one at a time: the cache above is the
+    process's, and so is z3's context; runner/dask_pool.py serialises its tasks)."""
     global _last_checker
     start = time.perf_counter()
-    key = (ob.path, ob.options)
+    key = (ob.path, ob.options, ob.files)
     if _last_checker is None or _last_checker[0] != key:
         _last_checker = None   # let the previous model's solver go first
-        sources = SourceCache()
+        sources = SourceCache.shipped(ob.files) if ob.files else SourceCache()
         _last_checker = (key, ModelChecker(compile_model(ob.path, sources, ob.options), sources, ob.options))
     checker = _last_checker[1]
     every = checker.properties()

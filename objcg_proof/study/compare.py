@@ -23,7 +23,8 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
+from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_scheduler_option, parse_bound, parse_defines, \
+    parse_jobs, parse_scheduler, parse_timeout
 from ..cli.report import trace_text
 from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from ..cli.status import known_properties
@@ -32,6 +33,7 @@ from ..prove.solver import SolverOptions
 from ..prove.verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, PropertyResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import ModelOutcome, verify_models
+from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
 from .cost import PathCost, common_path_costs
 
 FORMATS = ("plain", "github", "latex", "csv")
@@ -74,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
     add_jobs_option(p)
+    add_scheduler_option(p)
     return p
 
 
@@ -102,15 +105,21 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         settings = parse_sweep(args.sweep)
         bound = parse_bound(args.bound)
         jobs = parse_jobs(args.jobs)
+        scheduler = parse_scheduler(args.scheduler, jobs)
     except Exit as done:
         return done.status
     except UsageError as exc:
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
-                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--jobs N]\n")
+                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--jobs N | --scheduler ADDRESS]\n")
         return EXIT_USAGE
     base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property))
-    return compare(args.models, settings, base, args.format, stdout, stderr, jobs)
+    try:
+        with open_pool(scheduler) as pool:
+            return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool)
+    except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
+        stderr.write(f"objcg-prove compare: error: {exc}\n")
+        return EXIT_USAGE
 
 
 # ---- running the designs ----------------------------------------------------------------------
@@ -122,13 +131,14 @@ class Collected:
     internal: bool = False
 
 
-def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stderr: TextIO, jobs: int = 1) -> Collected:
+def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stderr: TextIO, jobs: int = 1,
+            pool: DaskPool | None = None) -> Collected:
     """Verify every design in every setting; diagnostics and tool errors go to `stderr`."""
     names = design_names(paths)
     got = Collected([])
     for setting in settings:
         options = VerifyOptions(base.bound, setting, base.solver, base.minimize, base.only)
-        for outcome in verify_models(paths, options, jobs=jobs, progress=stderr):
+        for outcome in verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool):
             if outcome.worker_errors:   # a worker failed on it: an internal error, no row
                 got.internal = True
                 for failure in outcome.worker_errors:
@@ -165,8 +175,8 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
 
 
 def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt: str, stdout: TextIO,
-            stderr: TextIO, jobs: int = 1) -> int:
-    got = collect(paths, settings, base, stderr, jobs)
+            stderr: TextIO, jobs: int = 1, pool: DaskPool | None = None) -> int:
+    got = collect(paths, settings, base, stderr, jobs, pool)
     if got.bad_input:
         return EXIT_USAGE
     columns = property_columns(got.rows)

@@ -236,6 +236,19 @@ def test_ctrl_c_is_one_line_exit_130_and_ends_every_worker(jobs, group):
         else:
             wait_for_workers(proc, 2)
             time.sleep(0.5)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    spawned = interrupted(proc, group)
+    if jobs == "2":
+        assert len(spawned) >= 2
+
+
+def interrupted(proc: subprocess.Popen[str], group: bool) -> list[int]:
+    """Ctrl-C `proc` (while it still runs): to it alone, or to its process group as a terminal
+    does. It must exit 130 with one line, and every process it had started must end; those."""
+    try:
         assert proc.poll() is None, "the model finished before it could be interrupted"
         spawned = children(proc.pid)
         if group:   # Ctrl-C on a terminal reaches every process of the group, workers too
@@ -251,8 +264,22 @@ def test_ctrl_c_is_one_line_exit_130_and_ends_every_worker(jobs, group):
     assert err == "objcg-prove: interrupted\n"
     assert "Traceback" not in out
     assert gone(spawned), [p for p in spawned if Path(f"/proc/{p}").exists()]
-    if jobs == "2":
-        assert len(spawned) >= 2
+    return spawned
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["parent-only", "process-group"])
+def test_ctrl_c_with_scheduler_local_ends_the_cluster(group):
+    # runner/dask_pool.py: the pending tasks cancelled, the client closed, the local workers ended
+    pytest.importorskip("distributed")
+    proc = start(V3, "--scheduler", "local:2")
+    try:
+        wait_for_workers(proc, 2)
+        time.sleep(3.0)   # the cluster up, the tasks out
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    assert len(interrupted(proc, group)) >= 2
 
 
 def stoppable_check(ob: Obligation) -> batch.Answer:
@@ -273,7 +300,7 @@ def short_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_stopped_worker_is_an_internal_error_after_the_grace_period(short_grace, monkeypatch):
-    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress:
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None:
                         run_obligations(paths, options, jobs, progress, stoppable_check))
     got: list[CliRun] = []
     command = threading.Thread(target=lambda: got.append(run("m.dsl", "--jobs", "2")))
@@ -339,7 +366,7 @@ def failing_check(ob: Obligation) -> batch.Answer:
     return batch.check_obligation(ob)
 
 
-def failing_verify_models(paths, options, jobs=1, progress=None):  # type: ignore[no-untyped-def]
+def failing_verify_models(paths, options, jobs=1, progress=None, scheduler=None):  # type: ignore[no-untyped-def]
     return run_obligations(paths, options, 2, progress, failing_check)
 
 

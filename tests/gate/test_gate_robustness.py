@@ -417,7 +417,8 @@ def test_a_fault_while_rendering_a_report_writes_the_error_reports_instead(proje
 def test_a_failed_worker_is_an_internal_error_never_a_pass(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     m = recorded(project)
 
-    def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None) -> list[ModelOutcome]:
+    def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None,
+                    scheduler: Any = None) -> list[ModelOutcome]:
         return [ModelOutcome(p, options, SourceCache(), worker_errors=[f"checking leak of {p}: a worker died"])
                 for p in paths]
     monkeypatch.setattr(gate, "verify_models", dead_worker)
@@ -448,7 +449,8 @@ def test_bad_input_with_every_output(project: Path) -> None:
 def test_the_plain_provers_json_reports_an_internal_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     m = write(project, PROVED)
 
-    def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None) -> list[ModelOutcome]:
+    def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None,
+                    scheduler: Any = None) -> list[ModelOutcome]:
         return [ModelOutcome(p, options, SourceCache(), worker_errors=["a worker died"]) for p in paths]
     monkeypatch.setattr(cli, "verify_models", dead_worker)
     r = run("--json", m)

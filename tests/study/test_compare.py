@@ -262,9 +262,9 @@ def test_jobs_and_progress_reach_the_batch_runner(designs, monkeypatch):
     seen = []
     real = compare_mod.verify_models
 
-    def spy(paths, options, jobs=1, progress=None):
+    def spy(paths, options, jobs=1, progress=None, scheduler=None):
         seen.append((jobs, progress))
-        return real(paths, options, jobs=jobs, progress=progress)
+        return real(paths, options, jobs=jobs, progress=progress, scheduler=scheduler)
 
     monkeypatch.setattr(compare_mod, "verify_models", spy)
     run = designs.cli("compare", "atomic.dsl", "--jobs", "3", "-D", "START=0,1")
