@@ -36,6 +36,13 @@ def z3_version() -> str:
     return str(z3.get_version_string())
 
 
+def leave_sigint_alone() -> None:
+    """Solvers created from now on in this process do not catch SIGINT (z3's `ctrl_c`): for a
+    worker whose SIGINT is ignored, where z3 would otherwise install its own handler while it
+    solves (runner/dask_pool.py)."""
+    z3.set_param("ctrl_c", False)
+
+
 class Outcome(enum.Enum):
     SAT = "sat"
     UNSAT = "unsat"

@@ -136,7 +136,7 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
         verdicts = c.outcome.result or c.outcome.partial
         if verdicts is not None:
             with working_on(c.outcome.path):
-                failures, verdicts = replay_counterexamples(c.outcome.path, options, verdicts)
+                failures, verdicts = replay_counterexamples(c.outcome.path, options, verdicts, c.outcome.sources)
             if c.outcome.result is not None:
                 c.outcome.result = verdicts
             else:
@@ -526,11 +526,15 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
 MAX_SHOWN_VALUES = 256   # at most this many of a counterexample's numbers are tried by replay
 
 
-def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult) -> tuple[dict[str, str], ModelResult]:
+def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResult,
+                           sources: SourceCache | None = None) -> tuple[dict[str, str], ModelResult]:
     """Replay every counterexample of `result` on the reference interpreter (oracles/interpret.py).
     Returns the properties whose counterexample does not replay, each with the internal error,
     and `result` with each counterexample the interpreter gave up on marked (`Trace.unreplayed`,
-    NOTE(replay) in cli/dispatch.py): still a violation, shown as not confirmed by replay."""
+    NOTE(replay) in cli/dispatch.py): still a violation, shown as not confirmed by replay.
+    `sources`: the files the model was compiled from; the replay compiles the same texts
+    (NOTE(shipped-sources)), so a model edited while it is verified is replayed as it was
+    verified. Without them the files are read again."""
     from ..oracles.interpret import StateLimit, replay
     from ..lang.parser import load_model
     from ..lang.resolve import resolve
@@ -538,7 +542,9 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
         return {}, result
-    program = resolve(load_model(path, SourceCache()), dict(options.defines), options.bound)
+    files = sources.files() if sources is not None else ()
+    program = resolve(load_model(path, SourceCache.shipped(files) if files else SourceCache()),
+                      dict(options.defines), options.bound)
     failures, unreplayed = {}, {}
     for p in violated:
         assert p.trace is not None

@@ -130,8 +130,17 @@ def _task(check: Callable[[Obligation], Answer], ob: Obligation, version: str) -
     if version != __version__:
         raise RuntimeError(f"this Dask worker runs objcg-prove {__version__}, the run objcg-prove {version}: "
                            "install the same version on every worker")
+    from ..prove.solver import leave_sigint_alone
+    # z3 installs a SIGINT handler of its own while it solves, over the SIG_IGN of a local:N
+    # worker: a Ctrl-C on the terminal would stop the query and crash the worker with a traceback
+    leave_sigint_alone()
     with _ONE_AT_A_TIME:
-        return check(ob)
+        try:
+            return check(ob)
+        except KeyboardInterrupt:
+            # z3 caught a SIGINT sent to this worker (one of a cluster started by hand): an
+            # ordinary failure of this task, an internal error in the report, never a crashed worker
+            raise RuntimeError("interrupted on the Dask worker (SIGINT)") from None
 
 
 def _words(exc: BaseException) -> str:
