@@ -14,6 +14,8 @@ How a check is answered (measured with benchmarks/compare.py; the numbers are ob
   makes every constraint of every open frame true is a certificate of SAT, as good as the
   solver's (the vacuity and coverage queries are mostly answered this way). Only SAT is ever
   answered from a witness; UNSAT and UNKNOWN always come from a solver;
+- `check(budget=N)` stops a query after N resource units too (prove/verify.py asks a property
+  with many check sites whole under a budget, then thread by thread: NOTE(split-checks));
 - `Session.incremental()` gives one incremental solver per session (the base constraints
   bit-blasted once) for many small variations of one question under assumption literals: the
   shortest-trace bisection, where it keeps what it learned between queries (2-3x faster than
@@ -22,6 +24,7 @@ How a check is answered (measured with benchmarks/compare.py; the numbers are ob
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from contextlib import contextmanager
@@ -93,17 +96,23 @@ class Session:
         finally:
             self._frames.pop()
 
-    def check(self) -> CheckResult:
+    def check(self, budget: int = 0) -> CheckResult:
+        """SAT, UNSAT or UNKNOWN for the constraints of every open frame. With a `budget` (z3
+        resource units, deterministic), the query also stops there, as UNKNOWN, if it has not
+        stopped earlier at the options' own limits."""
         constraints = [c for frame in self._frames for c in frame]
         model = self._witness(constraints)
         if model is not None:
             return CheckResult(Outcome.SAT, "", model)
+        options = self.options
+        if budget > 0 and not 0 < options.rlimit <= budget:
+            options = dataclasses.replace(options, rlimit=budget)
         solver = z3.Solver()
-        solver.set(**_params(self.options))
+        solver.set(**_params(options))
         ref = solver.ctx.ref()
         for c in constraints:   # z3py's add() checks each term first: 10x slower than the C API
             z3.Z3_solver_assert(ref, solver.solver, c.as_ast())
-        return self._remember(_ask(solver, self.options, []))
+        return self._remember(_ask(solver, options, []))
 
     @contextmanager
     def incremental(self) -> Iterator[Incremental]:
