@@ -125,13 +125,13 @@ def spin(model: str, defines: list[tuple[str, int]], bound: int | None, timeout:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     errors = re.search(r"errors: (\d+)", out)
-    states = re.search(r"(\d+) states, stored", out)
+    states = re.search(r"(\d[\d.e+]*) states, stored", out)   # pan prints 1.2e+08 past 10^8
     if errors is None or states is None or "max search depth too small" in out:
         return Run(wall, cpu, note="pan did not finish its search")
     violated = {promela.properties[int(n) - 1] for n in SURVEY.findall(out)}
     if int(errors.group(1)) > 0:
         violated.add("deadlock")
-    return Run(wall, cpu, pan_cpu, frozenset(violated), states=int(states.group(1)))
+    return Run(wall, cpu, pan_cpu, frozenset(violated), states=int(float(states.group(1))))
 
 
 def agree(p: Run, s: Run) -> bool:
