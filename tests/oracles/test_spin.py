@@ -150,7 +150,7 @@ def survey(promela: PromelaModel, workdir: Path) -> SpinAnswer:
     out = run(["./pan", f"-m{PAN_DEPTH}", "-c0", "-n", "-w22"], workdir)
     where = f"pan in {workdir}"
     errors = re.search(r"errors: (\d+)", out)
-    states = re.search(r"(\d+) states, stored", out)
+    states = re.search(r"(\d[\d.e+]*) states, stored", out)   # pan prints 1.2e+08 past 10^8
     assert errors is not None and states is not None, f"{where} did not finish its search:\n{out[-3000:]}"
     assert "max search depth too small" not in out, f"{where}: the search was cut at depth {PAN_DEPTH}"
     # in survey mode the only error pan may report is an invalid end state (a deadlock)
@@ -160,7 +160,7 @@ def survey(promela: PromelaModel, workdir: Path) -> SpinAnswer:
     violated = {promela.properties[int(n) - 1] for n in SURVEY.findall(out)}
     if int(errors.group(1)) > 0:
         violated.add("deadlock")
-    return SpinAnswer(frozenset(violated), int(states.group(1)))
+    return SpinAnswer(frozenset(violated), int(float(states.group(1))))
 
 
 @functools.lru_cache(maxsize=None)
