@@ -271,9 +271,8 @@ def _check_parts(parts: list[list[Check]], enc: encode_mod.Encoding, session: Se
         if answer.outcome == Outcome.UNKNOWN:
             thread = checks[0].thread
             where = f"thread {prog.threads[thread].name}" if thread >= 0 else "the final block"
-            return CheckResult(Outcome.UNKNOWN, f"{answer.reason}, on the checks of {where} (the property was "
-                                                f"asked one thread at a time after {SPLIT_BUDGET:,} resource units: "
-                                                f"NOTE(split-checks))")
+            return CheckResult(Outcome.UNKNOWN, f"{answer.reason}, on the checks of {where} (the whole property "
+                                                f"was undecided, so it was asked one thread at a time: NOTE(split-checks))")
         if answer.outcome == Outcome.SAT:
             return answer
     return CheckResult(Outcome.UNSAT)
