@@ -186,7 +186,7 @@ def _check_property(prop: Property, enc: encode_mod.Encoding, session: Session, 
         if answer.outcome == Outcome.SAT:
             return _violated(prop, enc, session, sources, options, answer, t0)
     if answer.outcome == Outcome.UNKNOWN and len(parts) > 1:
-        answer = _check_parts(parts, enc, session, prog)
+        answer = _check_parts(parts, enc, session)
         if answer.outcome == Outcome.SAT:
             with session.frame():
                 session.add(_violation_formula(prop, enc))
@@ -261,8 +261,7 @@ def _parts(prop: Property) -> list[list[Check]]:
     return list(parts.values())
 
 
-def _check_parts(parts: list[list[Check]], enc: encode_mod.Encoding, session: Session,
-                 prog: EventProgram) -> CheckResult:
+def _check_parts(parts: list[list[Check]], enc: encode_mod.Encoding, session: Session) -> CheckResult:
     """The violation of the property asked one part at a time (NOTE(split-checks))."""
     for checks in parts:
         with session.frame():
@@ -270,7 +269,7 @@ def _check_parts(parts: list[list[Check]], enc: encode_mod.Encoding, session: Se
             answer = session.check()
         if answer.outcome == Outcome.UNKNOWN:
             thread = checks[0].thread
-            where = f"thread {prog.threads[thread].name}" if thread >= 0 else "the final block"
+            where = f"thread {enc.program.threads[thread].name}" if thread >= 0 else "the final block"
             return CheckResult(Outcome.UNKNOWN, f"{answer.reason}, on the checks of {where} (the whole property "
                                                 f"was undecided, so it was asked one thread at a time: NOTE(split-checks))")
         if answer.outcome == Outcome.SAT:
