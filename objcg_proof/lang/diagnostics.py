@@ -40,6 +40,8 @@ NO_SPAN = Span("<command line>", 0, 0)
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """An error in the user's input: where, what, and notes."""
+
     span: Span
     message: str
     notes: tuple[str, ...] = ()

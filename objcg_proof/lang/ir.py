@@ -46,6 +46,8 @@ NULL_PTR = Type(None, True)
 
 @dataclass(frozen=True)
 class FieldInfo:
+    """One field of a struct, its type resolved."""
+
     name: str
     type: Type
     const: bool
@@ -60,6 +62,8 @@ def element_name(field_name: str, k: int) -> str:
 
 @dataclass(frozen=True)
 class StructInfo:
+    """A struct: its fields in declaration order, and whether its objects are refcounted."""
+
     name: str
     refcounted: bool
     fields: tuple[FieldInfo, ...]
@@ -107,6 +111,8 @@ TAG_BITS = 3
 
 @dataclass(frozen=True)
 class Layout:
+    """Where everything lives: objects, shared locations and their addresses, the word width."""
+
     width: int
     objects: tuple[ObjectInfo, ...]
     locations: tuple[Location, ...]
@@ -172,6 +178,8 @@ class Layout:
 # ---- expressions ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LocalVar:
+    """A local variable or parameter, unique by `uid` across the program."""
+
     uid: int
     name: str
     type: Type
@@ -179,6 +187,8 @@ class LocalVar:
 
 @dataclass(frozen=True)
 class Const:
+    """A constant value of a known type."""
+
     value: int
     type: Type = WORD
     span: Span = _span()
@@ -186,18 +196,24 @@ class Const:
 
 @dataclass(frozen=True)
 class Local:
+    """A read of a local variable (locals are never shared)."""
+
     var: LocalVar
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Current:
+    """`current`: the object address of the thread's task."""
+
     type: Type
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Unary:
+    """A prefix operator on one operand, with the type of its value."""
+
     op: str
     operand: "Expr"
     type: Type = WORD
@@ -206,6 +222,8 @@ class Unary:
 
 @dataclass(frozen=True)
 class Binary:
+    """An infix operator with the type of its value (pointer arithmetic keeps a pointer type)."""
+
     op: str
     left: "Expr"
     right: "Expr"
@@ -215,6 +233,8 @@ class Binary:
 
 @dataclass(frozen=True)
 class Ternary:
+    """`cond ? then : other`, evaluating only the branch taken."""
+
     cond: "Expr"
     then: "Expr"
     other: "Expr"
@@ -296,6 +316,8 @@ class ConstField:
 
 @dataclass(frozen=True)
 class Read:
+    """A read of one shared word, `plain` or `once` (READ_ONCE)."""
+
     loc: SharedLoc
     mode: str  # plain | once
     span: Span = _span()
@@ -350,6 +372,8 @@ ATOMIC_SAME_AS = {"atomic_xchg": "xchg", "atomic_cmpxchg": "cmpxchg", "atomic_tr
 
 @dataclass(frozen=True)
 class AtomicOp:
+    """An atomic read-modify-write of one shared word (ATOMIC_ORDER, ATOMIC_ARITH)."""
+
     op: str
     loc: SharedLoc
     args: tuple["Expr", ...]
@@ -368,6 +392,8 @@ REF_OPS = ("get", "put", "tryget", "tryget_live", "kill", "refcount")
 
 @dataclass(frozen=True)
 class RefOp:
+    """A refcount operation (REF_OPS) on the object `pointer` points to."""
+
     op: str           # one of REF_OPS
     pointer: "Expr"
     struct: str
@@ -376,6 +402,8 @@ class RefOp:
 
 @dataclass(frozen=True)
 class Nondet:
+    """`nondet()`: any word, or with a `limit` any word below it, chosen afresh at each evaluation."""
+
     limit: int | None
     span: Span = _span()
 
@@ -402,6 +430,8 @@ Expr = (Const | Local | Current | Unary | Binary | Ternary | AddressOf | WordAdd
 # ---- statements ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AssignLocal:
+    """`var = value;` for a local variable."""
+
     var: LocalVar
     value: Expr
     span: Span = _span()
@@ -409,6 +439,8 @@ class AssignLocal:
 
 @dataclass(frozen=True)
 class AssignShared:
+    """A write of one shared word, `plain` or `once` (WRITE_ONCE)."""
+
     loc: SharedLoc
     value: Expr
     mode: str  # plain | once
@@ -417,12 +449,16 @@ class AssignShared:
 
 @dataclass(frozen=True)
 class Eval:
+    """An expression evaluated for its effect."""
+
     expr: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class CallProc:
+    """A call of a procedure, its value (if any) assigned to `result`."""
+
     proc: str
     args: tuple[Expr, ...]
     result: LocalVar | None = None
@@ -431,6 +467,8 @@ class CallProc:
 
 @dataclass(frozen=True)
 class If:
+    """`if` with both branches as statement sequences (`other` empty without an else)."""
+
     cond: Expr
     then: tuple["Stmt", ...]
     other: tuple["Stmt", ...]
@@ -451,22 +489,30 @@ class Loop:
 
 @dataclass(frozen=True)
 class Break:
+    """Leaves the innermost loop."""
+
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Continue:
+    """Goes on with the innermost loop's step and condition."""
+
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Return:
+    """Leaves the procedure, with a value or without."""
+
     value: Expr | None
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Atomic:
+    """An `atomic { ... }` block: one step of its thread."""
+
     body: tuple["Stmt", ...]
     span: Span = _span()
 
@@ -476,6 +522,8 @@ CHECK_KINDS = ("assert", "lost_update")
 
 @dataclass(frozen=True)
 class Check:
+    """An assert or lost_update check: `cond` must hold whenever execution reaches it."""
+
     kind: str          # assert | lost_update
     label: str
     cond: Expr
@@ -484,12 +532,16 @@ class Check:
 
 @dataclass(frozen=True)
 class Assume:
+    """Executions where `cond` is false here are not considered."""
+
     cond: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Await:
+    """`await(c)`: the thread waits here until `cond` holds."""
+
     cond: Expr
     span: Span = _span()
 
@@ -518,6 +570,8 @@ def flatten(stmts: tuple[Stmt, ...]) -> list[Stmt]:
 
 @dataclass(frozen=True)
 class Proc:
+    """A resolved procedure."""
+
     name: str
     params: tuple[LocalVar, ...]
     returns: Type | None
@@ -527,6 +581,8 @@ class Proc:
 
 @dataclass(frozen=True)
 class Thread:
+    """A resolved thread; `current` is the object index of its task, if it has one."""
+
     name: str
     current: int | None       # object index of the thread's task, if any
     body: tuple[Stmt, ...]
@@ -583,6 +639,8 @@ def property_name(kind: str, label: str, span: Span) -> str:
 
 @dataclass(frozen=True)
 class Program:
+    """A resolved model: the layout, procedures, threads, the bound and the param values used."""
+
     path: str
     layout: Layout
     procs: tuple[Proc, ...]

@@ -434,6 +434,14 @@ class _Builder(Transformer[Token, Any]):
 
 def parse_text(text: str, file: str) -> list[s.Decl | s.ReuseDecl]:
     """Parse one file's text (no include expansion)."""
+    return list(_parsed(text, file))
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str, file: str) -> tuple[s.Decl | s.ReuseDecl, ...]:
+    """parse_text, remembered for the last few texts: a run that verifies a model parses it again
+    to replay its counterexamples (runner/batch.py). The declarations are frozen, so sharing them
+    is safe; a text that does not parse raises every time."""
     if not text.strip():
         raise error(Span(file, 1, 1, 1, 2), "the model file is empty: expected a declaration (struct, object, shared, proc, thread ...)")
     try:
@@ -453,7 +461,7 @@ def parse_text(text: str, file: str) -> list[s.Decl | s.ReuseDecl]:
             decls.extend(item)
         else:
             decls.append(item)
-    return decls
+    return tuple(decls)
 
 
 def _transform(builder: _Builder, tree: Tree[Token], file: str) -> Any:

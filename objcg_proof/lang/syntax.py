@@ -30,29 +30,39 @@ class TypeRef:
 # ---- expressions ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Num:
+    """A number literal (also `true` = 1 and `false` = 0)."""
+
     value: int
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Null:
+    """`NULL`."""
+
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Str:
+    """A string literal (a check's label), never a value."""
+
     text: str
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Name:
+    """A name: a local, a parameter, a const or param, a shared variable or an object."""
+
     ident: str
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Unary:
+    """A prefix operator applied to one operand."""
+
     op: str  # ! ~ - +
     operand: "Expr"
     span: Span = _span()
@@ -60,6 +70,8 @@ class Unary:
 
 @dataclass(frozen=True)
 class Binary:
+    """An infix operator: arithmetic, bitwise, comparison, `&&`, `||`."""
+
     op: str
     left: "Expr"
     right: "Expr"
@@ -68,6 +80,8 @@ class Binary:
 
 @dataclass(frozen=True)
 class Ternary:
+    """`cond ? then : other`."""
+
     cond: "Expr"
     then: "Expr"
     other: "Expr"
@@ -76,6 +90,8 @@ class Ternary:
 
 @dataclass(frozen=True)
 class AddressOf:
+    """`&x`: the address of an object, an object array element or a shared word."""
+
     operand: "Expr"
     span: Span = _span()
 
@@ -90,6 +106,8 @@ class Deref:
 
 @dataclass(frozen=True)
 class Cast:
+    """`(type)operand`."""
+
     type: TypeRef
     operand: "Expr"
     span: Span = _span()
@@ -115,6 +133,8 @@ class ArrowAccess:
 
 @dataclass(frozen=True)
 class Index:
+    """`base[index]`: an element of an array."""
+
     base: "Expr"
     index: "Expr"
     span: Span = _span()
@@ -122,6 +142,8 @@ class Index:
 
 @dataclass(frozen=True)
 class Call:
+    """`func(args)`: a builtin (atomics, refcounts, asserts, nondet ...) or a procedure."""
+
     func: str
     args: tuple["Expr", ...]
     span: Span = _span()
@@ -144,12 +166,16 @@ class Declarator:
 
 @dataclass(frozen=True)
 class LocalDecl:
+    """One local declaration statement; `word a, b = 1;` has two declarators."""
+
     declarators: tuple[Declarator, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Assign:
+    """`target = value;`."""
+
     target: Expr
     value: Expr
     span: Span = _span()
@@ -157,18 +183,24 @@ class Assign:
 
 @dataclass(frozen=True)
 class ExprStmt:
+    """An expression evaluated for its effect: `set_bit(...);`, `put(p);`."""
+
     expr: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Block:
+    """`{ ... }`: a statement sequence and a scope for locals."""
+
     body: tuple["Stmt", ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class If:
+    """`if (cond) then else other`."""
+
     cond: Expr
     then: "Stmt"
     other: "Stmt | None"
@@ -177,6 +209,8 @@ class If:
 
 @dataclass(frozen=True)
 class While:
+    """`while (cond) body`."""
+
     cond: Expr
     body: "Stmt"
     span: Span = _span()
@@ -184,6 +218,8 @@ class While:
 
 @dataclass(frozen=True)
 class DoWhile:
+    """`do body while (cond);`."""
+
     body: "Stmt"
     cond: Expr
     span: Span = _span()
@@ -191,6 +227,8 @@ class DoWhile:
 
 @dataclass(frozen=True)
 class For:
+    """`for (init; cond; step) body`; every part but the body may be left out."""
+
     init: "Stmt | None"
     cond: Expr | None
     step: "Stmt | None"
@@ -200,28 +238,38 @@ class For:
 
 @dataclass(frozen=True)
 class Break:
+    """`break;`."""
+
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Continue:
+    """`continue;`."""
+
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Return:
+    """`return value;` or a bare `return;`."""
+
     value: Expr | None
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Atomic:
+    """`atomic { ... }`: a block run as one step, no other thread in between."""
+
     body: Block
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Empty:
+    """`;` on its own."""
+
     span: Span = _span()
 
 
@@ -231,12 +279,16 @@ Stmt = LocalDecl | Assign | ExprStmt | Block | If | While | DoWhile | For | Brea
 # ---- top-level declarations ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Include:
+    """`include "file.dsl";`: the declarations of another file, its path relative to this one."""
+
     path: str
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class ConstDecl:
+    """`const N = e;`, or with `is_param` a `param N = e;` that -D may override."""
+
     name: str
     value: Expr
     is_param: bool
@@ -245,18 +297,24 @@ class ConstDecl:
 
 @dataclass(frozen=True)
 class BoundDecl:
+    """`bound k;`: the model's own loop unrolling bound."""
+
     value: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class WidthDecl:
+    """`width w;`: the number of bits of every word."""
+
     value: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class FieldDecl:
+    """One field of a struct declaration."""
+
     name: str
     type: TypeRef
     const: bool
@@ -266,6 +324,8 @@ class FieldDecl:
 
 @dataclass(frozen=True)
 class StructDecl:
+    """`struct S { ... };`, with `refcounted` a struct whose objects carry a refcount."""
+
     name: str
     refcounted: bool
     fields: tuple[FieldDecl, ...]
@@ -274,6 +334,8 @@ class StructDecl:
 
 @dataclass(frozen=True)
 class FieldInit:
+    """`.field = value` in an object declaration."""
+
     name: str
     value: "Expr | tuple[Expr, ...]"   # a tuple: `{ v0, v1 }` for an array field
     span: Span = _span()
@@ -290,6 +352,8 @@ class ElementInit:
 
 @dataclass(frozen=True)
 class ObjectDecl:
+    """`object struct S name = { ... };`, or with `size` an array of objects."""
+
     struct_name: str
     name: str
     size: Expr | None
@@ -300,6 +364,9 @@ class ObjectDecl:
 
 @dataclass(frozen=True)
 class SharedDecl:
+    """A `shared` or `ghost` variable (or array): a global word outside any object; a ghost
+    one is bookkeeping for properties that the modelled C code does not have."""
+
     name: str
     type: TypeRef
     ghost: bool
@@ -310,6 +377,8 @@ class SharedDecl:
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of a procedure."""
+
     name: str
     type: TypeRef
     span: Span = _span()
@@ -317,6 +386,8 @@ class Param:
 
 @dataclass(frozen=True)
 class ProcDecl:
+    """`proc TYPE name(params) { ... }`: a procedure the threads call."""
+
     name: str
     returns: TypeRef | None
     params: tuple[Param, ...]
@@ -326,6 +397,8 @@ class ProcDecl:
 
 @dataclass(frozen=True)
 class ThreadDecl:
+    """`thread NAME (current = &task) { ... }`: one thread of the model."""
+
     name: str
     current: Expr | None
     body: Block

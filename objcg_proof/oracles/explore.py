@@ -33,6 +33,8 @@ class Found:
 
 @dataclass
 class Exploration:
+    """What the explicit-state search found: the violations, the states visited, whether it finished."""
+
     violations: dict[str, Found] = field(default_factory=dict)
     properties: list[tuple[str, str]] = field(default_factory=list)   # (name, kind)
     states: int = 0

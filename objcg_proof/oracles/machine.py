@@ -42,6 +42,8 @@ class StateLimit(UserError):
 
 @dataclass(frozen=True)
 class ThreadState:
+    """One thread of an interpreter state: where it is, its locals and whether it can run."""
+
     pc: int
     locals: Locals
     status: str                   # run | done | stuck (false assume) | dead (after a failed access) | spin (loops forever without a step)
@@ -56,6 +58,8 @@ _Node = tuple[ThreadState, tuple[tuple[str, str, str], ...]]
 
 @dataclass(frozen=True)
 class StepRecord:
+    """One step the interpreter ran, as a trace shows it."""
+
     thread: str
     span: Span
     changes: tuple[str, ...]
@@ -64,6 +68,8 @@ class StepRecord:
 # ---- the machine ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Move:
+    """A step from a state: the state after it, its record and the violations it reached."""
+
     state: State
     record: StepRecord
     violations: tuple[tuple[str, str, str], ...]

@@ -50,6 +50,8 @@ READ, WRITE, RMW = "R", "W", "RMW"
 
 @dataclass(frozen=True)
 class Access:
+    """A shared access a step makes: its kind and location."""
+
     kind: str
     loc: int                      # layout location index
 

@@ -22,6 +22,8 @@ from ..lang.diagnostics import Span
 
 @dataclass(frozen=True)
 class Instr:
+    """One instruction of a thread's program for the interpreter: a unit of work or a jump."""
+
     kind: str                     # unit | branch | ret | jump | again (a spin loop goes round) | end
     span: Span
     stmt: ir.Stmt | None = None

@@ -21,6 +21,8 @@ from .verdict import Trace, TraceStep
 
 @dataclass(frozen=True)
 class _Acquire:
+    """A reference taken in a trace, for the leak's explanation: which row, thread and object."""
+
     row: int
     thread: str
     what: str

@@ -30,6 +30,8 @@ READ, WRITE, RMW, FINAL = "R", "W", "RMW", "FINAL"
 
 @dataclass(frozen=True, eq=False)
 class Event:
+    """One memory event of an unrolled step: a read, a write, a read-modify-write or a final read."""
+
     id: int
     thread: int
     step: int                 # id of the step it belongs to (-1 for FINAL)
@@ -56,6 +58,8 @@ class Assignment:
 
 @dataclass(frozen=True, eq=False)
 class Step:
+    """One atomic step of a thread in the unrolled program: its events, guard and wait condition."""
+
     id: int
     thread: int
     pos: int
@@ -75,6 +79,8 @@ class Step:
 # thread finished, and its condition reads FINAL events only.
 @dataclass(frozen=True, eq=False)
 class Check:
+    """One check site of the unrolled program: an assert, a lost_update check or a built-in check."""
+
     id: int
     kind: str
     label: str
@@ -102,6 +108,8 @@ class SpinWait:
 
 @dataclass(frozen=True)
 class ThreadSteps:
+    """One thread of the unrolled program: its steps in program order."""
+
     index: int
     name: str
     positions: int            # number of positions (steps, cuts included)
@@ -110,6 +118,8 @@ class ThreadSteps:
 
 @dataclass(frozen=True)
 class EventProgram:
+    """A model unrolled to its bound: threads, steps, events and checks, input to the encoder."""
+
     path: str
     layout: Layout
     bound: int

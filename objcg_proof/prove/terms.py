@@ -19,11 +19,15 @@ BOOL = "b"
 # on deep DAGs); walks over terms memoise by id(). Never construct Const/Sym/App directly.
 @dataclass(frozen=True, eq=False)
 class Term:
+    """A term of the unrolled program, a word (`WORD`) or a boolean (`BOOL`); no solver object."""
+
     sort: str
 
 
 @dataclass(frozen=True, eq=False)
 class Const(Term):
+    """A constant of its sort."""
+
     value: int
 
 
@@ -36,6 +40,8 @@ class Sym(Term):
 
 @dataclass(frozen=True, eq=False)
 class App(Term):
+    """An operator applied to argument terms."""
+
     op: str
     args: tuple[Term, ...]
 

@@ -28,6 +28,8 @@ Env = dict[int, Term]
 
 @dataclass
 class Frame:
+    """An enclosing construct being unrolled: where its breaks, continues and returns go."""
+
     kind: str                     # if | loop | body | proc | thread
     escaped: bool = False
     breaks: list[tuple[Term, Env]] = field(default_factory=list)
@@ -37,6 +39,8 @@ class Frame:
 
 @dataclass
 class EventSpec:
+    """An event of the step being built, before it gets its id."""
+
     kind: str
     loc: Term
     cands: tuple[int, ...]
@@ -49,6 +53,8 @@ class EventSpec:
 
 @dataclass
 class PendingStep:
+    """The step being built: its events, assignments, checks and wait condition so far."""
+
     span: Span
     entry: Term
     events: list[EventSpec] = field(default_factory=list)

@@ -19,6 +19,8 @@ KINDS = ("leak", "uaf", "lost_update", "assert", "deadlock")
 
 @dataclass(frozen=True)
 class TraceStep:
+    """One step of a counterexample: which thread ran which line, and what it changed."""
+
     index: int
     thread: str
     file: str
@@ -30,6 +32,8 @@ class TraceStep:
 
 @dataclass(frozen=True)
 class Trace:
+    """A counterexample: the steps in execution order and the violation they end in."""
+
     steps: tuple[TraceStep, ...]
     violation: str            # the violated property, in words
     file: str = ""
@@ -40,6 +44,8 @@ class Trace:
 
 @dataclass(frozen=True)
 class PropertyResult:
+    """The verdict on one property, with what the bound covered and any counterexample."""
+
     name: str
     kind: str
     status: str
@@ -53,6 +59,8 @@ class PropertyResult:
 
 @dataclass(frozen=True)
 class ModelResult:
+    """The verdicts on one model's properties, in report order."""
+
     path: str
     bound: int
     params: tuple[tuple[str, int], ...]

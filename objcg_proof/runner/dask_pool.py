@@ -88,7 +88,7 @@ def open_pool(address: str | None) -> Iterator[DaskPool | None]:
     with dask.config.set(config):
         try:
             if workers is not None:
-                with _sigint_ignored():   # the workers inherit SIG_IGN (NOTE(workers) in batch.py)
+                with _sigint_ignored():   # the workers inherit SIG_IGN (NOTE(workers) in runner/workers.py)
                     # on this machine's loopback only; the status page on any free port (":8787", the
                     # default, warns when another cluster has it); Dask's own log lines silenced
                     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -29,7 +29,7 @@ from objcg_proof.lang import resolve
 from objcg_proof.prove import solver
 from objcg_proof.prove import verify
 from objcg_proof.prove.verify import VerifyOptions
-from objcg_proof.runner import batch
+from objcg_proof.runner import batch, workers
 from objcg_proof.runner.batch import Obligation, run_obligations
 from objcg_proof.study import compare
 
@@ -296,7 +296,7 @@ def short_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """m.dsl in the current directory; a grace period of 1 s."""
     monkeypatch.chdir(tmp_path)
     Path("m.dsl").write_text(PROVED.lstrip("\n"), encoding="utf-8")
-    monkeypatch.setenv(batch.GRACE_VARIABLE, "1")
+    monkeypatch.setenv(workers.GRACE_VARIABLE, "1")
 
 
 def test_a_stopped_worker_is_an_internal_error_after_the_grace_period(short_grace, monkeypatch):
@@ -338,18 +338,18 @@ def test_a_slow_but_live_worker_is_waited_for(short_grace):
 
 
 def test_the_grace_period_variable(monkeypatch):
-    monkeypatch.delenv(batch.GRACE_VARIABLE, raising=False)
-    assert batch.worker_grace_s() == batch.WORKER_GRACE_S
-    for text, want in [("2.5", 2.5), ("0", batch.WORKER_GRACE_S), ("x", batch.WORKER_GRACE_S),
-                       ("nan", batch.WORKER_GRACE_S), ("inf", batch.WORKER_GRACE_S)]:
-        monkeypatch.setenv(batch.GRACE_VARIABLE, text)
-        assert batch.worker_grace_s() == want, text
+    monkeypatch.delenv(workers.GRACE_VARIABLE, raising=False)
+    assert workers.worker_grace_s() == workers.WORKER_GRACE_S
+    for text, want in [("2.5", 2.5), ("0", workers.WORKER_GRACE_S), ("x", workers.WORKER_GRACE_S),
+                       ("nan", workers.WORKER_GRACE_S), ("inf", workers.WORKER_GRACE_S)]:
+        monkeypatch.setenv(workers.GRACE_VARIABLE, text)
+        assert workers.worker_grace_s() == want, text
 
 
 def test_time_the_parent_spent_stopped_is_not_silence(monkeypatch):
     now = [100.0]
-    monkeypatch.setattr(batch.time, "monotonic", lambda: now[0])
-    clock = batch._AwakeClock()
+    monkeypatch.setattr(workers.time, "monotonic", lambda: now[0])
+    clock = workers._AwakeClock()
     now[0] += 0.25
     assert clock.tick() == 0.25
     now[0] += 600   # the parent was stopped (Ctrl-Z) for ten minutes
@@ -388,7 +388,7 @@ def test_a_failed_worker_gives_compare_no_row(project, monkeypatch):
 
 def test_a_worker_that_died_while_idle_is_replaced(short_grace):
     ob = Obligation("m.dsl", VerifyOptions(), 0, "uaf")
-    worker = batch._Worker(batch.check_obligation)
+    worker = workers._Worker(batch.check_obligation)
     try:
         for attempt in range(2):
             worker.give(attempt, ob, 0.0)
@@ -396,7 +396,7 @@ def test_a_worker_that_died_while_idle_is_replaced(short_grace):
             while reply is None:
                 multiprocessing.connection.wait(worker.waitables(), timeout=1)
                 reply = worker.reply(0.0, 3600)
-            assert isinstance(reply, batch._Done) and reply.answer.result.status == "proved", (attempt, reply)
+            assert isinstance(reply, workers._Done) and reply.answer.result.status == "proved", (attempt, reply)
             process = worker._process
             assert process is not None
             os.kill(process.pid, signal.SIGKILL)   # it dies while it waits for the next obligation
