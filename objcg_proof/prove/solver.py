@@ -19,7 +19,13 @@ How a check is answered (measured with benchmarks/compare.py; the numbers are ob
 - `Session.incremental()` gives one incremental solver per session (the base constraints
   bit-blasted once) for many small variations of one question under assumption literals: the
   shortest-trace bisection, where it keeps what it learned between queries (2-3x faster than
-  fresh solvers there).
+  fresh solvers there);
+- a `small` session asks every `check()` on that same incremental solver, under push/pop: for a
+  model of a few dozen events, preprocessing is most of a fresh solver's query
+  (NOTE(small-sessions) in prove/verify.py);
+- an incremental solver that answered UNKNOWN (a timeout, a resource limit) is dropped, never
+  asked again: z3's, stopped inside push/pop, was seen to answer SAT afterwards for an unsat
+  formula.
 """
 
 from __future__ import annotations
@@ -72,10 +78,12 @@ WITNESSES_KEPT = 8    # the most recent satisfying assignments tried before a so
 
 
 class Session:
-    """Constraints in frames; each check() asks a new solver about all open frames."""
+    """Constraints in frames; each check() asks a new solver about all open frames (a `small`
+    session: its one incremental solver)."""
 
-    def __init__(self, options: SolverOptions) -> None:
+    def __init__(self, options: SolverOptions, small: bool = False) -> None:
         self.options = options
+        self.small = small   # NOTE(small-sessions): every check on the one incremental solver
         self._frames: list[list[z3.BoolRef]] = [[]]
         self._witnesses: list[z3.ModelRef] = []
         self._incremental: z3.Solver | None = None
@@ -107,6 +115,8 @@ class Session:
         options = self.options
         if budget > 0 and not 0 < options.rlimit <= budget:
             options = dataclasses.replace(options, rlimit=budget)
+        if self.small:
+            return self._remember(self._check_incrementally(constraints[len(self._frames[0]):], options))
         solver = z3.Solver()
         solver.set(**_params(options))
         ref = solver.ctx.ref()
@@ -114,15 +124,47 @@ class Session:
             z3.Z3_solver_assert(ref, solver.solver, c.as_ast())
         return self._remember(_ask(solver, options, []))
 
+    def _check_incrementally(self, rest: list[z3.BoolRef], options: SolverOptions) -> CheckResult:
+        """check() on the session's incremental solver: the open frames' constraints pushed on
+        top of the outer frame's (NOTE(small-sessions))."""
+        solver = self._solver()
+        solver.push()
+        try:
+            if options is not self.options:
+                solver.set(**_params(options))
+            ref = solver.ctx.ref()
+            for c in rest:
+                z3.Z3_solver_assert(ref, solver.solver, c.as_ast())
+            answer = _ask(solver, options, [])
+        finally:
+            solver.pop()
+            if options is not self.options:   # the budget was this query's only
+                solver.set(**_params(self.options), rlimit=self.options.rlimit)
+        if answer.outcome == Outcome.UNKNOWN:
+            self._drop_incremental()
+        return answer
+
+    def _drop_incremental(self) -> None:
+        """Forget the incremental solver: one that stopped at a limit is never asked again. z3's
+        incremental solver, stopped by a resource limit inside push/pop, was seen to answer SAT
+        afterwards for a formula that is unsat (tests/prove/test_small_sessions.py); the next
+        query builds a new one."""
+        self._incremental = None
+        self._kept = set()
+
+    def _solver(self) -> z3.Solver:
+        """The session's incremental solver, holding the outer frame's constraints."""
+        if self._incremental is None:
+            self._incremental = z3.SolverFor("QF_BV")
+            self._incremental.set(**_params(self.options))
+            self._incremental.add(self._frames[0])
+        return self._incremental
+
     @contextmanager
     def incremental(self) -> Iterator[Incremental]:
         """An incremental solver holding the constraints of the open frames (the outer one for
         good, the others under a selector literal), for checks under assumptions."""
-        solver = self._incremental
-        if solver is None:
-            solver = self._incremental = z3.SolverFor("QF_BV")
-            solver.set(**_params(self.options))
-            solver.add(self._frames[0])
+        solver = self._solver()
         selector: list[z3.BoolRef] = []
         rest = [c for frame in self._frames[1:] for c in frame]
         if rest:
@@ -168,7 +210,10 @@ class Incremental:
         self._solver.add(fresh)
 
     def check(self, assumptions: list[z3.BoolRef]) -> CheckResult:
-        return self._session._remember(_ask(self._solver, self._session.options, self._selector + assumptions))
+        answer = _ask(self._solver, self._session.options, self._selector + assumptions)
+        if answer.outcome == Outcome.UNKNOWN:
+            self._session._drop_incremental()   # the caller stops asking this one
+        return self._session._remember(answer)
 
 
 def _params(options: SolverOptions) -> dict[str, object]:

@@ -26,6 +26,8 @@ from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, P
 
 @dataclass(frozen=True)
 class VerifyOptions:
+    """What to verify and how: bound and param overrides, solver options, minimisation, --property."""
+
     bound: int | None = None
     defines: tuple[tuple[str, int], ...] = ()
     solver: SolverOptions = SolverOptions()
@@ -35,6 +37,8 @@ class VerifyOptions:
 
 @dataclass(frozen=True)
 class Property:
+    """A property of the model and the check sites that state it."""
+
     name: str
     kind: str
     checks: tuple[Check, ...]
@@ -77,6 +81,18 @@ def selected(prop: Property, options: VerifyOptions) -> bool:
     return not options.only or prop.name in options.only or prop.kind in options.only
 
 
+# NOTE(small-sessions): a query about a fresh solver pays for preprocessing the whole encoding
+# again (prove/solver.py); on a model of a few dozen events that is most of the query (8-10 ms
+# of a 10 ms query), and one incremental solver, whose base constraints are bit-blasted once,
+# answers the same queries in 1-2 ms each after its first. So a model with at most
+# SMALL_SESSION_EVENTS events asks every query on its session's incremental solver (push, the
+# open frames, check, pop). The designs, with 170 events and more, keep fresh solvers, where
+# incremental solving was measured 5x slower (prove/solver.py). The answers are the same; the
+# model a SAT answer comes with may differ, so a counterexample may show another of the
+# shortest traces (NOTE(obligations) in runner/batch.py).
+SMALL_SESSION_EVENTS = 64
+
+
 class ModelChecker:
     """One model's encoding and solver session: checks its properties one at a time, in any
     order or subset (verify_program checks all of them in report order; runner/batch.py's workers
@@ -85,7 +101,7 @@ class ModelChecker:
     def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions) -> None:
         self.prog, self.sources, self.options = prog, sources, options
         self.enc = encode_mod.encode(prog)
-        self.session = Session(options.solver)
+        self.session = Session(options.solver, small=len(prog.events) <= SMALL_SESSION_EVENTS)
         self.session.add(self.enc.base)
         self._coverage: tuple[CheckResult, str] | None = None
 
