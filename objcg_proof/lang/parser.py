@@ -70,16 +70,16 @@ _TOKEN_WORDS = {
 }
 
 
-def _describe_expected(expected: set[str]) -> str:
+def _describe_expected(expected: set[str], parser: lark.Lark | None = None, token_words: dict[str, str] = _TOKEN_WORDS) -> str:
     words = []
     for name in sorted(expected):
-        if name in _TOKEN_WORDS:
-            words.append(_TOKEN_WORDS[name])
+        if name in token_words:
+            words.append(token_words[name])
         elif name.isupper() and name.startswith("__ANON"):
             continue
         else:
             try:
-                pattern = _lark().get_terminal(name).pattern
+                pattern = (parser or _lark()).get_terminal(name).pattern
                 if pattern.type == "str":
                     words.append(repr(pattern.value))
                 else:
@@ -92,8 +92,9 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words)
 
 
-class _Builder(Transformer[Token, Any]):
-    """lark tree -> syntax nodes. Positions come from propagate_positions."""
+class SpannedTransformer(Transformer[Token, Any]):
+    """A lark Transformer that knows its file and gives spans: of a rule's node (from
+    propagate_positions) and of a token. The DSL's builder and lang/litmus_parser.py's share it."""
 
     def __init__(self, file: str) -> None:
         super().__init__()
@@ -107,6 +108,10 @@ class _Builder(Transformer[Token, Any]):
     def _tspan(self, tok: Token) -> Span:
         end_col = (tok.end_column or tok.column or 0)
         return Span(self.file, tok.line or 0, tok.column or 0, tok.end_line or tok.line or 0, end_col)
+
+
+class _Builder(SpannedTransformer):
+    """lark tree -> syntax nodes. Positions come from propagate_positions."""
 
     def _pointer_type(self, base: s.TypeRef, stars: list[Any]) -> s.TypeRef:
         """`base` with its `*`s: a pointer, or a pointer to a pointer; a third `*` is refused."""
@@ -447,10 +452,10 @@ def _parsed(text: str, file: str) -> tuple[s.Decl | s.ReuseDecl, ...]:
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, text, file) from None
+        raise syntax_error(exc, text, file) from None
     builder = _Builder(file)
     try:
-        items = _transform(builder, tree, file)
+        items = transform(builder, tree, file)
     except VisitError as exc:
         if isinstance(exc.orig_exc, UserError):
             raise exc.orig_exc from None
@@ -464,9 +469,10 @@ def _parsed(text: str, file: str) -> tuple[s.Decl | s.ReuseDecl, ...]:
     return tuple(decls)
 
 
-def _transform(builder: _Builder, tree: Tree[Token], file: str) -> Any:
+def transform(builder: Any, tree: Tree[Token], file: str) -> Any:
     """`builder.transform(tree)` without recursion (lark's Transformer recurses once per level
-    of the tree), refusing nesting deeper than MAX_NESTING (NOTE(nesting))."""
+    of the tree), refusing nesting deeper than MAX_NESTING (NOTE(nesting)). `builder`: a
+    Transformer with a `_span(meta)` method (this module's, or lang/litmus_parser.py's)."""
     stack: list[tuple[Tree[Token], Any, list[Any]]] = [(tree, iter(tree.children), [])]
     while True:
         node, todo, done = stack[-1]
@@ -524,7 +530,10 @@ def _meta_of(node: Any) -> Any:
     return node.meta if isinstance(node, Tree) else node   # a Token has line, column, end_... itself
 
 
-def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
+def syntax_error(exc: UnexpectedInput, text: str, file: str, parser: lark.Lark | None = None,
+                 token_words: dict[str, str] = _TOKEN_WORDS) -> UserError:
+    """lark's exception as a diagnostic: where, what was found and what was expected (the names
+    of `parser`'s terminals, default the DSL's, read as `token_words` says)."""
     line = getattr(exc, "line", 0) or 1
     column = getattr(exc, "column", 0) or 1
     if isinstance(exc, UnexpectedToken):
@@ -533,7 +542,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
             found = "end of file"
         else:
             found = repr(str(tok))
-        expected = _describe_expected(set(exc.accepts or exc.expected))
+        expected = _describe_expected(set(exc.accepts or exc.expected), parser, token_words)
         msg = f"syntax error: unexpected {found}; expected {expected}"
         if tok.type == "$END":
             line, column = _end_of_text(text)
@@ -544,10 +553,10 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> UserError:
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
         msg = f"syntax error: unexpected character {ch!r}"
         if exc.allowed:
-            msg += f"; expected {_describe_expected(set(exc.allowed))}"
+            msg += f"; expected {_describe_expected(set(exc.allowed), parser, token_words)}"
     elif isinstance(exc, UnexpectedEOF):
         line, column = _end_of_text(text)
-        msg = f"syntax error: unexpected end of file; expected {_describe_expected(set(exc.expected))}"
+        msg = f"syntax error: unexpected end of file; expected {_describe_expected(set(exc.expected), parser, token_words)}"
     else:
         msg = "syntax error"
     return UserError(Diagnostic(Span(file, line, column, line, column + 1), msg))
@@ -580,7 +589,7 @@ def _load(path: Path, shown: str, sources: SourceCache, stack: tuple[Path, ...],
     except (OSError, RuntimeError) as exc:  # resolve(): a symlink loop met on the way
         raise error(where, f"cannot open '{printable(shown)}': {exc}") from None
     sources.opened[shown] = str(resolved)
-    text = _decode(data, shown, sources)
+    text = decode_source(data, shown, sources)
     if resolved in stack:
         raise error(where, f"include cycle: '{printable(shown)}' includes itself")
     if len(stack) >= MAX_INCLUDE_DEPTH:
@@ -610,7 +619,7 @@ def _shipped(given: dict[str, SourceFile], shown: str) -> tuple[bytes, Path]:
     return file.text.encode("utf-8"), Path(file.resolved)
 
 
-def _decode(data: bytes, shown: str, sources: SourceCache) -> str:
+def decode_source(data: bytes, shown: str, sources: SourceCache) -> str:
     """A model file's text; a byte that is not UTF-8 is an error at its line and column."""
     try:
         return data.decode("utf-8")
