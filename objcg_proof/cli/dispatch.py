@@ -68,6 +68,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("objcg_proof.cli.export", "export_main"),
     "mutate": ("objcg_proof.study.mutate", "mutate_main"),
     "compare": ("objcg_proof.study.compare", "compare_main"),
+    "litmus": ("objcg_proof.cli.litmus", "litmus_main"),
 }
 
 

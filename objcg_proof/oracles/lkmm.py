@@ -1,0 +1,332 @@
+"""The Linux-kernel memory model, evaluated on explicit executions of a litmus test.
+
+Input: a `litmus_syntax.LitmusTest`. Output: a `LitmusVerdict`: herd7's word for the final
+condition (Never, Sometimes, Always), the numbers of allowed executions that satisfy it and
+that do not, and the flags raised (data-race, mixed-accesses).
+
+How (docs/lkmm.md, sections 3-5): every combination of one path per thread
+(oracles/litmus_events.py), every reads-from that gives each read a write of its location and
+value (or the initial write), and every coherence order of each location's writes (initial
+write first) is a candidate execution; the relations of linux-kernel.cat are computed on it as
+sets of event pairs, and it is allowed when it passes coherence, atomicity, happens-before,
+propagation and plain-coherence. The `filter`, if any, keeps only the allowed executions it
+holds on. This is the independent evaluator docs/lkmm.md asks for: plain Python sets, no
+solver, no code shared with the prover. It covers the model without locks, RCU and SRCU
+(lock.cat, rcu-order, rb, which are the next step); tests that use them are refused by
+oracles/litmus_events.py.
+
+The relation names and definitions follow linux-kernel.cat and linux-kernel.bell one for one,
+each with the .cat line it implements in a comment.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from ..lang import litmus_syntax as ls
+from ..lang.diagnostics import NO_SPAN, error
+from .litmus_events import Event, ThreadPath, Value, initial_values, possible_writes, thread_paths
+
+Rel = frozenset[tuple[int, int]]
+MAX_CANDIDATES = 100_000   # candidate executions of one test, at most (a larger test is refused: ~1 ms each)
+MAX_WRITES_PER_LOCATION = 8   # writes to one location in one combination of paths (8! coherence orders)
+
+
+@dataclass(frozen=True)
+class LitmusVerdict:
+    """The outcome of one test: herd7's word for the final condition, the allowed executions
+    that satisfy it (`positive`) and that do not (`negative`), the flags some allowed execution
+    raises, and whether the quantified claim of the test (`exists`, `~exists`, `forall`) holds."""
+
+    test: str
+    verdict: str
+    positive: int
+    negative: int
+    flags: tuple[str, ...]
+    quantifier: str
+    holds: bool
+    candidates: int
+
+
+# ---- relation algebra on explicit pairs ------------------------------------------------------
+def seq(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> Rel:
+    """a ; b"""
+    after: dict[int, list[int]] = {}
+    for x, y in b:
+        after.setdefault(x, []).append(y)
+    return frozenset((x, z) for x, y in a for z in after.get(y, ()))
+
+
+def plus(r: Rel, n: int) -> Rel:
+    """r+ over events 0..n-1 (Warshall)."""
+    reach = [set() for _ in range(n)]
+    for x, y in r:
+        reach[x].add(y)
+    for k in range(n):
+        for i in range(n):
+            if k in reach[i]:
+                reach[i] |= reach[k]
+    return frozenset((i, j) for i in range(n) for j in reach[i])
+
+
+def ident(s: Iterable[int]) -> Rel:
+    return frozenset((x, x) for x in s)
+
+
+def restrict(r: Rel, left: frozenset[int] | None = None, right: frozenset[int] | None = None) -> Rel:
+    """[left] ; r ; [right]"""
+    return frozenset((x, y) for x, y in r if (left is None or x in left) and (right is None or y in right))
+
+
+def inverse(r: Rel) -> Rel:
+    return frozenset((y, x) for x, y in r)
+
+
+def acyclic(r: Rel, n: int) -> bool:
+    return not any(x == y for x, y in plus(r, n))
+
+
+# ---- one candidate execution -------------------------------------------------------------------
+@dataclass
+class Execution:
+    """Events (the initial writes first, then each thread's), with the static relations; rf and
+    co are set per candidate."""
+
+    events: list[Event]
+    thread: list[int]              # -1 for an initial write
+    po: Rel
+    rmw: Rel
+    addr: Rel
+    data: Rel
+    ctrl: Rel
+
+    def with_tag(self, *tags: str) -> frozenset[int]:
+        return frozenset(i for i, e in enumerate(self.events) if e.tags & set(tags))
+
+    def of_kind(self, kind: str) -> frozenset[int]:
+        return frozenset(i for i, e in enumerate(self.events) if e.kind == kind)
+
+
+def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
+    """Whether linux-kernel.cat (without locks and RCU) allows the execution, and its flags."""
+    n = len(x.events)
+    every = frozenset(range(n))
+    R, W, F = x.of_kind("R"), x.of_kind("W"), x.of_kind("F")
+    M = R | W
+    IW = x.with_tag("IW")
+    rmw_events = x.with_tag("rmw")
+    Once, Acquire, Release, Noreturn = x.with_tag("once"), x.with_tag("acquire"), x.with_tag("release"), x.with_tag("noreturn")
+    Id = ident(every)
+
+    def opt(r: Rel) -> Rel:          # r?
+        return r | Id
+
+    def star(r: Rel) -> Rel:         # r*
+        return plus(r, n) | Id
+
+    def fencerel(tags: Iterable[str]) -> Rel:   # fencerel(S) = (po & (_ * S)) ; po
+        return seq(restrict(x.po, None, x.with_tag(*tags)), x.po)
+
+    loc = frozenset((a, b) for a in M for b in M if x.events[a].loc == x.events[b].loc)
+    internal = frozenset((a, b) for a in every for b in every if x.thread[a] == x.thread[b] != -1)
+    ext = frozenset((a, b) for a in every for b in every if (a, b) not in internal and a != b)
+    fr = seq(inverse(rf), co)                                           # fr = rf^-1 ; co
+    rfe, rfi, coe, fre = rf & ext, rf & internal, co & ext, fr & ext
+    po_loc = x.po & loc
+
+    # linux-kernel.bell
+    Marked = (every - M) | IW | Once | Release | Acquire | frozenset(a for a, _ in x.rmw) | frozenset(b for _, b in x.rmw)
+    Plain = M - Marked
+    carry_dep = star(seq(x.data, rfi))                                  # carry-dep = (data ; rfi)*
+    addr, ctrl, data = seq(carry_dep, x.addr), seq(carry_dep, x.ctrl), seq(carry_dep, x.data)
+
+    # coherence and atomicity
+    com = rf | co | fr                                                   # com = rf | co | fr
+    if not acyclic(po_loc | com, n):                                     # acyclic po-loc | com as coherence
+        return False, ()
+    if x.rmw & seq(fre, coe):                                            # empty rmw & (fre ; coe) as atomic
+        return False, ()
+
+    # release, acquire and fences
+    acq_po = restrict(x.po, Acquire, M)                                  # acq-po = [Acquire] ; po ; [M]
+    po_rel = restrict(x.po, M, Release)                                  # po-rel = [M] ; po ; [Release]
+    R4rmb = R - Noreturn                                                 # R4rmb = R \ Noreturn
+    rmb = restrict(fencerel(["rmb"]), R4rmb, R4rmb)                      # rmb = [R4rmb] ; fencerel(Rmb) ; [R4rmb]
+    wmb = restrict(fencerel(["wmb"]), W, W)                              # wmb = [W] ; fencerel(Wmb) ; [W]
+    mb = (restrict(fencerel(["mb"]), M, M)                               # ([M] ; fencerel(Mb) ; [M])
+          | restrict(seq(seq(restrict(fencerel(["before-atomic"]), M, rmw_events), opt(x.po)), ident(M)))   # | ([M] ; fencerel(Before-atomic) ; [RMW] ; po? ; [M])
+          | restrict(seq(restrict(opt(x.po), M, rmw_events), fencerel(["after-atomic"])), None, M))       # | ([M] ; po? ; [RMW] ; fencerel(After-atomic) ; [M])
+    strong_fence = mb                                                    # strong-fence = mb | gp (no RCU: gp empty)
+    nonrw_fence = strong_fence | po_rel | acq_po
+    fence = nonrw_fence | wmb | rmb
+    barrier = (fencerel(["barrier", "rmb", "wmb", "mb", "before-atomic", "after-atomic", "acquire", "release"])
+               | restrict(x.po, None, Release) | restrict(x.po, Acquire, None))
+
+    # preserved program order
+    dep = addr | data                                                    # dep = addr | data
+    rwdep = restrict(dep | ctrl, None, W)                                # rwdep = (dep | ctrl) ; [W]
+    overwrite = co | fr
+    to_w = rwdep | (overwrite & internal) | restrict(seq(restrict(addr, None, Plain), wmb))   # to-w
+    to_r = addr | seq(restrict(dep, None, Marked), rfi)                  # to-r = addr | (dep ; [Marked] ; rfi)
+    ppo = to_r | to_w | fence                                            # ppo (no locks: po-unlock-lock-po empty)
+
+    # propagation
+    def a_cumul(r: Rel) -> Rel:                                          # A-cumul(r) = (rfe ; [Marked])? ; r
+        return seq(opt(restrict(rfe, None, Marked)), r)
+    rmw_sequence = star(seq(rf, x.rmw))                                  # rmw-sequence = (rf ; rmw)*
+    cumul_fence = seq(restrict(a_cumul(strong_fence | po_rel) | wmb, Marked, Marked), rmw_sequence)
+    prop = restrict(seq(seq(seq(opt(overwrite & ext), star(cumul_fence)), ident(Marked)), opt(rfe)), Marked, Marked)
+    hb = restrict(ppo | rfe | ((prop - Id) & internal), Marked, Marked)  # hb = [Marked] ; (ppo | rfe | ((prop \ id) & int)) ; [Marked]
+    if not acyclic(hb, n):                                               # acyclic hb as happens-before
+        return False, ()
+    pb = restrict(seq(seq(prop, strong_fence), star(hb)), None, Marked)  # pb = prop ; strong-fence ; hb* ; [Marked]
+    if not acyclic(pb, n):                                               # acyclic pb as propagation
+        return False, ()
+    # rb (RCU) is empty without RCU: irreflexive rb holds
+
+    # plain accesses and data races
+    xbstar = star(hb | pb)                                               # xbstar = (hb | pb | rb)*
+    vis = seq(seq(seq(star(cumul_fence), opt(rfe)), ident(Marked)),
+              seq(seq(strong_fence, ident(Marked)), xbstar) | (xbstar & internal))
+    w_pre_bounded = restrict(opt(addr | fence), Marked, None)           # [Marked] ; (addr | fence)?
+    r_pre_bounded = restrict(opt(addr | nonrw_fence | restrict(fencerel(["rmb"]), R4rmb, every - Noreturn)), Marked, None)
+    w_post_bounded = seq(restrict(opt(fence), None, Marked), rmw_sequence)
+    r_post_bounded = restrict(opt(nonrw_fence | restrict(fencerel(["rmb"]), every - Noreturn, R4rmb)), None, Marked)
+    ww_vis = fence | seq(seq(strong_fence, xbstar), w_pre_bounded) | seq(seq(w_post_bounded, vis), w_pre_bounded)
+    wr_vis = fence | seq(seq(strong_fence, xbstar), r_pre_bounded) | seq(seq(w_post_bounded, vis), r_pre_bounded)
+    rw_xbstar = fence | seq(seq(r_post_bounded, xbstar), w_pre_bounded)
+    pre_race = ext & (frozenset((a, b) for a in Plain for b in M) | frozenset((a, b) for a in M - IW for b in Plain))
+    wr_incoh = pre_race & rf & inverse(rw_xbstar)
+    rw_incoh = pre_race & fr & inverse(wr_vis)
+    ww_incoh = pre_race & co & inverse(ww_vis)
+    if wr_incoh | rw_incoh | ww_incoh:                                   # empty ... as plain-coherence
+        return False, ()
+
+    flags = []
+    plain_w = Plain & W
+    mixed = restrict(po_loc - barrier, plain_w, Marked) | restrict(po_loc - barrier, Marked, plain_w)
+    if mixed:
+        flags.append("mixed-accesses")
+    marked_w = frozenset((a, b) for a in Marked for b in W)
+    w_marked = frozenset((a, b) for a in W for b in Marked)
+    ww_nonrace = ww_vis & (marked_w | rw_xbstar) & (w_marked | wr_vis)
+    ww_race = (pre_race & co) - ww_nonrace
+    wr_race = (pre_race & seq(opt(co), rf)) - wr_vis - inverse(rw_xbstar)
+    rw_race = (pre_race & fr) - rw_xbstar
+    if ww_race | wr_race | rw_race:
+        flags.append("data-race")
+    return True, tuple(flags)
+
+
+# ---- the test ----------------------------------------------------------------------------------
+def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
+    """Every candidate execution of `test`, judged by the model; the verdict on its condition."""
+    init = initial_values(test)
+    values = possible_writes(test)
+    per_thread: list[list[ThreadPath]] = [[] for _ in test.threads]
+    for path in thread_paths(test, values):
+        per_thread[path.thread].append(path)
+    positive = negative = candidates = 0
+    flags: set[str] = set()
+    for combo in itertools.product(*per_thread):
+        x, finals_of = _assemble(init, combo)
+        for rf, co in _witnesses(x):
+            candidates += 1
+            if candidates > MAX_CANDIDATES:
+                raise error(test.span, f"more than {MAX_CANDIDATES} candidate executions: too large for the litmus checker")
+            ok, raised = allowed(x, rf, co)
+            if not ok:
+                continue
+            final = finals_of(co)
+            if test.filter is not None and not _holds(test.filter, final):
+                continue
+            flags.update(raised)
+            if _holds(test.condition, final):
+                positive += 1
+            else:
+                negative += 1
+    verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
+    holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
+    return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, candidates)
+
+
+def _assemble(init: dict[str, Value], combo: tuple[ThreadPath, ...]):  # type: ignore[no-untyped-def]
+    """The events of one path per thread, the initial writes first; and the final state of an
+    execution as a function of its coherence order."""
+    events: list[Event] = []
+    thread: list[int] = []
+    for name in sorted(init):
+        events.append(Event("W", name, init[name], frozenset({"IW"}), NO_SPAN))
+        thread.append(-1)
+    po: set[tuple[int, int]] = set()
+    rmw: set[tuple[int, int]] = set()
+    addr: set[tuple[int, int]] = set()
+    data: set[tuple[int, int]] = set()
+    ctrl: set[tuple[int, int]] = set()
+    registers: dict[tuple[int, str], Value] = {}
+    for path in combo:
+        base = len(events)
+        events.extend(path.events)
+        thread.extend([path.thread] * len(path.events))
+        po.update((base + i, base + j) for i in range(len(path.events)) for j in range(i + 1, len(path.events)))
+        for pairs, into in ((path.rmw, rmw), (path.addr, addr), (path.data, data), (path.ctrl, ctrl)):
+            into.update((base + a, base + b) for a, b in pairs)
+        registers.update(((path.thread, r), v) for r, v in path.registers)
+    x = Execution(events, thread, frozenset(po), frozenset(rmw), frozenset(addr), frozenset(data), frozenset(ctrl))
+
+    def finals(co: Rel) -> dict[object, Value]:
+        state: dict[object, Value] = {("reg", t, r): v for (t, r), v in registers.items()}
+        later = {a for a, _ in co}
+        for i, e in enumerate(events):
+            if e.kind == "W" and i not in later:
+                state[("loc", e.loc)] = e.value   # type: ignore[assignment]
+        return state
+    return x, finals
+
+
+def _witnesses(x: Execution) -> Iterator[tuple[Rel, Rel]]:
+    """Every reads-from (each read from a write of its location and value) and coherence order
+    (per location, the initial write first, then the others in any order)."""
+    reads = [i for i, e in enumerate(x.events) if e.kind == "R"]
+    writes_at: dict[str | None, list[int]] = {}
+    for i, e in enumerate(x.events):
+        if e.kind == "W":
+            writes_at.setdefault(e.loc, []).append(i)
+    sources = []
+    for r in reads:
+        ev = x.events[r]
+        sources.append([w for w in writes_at.get(ev.loc, []) if x.events[w].value == ev.value])
+        if not sources[-1]:
+            return   # a read no write of this combination can satisfy
+    orders_per_loc = []
+    for loc, ws in sorted(writes_at.items(), key=lambda kv: str(kv[0])):
+        first = [w for w in ws if "IW" in x.events[w].tags]
+        rest = [w for w in ws if w not in first]
+        if len(rest) > MAX_WRITES_PER_LOCATION:
+            raise error(x.events[rest[0]].span, f"more than {MAX_WRITES_PER_LOCATION} writes to '{loc}' in one execution: "
+                                               "too many coherence orders for the litmus checker")
+        orders_per_loc.append([first + list(p) for p in itertools.permutations(rest)])
+    for choice in itertools.product(*sources):
+        rf = frozenset(zip(choice, reads))
+        for orders in itertools.product(*orders_per_loc):
+            co = frozenset((o[i], o[j]) for o in orders for i in range(len(o)) for j in range(i + 1, len(o)))
+            yield rf, co
+
+
+def _holds(cond: ls.Cond, final: dict[object, Value]) -> bool:
+    if isinstance(cond, ls.Truth):
+        return cond.value
+    if isinstance(cond, ls.Not):
+        return not _holds(cond.operand, final)
+    if isinstance(cond, ls.And):
+        return _holds(cond.left, final) and _holds(cond.right, final)
+    if isinstance(cond, ls.Or):
+        return _holds(cond.left, final) or _holds(cond.right, final)
+    loc = cond.location
+    key: object = ("loc", loc.name) if isinstance(loc, ls.SharedLoc) else ("reg", loc.thread, loc.register)
+    if key not in final:
+        where = loc.name if isinstance(loc, ls.SharedLoc) else f"{loc.thread}:{loc.register}"
+        raise error(loc.span, f"'{where}' is not a location or register of this test")
+    return final[key] == cond.value

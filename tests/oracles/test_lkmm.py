@@ -1,0 +1,159 @@
+"""oracles/lkmm.py and `objcg-prove litmus`: the Linux-kernel memory model on litmus tests.
+
+The hand-written tests below are the classic shapes with the verdicts the LKMM's own
+documentation gives them (tools/memory-model/Documentation/explanation.txt: message passing
+needs ordering on both sides, store buffering needs a full barrier on both sides, coherence and
+atomicity always hold). The kernel's own tests must get herd7's verdict and execution counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from objcg_proof.cli.dispatch import main
+from objcg_proof.lang.diagnostics import SourceCache, UserError
+from objcg_proof.lang.litmus_parser import load_litmus, parse_litmus
+from objcg_proof.oracles.lkmm import check_litmus
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNEL_LITMUS = ROOT.parent / "shared" / "lkmm" / "litmus"
+
+
+def _mp(write_side: str, read_side: str) -> str:
+    return ("C MP\n{}\n"
+            f"P0(int *buf, int *flag) {{ WRITE_ONCE(*buf, 1); {write_side} }}\n"
+            f"P1(int *buf, int *flag) {{ int r0; int r1; {read_side} r1 = READ_ONCE(*buf); }}\n"
+            "exists (1:r0=1 /\\ 1:r1=0)\n")
+
+
+def _sb(fence: str) -> str:
+    return ("C SB\n{}\n"
+            f"P0(int *x, int *y) {{ int r0; WRITE_ONCE(*x, 1); {fence} r0 = READ_ONCE(*y); }}\n"
+            f"P1(int *x, int *y) {{ int r0; WRITE_ONCE(*y, 1); {fence} r0 = READ_ONCE(*x); }}\n"
+            "exists (0:r0=0 /\\ 1:r0=0)\n")
+
+
+CASES = [
+    # (name, text, verdict)
+    ("mp-unordered", _mp("WRITE_ONCE(*flag, 1);", "r0 = READ_ONCE(*flag);"), "Sometimes"),
+    ("mp-write-side-only", _mp("smp_store_release(flag, 1);", "r0 = READ_ONCE(*flag);"), "Sometimes"),
+    ("mp-release-acquire", _mp("smp_store_release(flag, 1);", "r0 = smp_load_acquire(flag);"), "Never"),
+    ("mp-wmb-rmb", _mp("smp_wmb(); WRITE_ONCE(*flag, 1);", "r0 = READ_ONCE(*flag); smp_rmb();"), "Never"),
+    ("mp-address-dependency", "C MPdep\n{ int *p = &z; int z = 0; }\n"
+     "P0(int **p, int *x) { WRITE_ONCE(*x, 1); smp_store_release(p, x); }\n"
+     "P1(int **p, int *x) { int *r0; int r1; r0 = READ_ONCE(*p); r1 = READ_ONCE(*r0); }\n"
+     "exists (1:r0=x /\\ 1:r1=0)\n", "Never"),
+    ("sb-unordered", _sb(""), "Sometimes"),
+    ("sb-wmb-is-not-enough", _sb("smp_wmb();"), "Sometimes"),
+    ("sb-mb", _sb("smp_mb();"), "Never"),
+    ("corr", "C CoRR\n{}\nP0(int *x) { WRITE_ONCE(*x, 1); }\n"
+     "P1(int *x) { int r0; int r1; r0 = READ_ONCE(*x); r1 = READ_ONCE(*x); }\nexists (1:r0=1 /\\ 1:r1=0)\n", "Never"),
+    ("atomic-incs-are-not-lost", "C inc\n{}\nP0(atomic_t *v) { atomic_inc(v); }\nP1(atomic_t *v) { atomic_inc(v); }\n"
+     "exists (v=1)\n", "Never"),
+    ("atomic-incs-both-land", "C inc2\n{}\nP0(atomic_t *v) { atomic_inc(v); }\nP1(atomic_t *v) { atomic_inc(v); }\n"
+     "forall (v=2)\n", "Always"),
+    ("plain-incs-are-lost", "C pinc\n{}\nP0(int *v) { int r0; r0 = *v; *v = r0 + 1; }\n"
+     "P1(int *v) { int r0; r0 = *v; *v = r0 + 1; }\nexists (v=1)\n", "Sometimes"),
+    ("filter", _sb("").replace("exists", "filter (0:r0=0)\nexists"), "Sometimes"),
+]
+
+
+@pytest.mark.parametrize("name,text,verdict", CASES, ids=[c[0] for c in CASES])
+def test_classic_shapes(name: str, text: str, verdict: str) -> None:
+    assert check_litmus(parse_litmus(text, f"{name}.litmus")).verdict == verdict
+
+
+def test_a_value_returning_rmw_is_a_full_barrier_and_a_relaxed_one_is_not() -> None:
+    """Store buffering with each store an xchg(): fully ordered, so the reads after it cannot
+    both miss the other store; with xchg_relaxed() they can."""
+    text = ("C SBx\n{}\nP0(int *x, int *y) { int r0; int r1; r1 = xchg(x, 1); r0 = READ_ONCE(*y); }\n"
+            "P1(int *x, int *y) { int r0; int r1; r1 = xchg(y, 1); r0 = READ_ONCE(*x); }\nexists (0:r0=0 /\\ 1:r0=0)\n")
+    assert check_litmus(parse_litmus(text, "sbx.litmus")).verdict == "Never"
+    assert check_litmus(parse_litmus(text.replace("xchg(", "xchg_relaxed("), "sbr.litmus")).verdict == "Sometimes"
+
+
+def test_a_plain_race_is_flagged() -> None:
+    text = "C race\n{}\nP0(int *x) { *x = 1; }\nP1(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (1:r0=1)\n"
+    v = check_litmus(parse_litmus(text, "race.litmus"))
+    assert v.verdict == "Sometimes" and "data-race" in v.flags
+    marked = check_litmus(parse_litmus(text.replace("*x = 1;", "WRITE_ONCE(*x, 1);"), "norace.litmus"))
+    assert marked.flags == ()
+
+
+def test_quantifiers_say_whether_the_claim_holds() -> None:
+    sb = _sb("")
+    assert check_litmus(parse_litmus(sb, "a")).holds
+    assert not check_litmus(parse_litmus(sb.replace("exists", "~exists"), "b")).holds
+    assert not check_litmus(parse_litmus(sb.replace("exists", "forall"), "c")).holds
+    assert check_litmus(parse_litmus(_sb("smp_mb();").replace("exists", "~exists"), "d")).holds
+
+
+def test_locks_and_rcu_are_refused_with_a_location() -> None:
+    text = "C lk\n{}\nP0(spinlock_t *l, int *x) {\n\tspin_lock(l);\n\tWRITE_ONCE(*x, 1);\n}\nexists (x=1)\n"
+    with pytest.raises(UserError) as exc:
+        check_litmus(parse_litmus(text, "lk.litmus"))
+    [d] = exc.value.diagnostics
+    assert (d.span.line, d.span.column) == (4, 2) and "'spin_lock' is not supported" in d.message
+
+
+def _kernel_rows() -> list[dict[str, str]]:
+    if not KERNEL_LITMUS.is_dir():
+        pytest.skip(f"the kernel's litmus tests are not beside the project ({KERNEL_LITMUS})")
+    with open(KERNEL_LITMUS / "expected.tsv", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_the_kernels_tests_get_herd7s_verdicts_and_counts() -> None:
+    checked = refused = 0
+    for row in _kernel_rows():
+        path = KERNEL_LITMUS / row["path"]
+        text = path.read_text(encoding="utf-8")
+        uses_locks_or_rcu = any(w in text for w in ("spin_", "rcu_read_lock", "synchronize_rcu"))
+        try:
+            v = check_litmus(load_litmus(str(path), SourceCache()))
+        except UserError as exc:
+            assert uses_locks_or_rcu, (row["path"], exc.diagnostics[0].message)
+            refused += 1
+            continue
+        assert not uses_locks_or_rcu, row["path"]
+        assert (v.verdict, str(v.positive), str(v.negative)) == (row["herd7"], row["positive"], row["negative"]), row["path"]
+        checked += 1
+    assert (checked, refused) == (31, 16)
+
+
+def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sb.litmus").write_text(_sb(""), encoding="utf-8")
+    (tmp_path / "mp.litmus").write_text(_mp("smp_store_release(flag, 1);", "r0 = smp_load_acquire(flag);"), encoding="utf-8")
+    assert main(["litmus", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{tmp_path / 'mp.litmus'}: Observation MP Never 0 3 (exists does not hold)",
+                   f"{tmp_path / 'sb.litmus'}: Observation SB Sometimes 1 3 (exists holds)",
+                   "litmus: 2 tests checked"]
+    assert main(["litmus", "--json", str(tmp_path / "sb.litmus")]) == 0
+    [record] = json.loads(capsys.readouterr().out)["results"]
+    assert record == {"file": str(tmp_path / "sb.litmus"), "test": "SB", "verdict": "Sometimes", "positive": 1,
+                      "negative": 3, "quantifier": "exists", "holds": True, "flags": []}
+
+
+def test_the_command_reports_bad_input_and_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.litmus").write_text("C a\n{}\nP0(int *x) { WRITE_ONCE(*x, 1) }\nexists (x=1)\n", encoding="utf-8")
+    (tmp_path / "b.litmus").write_text(_sb(""), encoding="utf-8")
+    assert main(["litmus", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert f"{tmp_path / 'a.litmus'}:3:32: error: syntax error: unexpected '}}'; expected ';'" in captured.err
+    assert "Observation SB Sometimes 1 3" in captured.out and "1 refused or bad input" in captured.out
+
+
+def test_a_test_too_large_to_enumerate_is_refused_not_guessed() -> None:
+    text = "C big\n{}\n" + "".join(
+        f"P{t}(int *x) {{ " + " ".join(f"WRITE_ONCE(*x, {3 * t + k});" for k in range(1, 4)) + " }\n" for t in range(3)
+    ) + "exists (x=1)\n"
+    # nine writes to x in every execution: 9! coherence orders
+    with pytest.raises(UserError) as exc:
+        check_litmus(parse_litmus(text, "big.litmus"))
+    [d] = exc.value.diagnostics
+    assert d.span.line == 3 and "too many coherence orders" in d.message
