@@ -10,8 +10,8 @@ write later, by oracles/lkmm.py, which picks reads-from and coherence and applie
 
 Values are ints, or the name of a shared variable for its address (`&x`, a parameter `int *x`).
 The primitives and their events follow linux-kernel.def; what the kernel's tests use beyond it
-(`atomic_add_unless`) follows herd7. Locks, RCU and SRCU are refused here with a clear error
-until oracles/lkmm.py has their axioms.
+(`atomic_add_unless`) follows herd7. Locks and SRCU are refused here with a clear error until
+oracles/lkmm.py has their axioms.
 """
 
 from __future__ import annotations
@@ -302,17 +302,18 @@ def _c_div(a: int, b: int) -> int:
 
 
 _FENCES = {"smp_mb": "mb", "smp_rmb": "rmb", "smp_wmb": "wmb", "barrier": "barrier",
-           "smp_mb__before_atomic": "before-atomic", "smp_mb__after_atomic": "after-atomic"}
+           "smp_mb__before_atomic": "before-atomic", "smp_mb__after_atomic": "after-atomic",
+           "rcu_read_lock": "rcu-lock", "rcu_read_unlock": "rcu-unlock", "synchronize_rcu": "sync-rcu",
+           "synchronize_rcu_expedited": "sync-rcu"}
 _LOADS = {"READ_ONCE": (False, "once"), "rcu_dereference": (False, "once"), "smp_load_acquire": (True, "acquire"),
           "atomic_read": (True, "once"), "atomic_read_acquire": (True, "acquire")}
 _STORES = {"WRITE_ONCE": (False, "once"), "rcu_assign_pointer": (False, "release"), "smp_store_release": (True, "release"),
            "smp_store_mb": (False, "once"), "atomic_set": (True, "once"), "atomic_set_release": (True, "release")}
 _UNSUPPORTED = {n: "spinlocks come with lock.cat" for n in ("spin_lock", "spin_unlock", "spin_trylock", "spin_is_locked",
                                                               "smp_mb__after_spinlock", "smp_mb__after_unlock_lock")}
-_UNSUPPORTED.update({n: "RCU comes with the rcu axiom" for n in ("rcu_read_lock", "rcu_read_unlock", "synchronize_rcu",
-                                                                  "synchronize_rcu_expedited", "srcu_read_lock",
-                                                                  "srcu_read_unlock", "synchronize_srcu",
-                                                                  "smp_mb__after_srcu_read_unlock")})
+_UNSUPPORTED.update({n: "SRCU comes with its own axioms" for n in ("srcu_read_lock", "srcu_read_unlock", "synchronize_srcu",
+                                                                     "synchronize_srcu_expedited",
+                                                                     "smp_mb__after_srcu_read_unlock")})
 
 
 def _rmw_shape(name: str) -> tuple[str, str, int, int] | None:

@@ -11,8 +11,8 @@ write first) is a candidate execution; the relations of linux-kernel.cat are com
 sets of event pairs, and it is allowed when it passes coherence, atomicity, happens-before,
 propagation and plain-coherence. The `filter`, if any, keeps only the allowed executions it
 holds on. This is the independent evaluator docs/lkmm.md asks for: plain Python sets, no
-solver, no code shared with the prover. It covers the model without locks, RCU and SRCU
-(lock.cat, rcu-order, rb, which are the next step); tests that use them are refused by
+solver, no code shared with the prover. It covers the model with RCU and without spinlocks and
+SRCU (lock.cat and the SRCU alternatives are the next step); tests that use them are refused by
 oracles/litmus_events.py.
 
 The relation names and definitions follow linux-kernel.cat and linux-kernel.bell one for one,
@@ -101,6 +101,8 @@ class Execution:
     addr: Rel
     data: Rel
     ctrl: Rel
+    rscs: Rel = frozenset()                 # rcu-rscs: matched rcu_read_lock/unlock pairs
+    rcu_flags: tuple[str, ...] = ()         # unmatched-rcu-lock, unmatched-rcu-unlock
 
     def with_tag(self, *tags: str) -> frozenset[int]:
         return frozenset(i for i, e in enumerate(self.events) if e.tags & set(tags))
@@ -110,7 +112,7 @@ class Execution:
 
 
 def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
-    """Whether linux-kernel.cat (without locks and RCU) allows the execution, and its flags."""
+    """Whether linux-kernel.cat (without locks and SRCU) allows the execution, and its flags."""
     n = len(x.events)
     every = frozenset(range(n))
     R, W, F = x.of_kind("R"), x.of_kind("W"), x.of_kind("F")
@@ -158,10 +160,12 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     mb = (restrict(fencerel(["mb"]), M, M)                               # ([M] ; fencerel(Mb) ; [M])
           | restrict(seq(seq(restrict(fencerel(["before-atomic"]), M, rmw_events), opt(x.po)), ident(M)))   # | ([M] ; fencerel(Before-atomic) ; [RMW] ; po? ; [M])
           | restrict(seq(restrict(opt(x.po), M, rmw_events), fencerel(["after-atomic"])), None, M))       # | ([M] ; po? ; [RMW] ; fencerel(After-atomic) ; [M])
-    strong_fence = mb                                                    # strong-fence = mb | gp (no RCU: gp empty)
+    gp = seq(restrict(x.po, None, x.with_tag("sync-rcu")), opt(x.po))   # gp = po ; [Sync-rcu | Sync-srcu] ; po?
+    strong_fence = mb | gp                                               # strong-fence = mb | gp
     nonrw_fence = strong_fence | po_rel | acq_po
     fence = nonrw_fence | wmb | rmb
-    barrier = (fencerel(["barrier", "rmb", "wmb", "mb", "before-atomic", "after-atomic", "acquire", "release"])
+    barrier = (fencerel(["barrier", "rmb", "wmb", "mb", "sync-rcu", "before-atomic", "after-atomic", "acquire", "release",
+                         "rcu-lock", "rcu-unlock"])
                | restrict(x.po, None, Release) | restrict(x.po, Acquire, None))
 
     # preserved program order
@@ -184,10 +188,20 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     pb = restrict(seq(seq(prop, strong_fence), star(hb)), None, Marked)  # pb = prop ; strong-fence ; hb* ; [Marked]
     if not acyclic(pb, n):                                               # acyclic pb as propagation
         return False, ()
-    # rb (RCU) is empty without RCU: irreflexive rb holds
+    # RCU
+    rcu_rscsi = inverse(x.rscs)                                          # rcu-rscsi = rcu-rscs^-1
+    rcu_gp = ident(x.with_tag("sync-rcu"))                               # rcu-gp = [Sync-rcu]
+    rcu_link = seq(seq(seq(seq(opt(x.po), star(hb)), star(pb)), prop), x.po)   # rcu-link = po? ; hb* ; pb* ; prop ; po
+    rcu_order = _rcu_order(rcu_gp, rcu_rscsi, rcu_link)
+    rcu_fence = seq(seq(x.po, rcu_order), opt(x.po))                    # rcu-fence = po ; rcu-order ; po?
+    fence = fence | rcu_fence                                            # let fence = fence | rcu-fence
+    strong_fence = strong_fence | rcu_fence                              # let strong-fence = strong-fence | rcu-fence
+    rb = restrict(seq(seq(seq(prop, rcu_fence), star(hb)), star(pb)), None, Marked)   # rb = prop ; rcu-fence ; hb* ; pb* ; [Marked]
+    if any(a == b for a, b in rb):                                       # irreflexive rb as rcu
+        return False, ()
 
     # plain accesses and data races
-    xbstar = star(hb | pb)                                               # xbstar = (hb | pb | rb)*
+    xbstar = star(hb | pb | rb)                                          # xbstar = (hb | pb | rb)*
     vis = seq(seq(seq(star(cumul_fence), opt(rfe)), ident(Marked)),
               seq(seq(strong_fence, ident(Marked)), xbstar) | (xbstar & internal))
     w_pre_bounded = restrict(opt(addr | fence), Marked, None)           # [Marked] ; (addr | fence)?
@@ -204,7 +218,7 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     if wr_incoh | rw_incoh | ww_incoh:                                   # empty ... as plain-coherence
         return False, ()
 
-    flags = []
+    flags = list(x.rcu_flags)
     plain_w = Plain & W
     mixed = restrict(po_loc - barrier, plain_w, Marked) | restrict(po_loc - barrier, Marked, plain_w)
     if mixed:
@@ -218,6 +232,43 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     if ww_race | wr_race | rw_race:
         flags.append("data-race")
     return True, tuple(flags)
+
+
+def _rcu_order(gp: Rel, rscsi: Rel, link: Rel) -> Rel:
+    """rcu-order, the least fixed point of its recursive definition in linux-kernel.cat (the
+    SRCU alternatives are empty: SRCU is refused)."""
+    order: Rel = frozenset()
+    while True:
+        grown = (gp                                                      # rcu-gp
+                 | seq(seq(gp, link), rscsi)                             # | (rcu-gp ; rcu-link ; rcu-rscsi)
+                 | seq(seq(rscsi, link), gp)                             # | (rcu-rscsi ; rcu-link ; rcu-gp)
+                 | seq(seq(seq(seq(gp, link), order), link), rscsi)      # | (rcu-gp ; rcu-link ; rcu-order ; rcu-link ; rcu-rscsi)
+                 | seq(seq(seq(seq(rscsi, link), order), link), gp)      # | (rcu-rscsi ; rcu-link ; rcu-order ; rcu-link ; rcu-gp)
+                 | seq(seq(order, link), order))                         # | (rcu-order ; rcu-link ; rcu-order)
+        if grown == order:
+            return order
+        order = grown
+
+
+def rcu_sections(events: list[Event], thread: list[int]) -> tuple[Rel, tuple[str, ...]]:
+    """rcu-rscs of linux-kernel.bell: each rcu_read_unlock() matched with the nearest unmatched
+    rcu_read_lock() before it in its thread (nested sections give nested pairs); the flags for
+    what stays unmatched."""
+    pairs: set[tuple[int, int]] = set()
+    flags: set[str] = set()
+    open_by_thread: dict[int, list[int]] = {}
+    for i, e in enumerate(events):   # events are in program order within each thread
+        if "rcu-lock" in e.tags:
+            open_by_thread.setdefault(thread[i], []).append(i)
+        elif "rcu-unlock" in e.tags:
+            stack = open_by_thread.get(thread[i], [])
+            if stack:
+                pairs.add((stack.pop(), i))
+            else:
+                flags.add("unmatched-rcu-unlock")
+    if any(open_by_thread.values()):
+        flags.add("unmatched-rcu-lock")
+    return frozenset(pairs), tuple(sorted(flags))
 
 
 # ---- the test ----------------------------------------------------------------------------------
@@ -274,7 +325,9 @@ def _assemble(init: dict[str, Value], combo: tuple[ThreadPath, ...]):  # type: i
         for pairs, into in ((path.rmw, rmw), (path.addr, addr), (path.data, data), (path.ctrl, ctrl)):
             into.update((base + a, base + b) for a, b in pairs)
         registers.update(((path.thread, r), v) for r, v in path.registers)
-    x = Execution(events, thread, frozenset(po), frozenset(rmw), frozenset(addr), frozenset(data), frozenset(ctrl))
+    rscs, rcu_flags = rcu_sections(events, thread)
+    x = Execution(events, thread, frozenset(po), frozenset(rmw), frozenset(addr), frozenset(data), frozenset(ctrl),
+                  rscs, rcu_flags)
 
     def finals(co: Rel) -> dict[object, Value]:
         state: dict[object, Value] = {("reg", t, r): v for (t, r), v in registers.items()}
