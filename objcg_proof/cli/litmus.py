@@ -5,8 +5,8 @@ Each FILE is a litmus test in the kernel's C format, or a directory searched for
 Per test: `FILE: Observation NAME VERDICT POSITIVE NEGATIVE`, as herd7 prints it, then whether
 the test's own claim (`exists`, `~exists`, `forall`) holds, and any flag (data-race,
 mixed-accesses). The verdicts come from oracles/lkmm.py, which evaluates the model on every
-candidate execution; spinlocks and SRCU are not in it yet, and a test using them is refused
-with a located error. Exit status: 0 every test got a verdict; 2 some file was bad input or refused
+candidate execution; SRCU is not in it yet, and a test using it is refused with a located
+error. Exit status: 0 every test got a verdict; 2 some file was bad input or refused
 (the others are still checked and printed).
 """
 

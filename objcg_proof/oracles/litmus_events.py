@@ -10,8 +10,8 @@ write later, by oracles/lkmm.py, which picks reads-from and coherence and applie
 
 Values are ints, or the name of a shared variable for its address (`&x`, a parameter `int *x`).
 The primitives and their events follow linux-kernel.def; what the kernel's tests use beyond it
-(`atomic_add_unless`) follows herd7. Locks and SRCU are refused here with a clear error until
-oracles/lkmm.py has their axioms.
+(`atomic_add_unless`) follows herd7; spinlocks follow lock.cat. SRCU is refused here with a clear
+error until oracles/lkmm.py has its axioms.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ class ThreadPath:
     data: frozenset[tuple[int, int]]
     ctrl: frozenset[tuple[int, int]]
     registers: tuple[tuple[str, Value], ...]
+
+
+class _Infeasible(Exception):
+    """The path cannot happen: a spin_lock() that reads the lock held (herd7 has only the
+    executions in which every spin_lock() takes the lock)."""
 
 
 class _NeedValue(Exception):
@@ -203,6 +208,8 @@ class _Run:
             if name == "smp_store_mb":
                 self.fence("mb", c.span)
             return 0, frozenset()
+        if name in _LOCKS:
+            return self.lock(c)
         if name in _UNSUPPORTED:
             raise error(c.span, f"'{name}' is not supported by the litmus checker yet: {_UNSUPPORTED[name]} "
                                 "(docs/lkmm.md)")
@@ -223,6 +230,33 @@ class _Run:
         if not isinstance(arg, s.Deref):
             raise error(arg.span, "expected '*p' here (READ_ONCE, WRITE_ONCE, rcu_dereference and rcu_assign_pointer take the location)")
         return self.location(arg.operand)
+
+    def lock(self, c: s.Call) -> tuple[Value, frozenset[int]]:
+        """A spinlock primitive on the lock word (0 free, 1 held), as lock.cat sees it:
+        spin_lock() a read of the free lock (LKR, an acquire) and the write that takes it (LKW),
+        an RMW pair; spin_unlock() the write that frees it (UL, a release); spin_is_locked() a
+        read of a held lock (LF) or of a free one (RU); spin_trylock() a spin_lock() when it
+        reads the lock free, an LF when not."""
+        self._arity(c, 1)
+        loc, adeps = self.location(c.args[0])
+        if c.func == "spin_unlock":
+            self.write(loc, 0, frozenset({"ul", "release"}), c.span, adeps, frozenset())
+            return 0, frozenset()
+        if self.used >= len(self.reads):
+            raise _NeedValue(loc)
+        free = self.reads[self.used] == 0
+        if c.func == "spin_lock" and not free:
+            raise _Infeasible()
+        if c.func == "spin_is_locked":
+            _, r = self.read(loc, frozenset({"ru" if free else "lf"}), c.span, adeps)
+            return int(not free), frozenset({r})
+        if not free:   # a failed spin_trylock
+            _, r = self.read(loc, frozenset({"lf"}), c.span, adeps)
+            return 0, frozenset({r})
+        _, r = self.read(loc, frozenset({"lkr", "acquire"}), c.span, adeps)
+        w = self.write(loc, 1, frozenset({"lkw"}), c.span, adeps, frozenset())
+        self.rmw.add((r, w))
+        return 1, frozenset({r})
 
     def atomic(self, c: s.Call, kind: str, order: str, pointer_at: int, n_args: int) -> tuple[Value, frozenset[int]]:
         """A read-modify-write (docs/lkmm.md, section 2): `kind` says what it writes and
@@ -303,17 +337,17 @@ def _c_div(a: int, b: int) -> int:
 
 _FENCES = {"smp_mb": "mb", "smp_rmb": "rmb", "smp_wmb": "wmb", "barrier": "barrier",
            "smp_mb__before_atomic": "before-atomic", "smp_mb__after_atomic": "after-atomic",
+           "smp_mb__after_spinlock": "after-spinlock", "smp_mb__after_unlock_lock": "after-unlock-lock",
            "rcu_read_lock": "rcu-lock", "rcu_read_unlock": "rcu-unlock", "synchronize_rcu": "sync-rcu",
            "synchronize_rcu_expedited": "sync-rcu"}
 _LOADS = {"READ_ONCE": (False, "once"), "rcu_dereference": (False, "once"), "smp_load_acquire": (True, "acquire"),
           "atomic_read": (True, "once"), "atomic_read_acquire": (True, "acquire")}
 _STORES = {"WRITE_ONCE": (False, "once"), "rcu_assign_pointer": (False, "release"), "smp_store_release": (True, "release"),
            "smp_store_mb": (False, "once"), "atomic_set": (True, "once"), "atomic_set_release": (True, "release")}
-_UNSUPPORTED = {n: "spinlocks come with lock.cat" for n in ("spin_lock", "spin_unlock", "spin_trylock", "spin_is_locked",
-                                                              "smp_mb__after_spinlock", "smp_mb__after_unlock_lock")}
-_UNSUPPORTED.update({n: "SRCU comes with its own axioms" for n in ("srcu_read_lock", "srcu_read_unlock", "synchronize_srcu",
+_LOCKS = ("spin_lock", "spin_unlock", "spin_trylock", "spin_is_locked")
+_UNSUPPORTED = {n: "SRCU comes with its own axioms" for n in ("srcu_read_lock", "srcu_read_unlock", "synchronize_srcu",
                                                                      "synchronize_srcu_expedited",
-                                                                     "smp_mb__after_srcu_read_unlock")})
+                                                                     "smp_mb__after_srcu_read_unlock")}
 
 
 def _rmw_shape(name: str) -> tuple[str, str, int, int] | None:
@@ -389,6 +423,8 @@ def _paths(test: ls.LitmusTest, th: ls.Thread, values: dict[str, set[Value]]) ->
             run.run()
         except _NeedValue as need:
             todo.extend(reads + (v,) for v in sorted(values.get(need.loc, {0}), key=repr, reverse=True))
+            continue
+        except _Infeasible:
             continue
         params = {p.name for p in th.params} - run.declared
         registers = tuple(sorted((r, v) for r, (v, _) in run.regs.items() if r not in params))

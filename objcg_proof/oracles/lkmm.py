@@ -11,9 +11,9 @@ write first) is a candidate execution; the relations of linux-kernel.cat are com
 sets of event pairs, and it is allowed when it passes coherence, atomicity, happens-before,
 propagation and plain-coherence. The `filter`, if any, keeps only the allowed executions it
 holds on. This is the independent evaluator docs/lkmm.md asks for: plain Python sets, no
-solver, no code shared with the prover. It covers the model with RCU and without spinlocks and
-SRCU (lock.cat and the SRCU alternatives are the next step); tests that use them are refused by
-oracles/litmus_events.py.
+solver, no code shared with the prover. It covers the model with spinlocks (lock.cat, through
+the lock word's values: oracles/litmus_events.py) and RCU, without SRCU; a test using SRCU is
+refused by oracles/litmus_events.py.
 
 The relation names and definitions follow linux-kernel.cat and linux-kernel.bell one for one,
 each with the .cat line it implements in a comment.
@@ -112,7 +112,7 @@ class Execution:
 
 
 def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
-    """Whether linux-kernel.cat (without locks and SRCU) allows the execution, and its flags."""
+    """Whether linux-kernel.cat (without SRCU) allows the execution, and its flags."""
     n = len(x.events)
     every = frozenset(range(n))
     R, W, F = x.of_kind("R"), x.of_kind("W"), x.of_kind("F")
@@ -139,7 +139,9 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     po_loc = x.po & loc
 
     # linux-kernel.bell
-    Marked = (every - M) | IW | Once | Release | Acquire | frozenset(a for a, _ in x.rmw) | frozenset(b for _, b in x.rmw)
+    LKR, LKW, UL = x.with_tag("lkr"), x.with_tag("lkw"), x.with_tag("ul")
+    Marked = (every - M) | IW | Once | Release | Acquire | frozenset(a for a, _ in x.rmw) | frozenset(b for _, b in x.rmw) \
+        | x.with_tag("lkr", "lkw", "ul", "lf", "ru")                    # | LKR | LKW | UL | LF | RL | RU
     Plain = M - Marked
     carry_dep = star(seq(x.data, rfi))                                  # carry-dep = (data ; rfi)*
     addr, ctrl, data = seq(carry_dep, x.addr), seq(carry_dep, x.ctrl), seq(carry_dep, x.data)
@@ -153,13 +155,16 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
 
     # release, acquire and fences
     acq_po = restrict(x.po, Acquire, M)                                  # acq-po = [Acquire] ; po ; [M]
+    po_unlock_lock_po = seq(seq(restrict(x.po, None, UL), restrict(x.po | rf, None, LKR)), x.po)   # po ; [UL] ; (po|rf) ; [LKR] ; po
     po_rel = restrict(x.po, M, Release)                                  # po-rel = [M] ; po ; [Release]
     R4rmb = R - Noreturn                                                 # R4rmb = R \ Noreturn
     rmb = restrict(fencerel(["rmb"]), R4rmb, R4rmb)                      # rmb = [R4rmb] ; fencerel(Rmb) ; [R4rmb]
     wmb = restrict(fencerel(["wmb"]), W, W)                              # wmb = [W] ; fencerel(Wmb) ; [W]
     mb = (restrict(fencerel(["mb"]), M, M)                               # ([M] ; fencerel(Mb) ; [M])
           | restrict(seq(seq(restrict(fencerel(["before-atomic"]), M, rmw_events), opt(x.po)), ident(M)))   # | ([M] ; fencerel(Before-atomic) ; [RMW] ; po? ; [M])
-          | restrict(seq(restrict(opt(x.po), M, rmw_events), fencerel(["after-atomic"])), None, M))       # | ([M] ; po? ; [RMW] ; fencerel(After-atomic) ; [M])
+          | restrict(seq(restrict(opt(x.po), M, rmw_events), fencerel(["after-atomic"])), None, M)        # | ([M] ; po? ; [RMW] ; fencerel(After-atomic) ; [M])
+          | restrict(seq(restrict(opt(x.po), M, LKW), fencerel(["after-spinlock"])), None, M)             # | ([M] ; po? ; [LKW] ; fencerel(After-spinlock) ; [M])
+          | restrict(seq(restrict(po_unlock_lock_po, M, x.with_tag("after-unlock-lock")), x.po), None, M))  # | ([M] ; po-unlock-lock-po ; [After-unlock-lock] ; po ; [M])
     gp = seq(restrict(x.po, None, x.with_tag("sync-rcu")), opt(x.po))   # gp = po ; [Sync-rcu | Sync-srcu] ; po?
     strong_fence = mb | gp                                               # strong-fence = mb | gp
     nonrw_fence = strong_fence | po_rel | acq_po
@@ -174,13 +179,13 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
     overwrite = co | fr
     to_w = rwdep | (overwrite & internal) | restrict(seq(restrict(addr, None, Plain), wmb))   # to-w
     to_r = addr | seq(restrict(dep, None, Marked), rfi)                  # to-r = addr | (dep ; [Marked] ; rfi)
-    ppo = to_r | to_w | fence                                            # ppo (no locks: po-unlock-lock-po empty)
+    ppo = to_r | to_w | fence | (po_unlock_lock_po & internal)           # ppo = to-r | to-w | fence | (po-unlock-lock-po & int)
 
     # propagation
     def a_cumul(r: Rel) -> Rel:                                          # A-cumul(r) = (rfe ; [Marked])? ; r
         return seq(opt(restrict(rfe, None, Marked)), r)
     rmw_sequence = star(seq(rf, x.rmw))                                  # rmw-sequence = (rf ; rmw)*
-    cumul_fence = seq(restrict(a_cumul(strong_fence | po_rel) | wmb, Marked, Marked), rmw_sequence)
+    cumul_fence = seq(restrict(a_cumul(strong_fence | po_rel) | wmb | po_unlock_lock_po, Marked, Marked), rmw_sequence)
     prop = restrict(seq(seq(seq(opt(overwrite & ext), star(cumul_fence)), ident(Marked)), opt(rfe)), Marked, Marked)
     hb = restrict(ppo | rfe | ((prop - Id) & internal), Marked, Marked)  # hb = [Marked] ; (ppo | rfe | ((prop \ id) & int)) ; [Marked]
     if not acyclic(hb, n):                                               # acyclic hb as happens-before

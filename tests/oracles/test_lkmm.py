@@ -37,6 +37,12 @@ def _sb(fence: str) -> str:
             "exists (0:r0=0 /\\ 1:r0=0)\n")
 
 
+def _locked_inc(lock: str, unlock: str) -> str:
+    """Two increments of a plain counter, each inside the lock or not."""
+    body = f"{{ int r0; {lock} r0 = READ_ONCE(*x); WRITE_ONCE(*x, r0 + 1); {unlock} }}"
+    return f"C inc\n{{}}\nP0(int *x, spinlock_t *l) {body}\nP1(int *x, spinlock_t *l) {body}\nexists (x=1)\n"
+
+
 def _rcu(lock: str, unlock: str, sync: str) -> str:
     """A read-side section against a grace period: the section cannot both start before the
     grace period (x seen) and end after it (y missed)."""
@@ -68,6 +74,12 @@ CASES = [
     ("plain-incs-are-lost", "C pinc\n{}\nP0(int *v) { int r0; r0 = *v; *v = r0 + 1; }\n"
      "P1(int *v) { int r0; r0 = *v; *v = r0 + 1; }\nexists (v=1)\n", "Sometimes"),
     ("filter", _sb("").replace("exists", "filter (0:r0=0)\nexists"), "Sometimes"),
+    ("lock-mutual-exclusion", _locked_inc("spin_lock(l);", "spin_unlock(l);"), "Never"),
+    ("no-lock-no-exclusion", _locked_inc("", ""), "Sometimes"),
+    ("mp-through-a-lock", "C MPl\n{}\n"
+     "P0(int *x, int *y, spinlock_t *l) { WRITE_ONCE(*x, 1); spin_lock(l); WRITE_ONCE(*y, 1); spin_unlock(l); }\n"
+     "P1(int *x, int *y, spinlock_t *l) { int r0; int r1; spin_lock(l); r0 = READ_ONCE(*y); spin_unlock(l); "
+     "r1 = READ_ONCE(*x); }\nexists (1:r0=1 /\\ 1:r1=0)\n", "Never"),
     ("rcu-grace-period", _rcu("rcu_read_lock();", "rcu_read_unlock();", "synchronize_rcu();"), "Never"),
     ("rcu-no-grace-period", _rcu("rcu_read_lock();", "rcu_read_unlock();", ""), "Sometimes"),
     ("rcu-no-read-side-section", _rcu("", "", "synchronize_rcu();"), "Sometimes"),
@@ -109,12 +121,12 @@ def test_an_unmatched_rcu_read_lock_is_flagged() -> None:
     assert "unmatched-rcu-lock" in v.flags
 
 
-def test_locks_are_refused_with_a_location() -> None:
-    text = "C lk\n{}\nP0(spinlock_t *l, int *x) {\n\tspin_lock(l);\n\tWRITE_ONCE(*x, 1);\n}\nexists (x=1)\n"
+def test_srcu_is_refused_with_a_location() -> None:
+    text = "C s\n{}\nP0(struct srcu_struct *s, int *x) {\n\tint r0;\n\tr0 = srcu_read_lock(s);\n}\nexists (x=1)\n"
     with pytest.raises(UserError) as exc:
-        check_litmus(parse_litmus(text, "lk.litmus"))
+        check_litmus(parse_litmus(text.replace("struct srcu_struct", "int"), "s.litmus"))
     [d] = exc.value.diagnostics
-    assert (d.span.line, d.span.column) == (4, 2) and "'spin_lock' is not supported" in d.message
+    assert (d.span.line, d.span.column) == (5, 7) and "'srcu_read_lock' is not supported" in d.message
 
 
 def _kernel_rows() -> list[dict[str, str]]:
@@ -124,22 +136,22 @@ def _kernel_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+# herd7 stops on these two (their old initial state declares `spinlock_t mylock;`); with
+# mainline's `{}` it gives Never, 0 positive and 7 (3) negative (../shared/lkmm/litmus/README.md)
+HERD7_ON_MAINLINE = {"ISA2+pooncelock+pooncelock+pombonce.litmus": ("Never", "0", "7"), "MP+polocks.litmus": ("Never", "0", "3")}
+
+
 def test_the_kernels_tests_get_herd7s_verdicts_and_counts() -> None:
-    checked = refused = 0
-    for row in _kernel_rows():
+    rows = _kernel_rows()
+    for row in rows:
         path = KERNEL_LITMUS / row["path"]
-        text = path.read_text(encoding="utf-8")
-        uses_locks = "spin_" in text
-        try:
-            v = check_litmus(load_litmus(str(path), SourceCache()))
-        except UserError as exc:
-            assert uses_locks, (row["path"], exc.diagnostics[0].message)
-            refused += 1
-            continue
-        assert not uses_locks, row["path"]
-        assert (v.verdict, str(v.positive), str(v.negative)) == (row["herd7"], row["positive"], row["negative"]), row["path"]
-        checked += 1
-    assert (checked, refused) == (34, 13)
+        v = check_litmus(load_litmus(str(path), SourceCache()))
+        want = (row["herd7"], row["positive"], row["negative"])
+        if row["herd7"] == "unprocessed":
+            want = HERD7_ON_MAINLINE[path.name]
+            assert row["result"] == want[0], row["path"]   # and the test's own Result: line
+        assert (v.verdict, str(v.positive), str(v.negative)) == want, row["path"]
+    assert len(rows) == 47
 
 
 def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
