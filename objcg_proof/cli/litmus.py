@@ -4,7 +4,8 @@ model, in herd7's words (docs/lkmm.md, section 4).
 Each FILE is a litmus test in the kernel's C format, or a directory searched for `*.litmus`.
 Per test: `FILE: Observation NAME VERDICT POSITIVE NEGATIVE`, as herd7 prints it, then whether
 the test's own claim (`exists`, `~exists`, `forall`) holds, and any flag (data-race,
-mixed-accesses). The verdicts come from oracles/lkmm.py, which evaluates the model on every
+mixed-accesses); under a `Sometimes`, one allowed execution in which the condition holds (each
+thread's events, the write each read saw, the coherence order of each location). The verdicts come from oracles/lkmm.py, which evaluates the model on every
 candidate execution; SRCU is not in it yet, and a test using it is refused with a located
 error. Exit status: 0 every test got a verdict; 2 some file was bad input or refused
 (the others are still checked and printed).
@@ -51,6 +52,9 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             continue
         if not args.json:
             stdout.write(_line(*results[-1]) + "\n")
+            if results[-1][1].verdict == "Sometimes":
+                stdout.write("  witness (an allowed execution in which the condition holds):\n")
+                stdout.write("".join(f"    {line}\n" for line in results[-1][1].witness))
     if args.json:
         stdout.write(json.dumps({"results": [_record(path, v) for path, v in results]}, indent=2) + "\n")
     else:
@@ -67,4 +71,4 @@ def _line(path: str, v: LitmusVerdict) -> str:
 
 def _record(path: str, v: LitmusVerdict) -> dict[str, object]:
     return {"file": path, "test": v.test, "verdict": v.verdict, "positive": v.positive, "negative": v.negative,
-            "quantifier": v.quantifier, "holds": v.holds, "flags": list(v.flags)}
+            "quantifier": v.quantifier, "holds": v.holds, "flags": list(v.flags), "witness": list(v.witness)}

@@ -48,6 +48,7 @@ class LitmusVerdict:
     quantifier: str
     holds: bool
     candidates: int
+    witness: tuple[str, ...] = ()   # an allowed execution satisfying the condition, in lines (`witness_lines`)
 
 
 # ---- relation algebra on explicit pairs ------------------------------------------------------
@@ -286,6 +287,7 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
         per_thread[path.thread].append(path)
     positive = negative = candidates = 0
     flags: set[str] = set()
+    witness: tuple[str, ...] = ()
     for combo in itertools.product(*per_thread):
         x, finals_of = _assemble(init, combo)
         for rf, co in _witnesses(x):
@@ -301,11 +303,51 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
             flags.update(raised)
             if _holds(test.condition, final):
                 positive += 1
+                if not witness:
+                    witness = witness_lines(x, rf, co)
             else:
                 negative += 1
     verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
     holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
-    return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, candidates)
+    return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, candidates,
+                         witness)
+
+
+def witness_lines(x: Execution, rf: Rel, co: Rel) -> tuple[str, ...]:
+    """One execution as a kernel developer reads it: each thread's events in program order, the
+    write each read saw, and the coherence order of each location."""
+    def name(i: int) -> str:
+        e = x.events[i]
+        if "IW" in e.tags:
+            return f"the initial {e.loc}={e.value}"
+        return f"P{x.thread[i]}'s {_event_words(e)}"
+
+    source = {r: w for w, r in rf}
+    lines = []
+    for t in sorted({t for t in x.thread if t >= 0}):
+        words = []
+        for i, e in enumerate(x.events):
+            if x.thread[i] != t:
+                continue
+            text = _event_words(e)
+            if e.kind == "R":
+                text += f" (from {name(source[i])})"
+            words.append(text)
+        lines.append(f"P{t}: " + "; ".join(words))
+    for loc in sorted({e.loc for e in x.events if e.kind == "W" and e.loc is not None}):
+        ws = [i for i, e in enumerate(x.events) if e.kind == "W" and e.loc == loc]
+        ordered = sorted(ws, key=lambda w: sum((v, w) in co for v in ws))
+        if len(ordered) > 1:
+            lines.append(f"co {loc}: " + " -> ".join(name(w) for w in ordered))
+    return tuple(lines)
+
+
+def _event_words(e: Event) -> str:
+    shown = sorted(e.tags - {"rmw"})
+    tag = f"[{','.join(shown)}]" if shown else "[plain]"
+    if e.kind == "F":
+        return f"F{tag}"
+    return f"{e.kind}{tag} {e.loc}={e.value}"
 
 
 def _assemble(init: dict[str, Value], combo: tuple[ThreadPath, ...]):  # type: ignore[no-untyped-def]

@@ -151,6 +151,7 @@ def test_the_kernels_tests_get_herd7s_verdicts_and_counts() -> None:
             want = HERD7_ON_MAINLINE[path.name]
             assert row["result"] == want[0], row["path"]   # and the test's own Result: line
         assert (v.verdict, str(v.positive), str(v.negative)) == want, row["path"]
+        assert bool(v.witness) == (v.positive > 0), row["path"]   # a witness exactly when one exists
     assert len(rows) == 47
 
 
@@ -161,11 +162,19 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out.splitlines()
     assert out == [f"{tmp_path / 'mp.litmus'}: Observation MP Never 0 3 (exists does not hold)",
                    f"{tmp_path / 'sb.litmus'}: Observation SB Sometimes 1 3 (exists holds)",
+                   "  witness (an allowed execution in which the condition holds):",
+                   "    P0: W[once] x=1; R[once] y=0 (from the initial y=0)",
+                   "    P1: W[once] y=1; R[once] x=0 (from the initial x=0)",
+                   "    co x: the initial x=0 -> P0's W[once] x=1",
+                   "    co y: the initial y=0 -> P1's W[once] y=1",
                    "litmus: 2 tests checked"]
     assert main(["litmus", "--json", str(tmp_path / "sb.litmus")]) == 0
     [record] = json.loads(capsys.readouterr().out)["results"]
     assert record == {"file": str(tmp_path / "sb.litmus"), "test": "SB", "verdict": "Sometimes", "positive": 1,
-                      "negative": 3, "quantifier": "exists", "holds": True, "flags": []}
+                      "negative": 3, "quantifier": "exists", "holds": True, "flags": [],
+                      "witness": ["P0: W[once] x=1; R[once] y=0 (from the initial y=0)",
+                                  "P1: W[once] y=1; R[once] x=0 (from the initial x=0)",
+                                  "co x: the initial x=0 -> P0's W[once] x=1", "co y: the initial y=0 -> P1's W[once] y=1"]}
 
 
 def test_the_command_reports_bad_input_and_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
