@@ -280,37 +280,49 @@ def rcu_sections(events: list[Event], thread: list[int]) -> tuple[Rel, tuple[str
 # ---- the test ----------------------------------------------------------------------------------
 def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
     """Every candidate execution of `test`, judged by the model; the verdict on its condition."""
+    positive = negative = 0
+    flags: set[str] = set()
+    witness: tuple[str, ...] = ()
+    counted = [0]
+    for x, rf, co, final, raised in allowed_executions(test, counted):
+        if test.filter is not None and not _holds(test.filter, final):
+            continue
+        flags.update(raised)
+        if _holds(test.condition, final):
+            positive += 1
+            if not witness:
+                witness = witness_lines(x, rf, co)
+        else:
+            negative += 1
+    verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
+    holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
+    return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, counted[0],
+                         witness)
+
+
+def final_states(test: ls.LitmusTest) -> set[frozenset[tuple[object, Value]]]:
+    """The final states (every register and location with its value) of the executions the
+    model allows, `filter` not applied."""
+    return {frozenset(final.items()) for _, _, _, final, _ in allowed_executions(test, [0])}
+
+
+def allowed_executions(test: ls.LitmusTest, counted: list[int]) -> Iterator[tuple[Execution, Rel, Rel, dict[object, Value], tuple[str, ...]]]:
+    """Each allowed candidate execution with its final state and flags; `counted[0]` counts
+    the candidates tried."""
     init = initial_values(test)
     values = possible_writes(test)
     per_thread: list[list[ThreadPath]] = [[] for _ in test.threads]
     for path in thread_paths(test, values):
         per_thread[path.thread].append(path)
-    positive = negative = candidates = 0
-    flags: set[str] = set()
-    witness: tuple[str, ...] = ()
     for combo in itertools.product(*per_thread):
         x, finals_of = _assemble(init, combo)
         for rf, co in _witnesses(x):
-            candidates += 1
-            if candidates > MAX_CANDIDATES:
+            counted[0] += 1
+            if counted[0] > MAX_CANDIDATES:
                 raise error(test.span, f"more than {MAX_CANDIDATES} candidate executions: too large for the litmus checker")
             ok, raised = allowed(x, rf, co)
-            if not ok:
-                continue
-            final = finals_of(co)
-            if test.filter is not None and not _holds(test.filter, final):
-                continue
-            flags.update(raised)
-            if _holds(test.condition, final):
-                positive += 1
-                if not witness:
-                    witness = witness_lines(x, rf, co)
-            else:
-                negative += 1
-    verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
-    holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
-    return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, candidates,
-                         witness)
+            if ok:
+                yield x, rf, co, finals_of(co), raised
 
 
 def witness_lines(x: Execution, rf: Rel, co: Rel) -> tuple[str, ...]:
