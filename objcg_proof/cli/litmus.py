@@ -14,6 +14,7 @@ error. Exit status: 0 every test got a verdict; 2 some file was bad input or ref
 from __future__ import annotations
 
 import json
+import os
 from typing import TextIO
 
 from ..lang.diagnostics import SourceCache, UserError, processing
@@ -21,7 +22,7 @@ from ..lang.litmus_parser import litmus_paths, load_litmus
 from ..oracles.lkmm import LitmusVerdict, check_litmus
 from .options import CommandParser, Exit, UsageError
 
-USAGE = "usage: objcg-prove litmus [--json] FILE...\n"
+USAGE = "usage: objcg-prove litmus [--json] [--dot DIR] FILE...\n"
 
 
 def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -31,6 +32,8 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.out = stdout
     parser.add_argument("files", nargs="+", metavar="FILE", help="litmus tests (.litmus), or directories of them")
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
+    parser.add_argument("--dot", metavar="DIR", default=None,
+                        help="write each witness execution as a Graphviz graph, DIR/NAME.dot (replacing a file of that name)")
     try:
         args = parser.parse_args(argv)
     except Exit as done:
@@ -55,12 +58,33 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             if results[-1][1].verdict == "Sometimes":
                 stdout.write("  witness (an allowed execution in which the condition holds):\n")
                 stdout.write("".join(f"    {line}\n" for line in results[-1][1].witness))
+        if args.dot is not None and results[-1][1].witness_dot:
+            written = _write_dot(args.dot, results[-1][1], stderr)
+            if written is None:
+                return 2
+            if not args.json:
+                stdout.write(f"  wrote {written}\n")
     if args.json:
         stdout.write(json.dumps({"results": [_record(path, v) for path, v in results]}, indent=2) + "\n")
     else:
         stdout.write(f"litmus: {len(results)} test{'s' if len(results) != 1 else ''} checked"
                      + (f", {failed} refused or bad input" if failed else "") + "\n")
     return 2 if failed else 0
+
+
+def _write_dot(directory: str, v: LitmusVerdict, stderr: TextIO) -> str | None:
+    """DIR/NAME.dot with the witness graph (NAME: the test's name, with characters a file name
+    should not hold replaced by '_'); None, said on stderr, when it cannot be written."""
+    safe = "".join(c if c.isalnum() or c in "+-._" else "_" for c in v.test).lstrip(".") or "litmus"
+    target = os.path.join(directory, safe + ".dot")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(v.witness_dot)
+    except OSError as exc:
+        stderr.write(f"objcg-prove: error: cannot write {target}: {exc.strerror}\n")
+        return None
+    return target
 
 
 def _line(path: str, v: LitmusVerdict) -> str:

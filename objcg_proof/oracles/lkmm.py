@@ -49,6 +49,7 @@ class LitmusVerdict:
     holds: bool
     candidates: int
     witness: tuple[str, ...] = ()   # an allowed execution satisfying the condition, in lines (`witness_lines`)
+    witness_dot: str = ""           # the same execution as a Graphviz graph (`witness_dot`)
 
 
 # ---- relation algebra on explicit pairs ------------------------------------------------------
@@ -283,6 +284,7 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
     positive = negative = 0
     flags: set[str] = set()
     witness: tuple[str, ...] = ()
+    dot = ""
     counted = [0]
     for x, rf, co, final, raised in allowed_executions(test, counted):
         if test.filter is not None and not _holds(test.filter, final):
@@ -291,13 +293,13 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
         if _holds(test.condition, final):
             positive += 1
             if not witness:
-                witness = witness_lines(x, rf, co)
+                witness, dot = witness_lines(x, rf, co), witness_dot(test.name, x, rf, co)
         else:
             negative += 1
     verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
     holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
     return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, counted[0],
-                         witness)
+                         witness, dot)
 
 
 def final_states(test: ls.LitmusTest) -> set[frozenset[tuple[object, Value]]]:
@@ -352,6 +354,37 @@ def witness_lines(x: Execution, rf: Rel, co: Rel) -> tuple[str, ...]:
         if len(ordered) > 1:
             lines.append(f"co {loc}: " + " -> ".join(name(w) for w in ordered))
     return tuple(lines)
+
+
+def witness_dot(name: str, x: Execution, rf: Rel, co: Rel) -> str:
+    """The execution as a Graphviz graph, as herd7 draws one: a column per thread with its
+    events in program order, rf edges red, co blue, fr orange (the initial writes left out of
+    the drawing, as herd7's `showinitwrites false`: a read from one is marked `(init)`)."""
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    shown = [i for i, e in enumerate(x.events) if "IW" not in e.tags]
+    source = {r: w for w, r in rf}
+    lines = [f"digraph {quoted(name)} {{", "  rankdir=TB;", "  node [shape=box, fontname=monospace];"]
+    for t in sorted({x.thread[i] for i in shown}):
+        mine = [i for i in shown if x.thread[i] == t]
+        lines.append(f"  subgraph cluster_P{t} {{ label={quoted(f'P{t}')};")
+        for i in mine:
+            label = _event_words(x.events[i])
+            if x.events[i].kind == "R" and "IW" in x.events[source[i]].tags:
+                label += " (init)"
+            lines.append(f"    e{i} [label={quoted(label)}];")
+        lines += [f"    e{a} -> e{b} [label=po];" for a, b in zip(mine, mine[1:])]
+        lines.append("  }")
+    visible = set(shown)
+    fr = seq(inverse(rf), co)
+    for rel, colour, label in ((rf, "red", "rf"), (co, "blue", "co"), (fr, "orange", "fr")):
+        immediate = rel if label != "co" else frozenset((a, b) for a, b in rel
+                                                         if not any((a, c) in rel and (c, b) in rel for c in visible))
+        lines += [f"  e{a} -> e{b} [color={colour}, fontcolor={colour}, label={label}];"
+                  for a, b in sorted(immediate) if a in visible and b in visible]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def _event_words(e: Event) -> str:

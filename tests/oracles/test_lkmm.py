@@ -195,3 +195,19 @@ def test_a_test_too_large_to_enumerate_is_refused_not_guessed() -> None:
         check_litmus(parse_litmus(text, "big.litmus"))
     [d] = exc.value.diagnostics
     assert d.span.line == 3 and "too many coherence orders" in d.message
+
+
+def test_the_witness_as_a_graph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sb.litmus").write_text(_sb(""), encoding="utf-8")
+    (tmp_path / "mb.litmus").write_text(_sb("smp_mb();").replace("C SB", "C SBmb"), encoding="utf-8")
+    assert main(["litmus", "--dot", str(tmp_path / "dots"), str(tmp_path)]) == 0
+    assert f"  wrote {tmp_path / 'dots' / 'SB.dot'}" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "dots").iterdir()) == ["SB.dot"]   # Never: no witness to draw
+    assert (tmp_path / "dots" / "SB.dot").read_text(encoding="utf-8").splitlines() == [
+        'digraph "SB" {', "  rankdir=TB;", "  node [shape=box, fontname=monospace];",
+        '  subgraph cluster_P0 { label="P0";', '    e2 [label="W[once] x=1"];', '    e3 [label="R[once] y=0 (init)"];',
+        "    e2 -> e3 [label=po];", "  }",
+        '  subgraph cluster_P1 { label="P1";', '    e4 [label="W[once] y=1"];', '    e5 [label="R[once] x=0 (init)"];',
+        "    e4 -> e5 [label=po];", "  }",
+        "  e3 -> e4 [color=orange, fontcolor=orange, label=fr];", "  e5 -> e2 [color=orange, fontcolor=orange, label=fr];",
+        "}"]
