@@ -90,9 +90,13 @@ def _write_dot(directory: str, v: LitmusVerdict, stderr: TextIO) -> str | None:
 def _line(path: str, v: LitmusVerdict) -> str:
     claim = "holds" if v.holds else "does not hold"
     flags = "".join(f"; flag {f}" for f in v.flags)
-    return f"{path}: Observation {v.test} {v.verdict} {v.positive} {v.negative} ({v.quantifier} {claim}){flags}"
+    none = ""
+    if v.positive + v.negative == 0:   # herd7's way of showing a deadlock: no state at all
+        none = "; no execution is allowed" if v.allowed == 0 else f"; none of the {v.allowed} allowed executions passes the filter"
+    return f"{path}: Observation {v.test} {v.verdict} {v.positive} {v.negative} ({v.quantifier} {claim}{none}){flags}"
 
 
 def _record(path: str, v: LitmusVerdict) -> dict[str, object]:
     return {"file": path, "test": v.test, "verdict": v.verdict, "positive": v.positive, "negative": v.negative,
-            "quantifier": v.quantifier, "holds": v.holds, "flags": list(v.flags), "witness": list(v.witness)}
+            "quantifier": v.quantifier, "holds": v.holds, "flags": list(v.flags), "witness": list(v.witness),
+            "allowed": v.allowed}

@@ -22,14 +22,15 @@ each with the .cat line it implements in a comment.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..lang import litmus_syntax as ls
 from ..lang.diagnostics import NO_SPAN, error
 from .litmus_events import Event, ThreadPath, Value, initial_values, possible_writes, thread_paths
 
 Rel = frozenset[tuple[int, int]]
+T = TypeVar("T")
 MAX_CANDIDATES = 100_000   # candidate executions of one test, at most (a larger test is refused: ~1 ms each)
 MAX_WRITES_PER_LOCATION = 8   # writes to one location in one combination of paths (8! coherence orders)
 
@@ -50,6 +51,7 @@ class LitmusVerdict:
     candidates: int
     witness: tuple[str, ...] = ()   # an allowed execution satisfying the condition, in lines (`witness_lines`)
     witness_dot: str = ""           # the same execution as a Graphviz graph (`witness_dot`)
+    allowed: int = 0                # allowed executions before the filter
 
 
 # ---- relation algebra on explicit pairs ------------------------------------------------------
@@ -87,7 +89,31 @@ def inverse(r: Rel) -> Rel:
 
 
 def acyclic(r: Rel, n: int) -> bool:
-    return not any(x == y for x, y in plus(r, n))
+    """No cycle in r (a depth-first search over events 0..n-1)."""
+    after: dict[int, list[int]] = {}
+    for a, b in r:
+        if a == b:
+            return False
+        after.setdefault(a, []).append(b)
+    state = [0] * n   # 0 unseen, 1 on the path, 2 done
+    for root in after:
+        if state[root]:
+            continue
+        stack = [(root, iter(after.get(root, ())))]
+        state[root] = 1
+        while stack:
+            node, todo = stack[-1]
+            for nxt in todo:
+                if state[nxt] == 1:
+                    return False
+                if state[nxt] == 0:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(after.get(nxt, ()))))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
+    return True
 
 
 # ---- one candidate execution -------------------------------------------------------------------
@@ -105,12 +131,41 @@ class Execution:
     ctrl: Rel
     rscs: Rel = frozenset()                 # rcu-rscs: matched rcu_read_lock/unlock pairs
     rcu_flags: tuple[str, ...] = ()         # unmatched-rcu-lock, unmatched-rcu-unlock
+    _memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def _once(self, key: object, make: Callable[[], T]) -> T:
+        """What depends only on the events, computed once for all the candidates of these events."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]   # type: ignore[return-value]
 
     def with_tag(self, *tags: str) -> frozenset[int]:
-        return frozenset(i for i, e in enumerate(self.events) if e.tags & set(tags))
+        return self._once(("tag", tags), lambda: frozenset(i for i, e in enumerate(self.events) if e.tags & set(tags)))
 
     def of_kind(self, kind: str) -> frozenset[int]:
-        return frozenset(i for i, e in enumerate(self.events) if e.kind == kind)
+        return self._once(("kind", kind), lambda: frozenset(i for i, e in enumerate(self.events) if e.kind == kind))
+
+    def fencerel(self, *tags: str) -> Rel:
+        """fencerel(S) = (po & (_ * S)) ; po"""
+        return self._once(("fencerel", tags), lambda: seq(restrict(self.po, None, self.with_tag(*tags)), self.po))
+
+    def same_location(self) -> Rel:
+        """loc, on the memory events"""
+        def make() -> Rel:
+            m = self.of_kind("R") | self.of_kind("W")
+            return frozenset((a, b) for a in m for b in m if self.events[a].loc == self.events[b].loc)
+        return self._once("loc", make)
+
+    def internal(self) -> Rel:
+        """int: two events of the same thread (an initial write is of none)"""
+        n = len(self.events)
+        return self._once("int", lambda: frozenset((a, b) for a in range(n) for b in range(n) if self.thread[a] == self.thread[b] != -1))
+
+    def external(self) -> Rel:
+        """ext: two distinct events not of the same thread"""
+        n = len(self.events)
+        inside = self.internal()
+        return self._once("ext", lambda: frozenset((a, b) for a in range(n) for b in range(n) if a != b and (a, b) not in inside))
 
 
 def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
@@ -131,11 +186,9 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
         return plus(r, n) | Id
 
     def fencerel(tags: Iterable[str]) -> Rel:   # fencerel(S) = (po & (_ * S)) ; po
-        return seq(restrict(x.po, None, x.with_tag(*tags)), x.po)
+        return x.fencerel(*tags)
 
-    loc = frozenset((a, b) for a in M for b in M if x.events[a].loc == x.events[b].loc)
-    internal = frozenset((a, b) for a in every for b in every if x.thread[a] == x.thread[b] != -1)
-    ext = frozenset((a, b) for a in every for b in every if (a, b) not in internal and a != b)
+    loc, internal, ext = x.same_location(), x.internal(), x.external()
     fr = seq(inverse(rf), co)                                           # fr = rf^-1 ; co
     rfe, rfi, coe, fre = rf & ext, rf & internal, co & ext, fr & ext
     po_loc = x.po & loc
@@ -286,7 +339,9 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
     witness: tuple[str, ...] = ()
     dot = ""
     counted = [0]
+    every = 0
     for x, rf, co, final, raised in allowed_executions(test, counted):
+        every += 1
         if test.filter is not None and not _holds(test.filter, final):
             continue
         flags.update(raised)
@@ -299,7 +354,7 @@ def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
     verdict = "Never" if positive == 0 else ("Always" if negative == 0 else "Sometimes")
     holds = {"exists": positive > 0, "~exists": positive == 0, "forall": negative == 0}[test.quantifier]
     return LitmusVerdict(test.name, verdict, positive, negative, tuple(sorted(flags)), test.quantifier, holds, counted[0],
-                         witness, dot)
+                         witness, dot, every)
 
 
 def final_states(test: ls.LitmusTest) -> set[frozenset[tuple[object, Value]]]:

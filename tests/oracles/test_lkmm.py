@@ -174,7 +174,8 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
                       "negative": 3, "quantifier": "exists", "holds": True, "flags": [],
                       "witness": ["P0: W[once] x=1; R[once] y=0 (from the initial y=0)",
                                   "P1: W[once] y=1; R[once] x=0 (from the initial x=0)",
-                                  "co x: the initial x=0 -> P0's W[once] x=1", "co y: the initial y=0 -> P1's W[once] y=1"]}
+                                  "co x: the initial x=0 -> P0's W[once] x=1", "co y: the initial y=0 -> P1's W[once] y=1"],
+                      "allowed": 4}
 
 
 def test_the_command_reports_bad_input_and_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -211,3 +212,11 @@ def test_the_witness_as_a_graph(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "    e4 -> e5 [label=po];", "  }",
         "  e3 -> e4 [color=orange, fontcolor=orange, label=fr];", "  e5 -> e2 [color=orange, fontcolor=orange, label=fr];",
         "}"]
+
+
+def test_a_test_with_no_execution_left_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """herd7 shows a deadlock (the kernel's RM-broken) as `Never 0 0`; the report says what emptied it."""
+    (tmp_path / "f.litmus").write_text(_sb("").replace("exists", "filter (0:r0=5)\nexists"), encoding="utf-8")
+    assert main(["litmus", str(tmp_path / "f.litmus")]) == 0
+    assert ("Observation SB Never 0 0 (exists does not hold; none of the 4 allowed executions passes the filter)"
+            in capsys.readouterr().out)
