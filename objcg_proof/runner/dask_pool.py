@@ -24,6 +24,7 @@ from .progress import Progress
 
 INSTALL_HINT = "pip install 'objcg-prove[dask]'"
 CONNECT_TIMEOUT_S = 10.0   # how long to try to reach a scheduler before giving up
+WORKERS_TIMEOUT_S = 30.0   # how long a scheduler may have no worker before the run gives up
 LOCAL_PREFIX = "local:"
 
 
@@ -102,12 +103,24 @@ def open_pool(address: str | None) -> Iterator[DaskPool | None]:
                                      f"{_words(exc)}") from None
             if cluster is not None:
                 client.register_plugin(_sigint_ignored_on_workers())   # a worker restarted after a death too
+            _wait_for_a_worker(client, address)
             yield DaskPool(address, client)
         finally:
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _wait_for_a_worker(client: Any, address: str) -> None:
+    """Return once the scheduler has a worker; a scheduler that has none within WORKERS_TIMEOUT_S
+    is a SchedulerError, not a run whose tasks wait forever (the tasks would be queued on a
+    cluster that nothing serves)."""
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    except TimeoutError:
+        raise SchedulerError(f"--scheduler {address}: the scheduler has no worker (waited {WORKERS_TIMEOUT_S:g} s): "
+                             f"start one with `dask worker {address}`") from None
 
 
 def _sigint_ignored_on_workers() -> Any:

@@ -5,6 +5,7 @@ it: with --jobs > 1, a malformed local:N, Dask not installed, an address nobody 
 from __future__ import annotations
 
 import importlib.util
+import threading
 import time
 
 import pytest
@@ -63,3 +64,20 @@ def test_the_json_report_says_so_too(models):
     run = models.cli("m.dsl", "--json", "--scheduler", "nonsense://x")
     assert run.rc == 2, run.err
     assert run.json()["errors"][0]["message"].startswith("--scheduler nonsense://x: cannot connect"), run.out
+
+
+def test_a_scheduler_without_workers_is_named_not_waited_on_forever(models, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(dask_pool, "WORKERS_TIMEOUT_S", 1.0)
+    models.write(ATOMIC)
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0") as empty:
+        address = str(empty.scheduler_address)
+        got: list = []
+        waiting = threading.Thread(target=lambda: got.append(models.cli("m.dsl", "--scheduler", address)), daemon=True)
+        waiting.start()
+        waiting.join(20)   # fail, never hang, if the run waits for a worker that will not come
+        assert got, "the run was still waiting for a worker after 20 s"
+    run = got[0]
+    assert run.rc == 2 and run.out == "" and "Traceback" not in run.err, (run.out, run.err)
+    assert (f"error: --scheduler {address}: the scheduler has no worker (waited 1 s): "
+            f"start one with `dask worker {address}`") in run.err, run.err
