@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
+    p.add_argument("--memory-model", choices=("sc", "lkmm"), default="sc",
+                   help="sc: sequential consistency (default); lkmm: the Linux-kernel memory model (docs/lkmm.md)")
     add_jobs_option(p)
     add_scheduler_option(p)
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
@@ -151,7 +153,7 @@ def prove_options(args: argparse.Namespace) -> VerifyOptions:
     """The VerifyOptions of parsed prove options (`_parser()`); raises UsageError."""
     return VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
                          solver=SolverOptions(timeout_s=parse_timeout(args.timeout), rlimit=args.rlimit),
-                         only=tuple(args.property))
+                         only=tuple(args.property), memory_model=args.memory_model)
 
 
 def usage_error(stderr: TextIO, message: str,

@@ -17,8 +17,15 @@ _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED"
                 "vacuous": "VACUOUS"}
 
 
+# NOTE(lkmm-models) in prove/verify.py: an LKMM counterexample has no one order of its steps
+LKMM_TRACE_NOTE = ("  (an LKMM execution: the rows follow each thread's program order, interleaved in one order of "
+                   "no meaning;\n   each read shows the value it returned, which may be older than a write "
+                   "listed above it)")
+
+
 def model_text(result: ModelResult, show_traces: bool = True) -> str:
-    lines = [f"{result.path}  (bound {result.bound}, {result.time_s:.2f}s)"]
+    model = ", under the LKMM" if result.memory_model == "lkmm" else ""
+    lines = [f"{result.path}  (bound {result.bound}{model}, {result.time_s:.2f}s)"]
     width = max((len(p.name) for p in result.properties), default=8)
     for p in result.properties:
         lines.append(f"  {p.name:<{width}}  {p.kind:<11}  {_STATUS_WORD[p.status]:<8}  {_detail(p)}")
@@ -27,6 +34,8 @@ def model_text(result: ModelResult, show_traces: bool = True) -> str:
             if p.status == VIOLATED and p.trace is not None:
                 lines.append("")
                 lines.append(trace_text(result.path, p, p.trace))
+                if result.memory_model == "lkmm":
+                    lines.append(LKMM_TRACE_NOTE)
     return "\n".join(lines)
 
 
@@ -100,5 +109,6 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
 
 def to_json(results: list[ModelResult], errors: list[dict[str, Any]]) -> str:
     props = [row for r in results for row in result_json(r)]
-    models = [{"model": r.path, "bound": r.bound, "time_s": round(r.time_s, 4), "stats": r.stats} for r in results]
+    models = [{"model": r.path, "bound": r.bound, "time_s": round(r.time_s, 4), "stats": r.stats,
+               **({"memory_model": r.memory_model} if r.memory_model != "sc" else {})} for r in results]
     return json.dumps({"results": props, "models": models, "errors": errors}, indent=2)

@@ -242,6 +242,8 @@ class ExprChecker:
         loc = self.location_arg(call, scope, ctx)
         if f in ("READ_ONCE", "rcu_dereference", "atomic_read"):
             return ir.Read(loc, "once", span)
+        if f == "smp_load_acquire":
+            return ir.Read(loc, "acquire", span)
         out = None
         kind = ir.ATOMIC_SAME_AS.get(f, f)
         others: list[ir.Expr] = []
@@ -285,7 +287,7 @@ class ExprChecker:
         if call.func in LOCATION_BY_VALUE:
             if isinstance(arg, s.AddressOf):
                 raise self.bail(arg.span, f"'{call.func}' takes the location itself, like the C macro: drop the '&'")
-            return self.location(arg, scope, ctx, writing=call.func == "WRITE_ONCE")
+            return self.location(arg, scope, ctx, writing=call.func in ("WRITE_ONCE", "rcu_assign_pointer"))
         if not isinstance(arg, s.AddressOf):
             pp = self.expr(arg, scope, ctx)
             if not type_of(pp).indirect:

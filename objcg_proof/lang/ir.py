@@ -316,10 +316,10 @@ class ConstField:
 
 @dataclass(frozen=True)
 class Read:
-    """A read of one shared word, `plain` or `once` (READ_ONCE)."""
+    """A read of one shared word, `plain`, `once` (READ_ONCE) or `acquire` (smp_load_acquire)."""
 
     loc: SharedLoc
-    mode: str  # plain | once
+    mode: str  # plain | once | acquire
     span: Span = _span()
 
 
@@ -439,11 +439,12 @@ class AssignLocal:
 
 @dataclass(frozen=True)
 class AssignShared:
-    """A write of one shared word, `plain` or `once` (WRITE_ONCE)."""
+    """A write of one shared word, `plain`, `once` (WRITE_ONCE) or `release` (smp_store_release,
+    rcu_assign_pointer)."""
 
     loc: SharedLoc
     value: Expr
-    mode: str  # plain | once
+    mode: str  # plain | once | release
     span: Span = _span()
 
 
@@ -552,6 +553,15 @@ class Seq:
 
     body: tuple["Stmt", ...]
     span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Fence(Seq):
+    """A fence (`smp_mb()`, `rcu_read_lock()` ...; names.FENCES gives its LKMM tag). Under
+    sequential consistency it does nothing, so it is an empty block to every engine; only the
+    unroller reads its tag, for the LKMM (docs/lkmm.md, section 2)."""
+
+    tag: str = ""
 
 
 Stmt = AssignLocal | AssignShared | Eval | CallProc | If | Loop | Break | Continue | Return | Atomic | Check | Assume | Await | Seq

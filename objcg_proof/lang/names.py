@@ -35,6 +35,7 @@ EXPR_BUILTINS: dict[str, tuple[int, int]] = {
     "atomic_fetch_or": (2, 2), "atomic_fetch_andnot": (2, 2), "atomic_add_return": (2, 2),
     "atomic_sub_return": (2, 2), "atomic_inc_return": (1, 1), "atomic_dec_return": (1, 1),
     "atomic_xchg": (2, 2), "atomic_cmpxchg": (3, 3), "atomic_try_cmpxchg": (3, 3),
+    "smp_load_acquire": (1, 1),
 }
 STMT_BUILTINS: dict[str, tuple[int, int]] = {
     "WRITE_ONCE": (2, 2), "atomic_set": (2, 2), "set_bit": (2, 2), "clear_bit": (2, 2),
@@ -43,12 +44,25 @@ STMT_BUILTINS: dict[str, tuple[int, int]] = {
     "get": (1, 1), "put": (1, 1), "kill": (1, 1), "spin_lock": (1, 1), "spin_unlock": (1, 1),
     "rcu_read_lock": (0, 0), "rcu_read_unlock": (0, 0), "assert": (1, 2), "lost_update": (1, 2),
     "assume": (1, 1), "await": (1, 1), "holds": (1, 1),
+    "smp_store_release": (2, 2), "rcu_assign_pointer": (2, 2), "synchronize_rcu": (0, 0),
+    "smp_mb": (0, 0), "smp_rmb": (0, 0), "smp_wmb": (0, 0), "barrier": (0, 0),
+    "smp_mb__before_atomic": (0, 0), "smp_mb__after_atomic": (0, 0), "smp_mb__after_spinlock": (0, 0),
+    "smp_mb__after_unlock_lock": (0, 0),
+}
+# statement builtins that are fences (ir.Fence): their tag in the LKMM (linux-kernel.bell);
+# under sequential consistency a fence does nothing
+FENCES: dict[str, str] = {
+    "smp_mb": "mb", "smp_rmb": "rmb", "smp_wmb": "wmb", "barrier": "barrier",
+    "smp_mb__before_atomic": "before-atomic", "smp_mb__after_atomic": "after-atomic",
+    "smp_mb__after_spinlock": "after-spinlock", "smp_mb__after_unlock_lock": "after-unlock-lock",
+    "rcu_read_lock": "rcu-lock", "rcu_read_unlock": "rcu-unlock", "synchronize_rcu": "sync-rcu",
 }
 # atomics whose location argument is written `&x` (the others take the lvalue, like the C macros)
-LOCATION_BY_VALUE = {"READ_ONCE", "rcu_dereference", "WRITE_ONCE"}
+LOCATION_BY_VALUE = {"READ_ONCE", "rcu_dereference", "WRITE_ONCE", "rcu_assign_pointer"}
 LOCATION_ARG = {  # which argument is the location
     "READ_ONCE": 0, "rcu_dereference": 0, "atomic_read": 0, "xchg": 0, "cmpxchg": 0, "try_cmpxchg": 0,
     "test_and_set_bit": 1, "test_and_clear_bit": 1, "atomic_dec_and_test": 0, "atomic_inc_not_zero": 0,
+    "smp_load_acquire": 0, "smp_store_release": 0, "rcu_assign_pointer": 0,
     "WRITE_ONCE": 0, "atomic_set": 0, "set_bit": 1, "clear_bit": 1, "atomic_inc": 0, "atomic_dec": 0,
     "atomic_add": 1, "atomic_sub": 1, "spin_lock": 0, "spin_unlock": 0,
     # the atomic_t operations, as include/linux/atomic/atomic-instrumented.h declares them:

@@ -18,7 +18,7 @@ from .atomicity import AtomicityRule
 from .calls import CallGraph
 from .diagnostics import Span
 from .exprs import ExprChecker
-from .names import LOCATION_ARG, STMT_BUILTINS, Bail, Ctx, Names, Scope
+from .names import FENCES, LOCATION_ARG, STMT_BUILTINS, Bail, Ctx, Names, Scope
 from .spin_loops import why_not_spin
 
 
@@ -191,8 +191,10 @@ class StmtChecker:
         if f == "holds":
             raise self.bail(span, "'holds' is only allowed in the 'final' block: it says which references owners "
                                   "keep at the end of the run", "final { holds(p); }")
-        if f in ("rcu_read_lock", "rcu_read_unlock"):
-            return ir.Seq((), span)  # RCU keeps released objects' memory valid: no step (docs/semantics.md)
+        if f in FENCES:
+            # RCU keeps released objects' memory valid and fences order nothing under sequential
+            # consistency: no step (docs/semantics.md); the LKMM reads the tag (docs/lkmm.md)
+            return ir.Fence((), span, FENCES[f])
         if f in ("assert", "lost_update"):
             label = ""
             if len(args) == 2:
@@ -208,9 +210,10 @@ class StmtChecker:
         if f in ("get", "put", "kill"):
             return self.atomicity.statement(ir.Eval(self.exprs.ref_op(call, scope, ctx), span), ctx)
         loc = self.exprs.location_arg(call, scope, ctx)
-        if f in ("WRITE_ONCE", "atomic_set"):
+        if f in ("WRITE_ONCE", "atomic_set", "smp_store_release", "rcu_assign_pointer"):
             value = self.exprs.expr(args[1], scope, ctx)
-            return self.atomicity.statement(ir.AssignShared(loc, value, "once", span), ctx)
+            mode = "once" if f in ("WRITE_ONCE", "atomic_set") else "release"
+            return self.atomicity.statement(ir.AssignShared(loc, value, mode, span), ctx)
         others = tuple(self.exprs.expr(a, scope, ctx) for i, a in enumerate(args) if i != LOCATION_ARG[f])
         if f in ("spin_lock", "spin_unlock") and loc.ghost:
             pass

@@ -437,9 +437,20 @@ def possible_writes(test: ls.LitmusTest) -> dict[str, set[Value]]:
     there: reads are tried with these values only. Grown round by round from the initial values:
     a value written under one read value may make another read value possible. An execution
     makes at most `write_sites(test)` writes (the code has no loops), each taking its value from
-    at most one earlier round, so that many rounds find every value an execution can hold; a
-    value found that no execution writes only adds paths that no write can match."""
+    at most one earlier round, so that many rounds find every value an execution can hold, given
+    the seed (NOTE(self-justifying)); a value found that no execution writes only adds paths that
+    no write can match."""
     values: dict[str, set[Value]] = {x: {v} for x, v in initial_values(test).items()}
+    # NOTE(self-justifying): a write may exist only on a path that a read value enables, and that
+    # value may come only from such a write (LB with control dependencies whose stores are plain:
+    # hb does not forbid the cycle, so the model allows it). Growing from the initial values alone
+    # never reaches such a cycle; every number the code names is tried as well, as herd7, which
+    # evaluates each path with symbolic values, would find them.
+    literals = _literals(test)
+    pointers = _pointer_locations(test)   # they hold addresses: a number there is never dereferenced
+    for x, vs in values.items():
+        if x not in pointers:
+            vs.update(literals)
     for _ in range(write_sites(test)):
         grown = {x: set(vs) for x, vs in values.items()}
         for path in thread_paths(test, values):
@@ -453,6 +464,31 @@ def possible_writes(test: ls.LitmusTest) -> dict[str, set[Value]]:
             raise error(test.span, f"a location of this test can hold more than {MAX_VALUES} values: not supported")
         values = grown
     return values
+
+
+def _pointer_locations(test: ls.LitmusTest) -> set[str]:
+    """The shared variables declared as pointers, initialised to an address, or passed as `int **`."""
+    out = {p.name for th in test.threads for p in th.params if p.type.pointers >= 2}
+    for item in test.init:
+        if isinstance(item, ls.InitShared) and ((item.type is not None and item.type.pointers)
+                                               or isinstance(item.value, ls.InitAddress)):
+            out.add(item.name)
+    return out
+
+
+def _literals(test: ls.LitmusTest) -> set[Value]:
+    """Every number the threads' code names."""
+    found: set[Value] = set()
+    todo: list[object] = [th.body for th in test.threads]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, s.Num):
+            found.add(node.value)
+        if isinstance(node, tuple):
+            todo.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            todo.extend(getattr(node, f) for f in node.__dataclass_fields__ if f != "span")
+    return found
 
 
 def write_sites(test: ls.LitmusTest) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import z3
 
 from .events import Check, EventProgram
+from .lkmm import LinuxKernelMemoryModel
 from .sc import SequentialConsistency
 from .terms import BOOL, FALSE, App, Const, Sym, Term
 
@@ -37,6 +38,7 @@ class Encoding:
     event_executed: dict[int, z3.BoolRef] = field(default_factory=dict)
     symbols: dict[str, z3.BitVecRef] = field(default_factory=dict)
     finished: dict[int, z3.BoolRef] = field(default_factory=dict)
+    flags: dict[str, z3.BoolRef] = field(default_factory=dict)      # the memory model's flags, raised when
 
     def reached(self, check: Check) -> z3.BoolRef:
         return self._reached[check.id]
@@ -211,7 +213,8 @@ _OPS = {
 
 
 # the memory models, by name (NOTE(memory-model) in sc.py)
-MEMORY_MODELS = {SequentialConsistency.name: SequentialConsistency}
+MEMORY_MODELS = {SequentialConsistency.name: SequentialConsistency,
+                 LinuxKernelMemoryModel.name: LinuxKernelMemoryModel}
 
 
 def encode(prog: EventProgram, memory_model: str = "sc") -> Encoding:
@@ -271,10 +274,11 @@ def _control(enc: Encoding) -> None:
 def _memory_model(enc: Encoding, name: str) -> None:
     """How the events of the steps that run are ordered and what the reads see: the named
     memory model's constraints (NOTE(memory-model) in sc.py)."""
-    out = MEMORY_MODELS[name](enc.program, enc.executed, enc.term, enc._model_memo).encode()
+    out = MEMORY_MODELS[name](enc.program, enc.executed, enc.term, enc._model_memo, enc.finished).encode()
     enc.base.extend(out.constraints)
     enc.step_clock.update(out.step_clock)
     enc.event_executed.update(out.event_executed)
+    enc.flags.update(out.flags)
 
 
 def _checks(enc: Encoding) -> None:

@@ -6,6 +6,16 @@ an execution runs a prefix of each thread (its first `stop` positions, skipping 
 guard is false). A cut step (the loop bound was reached) can never run: a thread that reaches
 it stops there, and the verdict says the bound did not cover that execution.
 
+NOTE(fence-events): a fence statement makes no step, and its F event is not in `events` (so
+sequential consistency, which ignores fences, encodes exactly what it did before fences were
+events) but in `EventProgram.fences`, numbered on their own. A fence in an atomic block sits in
+its step, before the event numbered `sub` (after the `sub` events before it). Any other fence
+rides with the thread's next step, before its events (`sub` 0), guarded by the fence's path
+guard less the guards of the steps it already rode with (a fence in one branch of an `if`
+rides with the first step after it on its own path, and with no step of the other path). A
+fence after the thread's last step (an rcu_read_unlock() that ends the thread) has step -1: it
+comes after every step, and happens when the thread ran to its end.
+
 NOTE(failed-access): a failed access (an out-of-bounds index of a shared or object array, an
 invalid pointer in `p->f` or in a refcount builtin; docs/semantics.md, "Failed accesses") ends
 its step's evaluation there: what the step did before it happens, nothing after it does (its
@@ -24,8 +34,9 @@ from ..lang.ir import Layout
 from .terms import FALSE, TRUE, Sym, Term
 
 # Event kinds. R reads, W writes, RMW reads and writes atomically; FINAL reads a location's
-# value after every thread has stopped (for leak and deadlock checks).
-READ, WRITE, RMW, FINAL = "R", "W", "RMW", "FINAL"
+# value after every thread has stopped (for leak and deadlock checks); F is a fence (its `mode`
+# the LKMM tag: mb, rmb, wmb, rcu-lock ...), which only the LKMM reads (NOTE(fence-events)).
+READ, WRITE, RMW, FINAL, FENCE = "R", "W", "RMW", "FINAL", "F"
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,8 +53,13 @@ class Event:
     read: Sym | None          # the value read (R, RMW, FINAL)
     write: Term | None        # the value written (W, RMW); may mention `read`
     guard: Term               # the event happens iff its step runs and this holds
-    mode: str                 # plain | once | mb | relaxed | acquire | release | ref
+    mode: str                 # plain | once | mb | relaxed | acquire | release | ref; a fence's tag
     what: str                 # short description for traces: "xchg", "get", "read"
+    succeeds: Term = TRUE     # an RMW writes only when this holds (a cmpxchg that fails only reads)
+    ctrl: tuple[Sym, ...] = ()  # the reads a branch before it in its thread tested (control dependencies)
+    span: Span | None = None  # a fence's statement (the other events are located by their step)
+    origin: Term = TRUE       # a fence's path guard at its statement, the same for every step it rides with
+    instance: int = -1        # a fence's statement as unrolled (its copies riding with several steps share it)
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,4 +149,5 @@ class EventProgram:
     declared: tuple[tuple[str, str], ...] = ()      # (kind, name) of every assert/lost_update property
     holds: tuple[Term, ...] = ()                    # the final block's held pointers, on the final memory (leak)
     spins: tuple[SpinWait, ...] = ()                # the spin loops each thread entered, for deadlock
-    wait_loops: tuple[tuple[str, int, str], ...] = ()   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop
+    wait_loops: tuple[tuple[str, int, str], ...] = ()
+    fences: tuple[Event, ...] = ()                  # the fence events, for the LKMM (NOTE(fence-events))   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop

@@ -7,7 +7,7 @@ of the steps that run are ordered and what the reads see.
 
 NOTE(memory-model): the interface of a memory model. prove/encode.py picks one by name
 (`encode.MEMORY_MODELS`, "sc" for this module; the Linux-kernel memory model is to be a sibling,
-lkmm.py) and calls `Model(program, executed, term, memo).encode()`. The model receives:
+lkmm.py) and calls `Model(program, executed, term, memo, finished).encode()`. The model receives:
 - `program`, the events.EventProgram: the steps of each thread in program order, their events
   (READ, WRITE, RMW, and the FINAL reads of the memory at the end), with each event's guard,
   candidate locations, read symbol and written term, and the memory layout (initial values);
@@ -15,6 +15,8 @@ lkmm.py) and calls `Model(program, executed, term, memo).encode()`. The model re
   when (a prefix of each thread, only when enabled);
 - `term`, the encoder's translation of a terms.Term into z3 (memoized: a read's symbol is the
   same z3 constant wherever it appears, so constraining it constrains every use);
+- `finished`, thread index -> z3 bool: the thread ran to its end (a fence after a thread's last
+  step happens when it did: NOTE(fence-events) in prove/events.py);
 - `memo`, an empty dict the model may keep terms in; it lives as long as the encoding. Other
   terms the model builds are freed when `encode()` returns, unless a constraint holds them. What
   lives how long is part of the behaviour: z3 reuses the ids of freed terms, and the ids steer
@@ -31,7 +33,7 @@ Only this module, prove/encode.py, prove/solver.py and prove/decode.py import z3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import z3
@@ -47,6 +49,7 @@ class MemoryModelResult:
     constraints: list[z3.BoolRef]
     step_clock: dict[int, z3.BitVecRef]         # step id -> its clock, for every step that can run
     event_executed: dict[int, z3.BoolRef]       # event id -> the event happens
+    flags: dict[str, z3.BoolRef] = field(default_factory=dict)   # a flag of the model (the LKMM's data-race) -> raised
 
 
 class SequentialConsistency:
@@ -55,7 +58,7 @@ class SequentialConsistency:
     name = "sc"
 
     def __init__(self, program: EventProgram, executed: Mapping[int, z3.BoolRef],
-                 term: Callable[[Term], z3.ExprRef], memo: dict) -> None:
+                 term: Callable[[Term], z3.ExprRef], memo: dict, finished: Mapping[int, z3.BoolRef]) -> None:
         self.program = program
         self.executed = executed
         self.term = term

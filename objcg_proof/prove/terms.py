@@ -270,6 +270,23 @@ def substitute(t: Term, mapping: dict[int, Term], tb: TermBuilder) -> Term:
     return out
 
 
+def symbols(t: Term) -> list[Sym]:
+    """The symbols a term mentions, each once, in the order first met (without recursion)."""
+    seen: set[int] = set()
+    out: list[Sym] = []
+    stack: list[Term] = [t]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Sym):
+            out.append(x)
+        elif isinstance(x, App):
+            stack.extend(reversed(x.args))
+    return out
+
+
 def evaluate(t: Term, env: dict[str, int], width: int, memo: dict[int, int] | None = None) -> int:
     """Concrete value of a term under an assignment of its symbols (decode and replay)."""
     mask = (1 << width) - 1

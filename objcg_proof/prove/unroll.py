@@ -24,7 +24,7 @@ from ..lang import ir
 from ..lang.diagnostics import Span, error
 from ..lang.spin_loops import wait_like_reason
 from .events import FINAL, EventProgram, ThreadSteps
-from .terms import FALSE, TRUE, Sym, Term
+from .terms import FALSE, TRUE, Sym, Term, symbols
 from .unroll_final import FinalUnroller
 from .unroll_exprs import ExprEvaluator
 from .unroll_limits import check_encoding_size, encoding_pairs
@@ -76,7 +76,8 @@ class Unroller(Collector):
         return EventProgram(self.prog.path, self.layout, self.prog.bound, tuple(self.threads), tuple(self.steps),
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
                             self.layout.width, self.prog.properties, holds, tuple(self.spins),
-                            tuple((file, line, why) for (file, line), why in self.wait_loops.items()))
+                            tuple((file, line, why) for (file, line), why in self.wait_loops.items()),
+                            tuple(self.fences))
 
 
 class _ThreadUnroller:
@@ -123,6 +124,7 @@ class _ThreadUnroller:
     def run(self) -> None:
         self.s.frames.append(Frame("thread"))
         self.block(self.s.thread.body)
+        self.steps.trailing_fences()
         self.s.frames.pop()
         self.u.threads.append(ThreadSteps(self.s.index, self.s.thread.name, self.s.pos, tuple(self.s.step_ids)))
 
@@ -133,7 +135,9 @@ class _ThreadUnroller:
             self.stmt(st)
 
     def stmt(self, st: ir.Stmt) -> None:
-        if isinstance(st, ir.Seq):
+        if isinstance(st, ir.Fence):
+            self.steps.fence(st.tag, st.span)
+        elif isinstance(st, ir.Seq):
             self.block(st.body)
         elif isinstance(st, ir.AssignLocal):
             self.simple(st.span, lambda: self.steps.set_local(st.var, self.exprs.expr(st.value)))
@@ -217,6 +221,7 @@ class _ThreadUnroller:
     def if_(self, st: ir.If) -> None:
         tb = self.tb
         c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.exprs.expr(st.cond)))
+        self.control(c)
         g, env0 = self.s.g, dict(self.s.env)
         frame = Frame("if")
         self.s.frames.append(frame)
@@ -233,6 +238,13 @@ class _ThreadUnroller:
         else:
             self.s.g = tb.or_(g1, g2)
             self.s.env = self.merge([(g1, env1), (TRUE, env2)])
+
+    def control(self, cond: Term) -> None:
+        """A branch on `cond`: every later event of the thread depends on the reads it tests by
+        control, as herd7 has it (docs/lkmm.md, section 1)."""
+        new = [x for x in symbols(cond) if x not in self.s.ctrl]
+        if new:
+            self.s.ctrl = self.s.ctrl + tuple(new)
 
     def loop(self, st: ir.Loop) -> None:
         tb = self.tb
@@ -253,6 +265,7 @@ class _ThreadUnroller:
             const_true = False
             if st.cond_first or it > 0:
                 c = tb.truth(self.simple(getattr(st.cond, "span", st.span), lambda: self.exprs.expr(st.cond)))
+                self.control(c)
                 exits.append((tb.and_(self.s.g, tb.not_(c)), dict(self.s.env)))
                 const_true = c is TRUE
                 self.s.g = tb.and_(self.s.g, c)

@@ -207,12 +207,14 @@ class ExprEvaluator:
             return tb.word(0)
         # the written value depends on the value read: build it from a placeholder symbol
         read = self.u.fresh("v")
+        succeeds: Term = TRUE   # a conditional RMW that fails writes nothing under the LKMM
         if op == "xchg":
             write, result = args[0], read
         elif op == "cmpxchg":
-            write, result = tb.ite(tb.cmp("==", read, args[0]), args[1], read), read
+            succeeds = tb.cmp("==", read, args[0])
+            write, result = tb.ite(succeeds, args[1], read), read
         elif op == "try_cmpxchg":
-            ok = tb.cmp("==", read, args[0])
+            ok = succeeds = tb.cmp("==", read, args[0])
             write, result = tb.ite(ok, args[1], read), tb.to_word(ok)
         elif op in ("set_bit", "test_and_set_bit"):
             bit = tb.binary("<<", one, args[0])
@@ -231,7 +233,7 @@ class ExprEvaluator:
             write = tb.binary("-", read, one)
             result = tb.to_word(tb.cmp("==", write, tb.word(0)))
         elif op == "atomic_inc_not_zero":
-            nz = tb.cmp("!=", read, tb.word(0))
+            nz = succeeds = tb.cmp("!=", read, tb.word(0))
             write, result = tb.ite(nz, tb.binary("+", read, one), read), tb.to_word(nz)
         elif op == "spin_lock":
             write, result = one, tb.word(0)
@@ -239,7 +241,7 @@ class ExprEvaluator:
             self.steps.wait(tb.cmp("==", read, tb.word(0)))
         else:
             raise AssertionError(f"unhandled atomic {op}")
-        self.steps.rmw(loc, cands, read, write, valid, mode, e.op)
+        self.steps.rmw(loc, cands, read, write, valid, mode, e.op, succeeds)
         if op == "try_cmpxchg" and e.out is not None:
             old = self.s.env.get(e.out.uid, tb.word(0))
             # only when the try_cmpxchg is evaluated (not short-circuited away) may it change `old`
@@ -263,8 +265,9 @@ class ExprEvaluator:
         alive = tb.cmp("!=", count, tb.word(0))
         one = tb.word(1)
         result: Term = tb.word(0)
+        succeeds: Term = TRUE
         if e.op == "refcount":
-            self.s.pending.events.append(EventSpec(READ, loc, tuple(locs), read, None, tb.and_(self.s.cg, valid), "once", "refcount"))  # type: ignore[union-attr]
+            self.s.pending.events.append(EventSpec(READ, loc, tuple(locs), read, None, tb.and_(self.s.cg, valid), "once", "refcount", TRUE, self.s.ctrl))  # type: ignore[union-attr]
             return count
         if e.op == "get":
             self.steps.check("uaf", "", alive, e.span, "get() on a released object (its count was already 0)")
@@ -278,11 +281,11 @@ class ExprEvaluator:
             self.steps.check("uaf", "", alive, e.span, "kill() on a released object (its count was already 0)")
             write = tb.binary("-", tb.binary("|", read, kill_bit), one)
         elif e.op == "tryget":
-            write, result = tb.ite(alive, tb.binary("+", read, one), read), tb.to_word(alive)
+            write, result, succeeds = tb.ite(alive, tb.binary("+", read, one), read), tb.to_word(alive), alive
         elif e.op == "tryget_live":
             live = tb.and_(alive, tb.cmp("==", tb.binary("&", read, kill_bit), tb.word(0)))
-            write, result = tb.ite(live, tb.binary("+", read, one), read), tb.to_word(live)
+            write, result, succeeds = tb.ite(live, tb.binary("+", read, one), read), tb.to_word(live), live
         else:
             raise AssertionError(e.op)
-        self.steps.rmw(loc, tuple(locs), read, write, valid, "ref", e.op)
+        self.steps.rmw(loc, tuple(locs), read, write, valid, "ref", e.op, succeeds)
         return result

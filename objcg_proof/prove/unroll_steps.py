@@ -14,7 +14,7 @@ from typing import Callable, TypeVar
 
 from ..lang import ir
 from ..lang.diagnostics import Span
-from .events import FINAL, READ, RMW, Assignment, Check, Event, SpinWait, Step, ThreadSteps
+from .events import FENCE, FINAL, READ, RMW, Assignment, Check, Event, SpinWait, Step, ThreadSteps
 from .terms import FALSE, TRUE, WORD, Const, Sym, Term, TermBuilder, substitute
 
 R = TypeVar("R")
@@ -49,6 +49,11 @@ class EventSpec:
     guard: Term
     mode: str
     what: str
+    succeeds: Term = TRUE
+    ctrl: tuple[Sym, ...] = ()
+    span: Span | None = None   # a fence's
+    origin: Term = TRUE        # a fence's path guard at its statement
+    instance: int = -1         # a fence's statement as unrolled
 
 
 @dataclass
@@ -66,6 +71,7 @@ class PendingStep:
     step_guards: list[Term] = field(default_factory=list)
     fails: list[Term] = field(default_factory=list)   # each failed access: when it fails
     nondets: list[tuple[Sym, int | None]] = field(default_factory=list)
+    fences: list[tuple[int, EventSpec]] = field(default_factory=list)   # in an atomic block: (events before it, fence)
 
 
 @dataclass
@@ -84,6 +90,8 @@ class ThreadState:
     in_atomic: bool = False
     step_ids: list[int] = field(default_factory=list)
     nest: list[tuple[str, Span]] = field(default_factory=list)   # the loops and calls being unrolled, outermost first
+    fences: list[EventSpec] = field(default_factory=list)   # fences waiting for a step to ride with (NOTE(fence-events))
+    ctrl: tuple[Sym, ...] = ()  # the reads the branches so far tested: every later event depends on them
 
 
 class Collector:
@@ -97,6 +105,8 @@ class Collector:
         self.tb = TermBuilder(prog.layout.width)
         self.steps: list[Step] = []
         self.events: list[Event] = []
+        self.fences: list[Event] = []
+        self.fence_instances = 0
         self.checks: list[Check] = []
         self.nondets: list[tuple[str, int | None]] = []
         self.sym_count = 0
@@ -105,13 +115,18 @@ class Collector:
         self.wait_loops: dict[tuple[str, int], str] = {}   # lang/spin_loops.py, `wait_like_reason`
         self.unrolled = 0   # statements evaluated and loop iterations started (NOTE(unroll-limit) in prove/unroll.py)
 
+    def add_fence(self, spec: EventSpec, thread: int, step: int, sub: int) -> None:
+        """A fence event, in `fences` (NOTE(fence-events)); `sub`: the events of its step before it."""
+        self.fences.append(Event(len(self.fences), thread, step, sub, FENCE, spec.loc, (), None, None, spec.guard,
+                                 spec.mode, spec.what, TRUE, spec.ctrl, spec.span, spec.origin, spec.instance))
+
     def fresh(self, prefix: str) -> Sym:
         self.sym_count += 1
         return self.tb.sym(WORD, f"{prefix}{self.sym_count}")
 
     def add_event(self, spec: EventSpec, thread: int, step: int, sub: int) -> int:
         ev = Event(len(self.events), thread, step, sub, spec.kind, spec.loc, spec.cands, spec.read,
-                   spec.write, spec.guard, spec.mode, spec.what)
+                   spec.write, spec.guard, spec.mode, spec.what, spec.succeeds, spec.ctrl)
         self.events.append(ev)
         return ev.id
 
@@ -145,6 +160,10 @@ class StepRecorder:
         guard = tb.or_(*[e.guard for e in p.events], *p.step_guards)
         step_id = len(self.u.steps)
         ids = tuple(self.u.add_event(spec, self.s.index, step_id, i) for i, spec in enumerate(p.events))
+        for spec in self._fences_riding(guard):
+            self.u.add_fence(spec, self.s.index, step_id, 0)
+        for before, spec in p.fences:
+            self.u.add_fence(spec, self.s.index, step_id, before)
         enabled_final = None
         if p.enabled is not None:
             mapping: dict[int, Term] = {}
@@ -171,6 +190,38 @@ class StepRecorder:
         self.s.pos += 1
         for kind, label, cguard, cond, span, msg in p.checks:
             self.add_check(kind, label, cguard, cond, step_id, span, msg)
+
+    def fence(self, tag: str, span: Span) -> None:
+        """A fence statement (NOTE(fence-events) in prove/events.py): in an atomic block it sits
+        between the step's events; otherwise it waits for the thread's next step."""
+        self.u.fence_instances += 1
+        spec = EventSpec(FENCE, self.tb.word(0), (), None, None, self.s.g, tag, "fence", TRUE, self.s.ctrl, span,
+                         self.s.g, self.u.fence_instances)
+        if self.s.pending is not None:
+            spec.guard = self.s.cg
+            self.s.pending.fences.append((len(self.s.pending.events), spec))
+        else:
+            self.s.fences.append(spec)
+
+    def trailing_fences(self) -> None:
+        """The fences still waiting when the thread ends: fences of no step (NOTE(fence-events))."""
+        for f in self.s.fences:
+            self.u.add_fence(f, self.s.index, -1, 0)
+        self.s.fences = []
+
+    def _fences_riding(self, step_guard: Term) -> list[EventSpec]:
+        """The waiting fences that ride with a step of this guard; each then waits only on the
+        paths this step is not on."""
+        tb = self.tb
+        riding, waiting = [], []
+        for f in self.s.fences:
+            riding.append(EventSpec(f.kind, f.loc, f.cands, None, None, f.guard, f.mode, f.what, TRUE, f.ctrl, f.span,
+                                    f.origin, f.instance))
+            f.guard = tb.and_(f.guard, tb.not_(step_guard))
+            if f.guard is not FALSE:
+                waiting.append(f)
+        self.s.fences = waiting
+        return riding
 
     def on_final_memory(self, enabled: Term, mapping: dict[int, Term],
                         nondets: list[tuple[Sym, int | None]]) -> tuple[Term, bool]:
@@ -254,13 +305,16 @@ class StepRecorder:
         assert self.s.pending is not None
         read = self.u.fresh("v") if kind in (READ, RMW) else None
         guard = self.tb.and_(self.s.cg, valid)
-        self.s.pending.events.append(EventSpec(kind, loc, cands, read, write, guard, mode, what))
+        self.s.pending.events.append(EventSpec(kind, loc, cands, read, write, guard, mode, what, TRUE, self.s.ctrl))
         return read
 
-    def rmw(self, loc: Term, cands: tuple[int, ...], read: Sym, write: Term, valid: Term, mode: str, what: str) -> None:
+    def rmw(self, loc: Term, cands: tuple[int, ...], read: Sym, write: Term, valid: Term, mode: str, what: str,
+            succeeds: Term = TRUE) -> None:
+        """An RMW event; `succeeds`: when it writes (NOTE(fence-events)'s neighbour in events.py)."""
         assert self.s.pending is not None
         guard = self.tb.and_(self.s.cg, valid)
-        self.s.pending.events.append(EventSpec(RMW, loc, cands, read, write, guard, mode, what))
+        self.s.pending.events.append(EventSpec(RMW, loc, cands, read, write, guard, mode, what, succeeds,
+                                               self.s.ctrl))
 
     def set_local(self, var: ir.LocalVar, value: Term) -> None:
         self.s.env[var.uid] = value

@@ -67,3 +67,4 @@ class ModelResult:
     properties: tuple[PropertyResult, ...]
     time_s: float
     stats: dict[str, int] = field(default_factory=dict)
+    memory_model: str = "sc"      # the memory model the verdicts hold under (sc | lkmm)

@@ -243,7 +243,8 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
         else:
             stats = done[0].stats if done else ModelChecker(c.prog, c.outcome.sources, c.outcome.options).stats()
         time_s = c.compile_s + sum(a.time_s for a in done)
-        result = ModelResult(c.prog.path, c.prog.bound, (), tuple(a.result for a in done), time_s, stats)
+        result = ModelResult(c.prog.path, c.prog.bound, (), tuple(a.result for a in done), time_s, stats,
+                             c.outcome.options.memory_model)
         if errors:
             # no result for the model, but the other properties' verdicts still stand
             c.outcome.worker_errors = [a for a, _ in errors]
@@ -268,6 +269,12 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
         return {}, result
+    if options.memory_model != "sc":
+        # NOTE(lkmm-models) in prove/verify.py: the interpreter runs sequential consistency
+        why = "an LKMM execution: the reference interpreter runs sequential consistency"
+        return {}, dataclasses.replace(result, properties=tuple(
+            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=why)) if p.trace is not None else p
+            for p in result.properties))
     from ..oracles.interpret import StateLimit, replay   # only here: a run with nothing to replay never loads it
     from ..lang.parser import load_model
     from ..lang.resolve import resolve

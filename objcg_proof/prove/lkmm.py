@@ -1,0 +1,665 @@
+"""The memory model: the Linux-kernel memory model (docs/lkmm.md), a sibling of sc.py behind
+the same interface (NOTE(memory-model) in sc.py).
+
+The events of the unrolled program become LKMM events (docs/lkmm.md, section 2): a read or a
+write is one event tagged by its mode (plain, once, acquire, release); an RMW is a read and a
+write linked by `rmw` (its write only when `Event.succeeds`), a fully ordered one between two
+`mb` fences, a non-value-returning one with its read tagged `noreturn`; `spin_lock` is LKR and
+LKW, `spin_unlock` UL; a fence event is a fence of its tag. Every location the program touches
+has an initial write (IW), first in coherence order. An execution is then which events happen
+(the encoder's control flow), `rf` (a Boolean per read and candidate write) and `co` (a clock
+per write, per location); each relation of linux-kernel.cat is a Boolean per pair of events
+that can be in it (relations are dicts from pairs to z3 formulas: a pair absent is a pair that
+is never in it), built one line per line of the .cat (`_Cat`), and the axioms are stated on
+them: acyclicity with a clock per event and axiom, irreflexivity and emptiness per pair.
+
+NOTE(exact-closures): `r+` is computed by squaring (`r ∪ r;r`, with a fresh Boolean defined
+equal to each pair's formula) until paths of every length are covered, and the recursive
+`rcu-order` by as many unfoldings as there are grace periods and read-side sections, plus
+one; so every relation is exactly what the .cat defines for the execution the solver chose, and
+the flags (which use relations under a difference) are exact too. The cost is cubic in the
+events that can be related; that is what the pruning to candidate pairs is for.
+
+What is not encoded yet, and refused with a located error rather than ignored: SRCU (the DSL
+has none), an RCU read-side section whose lock or unlock runs only on some paths, and
+`lock.cat`'s treatment of locks beyond their lock word: a lock is its word, LKR must read it
+free (0), LKW writes 1 and UL writes 0, as the independent checker (oracles/lkmm.py) has it.
+
+A FINAL event (the memory at the end) reads the coherence-last write of its location. The step
+clocks decode orders a trace by are free, except for program order: an LKMM execution has no
+one order of its steps (weak-memory traces are still to come, docs/lkmm.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import z3
+
+from ..lang.diagnostics import Span, error
+from .events import FINAL, READ, RMW, WRITE, Event, EventProgram
+from .sc import MemoryModelResult
+from .terms import TRUE, Sym, Term, symbols
+
+Pair = tuple[int, int]
+Rel = dict[Pair, z3.BoolRef]
+
+# the RMWs that write a value not computed from the one they read (no data dependency inside)
+_NO_INNER_DATA = ("xchg", "cmpxchg", "try_cmpxchg", "atomic_xchg", "atomic_cmpxchg", "atomic_try_cmpxchg",
+                  "spin_lock")
+# refcount builtins (docs/lkmm.md, section 2): get is atomic_long_inc, the others are fully ordered
+_REF_ORDER = {"get": "relaxed", "put": "mb", "kill": "mb", "tryget": "mb", "tryget_live": "mb"}
+
+
+@dataclass
+class Node:
+    """One LKMM event: a read, a write or a fence (kind R, W or F), or a location's initial write."""
+
+    id: int
+    kind: str
+    thread: int                   # -1 for an initial write
+    order: tuple[int, int, int, int]   # program order in the thread: (step position, event, part, fence id)
+    tags: frozenset[str]
+    ev: Event | None
+    cands: tuple[int, ...]
+    loc: z3.BitVecRef
+    executed: z3.BoolRef
+    value: z3.BitVecRef | None = None
+    syms: frozenset[int] = frozenset()      # ids of the read symbols its location term mentions
+    data_syms: frozenset[int] = frozenset()   # ... its written term mentions
+
+
+class LinuxKernelMemoryModel:
+    """linux-kernel.cat over the events of the unrolled program (docs/lkmm.md, section 3)."""
+
+    name = "lkmm"
+
+    def __init__(self, program: EventProgram, executed: Mapping[int, z3.BoolRef],
+                 term: Callable[[Term], z3.ExprRef], memo: dict, finished: Mapping[int, z3.BoolRef]) -> None:
+        self.program = program
+        self.executed = executed
+        self.finished = finished
+        self.term = term
+        self.constraints: list[z3.BoolRef] = []
+        self.step_clock: dict[int, z3.BitVecRef] = {}
+        self.event_executed: dict[int, z3.BoolRef] = {}
+        self.nodes: list[Node] = []
+        self.flags: dict[str, z3.BoolRef] = {}
+        self._fresh = 0
+
+    # ---- events -------------------------------------------------------------------------
+    def encode(self) -> MemoryModelResult:
+        prog = self.program
+        w = prog.width
+        for ev in prog.events:
+            if ev.kind == FINAL:
+                self.event_executed[ev.id] = z3.BoolVal(True)
+            else:
+                self.event_executed[ev.id] = _and(self.executed[ev.step], self.term(ev.guard))
+        locs = sorted({c for ev in prog.events for c in ev.cands})
+        for c in locs:
+            init = prog.layout.locations[c].init
+            self._node("W", -1, (0, 0, 0, 0), frozenset({"IW"}), None, (c,), z3.BitVecVal(c, w), z3.BoolVal(True),
+                       z3.BitVecVal(init, w))
+        self.rmw_pairs: list[tuple[int, int]] = []
+        for ev in prog.events:
+            if ev.kind != FINAL:
+                self._events_of(ev)
+        for f in prog.fences:
+            self._fence(f)
+        self._clocks()
+        cat = _Cat(self)
+        cat.axioms()
+        self._finals(cat)
+        return MemoryModelResult(self.constraints, self.step_clock, self.event_executed, self.flags)
+
+    def _fence(self, f: Event) -> None:
+        """A fence event (NOTE(fence-events) in events.py): before the event `sub` of its step,
+        after the step's earlier events; one of no step comes after them all."""
+        prog = self.program
+        if f.step < 0:
+            pos, executed = prog.threads[f.thread].positions, _and(self.finished[f.thread], self.term(f.guard))
+        else:
+            pos, executed = prog.steps[f.step].pos, _and(self.executed[f.step], self.term(f.guard))
+        self._node("F", f.thread, (pos, f.sub, -1, f.id), frozenset({f.mode}), f, (), z3.BitVecVal(0, prog.width),
+                   executed)
+
+    def _node(self, kind: str, thread: int, order: tuple[int, int, int, int], tags: frozenset[str], ev: Event | None,
+              cands: tuple[int, ...], loc: z3.BitVecRef, executed: z3.BoolRef,
+              value: z3.BitVecRef | None = None) -> Node:
+        n = Node(len(self.nodes), kind, thread, order, tags, ev, cands, loc, _norm(executed), value)
+        self.nodes.append(n)
+        return n
+
+    def _events_of(self, ev: Event) -> None:
+        prog = self.program
+        pos = prog.steps[ev.step].pos
+        ex = self.event_executed[ev.id]
+        loc = self.term(ev.loc)
+        t = ev.thread
+
+        def at(part: int) -> tuple[int, int, int, int]:
+            return (pos, ev.sub, part, 0)
+
+        read = self.term(ev.read) if ev.read is not None else None
+        loc_syms = frozenset(id(x) for x in symbols(ev.loc))
+        if ev.kind == READ:
+            tag = {"plain": "plain", "once": "once", "acquire": "acquire"}.get(ev.mode, "once")
+            n = self._node("R", t, at(1), frozenset({tag}), ev, ev.cands, loc, ex, read)
+            n.syms = loc_syms
+            return
+        written = self.term(ev.write)
+        if ev.kind == WRITE:
+            tags = {"plain": frozenset({"plain"}), "once": frozenset({"once"}),
+                    "release": frozenset({"release"})}.get(ev.mode, frozenset({"once"}))
+            if ev.what == "spin_unlock":
+                tags = frozenset({"UL", "release"})
+            n = self._node("W", t, at(1), tags, ev, ev.cands, loc, ex, written)
+            n.syms, n.data_syms = loc_syms, frozenset(id(x) for x in symbols(ev.write))
+            return
+        assert ev.kind == RMW
+        order = _REF_ORDER.get(ev.what, "relaxed") if ev.mode == "ref" else ev.mode
+        wrote = _and(ex, self.term(ev.succeeds)) if ev.succeeds is not TRUE else ex
+        if ev.what == "spin_lock":
+            rtags, wtags = frozenset({"LKR", "acquire"}), frozenset({"LKW"})
+        else:
+            rtags = frozenset({"noreturn" if order == "relaxed" else ("acquire" if order == "acquire" else "once"),
+                               "rmw"})
+            wtags = frozenset({"release" if order == "release" else "once", "rmw"})
+        if order == "mb":
+            self._node("F", t, at(0), frozenset({"mb"}), ev, (), loc, wrote)
+        r = self._node("R", t, at(1), rtags, ev, ev.cands, loc, ex, read)
+        r.syms = loc_syms
+        wn = self._node("W", t, at(2), wtags, ev, ev.cands, loc, wrote, written)
+        wn.syms = loc_syms
+        if ev.what not in _NO_INNER_DATA:
+            wn.data_syms = frozenset(id(x) for x in symbols(ev.write))
+        else:
+            wn.data_syms = frozenset(id(x) for x in symbols(ev.write) if x is not ev.read)
+        self.rmw_pairs.append((r.id, wn.id))
+        if order == "mb":
+            self._node("F", t, at(3), frozenset({"mb"}), ev, (), loc, wrote)
+
+    def _clocks(self) -> None:
+        """Step clocks for decode: free, increasing along each thread (docs: no total order)."""
+        prog = self.program
+        real = [st for st in prog.steps if not st.is_cut]
+        tbits = max(1, (len(prog.threads) - 1).bit_length())
+        hbits = max(1, len(real).bit_length())
+        for th in prog.threads:
+            prev = None
+            for sid in th.steps:
+                st = prog.steps[sid]
+                if st.is_cut:
+                    continue
+                high = z3.BitVec(f"lkmm-clock@{th.name}#{st.pos}", hbits)
+                self.step_clock[sid] = z3.Concat(high, z3.BitVecVal(st.thread, tbits))
+                if prev is not None:
+                    self.constraints.append(z3.ULT(prev, high))
+                prev = high
+
+    def _finals(self, cat: "_Cat") -> None:
+        """A FINAL event reads the coherence-last write of its location."""
+        prog = self.program
+        co = cat.co
+        for ev in prog.events:
+            if ev.kind != FINAL:
+                continue
+            loc = self.term(ev.loc)
+            val = self.term(ev.read)
+            options = []
+            for n in cat.writes:
+                if not set(n.cands) & set(ev.cands):
+                    continue
+                later = [co[(n.id, m.id)] for m in cat.writes if (n.id, m.id) in co]
+                last = _and(n.executed, n.loc == loc, *[z3.Not(x) for x in later])
+                options.append(last)
+                self.constraints.append(z3.Implies(last, val == n.value))
+            self.constraints.append(z3.Or(options) if options else z3.BoolVal(False))
+
+    def fresh(self, prefix: str) -> z3.BoolRef:
+        self._fresh += 1
+        return z3.Bool(f"lkmm@{prefix}#{self._fresh}")
+
+
+_CTX = z3.main_ctx()
+_T, _F = z3.BoolVal(True), z3.BoolVal(False)
+
+
+def _norm(x: z3.BoolRef) -> z3.BoolRef:
+    """The one true and the one false term, so `_and` and `_or` recognise them by identity."""
+    return _T if z3.is_true(x) else _F if z3.is_false(x) else x
+
+
+def _mk(fn: Callable, xs: list[z3.BoolRef]) -> z3.BoolRef:
+    """And/Or through z3's C API: z3py's checks its arguments one by one (measured 5x slower here)."""
+    arr = (z3.Ast * len(xs))(*[x.as_ast() for x in xs])
+    return z3.BoolRef(fn(_CTX.ref(), len(xs), arr), _CTX)
+
+
+def _and(*xs: z3.BoolRef) -> z3.BoolRef:
+    ys = [x for x in xs if x is not _T]
+    if any(y is _F for y in ys):
+        return _F
+    if not ys:
+        return _T
+    return ys[0] if len(ys) == 1 else _mk(z3.Z3_mk_and, ys)
+
+
+def _or(xs: list[z3.BoolRef]) -> z3.BoolRef:
+    if any(x is _T for x in xs):
+        return _T
+    ys = [x for x in xs if x is not _F]
+    if not ys:
+        return _F
+    return ys[0] if len(ys) == 1 else _mk(z3.Z3_mk_or, ys)
+
+
+def _not(x: z3.BoolRef) -> z3.BoolRef:
+    return _F if x is _T else _T if x is _F else z3.BoolRef(z3.Z3_mk_not(_CTX.ref(), x.as_ast()), _CTX)
+
+
+class _Cat:
+    """linux-kernel.cat, one method line per line of the .cat, on relations as dicts."""
+
+    def __init__(self, m: LinuxKernelMemoryModel) -> None:
+        self.m = m
+        self.n = m.nodes
+        nodes = m.nodes
+        self.writes = [x for x in nodes if x.kind == "W"]
+        self.reads = [x for x in nodes if x.kind == "R"]
+        S = self.S = {}
+        M = {x.id for x in nodes if x.kind in ("R", "W")}
+        S["M"], S["R"], S["W"], S["F"] = M, {x.id for x in self.reads}, {x.id for x in self.writes}, \
+            {x.id for x in nodes if x.kind == "F"}
+        for tag in ("IW", "once", "acquire", "release", "noreturn", "LKR", "LKW", "UL", "plain", "rmw",
+                    "mb", "rmb", "wmb", "barrier", "before-atomic", "after-atomic", "after-spinlock",
+                    "after-unlock-lock", "rcu-lock", "rcu-unlock", "sync-rcu"):
+            S[tag] = {x.id for x in nodes if tag in x.tags}
+        S["Acquire"] = S["acquire"] | S["LKR"]
+        S["Release"] = S["release"] | S["UL"]
+        S["Marked"] = ({x.id for x in nodes} - M) | S["IW"] | S["once"] | S["Release"] | S["Acquire"] | S["rmw"] \
+            | S["LKR"] | S["LKW"] | S["UL"]
+        S["Plain"] = M - S["Marked"]
+        # [RMW]: the events of an RMW instruction, a failed cmpxchg's read included (herd7 tags it so:
+        # cmpxchg-fail-ordered-2 is Never only with it)
+        self.rmw_id = self.id_(S["rmw"] | S["LKR"] | S["LKW"])
+        S["R4rmb"] = S["R"] - S["noreturn"]
+
+    # ---- relation algebra ------------------------------------------------------------------
+    def ex(self, a: int) -> z3.BoolRef:
+        return self.n[a].executed
+
+    def id_(self, s: Iterable[int]) -> Rel:
+        return {(a, a): self.ex(a) for a in s}
+
+    def seq(self, *rs: Rel) -> Rel:
+        out = rs[0]
+        for r in rs[1:]:
+            by_first: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+            for (b, c), f in r.items():
+                by_first.setdefault(b, []).append((c, f))
+            acc: dict[Pair, list[z3.BoolRef]] = {}
+            for (a, b), f in out.items():
+                for c, g in by_first.get(b, ()):
+                    acc.setdefault((a, c), []).append(_and(f, g))
+            out = {p: _or(fs) for p, fs in acc.items()}
+            out = {p: f for p, f in out.items() if f is not _F}
+        return out
+
+    def union(self, *rs: Rel) -> Rel:
+        acc: dict[Pair, list[z3.BoolRef]] = {}
+        for r in rs:
+            for p, f in r.items():
+                acc.setdefault(p, []).append(f)
+        return {p: _or(fs) for p, fs in acc.items()}
+
+    def inter(self, a: Rel, b: Rel) -> Rel:
+        return {p: _and(f, b[p]) for p, f in a.items() if p in b}
+
+    def diff(self, a: Rel, b: Rel) -> Rel:
+        out = {}
+        for p, f in a.items():
+            g = b.get(p)
+            if g is None:
+                out[p] = f
+            elif g is not _T:
+                out[p] = _and(f, _not(g))
+        return out
+
+    def inv(self, r: Rel) -> Rel:
+        return {(b, a): f for (a, b), f in r.items()}
+
+    def opt(self, r: Rel) -> Rel:
+        return self.union(r, self.id_(range(len(self.n))))
+
+    def dom(self, s: set[int], r: Rel, t: set[int] | None = None) -> Rel:
+        """[s] ; r ; [t]"""
+        return {(a, b): f for (a, b), f in r.items() if a in s and (t is None or b in t)}
+
+    def rng(self, r: Rel, t: set[int]) -> Rel:
+        return {(a, b): f for (a, b), f in r.items() if b in t}
+
+    def define(self, r: Rel, prefix: str) -> Rel:
+        """Each pair's formula named by a fresh Boolean (keeps the terms of closures small)."""
+        out = {}
+        for p, f in r.items():
+            if f is _T or f is _F or z3.is_const(f):
+                out[p] = f
+                continue
+            v = self.m.fresh(prefix)
+            self.m.constraints.append(v == f)
+            out[p] = v
+        return out
+
+    def plus(self, r: Rel, prefix: str) -> Rel:
+        """r+ (NOTE(exact-closures)): Warshall's algorithm on the pairs that can be in r, each
+        round allowing one more node in the middle of a path; every pair named at the end."""
+        out = dict(r)
+        succ: dict[int, set[int]] = {}
+        pred: dict[int, set[int]] = {}
+        for a, b in out:
+            succ.setdefault(a, set()).add(b)
+            pred.setdefault(b, set()).add(a)
+        for k in sorted(set(succ) & set(pred)):
+            updates = {}
+            for i in pred[k]:
+                for j in succ[k]:
+                    f = _and(out[(i, k)], out[(k, j)])
+                    old = out.get((i, j))
+                    updates[(i, j)] = f if old is None else _or([old, f])
+            for (i, j), f in updates.items():
+                out[(i, j)] = f
+                succ.setdefault(i, set()).add(j)
+                pred.setdefault(j, set()).add(i)
+        return self.define(out, prefix)
+    def star(self, r: Rel, prefix: str) -> Rel:
+        return self.opt(self.plus(r, prefix))
+
+    def same_loc(self, r: Rel) -> Rel:
+        out = {}
+        for (a, b), f in r.items():
+            x, y = self.n[a], self.n[b]
+            if not set(x.cands) & set(y.cands):
+                continue
+            out[(a, b)] = f if x.loc.eq(y.loc) else _and(f, x.loc == y.loc)
+        return out
+
+    def internal(self, r: Rel) -> Rel:
+        return {(a, b): f for (a, b), f in r.items() if self.n[a].thread == self.n[b].thread and self.n[a].thread >= 0}
+
+    def external(self, r: Rel) -> Rel:
+        return {(a, b): f for (a, b), f in r.items() if self.n[a].thread != self.n[b].thread}
+
+    def fencerel(self, tags: set[int]) -> Rel:
+        """po ; [tags] ; po"""
+        return self.seq(self.po, self.id_(tags), self.po)
+
+    def acyclic(self, r: Rel, name: str) -> None:
+        nodes = sorted({a for p in r for a in p})
+        if not nodes:
+            return
+        bits = max(1, len(nodes).bit_length())
+        clock = {a: z3.BitVec(f"lkmm-{name}@{a}", bits) for a in nodes}
+        for (a, b), f in r.items():
+            self.m.constraints.append(_not(f) if a == b else z3.Implies(f, z3.ULT(clock[a], clock[b])))
+
+    def empty(self, r: Rel) -> z3.BoolRef:
+        return _not(_or(list(r.values())))
+
+    def irreflexive(self, r: Rel) -> None:
+        for (a, b), f in r.items():
+            if a == b:
+                self.m.constraints.append(_not(f))
+
+    # ---- the execution: po, rf, co, dependencies --------------------------------------------
+    def base(self) -> None:
+        m, nodes = self.m, self.n
+        by_thread: dict[int, list[Node]] = {}
+        for x in nodes:
+            if x.thread >= 0:
+                by_thread.setdefault(x.thread, []).append(x)
+        po: Rel = {}
+        for xs in by_thread.values():
+            xs.sort(key=lambda x: x.order)
+            for i, a in enumerate(xs):
+                for b in xs[i + 1:]:
+                    po[(a.id, b.id)] = _and(a.executed, b.executed)
+        self.po = po
+        self.loc_pairs = self.same_loc({(a.id, b.id): _and(a.executed, b.executed)
+                                        for a in nodes for b in nodes if a.kind in "RW" and b.kind in "RW"})
+        # rf: a Boolean per read and candidate write; exactly one when the read happens
+        rf: Rel = {}
+        for r in self.reads:
+            options = []
+            for w in self.writes:
+                if not set(w.cands) & set(r.cands) or (w.thread == r.thread and w.order > r.order):
+                    continue
+                if w.thread == r.thread and w.ev is r.ev:
+                    continue   # an RMW does not read its own write
+                v = z3.Bool(f"lkmm-rf@{w.id}>{r.id}")
+                m.constraints.append(z3.Implies(v, _and(w.executed, r.executed, w.loc == r.loc, w.value == r.value)))
+                rf[(w.id, r.id)] = v
+                options.append(v)
+            m.constraints.append(z3.Implies(r.executed, _exactly_one(options)))
+            for v in options:
+                m.constraints.append(z3.Implies(v, r.executed))
+        self.rf = rf
+        # co: a clock per write; the initial write first
+        bits = max(2, (len(self.writes) + 1).bit_length())
+        clock = {w.id: (z3.BitVecVal(0, bits) if "IW" in w.tags else z3.BitVec(f"lkmm-co@{w.id}", bits))
+                 for w in self.writes}
+        for w in self.writes:
+            if "IW" not in w.tags:
+                m.constraints.append(z3.UGT(clock[w.id], 0))
+        co: Rel = {}
+        for i, a in enumerate(self.writes):
+            for b in self.writes[i + 1:]:
+                if not set(a.cands) & set(b.cands):
+                    continue
+                same = _and(a.executed, b.executed, a.loc == b.loc) if not a.loc.eq(b.loc) else _and(a.executed, b.executed)
+                if "IW" in a.tags and "IW" in b.tags:
+                    continue
+                m.constraints.append(z3.Implies(same, clock[a.id] != clock[b.id]))
+                co[(a.id, b.id)] = _and(same, z3.ULT(clock[a.id], clock[b.id]))
+                co[(b.id, a.id)] = _and(same, z3.ULT(clock[b.id], clock[a.id]))
+        self.co = self.define(co, "co")
+        self.fr = self.diff(self.seq(self.inv(self.rf), self.co), self.id_(range(len(nodes))))
+        rmw: Rel = {(r, w): nodes[w].executed for r, w in m.rmw_pairs}
+        self.rmw = rmw
+        # dependencies from the terms: a read's value in a later event's address, written value, guard
+        reads_by_sym = {id(x.ev.read): x.id for x in self.reads if x.ev is not None and x.ev.read is not None}
+        addr: Rel = {}
+        data: Rel = {}
+        ctrl: Rel = {}
+        for b in nodes:
+            if b.thread < 0:
+                continue
+            ctrl_syms = {id(s) for s in b.ev.ctrl} if b.ev is not None else set()
+            for sid, a in reads_by_sym.items():
+                x = nodes[a]
+                if x.thread != b.thread or x.order >= b.order:
+                    continue
+                both = _and(x.executed, b.executed)
+                if sid in b.syms:
+                    addr[(a, b.id)] = both
+                if sid in b.data_syms:
+                    data[(a, b.id)] = both
+                if sid in ctrl_syms:
+                    ctrl[(a, b.id)] = both
+        rfi = self.internal(self.rf)
+        carry = self.star(self.seq(data, rfi), "carry-dep")
+        self.addr = self.seq(carry, addr)
+        self.data = self.seq(carry, data)
+        self.ctrl = self.seq(carry, ctrl)
+
+    # ---- linux-kernel.cat ---------------------------------------------------------------------
+    def axioms(self) -> None:
+        self.base()
+        S, po = self.S, self.po
+        M, R, W = S["M"], S["R"], S["W"]
+        rf, co, fr, rmw = self.rf, self.co, self.fr, self.rmw
+        rfe, rfi = self.external(rf), self.internal(rf)
+        coe, fre = self.external(co), self.external(fr)
+        po_loc = self.inter(po, self.loc_pairs)
+        # let acq-po = [Acquire] ; po ; [M]; let po-rel = [M] ; po ; [Release]
+        acq_po = self.dom(S["Acquire"], po, M)
+        po_rel = self.dom(M, po, S["Release"])
+        # let po-unlock-lock-po = po ; [UL] ; (po|rf) ; [LKR] ; po
+        po_unlock_lock_po = self.seq(po, self.id_(S["UL"]), self.union(po, rf), self.id_(S["LKR"]), po)
+        R4rmb = S["R4rmb"]
+        rmb = self.dom(R4rmb, self.fencerel(S["rmb"]), R4rmb)
+        wmb = self.dom(W, self.fencerel(S["wmb"]), W)
+        po_opt = self.opt(po)
+        mb = self.union(
+            self.dom(M, self.fencerel(S["mb"]), M),
+            self.rng(self.seq(self.dom(M, self.fencerel(S["before-atomic"])), self.rmw_id, po_opt), M),
+            self.rng(self.seq(self.dom(M, po_opt), self.rmw_id, self.fencerel(S["after-atomic"])), M),
+            self.rng(self.seq(self.dom(M, po_opt, S["LKW"]), self.fencerel(S["after-spinlock"])), M),
+            self.rng(self.seq(self.dom(M, po_unlock_lock_po), self.id_(S["after-unlock-lock"]), po), M))
+        gp = self.seq(po, self.id_(S["sync-rcu"]), po_opt)
+        strong_fence = self.union(mb, gp)
+        nonrw_fence = self.union(strong_fence, po_rel, acq_po)
+        fence = self.union(nonrw_fence, wmb, rmb)
+        barrier = self.union(
+            self.fencerel(S["barrier"] | S["rmb"] | S["wmb"] | S["mb"] | S["sync-rcu"] | S["before-atomic"]
+                          | S["after-atomic"] | S["Acquire"] | S["Release"] | S["rcu-lock"] | S["rcu-unlock"]),
+            self.rng(po, S["Release"]), self.dom(S["Acquire"], po))
+        com = self.union(rf, co, fr)
+        # acyclic po-loc | com as coherence
+        self.acyclic(self.union(po_loc, com), "coherence")
+        # empty rmw & (fre ; coe) as atomic
+        self.m.constraints.append(self.empty(self.inter(rmw, self.seq(fre, coe))))
+        dep = self.union(self.addr, self.data)
+        rwdep = self.rng(self.union(dep, self.ctrl), W)
+        overwrite = self.union(co, fr)
+        to_w = self.union(rwdep, self.internal(overwrite), self.seq(self.rng(self.addr, S["Plain"]), wmb))
+        to_r = self.union(self.addr, self.seq(self.rng(dep, S["Marked"]), rfi))
+        ppo = self.union(to_r, to_w, fence, self.internal(po_unlock_lock_po))
+        marked = S["Marked"]
+
+        def a_cumul(r: Rel) -> Rel:
+            return self.seq(self.opt(self.rng(rfe, marked)), r)
+
+        rmw_sequence = self.star(self.seq(rf, rmw), "rmw-sequence")
+        cumul_fence = self.seq(self.dom(marked, self.union(a_cumul(self.union(strong_fence, po_rel)), wmb,
+                                                             po_unlock_lock_po), marked), rmw_sequence)
+        cumul_star = self.star(cumul_fence, "cumul-fence")
+        prop = self.dom(marked, self.seq(self.opt(self.external(overwrite)), cumul_star,
+                                         self.dom(marked, self.opt(rfe), marked)))
+        ident = self.id_(range(len(self.n)))
+        hb = self.dom(marked, self.union(ppo, rfe, self.internal(self.diff(prop, ident))), marked)
+        hb = self.define(hb, "hb")
+        self.acyclic(hb, "happens-before")
+        hb_star = self.star(hb, "hb")
+        pb = self.rng(self.seq(prop, strong_fence, hb_star), marked)
+        pb = self.define(pb, "pb")
+        self.acyclic(pb, "propagation")
+        # RCU
+        rcu_rscs = self._rcu_rscs()
+        rcu_gp = self.id_(S["sync-rcu"])
+        rcu_rscsi = self.inv(rcu_rscs)
+        pb_star = self.star(pb, "pb")
+        rcu_link = self.seq(po_opt, hb_star, pb_star, prop, po)
+        rcu_link = self.define(rcu_link, "rcu-link")
+        rcu_order: Rel = {}
+        rounds = len(S["sync-rcu"]) + len(rcu_rscs) + 1
+        if S["sync-rcu"]:
+            for _ in range(rounds):
+                nxt = self.union(rcu_gp, self.seq(rcu_gp, rcu_link, rcu_rscsi), self.seq(rcu_rscsi, rcu_link, rcu_gp),
+                                 self.seq(rcu_gp, rcu_link, rcu_order, rcu_link, rcu_rscsi),
+                                 self.seq(rcu_rscsi, rcu_link, rcu_order, rcu_link, rcu_gp),
+                                 self.seq(rcu_order, rcu_link, rcu_order))
+                rcu_order = self.define(nxt, "rcu-order")
+        rcu_fence = self.seq(po, rcu_order, po_opt)
+        fence = self.union(fence, rcu_fence)
+        strong_fence = self.union(strong_fence, rcu_fence)
+        rb = self.rng(self.seq(prop, rcu_fence, hb_star, pb_star), marked)
+        self.irreflexive(rb)
+        # plain accesses: mixed-accesses and data-race flags, plain-coherence
+        po_loc_nb = self.diff(po_loc, barrier)
+        plain_w = S["Plain"] & W
+        mixed = self.union(self.dom(plain_w, po_loc_nb, marked), self.dom(marked, po_loc_nb, plain_w))
+        self.m.flags["mixed-accesses"] = _not(self.empty(mixed))
+        xbstar = self.star(self.union(hb, pb, rb), "xb")
+        vis = self.seq(cumul_star, self.opt(rfe), self.id_(marked),
+                       self.union(self.seq(strong_fence, self.id_(marked), xbstar), self.internal(xbstar)))
+        w_pre_bounded = self.dom(marked, self.opt(self.union(self.addr, fence)))
+        r_pre_bounded = self.dom(marked, self.opt(self.union(
+            self.addr, nonrw_fence, self.dom(R4rmb, self.fencerel(S["rmb"]), M - S["noreturn"]))))
+        w_post_bounded = self.seq(self.opt(fence), self.id_(marked), rmw_sequence)
+        r_post_bounded = self.seq(self.opt(self.union(nonrw_fence,
+                                                      self.dom(M - S["noreturn"], self.fencerel(S["rmb"]), R4rmb))),
+                                  self.id_(marked))
+        ww_vis = self.union(fence, self.seq(strong_fence, xbstar, w_pre_bounded),
+                            self.seq(w_post_bounded, vis, w_pre_bounded))
+        wr_vis = self.union(fence, self.seq(strong_fence, xbstar, r_pre_bounded),
+                            self.seq(w_post_bounded, vis, r_pre_bounded))
+        rw_xbstar = self.union(fence, self.seq(r_post_bounded, xbstar, w_pre_bounded))
+        plain, nonIW = S["Plain"], M - S["IW"]
+        pre_race = {p: f for p, f in self.external(self.loc_pairs).items()
+                    if (p[0] in plain and p[1] in M) or (p[0] in nonIW and p[1] in plain)}
+        wr_incoh = self.inter(self.inter(pre_race, rf), self.inv(rw_xbstar))
+        rw_incoh = self.inter(self.inter(pre_race, fr), self.inv(wr_vis))
+        ww_incoh = self.inter(self.inter(pre_race, co), self.inv(ww_vis))
+        self.m.constraints.append(self.empty(self.union(wr_incoh, rw_incoh, ww_incoh)))
+        mw = {p: f for p, f in ww_vis.items() if p[0] in marked and p[1] in W}
+        wm = {p: f for p, f in ww_vis.items() if p[0] in W and p[1] in marked}
+        ww_nonrace = self.inter(self.inter(ww_vis, self.union(mw, rw_xbstar)), self.union(wm, wr_vis))
+        ww_race = self.diff(self.inter(pre_race, co), ww_nonrace)
+        wr_race = self.diff(self.diff(self.inter(pre_race, self.seq(self.opt(co), rf)), wr_vis), self.inv(rw_xbstar))
+        rw_race = self.diff(self.inter(pre_race, fr), rw_xbstar)
+        self.m.flags["data-race"] = _not(self.empty(self.union(ww_race, wr_race, rw_race)))
+
+    def _rcu_rscs(self) -> Rel:
+        """rcu-rscs of linux-kernel.bell: each rcu_read_lock() matched with its rcu_read_unlock()
+        by nesting, per thread. Only sections whose lock and unlock run under the same path
+        condition are encoded (an unlock that rides with steps of two paths, NOTE(fence-events),
+        is two events of different conditions); any other is refused."""
+        S = self.S
+        out: Rel = {}
+        by_thread: dict[int, list[Node]] = {}
+        for x in self.n:
+            if x.id in S["rcu-lock"] or x.id in S["rcu-unlock"]:
+                by_thread.setdefault(x.thread, []).append(x)
+
+        def refuse(x: Node) -> None:
+            assert x.ev is not None
+            raise error(x.ev.span or Span(self.m.program.path, 0, 0),
+                        "an RCU read-side section whose rcu_read_lock() and rcu_read_unlock() run on different "
+                        "paths is not encoded under the LKMM yet")
+
+        for xs in by_thread.values():
+            # one statement's copies (NOTE(fence-events): a fence rides with a step of each path
+            # after it) are one fence: at most one of them happens
+            xs.sort(key=lambda x: x.order)
+            fences: dict[int, list[Node]] = {}
+            for x in xs:
+                assert x.ev is not None
+                fences.setdefault(x.ev.instance, []).append(x)
+            stack: list[list[Node]] = []
+            for copies in fences.values():
+                first = copies[0]
+                if first.id in S["rcu-lock"]:
+                    stack.append(copies)
+                elif stack:
+                    locks = stack.pop()
+                    if locks[0].ev.origin is not first.ev.origin:   # type: ignore[union-attr]
+                        refuse(first)
+                    for a in locks:
+                        for b in copies:
+                            if a.order < b.order:
+                                out[(a.id, b.id)] = _and(a.executed, b.executed)
+                elif first.ev.origin is not TRUE:
+                    refuse(first)
+        return out
+
+
+def _exactly_one(xs: list[z3.BoolRef]) -> z3.BoolRef:
+    if not xs:
+        return z3.BoolVal(False)
+    if len(xs) == 1:
+        return xs[0]
+    at_most = [z3.Or(z3.Not(a), z3.Not(b)) for i, a in enumerate(xs) for b in xs[i + 1:]]
+    return z3.And(z3.Or(xs), *at_most)
