@@ -7,7 +7,9 @@ the CPU seconds of each run and their median, beside herd7's figure for the same
 this machine (../shared/lkmm/litmus/README.md: about 4 s in all; issue 12: about 3.7 s). Before
 it prints a time it compares every verdict with herd7's (expected.tsv; for the two tests herd7
 cannot read, the Never of their Result: line): a faster run that changes a verdict is not
-faster, it is wrong, and prints VERDICTS DIFFER instead.
+faster, it is wrong, and prints VERDICTS DIFFER instead. Then one run with `--prover`: the z3
+encoding's time on the tests the DSL can say (the sum and the slowest of its per-test times, and
+the whole process), and how many verdicts agree with the evaluator's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ def main() -> None:
     print(f"47 kernel litmus tests, one process each run, {args.repeat} runs: verdicts as herd7's")
     print("CPU s per run: " + " ".join(f"{t:.2f}" for t in times))
     print(f"median {median:.2f} s; herd7's recorded figure {HERD7_S:.1f} s: ratio {median / HERD7_S:.2f}x")
+    before = child_cpu()
+    done = subprocess.run([sys.executable, "-m", "objcg_proof", "litmus", "--json", "--prover", str(LITMUS / "kernel")],
+                          cwd=ROOT, capture_output=True, text=True)
+    whole = child_cpu() - before
+    proved = [r["prover"] for r in json.loads(done.stdout)["results"] if r["prover"]["verdict"] is not None]
+    agree = sum(1 for p in proved if p["agrees"])
+    times = [p["time_s"] for p in proved]
+    print(f"--prover: {len(proved)} tests through the z3 encoding, {agree} agree with the evaluator; "
+          f"z3 path {sum(times):.2f} s in all, slowest {max(times):.2f} s; whole process {whole:.2f} s CPU "
+          f"(exit {done.returncode})")
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
-    p.add_argument("--memory-model", choices=("sc", "lkmm"), default="sc",
-                   help="sc: sequential consistency (default); lkmm: the Linux-kernel memory model (docs/lkmm.md)")
+    p.add_argument("--memory-model", choices=("sc", "lkmm"), default=None,
+                   help="sc: sequential consistency; lkmm: the Linux-kernel memory model (docs/lkmm.md); "
+                        "default: the model's `memory_model` declaration, else sc")
     add_jobs_option(p)
     add_scheduler_option(p)
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")

@@ -66,6 +66,8 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
         cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
         out.append("  " + "  ".join(cells).rstrip())
     out.append(f"  => {trace.violation}")
+    for line in trace.memory_order:
+        out.append(f"  {line}")
     if trace.unreplayed:
         # NOTE(replay) in cli/dispatch.py: the reference interpreter could not check this one
         out.append(f"  not replayed: {trace.unreplayed}")
@@ -98,6 +100,7 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
             "shortest": p.trace.shortest if p.trace else None,
             "replayed": not p.trace.unreplayed if p.trace else None,
             "not_replayed": p.trace.unreplayed or None if p.trace else None,
+            **({"memory_order": list(p.trace.memory_order)} if p.trace and p.trace.memory_order else {}),
             "trace": [
                 {"step": s.index, "thread": s.thread, "file": s.file, "line": s.line, "text": s.text,
                  "c": s.c_line, "changes": list(s.changes)}

@@ -664,6 +664,7 @@ class Program:
     common_paths: tuple[CommonPath, ...] = ()   # for `objcg-prove compare` (study/cost.py) only
     width_span: Span | None = None   # where the model declares its `width` (None: the default)
     final: Final | None = None       # the `final` block, if the model has one
+    memory_model: str = "sc"         # its `memory_model` declaration: sc (the default) or lkmm
 
     def proc(self, name: str) -> Proc:
         for p in self.procs:

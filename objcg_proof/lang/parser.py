@@ -144,6 +144,10 @@ class _Builder(SpannedTransformer):
         return s.WidthDecl(c[0], self._span(meta))
 
     @v_args(meta=True)
+    def memory_model_decl(self, meta: Any, c: list[Any]) -> s.MemoryModelDecl:
+        return s.MemoryModelDecl(str(c[0]), self._span(meta))
+
+    @v_args(meta=True)
     def struct_decl(self, meta: Any, c: list[Any]) -> s.StructDecl:
         refcounted = bool(c) and isinstance(c[0], Token) and c[0].type == "REFCOUNTED"
         rest = c[1:] if refcounted else c

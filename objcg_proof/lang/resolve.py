@@ -35,6 +35,10 @@ __all__ = ["DEFAULT_BOUND", "DEFAULT_WIDTH", "EXACT_BITS", "EXPR_BUILTINS", "MAX
            "STMT_BUILTINS", "Resolver", "resolve"]
 
 
+# the memory models a model may declare (prove/encode.py's MEMORY_MODELS implements them)
+MEMORY_MODELS = ("sc", "lkmm")
+
+
 class Resolver:
     """One model's resolution: the parts in order, then the program or every diagnostic."""
 
@@ -71,6 +75,7 @@ class Resolver:
         if not names.diags:
             check_inlined_depth(names, procs, [(f"thread {t.name}", t.body) for t in threads if t is not None]
                                 + [(f"common_path {c.name}", c.given.body + c.path.body) for c in paths if c is not None])
+        memory_model = self._memory_model(decls)
         if names.diags:
             raise UserError(names.sorted_diags())
         kept_procs = tuple(p for p in procs if p is not None)
@@ -78,7 +83,20 @@ class Resolver:
         return ir.Program(self.module.path, layout, kept_procs, kept_threads, bound, bound_span,
                           tuple(sorted(names.params.items())),
                           final_properties(final, declared_properties(kept_procs, kept_threads)),
-                          tuple(p for p in paths if p is not None), width_span, final)
+                          tuple(p for p in paths if p is not None), width_span, final, memory_model)
+
+    def _memory_model(self, decls: tuple[s.Decl, ...]) -> str:
+        """The model's `memory_model` declaration (at most one): sc (the default) or lkmm."""
+        found = [d for d in decls if isinstance(d, s.MemoryModelDecl)]
+        for d in found[1:]:
+            self.names.err(d.span, f"memory_model declared twice (first at line {found[0].span.line})")
+        if not found:
+            return "sc"
+        if found[0].name not in MEMORY_MODELS:
+            self.names.err(found[0].span, f"unknown memory model '{found[0].name}': expected one of "
+                                          + ", ".join(MEMORY_MODELS))
+            return "sc"
+        return found[0].name
 
     # ---- procedures and threads
     def _check_word_addresses(self, layout: ir.Layout) -> None:

@@ -312,6 +312,14 @@ class WidthDecl:
 
 
 @dataclass(frozen=True)
+class MemoryModelDecl:
+    """`memory_model lkmm;`: the memory model the model's verdicts hold under."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class FieldDecl:
     """One field of a struct declaration."""
 
@@ -426,7 +434,7 @@ class FinalDecl:
     span: Span = _span()
 
 
-Decl = (Include | ConstDecl | BoundDecl | WidthDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
+Decl = (Include | ConstDecl | BoundDecl | WidthDecl | MemoryModelDecl | StructDecl | ObjectDecl | SharedDecl | ProcDecl | ThreadDecl
         | CommonPathDecl | FinalDecl)
 
 

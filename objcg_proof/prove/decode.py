@@ -15,7 +15,7 @@ from ..lang.diagnostics import SourceCache
 from ..lang.values import render, render_refcount
 from .encode import Encoding
 from .events import EventProgram
-from .terms import Term, evaluate
+from .terms import Term, evaluate, symbols
 from .verdict import Trace, TraceStep
 
 
@@ -65,6 +65,7 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
     layout = prog.layout
     memory = {loc.id: loc.init for loc in layout.locations}
     rows: list[TraceStep] = []
+    row_of: dict[int, int] = {}   # step id -> its row
     acquires: dict[int, list[_Acquire | None]] = {}
     for o in layout.objects:
         if layout.struct(o.struct).refcounted:
@@ -75,6 +76,7 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
         changes: list[str] = []
         reads: list[str] = []
         row = len(rows) + 1
+        row_of[sid] = row
         where = f"{step.span.file}:{step.span.line}"
         for eid in step.events:
             ev = prog.events[eid]
@@ -109,7 +111,103 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
         violation = _leak_words(view, acquires, violation)
         if not file:
             file, line = _leak_site(view, acquires)
-    return Trace(tuple(rows), violation, file, line)
+    return Trace(tuple(rows), violation, file, line, memory_order=memory_order(view, row_of))
+
+
+def memory_order(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
+    """Under a weak memory model: the write each read of the trace took its value from, and each
+    written location's coherence order, by trace row (empty under sequential consistency)."""
+    enc, prog = view.enc, view.prog
+    if not enc.reads_from:
+        return ()
+    layout = prog.layout
+    width = prog.width
+
+    def writer(w: int) -> str:
+        if w < 0:
+            loc = layout.locations[-1 - w]
+            return f"the initial {loc.name} = {render(loc.init, loc.type.pointer, layout)}"
+        ev = prog.events[w]
+        return f"row {row_of.get(ev.step, '?')} ({prog.threads[ev.thread].name})"
+
+    lines = []
+    saw = sorted(((row_of[prog.events[r].step], prog.events[r].sub, w, r) for (w, r), v in enc.reads_from.items()
+                  if prog.events[r].step in row_of and view.true(v)))
+    for row, _, w, r in saw:
+        ev = prog.events[r]
+        loc = layout.locations[view.value(ev.loc)]
+        value = render(view.env.get(ev.read.name, 0), loc.type.pointer, layout)   # type: ignore[union-attr]
+        lines.append(f"row {row} read {loc.name} == {value} from {writer(w)}")
+    by_loc: dict[int, list[tuple[int, int]]] = {}
+    for w, clock in enc.coherence.items():
+        ev = prog.events[w]
+        if ev.step in row_of and view.true(enc.event_executed[w]) and view.value(ev.succeeds):
+            by_loc.setdefault(view.value(ev.loc), []).append((view.int(clock), w))
+    for loc_id in sorted(by_loc):
+        loc = layout.locations[loc_id]
+        order = [f"the initial {render(loc.init, loc.type.pointer, layout)}"]
+        order += [f"{render(view.value(prog.events[w].write), loc.type.pointer, layout)} by {writer(w)}"   # type: ignore[arg-type]
+                  for _, w in sorted(by_loc[loc_id])]
+        lines.append(f"coherence of {loc.name}: " + " -> ".join(order))
+    del width
+    return tuple(lines) + unordered_pairs(view, row_of)
+
+
+# fences that order a pair of accesses of these kinds (linux-kernel.cat: rmb orders reads, wmb
+# writes, mb and synchronize_rcu everything)
+_ORDERS = {("R", "R"): {"mb", "rmb", "sync-rcu"}, ("W", "W"): {"mb", "wmb", "sync-rcu"},
+           ("R", "W"): {"mb", "sync-rcu"}, ("W", "R"): {"mb", "sync-rcu"}}
+
+
+def unordered_pairs(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
+    """A hint for an LKMM counterexample, in a kernel developer's words: each two accesses of one
+    thread, to different locations, one after the other in the trace, that nothing orders
+    (no fence of a kind that orders them between them, no acquire on the first, no release on
+    the second, no fully ordered RMW, no address, data or control dependency). The LKMM may
+    still order such a pair another way (cumulativity, RCU); it is where a barrier would go."""
+    prog = view.prog
+    layout = prog.layout
+    accesses: dict[int, list] = {}
+    for sid, row in row_of.items():
+        for eid in prog.steps[sid].events:
+            ev = prog.events[eid]
+            if view.value(ev.guard) and ev.kind != "FINAL":
+                accesses.setdefault(ev.thread, []).append((prog.steps[sid].pos, ev.sub, row, ev))
+    fences: dict[int, list] = {}
+    for f in prog.fences:
+        ran = view.true(view.enc.executed[f.step]) if f.step >= 0 else True
+        if ran and view.value(f.guard):
+            pos = prog.steps[f.step].pos if f.step >= 0 else prog.threads[f.thread].positions
+            fences.setdefault(f.thread, []).append(((pos, f.sub), f.mode))
+    out = []
+    for thread, evs in accesses.items():
+        evs.sort(key=lambda x: (x[0], x[1]))
+        for (pa, sa, ra, a), (pb, sb, rb, b) in zip(evs, evs[1:]):
+            la, lb = view.value(a.loc), view.value(b.loc)
+            if la == lb or ra == rb:
+                continue
+            ka = "R" if a.kind == "R" else "W"
+            kb = "R" if b.kind == "R" else "W"
+            between = {tag for (at, tag) in fences.get(thread, []) if (pa, sa) < at <= (pb, sb)}
+            ordered = (between & _ORDERS[(ka, kb)] or _full(a) or _full(b) or a.mode == "acquire" or b.mode == "release"
+                       or (a.kind == "RMW" and "after-atomic" in between)
+                       or (b.kind == "RMW" and "before-atomic" in between)
+                       or (a.read is not None and any(x is a.read for x in (*_syms(b.loc), *_syms(b.write), *b.ctrl))))
+            if not ordered:
+                name = prog.threads[thread].name
+                what = {"R": "read", "W": "write"}
+                out.append(f"nothing orders {name}'s {what[ka]} of {layout.locations[la].name} (row {ra}) before "
+                           f"its {what[kb]} of {layout.locations[lb].name} (row {rb})")
+    return tuple(out)
+
+
+def _full(ev) -> bool:  # type: ignore[no-untyped-def]
+    """A fully ordered RMW (a value-returning atomic; put, kill and the trygets of a refcount)."""
+    return ev.mode == "mb" or (ev.mode == "ref" and ev.what != "get")
+
+
+def _syms(t: Term | None) -> list:
+    return symbols(t) if t is not None else []
 
 
 def _leak_site(view: ModelView, acquires: dict[int, list[_Acquire | None]]) -> tuple[str, int]:

@@ -39,6 +39,8 @@ class Encoding:
     symbols: dict[str, z3.BitVecRef] = field(default_factory=dict)
     finished: dict[int, z3.BoolRef] = field(default_factory=dict)
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)      # the memory model's flags, raised when
+    reads_from: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)   # MemoryModelResult's
+    coherence: dict[int, z3.BitVecRef] = field(default_factory=dict)
 
     def reached(self, check: Check) -> z3.BoolRef:
         return self._reached[check.id]
@@ -279,6 +281,8 @@ def _memory_model(enc: Encoding, name: str) -> None:
     enc.step_clock.update(out.step_clock)
     enc.event_executed.update(out.event_executed)
     enc.flags.update(out.flags)
+    enc.reads_from.update(out.reads_from)
+    enc.coherence.update(out.coherence)
 
 
 def _checks(enc: Encoding) -> None:

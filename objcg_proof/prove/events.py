@@ -150,4 +150,5 @@ class EventProgram:
     holds: tuple[Term, ...] = ()                    # the final block's held pointers, on the final memory (leak)
     spins: tuple[SpinWait, ...] = ()                # the spin loops each thread entered, for deadlock
     wait_loops: tuple[tuple[str, int, str], ...] = ()
-    fences: tuple[Event, ...] = ()                  # the fence events, for the LKMM (NOTE(fence-events))   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop
+    fences: tuple[Event, ...] = ()                  # the fence events, for the LKMM (NOTE(fence-events))
+    memory_model: str = "sc"                        # the model's `memory_model` declaration   # (file, line, why not) of a cut loop that looks like a wait but is no spin loop

@@ -86,6 +86,8 @@ class LinuxKernelMemoryModel:
         self.event_executed: dict[int, z3.BoolRef] = {}
         self.nodes: list[Node] = []
         self.flags: dict[str, z3.BoolRef] = {}
+        self.reads_from: dict[tuple[int, int], z3.BoolRef] = {}
+        self.coherence: dict[int, z3.BitVecRef] = {}
         self._fresh = 0
 
     # ---- events -------------------------------------------------------------------------
@@ -112,7 +114,8 @@ class LinuxKernelMemoryModel:
         cat = _Cat(self)
         cat.axioms()
         self._finals(cat)
-        return MemoryModelResult(self.constraints, self.step_clock, self.event_executed, self.flags)
+        return MemoryModelResult(self.constraints, self.step_clock, self.event_executed, self.flags,
+                                 self.reads_from, self.coherence)
 
     def _fence(self, f: Event) -> None:
         """A fence event (NOTE(fence-events) in events.py): before the event `sub` of its step,
@@ -446,6 +449,9 @@ class _Cat:
             for v in options:
                 m.constraints.append(z3.Implies(v, r.executed))
         self.rf = rf
+        for (w, r), v in rf.items():   # for traces: by the unrolled program's events
+            writer = nodes[w].ev.id if nodes[w].ev is not None else -1 - nodes[w].cands[0]
+            m.reads_from[(writer, nodes[r].ev.id)] = v   # type: ignore[union-attr]
         # co: a clock per write; the initial write first
         bits = max(2, (len(self.writes) + 1).bit_length())
         clock = {w.id: (z3.BitVecVal(0, bits) if "IW" in w.tags else z3.BitVec(f"lkmm-co@{w.id}", bits))
@@ -453,6 +459,9 @@ class _Cat:
         for w in self.writes:
             if "IW" not in w.tags:
                 m.constraints.append(z3.UGT(clock[w.id], 0))
+        for w in self.writes:
+            if w.ev is not None:
+                m.coherence[w.ev.id] = clock[w.id]
         co: Rel = {}
         for i, a in enumerate(self.writes):
             for b in self.writes[i + 1:]:

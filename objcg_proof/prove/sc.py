@@ -50,6 +50,11 @@ class MemoryModelResult:
     step_clock: dict[int, z3.BitVecRef]         # step id -> its clock, for every step that can run
     event_executed: dict[int, z3.BoolRef]       # event id -> the event happens
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)   # a flag of the model (the LKMM's data-race) -> raised
+    # for a weak model's traces (prove/decode.py, `memory_order`): (writer event, read event) -> the
+    # read takes its value from that write (writer -1 - L: location L's initial value), and each
+    # write's place in its location's coherence order
+    reads_from: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)
+    coherence: dict[int, z3.BitVecRef] = field(default_factory=dict)
 
 
 class SequentialConsistency:

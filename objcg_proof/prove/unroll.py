@@ -77,7 +77,7 @@ class Unroller(Collector):
                             tuple(self.events), tuple(self.checks), tuple(finals), tuple(self.nondets),
                             self.layout.width, self.prog.properties, holds, tuple(self.spins),
                             tuple((file, line, why) for (file, line), why in self.wait_loops.items()),
-                            tuple(self.fences))
+                            tuple(self.fences), self.prog.memory_model)
 
 
 class _ThreadUnroller:

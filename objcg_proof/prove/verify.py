@@ -33,7 +33,7 @@ class VerifyOptions:
     solver: SolverOptions = SolverOptions()
     minimize: bool = True
     only: tuple[str, ...] = ()   # property names to check (empty: all)
-    memory_model: str = "sc"     # sc | lkmm (encode.MEMORY_MODELS; NOTE(lkmm-models))
+    memory_model: str | None = None   # sc | lkmm (encode.MEMORY_MODELS); None: the model's declaration (default sc)
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,14 @@ def compile_model(path: str, sources: SourceCache, options: VerifyOptions) -> Ev
     module = load_model(path, sources)
     prog = resolve(module, dict(options.defines), options.bound)
     events = unroll(prog)
-    if options.memory_model != "sc":
+    if memory_model(events, options) != "sc":
         lkmm_refusals(events)
     return events
+
+
+def memory_model(prog: EventProgram, options: VerifyOptions) -> str:
+    """The memory model a model is verified under: `--memory-model`, else its declaration."""
+    return options.memory_model or prog.memory_model
 
 
 def verify_path(path: str, sources: SourceCache, options: VerifyOptions) -> ModelResult:
@@ -104,7 +109,7 @@ class ModelChecker:
 
     def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions) -> None:
         self.prog, self.sources, self.options = prog, sources, options
-        self.enc = encode_mod.encode(prog, options.memory_model)
+        self.enc = encode_mod.encode(prog, memory_model(prog, options))
         self.session = Session(options.solver, small=len(prog.events) <= SMALL_SESSION_EVENTS)
         self.session.add(self.enc.base)
         self._coverage: tuple[CheckResult, str] | None = None
@@ -172,7 +177,7 @@ class ModelChecker:
 
     def result(self, results: list[PropertyResult], time_s: float) -> ModelResult:
         return ModelResult(self.prog.path, self.prog.bound, (), tuple(results), time_s, self.stats(),
-                           self.options.memory_model)
+                           memory_model(self.prog, self.options))
 
 
 # NOTE(lkmm-models): under the LKMM (`--memory-model lkmm`) every event of a step is its own LKMM
@@ -409,4 +414,5 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
         else:
             words = f"{c.message} in thread {thread} at {file}:{line}"
         trace = decode_trace(view, sources, words, file, line)
-    return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest)
+    return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest,
+                 memory_order=trace.memory_order)

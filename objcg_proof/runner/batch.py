@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 from ..lang.diagnostics import Diagnostic, SourceCache, SourceFile, UserError, working_on
 from ..prove.events import EventProgram
 from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace
-from ..prove.verify import ModelChecker, VerifyOptions, compile_model, properties, selected
+from ..prove.verify import ModelChecker, VerifyOptions, compile_model, memory_model, properties, selected
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def _assemble(compiled: list[_Compiled], order: list[tuple[_Compiled, Obligation
             stats = done[0].stats if done else ModelChecker(c.prog, c.outcome.sources, c.outcome.options).stats()
         time_s = c.compile_s + sum(a.time_s for a in done)
         result = ModelResult(c.prog.path, c.prog.bound, (), tuple(a.result for a in done), time_s, stats,
-                             c.outcome.options.memory_model)
+                             memory_model(c.prog, c.outcome.options))
         if errors:
             # no result for the model, but the other properties' verdicts still stand
             c.outcome.worker_errors = [a for a, _ in errors]
@@ -269,7 +269,7 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
     violated = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
     if not violated:
         return {}, result
-    if options.memory_model != "sc":
+    if result.memory_model != "sc":
         # NOTE(lkmm-models) in prove/verify.py: the interpreter runs sequential consistency
         why = "an LKMM execution: the reference interpreter runs sequential consistency"
         return {}, dataclasses.replace(result, properties=tuple(

@@ -64,6 +64,9 @@ def _declarations(x: ExportContext, refcounted: list[ir.ObjectInfo]) -> list[str
     lines = [
         f"/* {prog.path}: exported by `objcg-prove export --format promela` for a cross-check with SPIN.",
         f" * params: {params}; width {x.width} bits; loops are not bounded (the prover's bound is {prog.bound}).",
+        *([f" * The model declares `memory_model {prog.memory_model};`: SPIN explores sequentially consistent",
+           " * interleavings only, so its verdicts are the model's under `--memory-model sc`."]
+          if prog.memory_model != "sc" else []),
         " * Check one property n (0 or unset: all of them; pan stops at the first violation):",
         " *   spin -DPROPERTY=n -a FILE && gcc -O2 -fwrapv -DSAFETY -DCOLLAPSE -DVECTORSZ=4096 -o pan pan.c",
         " *   ./pan -m1000000",
