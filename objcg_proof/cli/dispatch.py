@@ -36,7 +36,7 @@ from ..runner.batch import ModelOutcome, verify_models
 from ..runner.dask_pool import SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .options import add_scheduler_option, parse_rlimit, parse_scheduler
-from .report import model_text, to_json
+from .report import model_text, to_json, write_dot
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
                      EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
                      internal_error_text, known_properties)
@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
+    p.add_argument("--dot", metavar="DIR", default=None,
+                   help="write each weak-memory counterexample's execution graph, DIR/MODEL.PROPERTY.dot")
     p.add_argument("--memory-model", choices=("sc", "lkmm"), default=None,
                    help="sc: sequential consistency; lkmm: the Linux-kernel memory model (docs/lkmm.md); "
                         "default: the model's `memory_model` declaration, else sc")
@@ -143,7 +145,7 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(to_json([], [_error_entry("<command line>", f"usage: {exc}")]) + "\n")
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler)
+                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot)
 
 
 def _error_entry(model: str, message: str) -> dict[str, object]:
@@ -172,11 +174,15 @@ def scheduler_error(stderr: TextIO, exc: SchedulerError) -> int:
 
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
-          allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None) -> int:
+          allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None,
+          dot: str | None = None) -> int:
     try:
         with open_pool(scheduler) as pool:
             outcomes = verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool)
-        return report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+        status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+        if dot is not None and not _write_graphs(dot, outcomes, stdout if not as_json else None, stderr):
+            return max(status, 2)
+        return status
     except SchedulerError as exc:
         if as_json:
             stdout.write(to_json([], [_error_entry("<command line>", str(exc))]) + "\n")
@@ -186,6 +192,23 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
             model = model_of(exc) or NO_SPAN.file
             stdout.write(to_json([], [_error_entry(model, internal_error_line(exc).removeprefix("objcg-prove: "))]) + "\n")
         raise
+
+
+def _write_graphs(directory: str, outcomes: list[ModelOutcome], stdout: TextIO | None, stderr: TextIO) -> bool:
+    """`--dot DIR`: each weak-memory counterexample's graph, DIR/MODEL.PROPERTY.dot (MODEL the
+    file's name without .dsl); False when one could not be written (said on stderr)."""
+    for outcome in outcomes:
+        if outcome.result is None:
+            continue
+        stem = os.path.basename(outcome.path).removesuffix(".dsl")
+        for p in outcome.result.properties:
+            if p.trace is not None and p.trace.graph:
+                written = write_dot(directory, f"{stem}.{p.name}", p.trace.graph, stderr)
+                if written is None:
+                    return False
+                if stdout is not None:
+                    stdout.write(f"wrote {written}\n")
+    return True
 
 
 def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout: TextIO, stderr: TextIO,

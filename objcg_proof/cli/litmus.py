@@ -24,6 +24,7 @@ from ..lang.diagnostics import SourceCache, UserError, processing
 from ..lang.litmus_parser import litmus_paths, load_litmus
 from ..lang.litmus_syntax import LitmusTest
 from ..oracles.lkmm import LitmusVerdict, check_litmus
+from .report import write_dot
 from .status import EXIT_INTERNAL
 from .options import CommandParser, Exit, UsageError
 
@@ -72,7 +73,7 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                 stdout.write("  witness (an allowed execution in which the condition holds):\n")
                 stdout.write("".join(f"    {line}\n" for line in results[-1][1].witness))
         if args.dot is not None and results[-1][1].witness_dot:
-            written = _write_dot(args.dot, results[-1][1], stderr)
+            written = write_dot(args.dot, results[-1][1].test, results[-1][1].witness_dot, stderr)
             if written is None:
                 return 2
             if not args.json:
@@ -112,21 +113,6 @@ def _prover_line(p: dict[str, object]) -> str:
     flags = "".join(f"; flag {f}" for f in p["flags"])  # type: ignore[union-attr]
     said = {True: "agrees", False: "DISAGREES with the evaluator", None: f"unknown: {p['why']}"}[p["agrees"]]  # type: ignore[index]
     return f"  prover: {p['verdict']}{flags} ({p['time_s']:.2f}s), {said}"
-
-
-def _write_dot(directory: str, v: LitmusVerdict, stderr: TextIO) -> str | None:
-    """DIR/NAME.dot with the witness graph (NAME: the test's name, with characters a file name
-    should not hold replaced by '_'); None, said on stderr, when it cannot be written."""
-    safe = "".join(c if c.isalnum() or c in "+-._" else "_" for c in v.test).lstrip(".") or "litmus"
-    target = os.path.join(directory, safe + ".dot")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(v.witness_dot)
-    except OSError as exc:
-        stderr.write(f"objcg-prove: error: cannot write {target}: {exc.strerror}\n")
-        return None
-    return target
 
 
 def _line(path: str, v: LitmusVerdict) -> str:

@@ -9,7 +9,8 @@ gave up replaying it (NOTE(replay) in cli/dispatch.py). JSON: see `to_json` (doc
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+from typing import Any, TextIO
 
 from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
 
@@ -21,6 +22,21 @@ _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED"
 LKMM_TRACE_NOTE = ("  (an LKMM execution: the rows follow each thread's program order, interleaved in one order of "
                    "no meaning;\n   each read shows the value it returned, which may be older than a write "
                    "listed above it)")
+
+
+def write_dot(directory: str, name: str, text: str, stderr: TextIO) -> str | None:
+    """DIR/NAME.dot (NAME with the characters a file name should not hold replaced by '_'),
+    replacing a file of that name; None, said on stderr, when it cannot be written."""
+    safe = "".join(c if c.isalnum() or c in "+-._" else "_" for c in name).lstrip(".") or "graph"
+    target = os.path.join(directory, safe + ".dot")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        stderr.write(f"objcg-prove: error: cannot write {target}: {exc.strerror}\n")
+        return None
+    return target
 
 
 def model_text(result: ModelResult, show_traces: bool = True) -> str:

@@ -111,7 +111,72 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
         violation = _leak_words(view, acquires, violation)
         if not file:
             file, line = _leak_site(view, acquires)
-    return Trace(tuple(rows), violation, file, line, memory_order=memory_order(view, row_of))
+    return Trace(tuple(rows), violation, file, line, memory_order=memory_order(view, row_of),
+                 graph=execution_graph(view, row_of))
+
+
+def execution_graph(view: ModelView, row_of: dict[int, int]) -> str:
+    """Under a weak memory model, the counterexample's execution as `herd7 -show prop -gv` draws
+    one: a column per thread of its events in program order (po, black), the write each read
+    took its value from (rf, red), each location's coherence order (co, blue); "" under SC."""
+    enc, prog = view.enc, view.prog
+    if not enc.reads_from:
+        return ""
+    layout = prog.layout
+
+    def shown(loc_id: int, v: int) -> str:
+        loc = layout.locations[loc_id]
+        return render(v, loc.type.pointer, layout)
+
+    lines = [f'digraph "{_dot(prog.path)}" {{', "  node [shape=box, fontname=monospace];"]
+    events: dict[int, str] = {}
+    by_thread: dict[int, list[tuple[tuple[int, int], int]]] = {}
+    for sid, row in row_of.items():
+        for eid in prog.steps[sid].events:
+            ev = prog.events[eid]
+            if not view.value(ev.guard):
+                continue
+            loc = view.value(ev.loc)
+            name = layout.locations[loc].name
+            if ev.kind == "R":
+                label = f"{name} == {shown(loc, view.env.get(ev.read.name, 0))}"   # type: ignore[union-attr]
+            else:
+                label = f"{name} = {shown(loc, view.value(ev.write))}"   # type: ignore[arg-type]
+            events[eid] = f"row {row}: {ev.kind}[{ev.mode}] {label}"
+            by_thread.setdefault(ev.thread, []).append(((prog.steps[sid].pos, ev.sub), eid))
+    for t, evs in sorted(by_thread.items()):
+        evs.sort()
+        lines.append(f'  subgraph cluster_{t} {{ label="{_dot(prog.threads[t].name)}";')
+        lines += [f'    e{eid} [label="{_dot(events[eid])}"];' for _, eid in evs]
+        lines += [f"    e{a} -> e{b} [label=po];" for (_, a), (_, b) in zip(evs, evs[1:])]
+        lines.append("  }")
+    inits = set()
+    for (w, r), v in enc.reads_from.items():
+        if r in events and view.true(v):
+            if w < 0:
+                inits.add(-1 - w)
+                lines.append(f"  init{-1 - w} -> e{r} [label=rf, color=red, fontcolor=red];")
+            elif w in events:
+                lines.append(f"  e{w} -> e{r} [label=rf, color=red, fontcolor=red];")
+    by_loc: dict[int, list[tuple[int, int]]] = {}
+    for w, clock in enc.coherence.items():
+        ev = prog.events[w]
+        if w in events and view.value(ev.succeeds):
+            by_loc.setdefault(view.value(ev.loc), []).append((view.int(clock), w))
+    for loc_id, ws in sorted(by_loc.items()):
+        inits.add(loc_id)
+        chain = [f"init{loc_id}"] + [f"e{w}" for _, w in sorted(ws)]
+        lines += [f"  {a} -> {b} [label=co, color=blue, fontcolor=blue];" for a, b in zip(chain, chain[1:])]
+    for loc_id in sorted(inits):
+        loc = layout.locations[loc_id]
+        lines.append(f'  init{loc_id} [label="{_dot(f"the initial {loc.name} = {shown(loc_id, loc.init)}")}", '
+                     "shape=plaintext];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def memory_order(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:

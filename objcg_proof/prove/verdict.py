@@ -41,6 +41,7 @@ class Trace:
     shortest: bool = True     # False when minimisation was cut short (the solver said unknown)
     unreplayed: str = ""      # why the reference interpreter gave up replaying it; "" once replayed
     memory_order: tuple[str, ...] = ()   # under a weak model: what each read saw, each location's coherence order
+    graph: str = ""                      # under a weak model: the execution graph, Graphviz DOT
 
 
 @dataclass(frozen=True)

@@ -415,4 +415,4 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
             words = f"{c.message} in thread {thread} at {file}:{line}"
         trace = decode_trace(view, sources, words, file, line)
     return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest,
-                 memory_order=trace.memory_order)
+                 memory_order=trace.memory_order, graph=trace.graph)

@@ -67,6 +67,18 @@ def test_a_weak_counterexample_says_what_each_read_saw_and_what_is_unordered(tmp
     assert any(line.startswith("nothing orders P0's write of data") for line in mp["memory_order"])
 
 
+def test_dot_writes_the_weak_execution_graph(tmp_path: Path) -> None:
+    graphs = tmp_path / "graphs"
+    status, out, _ = _run(tmp_path, _mp(*UNORDERED), "--no-traces", "--memory-model", "lkmm", "--dot", str(graphs))
+    assert status == 1 and f"wrote {graphs / 'm.mp.dot'}" in out
+    dot = (graphs / "m.mp.dot").read_text()
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    assert 'label="row 4: R[once] data == 0"' in dot or "R[once] data == 0" in dot
+    assert "[label=rf, color=red" in dot and "[label=co, color=blue" in dot and "[label=po]" in dot
+    status, _, _ = _run(tmp_path, _mp(*UNORDERED), "--no-traces", "--dot", str(tmp_path / "sc"))
+    assert status == 0 and not (tmp_path / "sc").exists()   # sequential consistency: nothing to draw
+
+
 def test_the_declaration_and_the_option(tmp_path: Path) -> None:
     declared = _mp(*UNORDERED, header="memory_model lkmm;\n")
     status, out, _ = _run(tmp_path, declared, "--no-traces")
