@@ -11,7 +11,7 @@ also states the check sites and the formulas of the properties each query asks a
 Everything is bit-vectors and booleans (clocks too), so a query is pure QF_BV and z3 solves it
 by bit-blasting to SAT: measured 3-5x faster than integer clocks (benchmarks/compare.py).
 
-Only this module, sc.py (the memory model), prove/solver.py and prove/decode.py import z3.
+Only this module, sc.py and lkmm.py (the memory models), prove/solver.py and prove/decode.py import z3.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ class Encoding:
     def reachable(self, checks: list[Check]) -> z3.BoolRef:
         """Some execution reaches one of these check sites (vacuity)."""
         return z3.Or([self.reached(c) for c in checks]) if checks else z3.BoolVal(False)
+
+    def raised(self, flag: str, among: list[z3.BoolRef]) -> z3.BoolRef:
+        """The memory model raises `flag` in an execution that satisfies one of `among`."""
+        return z3.And(self.flags[flag], z3.Or(among))
 
     def all_finished(self) -> z3.BoolRef:
         return z3.And(list(self.finished.values())) if self.finished else z3.BoolVal(True)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import z3
-
 from ..lang import litmus_syntax as ls
 from ..lang import syntax as s
 from ..lang.litmus_dsl import to_dsl
@@ -66,7 +64,7 @@ def prove_litmus(test: ls.LitmusTest, options: SolverOptions | None = None) -> P
     answers: dict[str, Outcome] = {}
     reasons = []
 
-    def ask(key: str, formula: z3.BoolRef) -> None:
+    def ask(key: str, formula: object) -> None:
         with session.frame():
             session.add(formula)
             result = session.check()
@@ -76,8 +74,8 @@ def prove_litmus(test: ls.LitmusTest, options: SolverOptions | None = None) -> P
 
     ask("A", positive)
     ask("B", negative)
-    for flag, raised in sorted(enc.flags.items()):
-        ask(flag, z3.And(raised, z3.Or(positive, negative)))
+    for flag in sorted(enc.flags):
+        ask(flag, enc.raised(flag, [positive, negative]))
     events = sum(1 for ev in prog.events if ev.kind != "FINAL")
     if reasons:
         return ProvedLitmus(test.name, "unknown", (), test.quantifier, None, events, time.perf_counter() - t0,

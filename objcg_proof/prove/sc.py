@@ -28,7 +28,7 @@ condition that it happens. It must not constrain which steps run beyond what the
 itself forbids, and must create only fresh z3 names (its own prefixes: `clock@`, `rf@`).
 
 Everything is bit-vectors and booleans (clocks too), so a query stays pure QF_BV.
-Only this module, prove/encode.py, prove/solver.py and prove/decode.py import z3.
+Only this module, prove/lkmm.py, prove/encode.py, prove/solver.py and prove/decode.py import z3.
 """
 
 from __future__ import annotations
