@@ -17,7 +17,6 @@ refused (the others are still checked and printed); 4 the prover and the evaluat
 from __future__ import annotations
 
 import json
-import os
 from typing import TextIO
 
 from ..lang.diagnostics import SourceCache, UserError, processing

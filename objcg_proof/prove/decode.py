@@ -186,7 +186,6 @@ def memory_order(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
     if not enc.reads_from:
         return ()
     layout = prog.layout
-    width = prog.width
 
     def writer(w: int) -> str:
         if w < 0:
@@ -214,7 +213,6 @@ def memory_order(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
         order += [f"{render(view.value(prog.events[w].write), loc.type.pointer, layout)} by {writer(w)}"   # type: ignore[arg-type]
                   for _, w in sorted(by_loc[loc_id])]
         lines.append(f"coherence of {loc.name}: " + " -> ".join(order))
-    del width
     return tuple(lines) + unordered_pairs(view, row_of)
 
 

@@ -32,7 +32,7 @@ one order of its steps (weak-memory traces are still to come, docs/lkmm.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 import z3
@@ -40,7 +40,7 @@ import z3
 from ..lang.diagnostics import Span, error
 from .events import FINAL, READ, RMW, WRITE, Event, EventProgram
 from .sc import MemoryModelResult
-from .terms import TRUE, Sym, Term, symbols
+from .terms import TRUE, Term, symbols
 
 Pair = tuple[int, int]
 Rel = dict[Pair, z3.BoolRef]
@@ -507,7 +507,7 @@ class _Cat:
     def axioms(self) -> None:
         self.base()
         S, po = self.S, self.po
-        M, R, W = S["M"], S["R"], S["W"]
+        M, W = S["M"], S["W"]
         rf, co, fr, rmw = self.rf, self.co, self.fr, self.rmw
         rfe, rfi = self.external(rf), self.internal(rf)
         coe, fre = self.external(co), self.external(fr)

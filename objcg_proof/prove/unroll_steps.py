@@ -9,7 +9,7 @@ condition on the final memory that deadlock asks about, `on_final_memory`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, TypeVar
 
 from ..lang import ir
@@ -215,8 +215,7 @@ class StepRecorder:
         tb = self.tb
         riding, waiting = [], []
         for f in self.s.fences:
-            riding.append(EventSpec(f.kind, f.loc, f.cands, None, None, f.guard, f.mode, f.what, TRUE, f.ctrl, f.span,
-                                    f.origin, f.instance))
+            riding.append(replace(f))   # this copy keeps the guard it rides with; `f` waits on the rest
             f.guard = tb.and_(f.guard, tb.not_(step_guard))
             if f.guard is not FALSE:
                 waiting.append(f)
