@@ -35,7 +35,7 @@ from ..prove.verify import VerifyOptions
 from ..runner.batch import ModelOutcome, verify_models
 from ..runner.dask_pool import SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
-from .options import add_scheduler_option, parse_rlimit, parse_scheduler
+from .options import add_memory_model_option, add_scheduler_option, parse_rlimit, parse_scheduler
 from .report import model_text, to_json, write_dot
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
                      EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
@@ -55,9 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
     p.add_argument("--dot", metavar="DIR", default=None,
                    help="write each weak-memory counterexample's execution graph, DIR/MODEL.PROPERTY.dot")
-    p.add_argument("--memory-model", choices=("sc", "lkmm"), default=None,
-                   help="sc: sequential consistency; lkmm: the Linux-kernel memory model (docs/lkmm.md); "
-                        "default: the model's `memory_model` declaration, else sc")
+    add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
     p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")

@@ -7,10 +7,10 @@ from typing import TextIO
 
 from ..lang.diagnostics import SourceCache, UserError, processing
 from ..oracles.promela import export_path
-from .options import CommandParser, Exit, UsageError, parse_bound, parse_defines
+from .options import CommandParser, Exit, UsageError, add_memory_model_option, parse_bound, parse_defines, sc_only
 from .status import known_properties
 
-USAGE = "usage: objcg-prove export --format promela MODEL [-D NAME=VALUE] [--bound K] [--property NAME] [-o FILE]\n"
+USAGE = "usage: objcg-prove export --format promela MODEL [-D NAME=VALUE] [--bound K] [--property NAME] [--memory-model sc] [-o FILE]\n"
 
 
 def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -24,8 +24,11 @@ def export_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.add_argument("--property", "-p", action="append", default=[],
                         help="keep only this property's checks (name or kind); repeatable")
     parser.add_argument("-o", dest="output", default=None, metavar="FILE", help="write here instead of stdout")
+    add_memory_model_option(parser, "sc only: SPIN explores interleavings (sequential consistency)")
     try:
         args = parser.parse_args(argv)
+        sc_only("export", args.memory_model, "writes Promela, and SPIN explores interleavings only (sequential "
+                                             "consistency)")
         defines = parse_defines(args.defines)
         bound = parse_bound(args.bound)
     except Exit as done:

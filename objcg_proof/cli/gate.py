@@ -49,8 +49,8 @@ from ..prove.verdict import UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import replay_counterexamples, verify_models
 from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
-from .options import CommandParser, Exit, UsageError, add_jobs_option, add_scheduler_option, parse_bound, parse_defines, \
-    parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
+from .options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
+    parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
 from .report import trace_text
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N | --scheduler ADDRESS] MODEL..."
@@ -58,12 +58,17 @@ CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [
                "[--cache-dir DIR] [--jobs N | --scheduler ADDRESS] MODEL...")
 
 
-def record_command(path: str, record: ledger.Record | None, ledger_dir: str, least_bound: int | None = None) -> str:
+def record_command(path: str, record: ledger.Record | None, ledger_dir: str, least_bound: int | None = None,
+                   memory_model: str = "sc") -> str:
     """The command that records `path` (with the record's bound and -D values, if any; a bound
-    of at least `least_bound`, the model's own, which `prove --record` insists on)."""
+    of at least `least_bound`, the model's own, which `prove --record` insists on) under
+    `memory_model` (the record's, if any)."""
     words = ["objcg-prove", "prove", "--record"]
     if ledger_dir != DEFAULT_LEDGER:
         words += ["--ledger", ledger_dir]
+    memory_model = record.memory_model if record is not None else memory_model
+    if memory_model != "sc":
+        words += ["--memory-model", memory_model]
     if record is not None:
         words += ["--bound", str(max(record.bound, least_bound or 0))]
         words += [f"-D{name}={value}" for name, value in record.params]
@@ -96,7 +101,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                          traces=not args.no_traces, jobs=jobs, scheduler=scheduler)
     try:
-        targets = [ledger.record_path(args.ledger, m) for m in args.models]
+        targets = [ledger.record_path(args.ledger, m, _memory_model_of(m, options.memory_model)) for m in args.models]
     except LedgerError as exc:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     refusals = [why for model, target in zip(args.models, targets) for why in _refuse_to_record(model, target, options)]
@@ -142,6 +147,16 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     if unwritable:
         return cli.EXIT_USAGE
     return cli.EXIT_INCONCLUSIVE if refused else status
+
+
+def _memory_model_of(model: str, chosen: str | None) -> str:
+    """The memory model `model` is verified under (--memory-model, else its declaration): its
+    record's (NOTE(ledger-paths) in gate/record.py). A model that cannot be read: `chosen` or sc
+    (the verifier reports its errors)."""
+    try:
+        return ledger.read_model(model).memory_model(chosen)
+    except UserError:
+        return chosen or "sc"
 
 
 def _refuse_to_record(model: str, target: Path, options: VerifyOptions) -> list[str]:
@@ -211,6 +226,8 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s,
                    help="seconds per solver query (default %(default)s)")
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
+    add_memory_model_option(p, "check the record of the verdicts under this memory model (MODEL.json: sc, "
+                               "MODEL.lkmm.json: lkmm); default: the model's `memory_model` declaration, else sc")
     add_jobs_option(p)
     add_scheduler_option(p)
     return p
@@ -238,7 +255,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
         cache = None if args.no_cache else ResultCache(args.cache_dir)
-        prepared = [_prepare(path, args.ledger, bound, defines, solver, cache) for path in args.models]
+        prepared = [_prepare(path, args.ledger, bound, defines, solver, cache, args.memory_model) for path in args.models]
         checks = [check for check, _ in prepared]
         work = [(check, pending) for check, pending in prepared if pending is not None]
         with open_pool(scheduler if work else None) as pool:
@@ -280,7 +297,8 @@ def _refuse_to_overwrite_inputs(args: argparse.Namespace) -> None:
     inputs = [(f"the model {m}", m) for m in args.models]
     for m in args.models:
         try:
-            inputs.append((f"the ledger record of {m}", str(ledger.record_path(args.ledger, m))))
+            inputs.append((f"the ledger record of {m}",
+                           str(ledger.record_path(args.ledger, m, _memory_model_of(m, args.memory_model)))))
         except LedgerError:
             pass
     for i, (option, file) in enumerate(outputs):
@@ -336,24 +354,26 @@ class _Pending:
 
 
 def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, int], solver: SolverOptions,
-             cache: ResultCache | None) -> tuple[ModelCheck, _Pending | None]:
-    """Read the model's record and fingerprint the model; answer it from the cache if possible.
-    The _Pending is None when there is nothing to solve (bad input, a cache hit, or an internal
-    error, which is the model's own and does not stop the others)."""
+             cache: ResultCache | None, chosen_model: str | None = None) -> tuple[ModelCheck, _Pending | None]:
+    """Read the model's record (the one of its memory model: --memory-model, else its declaration)
+    and fingerprint the model; answer it from the cache if possible. The _Pending is None when
+    there is nothing to solve (bad input, a cache hit, or an internal error, which is the model's
+    own and does not stop the others)."""
+    memory_model = _memory_model_of(path, chosen_model)
     try:
-        file = ledger.record_path(ledger_dir, path)
+        file = ledger.record_path(ledger_dir, path, memory_model)
     except LedgerError as exc:
         return ModelCheck(path, "", errors=[f"objcg-prove: error: {exc}"]), None
     check = ModelCheck(path, str(file))
     try:
-        return check, _read_and_look_up(check, file, ledger_dir, bound, defines, solver, cache)
+        return check, _read_and_look_up(check, file, ledger_dir, bound, defines, solver, cache, memory_model)
     except Exception as exc:   # noqa: BLE001  a tool bug on this model: an internal error, never a verdict
         check.internal.append(f"{path}: {cli.exception_words(exc)}")
         return check, None
 
 
 def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int | None, defines: dict[str, int],
-                      solver: SolverOptions, cache: ResultCache | None) -> _Pending | None:
+                      solver: SolverOptions, cache: ResultCache | None, memory_model: str = "sc") -> _Pending | None:
     path = check.path
     try:
         facts = ledger.read_model(path)   # first: a model that cannot be read is the error to report
@@ -362,7 +382,7 @@ def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int
         return None
     if not file.exists() and not file.is_symlink():
         check.errors.append(f"objcg-prove: error: {path}: no ledger record ({file} does not exist); record it with: "
-                            f"{record_command(path, None, ledger_dir)}")
+                            f"{record_command(path, None, ledger_dir, memory_model=memory_model)}")
         return None
     try:
         record = check.record = ledger.load(file)
@@ -373,7 +393,7 @@ def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int
     if record.model != key:
         check.errors.append(f"objcg-prove: error: {ledger.key_span(str(file), ('model',))}: this record is for "
                             f"'{record.model}', not for '{key}' (copied from another model's record?); record "
-                            f"the model with: {record_command(path, None, ledger_dir)}")
+                            f"the model with: {record_command(path, None, ledger_dir, memory_model=memory_model)}")
     if bound is not None and bound != record.bound:
         check.errors.append(f"objcg-prove: error: {path}: --bound {bound}, but {file} was recorded with bound "
                             f"{record.bound}; re-record with --bound {bound} to change it")
@@ -386,7 +406,12 @@ def _read_and_look_up(check: ModelCheck, file: Path, ledger_dir: str, bound: int
         return None
     now = ledger.fingerprint(ledger_dir, facts, record.params, __version__, z3_version())
     check.declared_bound = now.declared_bound
-    options = VerifyOptions(bound=record.bound, defines=record.params, solver=solver)
+    if record.memory_model != memory_model:
+        check.errors.append(f"objcg-prove: error: {ledger.key_span(str(file), ('memory_model',))}: this record holds "
+                            f"verdicts under {record.memory_model}, but the model is checked under {memory_model} "
+                            f"here; record it with: {record_command(path, None, ledger_dir, memory_model=memory_model)}")
+        return None
+    options = VerifyOptions(bound=record.bound, defines=record.params, solver=solver, memory_model=memory_model)
     pending = _Pending(options, cache_key(path, now.sha256, options, __version__, z3_version()), now)
     if cache is None:
         return pending

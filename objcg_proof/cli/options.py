@@ -104,6 +104,23 @@ def parse_bound(text: str | None) -> int | None:
     return None if text is None else positive_int("--bound", text, 0, "the bound must be at least 1")
 
 
+MEMORY_MODEL_HELP = ("sc: sequential consistency; lkmm: the Linux-kernel memory model (docs/lkmm.md); "
+                     "default: the model's `memory_model` declaration, else sc")
+
+
+def add_memory_model_option(parser: argparse.ArgumentParser, help: str = MEMORY_MODEL_HELP) -> None:
+    """--memory-model sc|lkmm (None when not given: the model's declaration decides)."""
+    parser.add_argument("--memory-model", choices=("sc", "lkmm"), default=None, help=help)
+
+
+def sc_only(command: str, memory_model: str | None, why: str) -> None:
+    """A command that runs sequential consistency only (`simulate`, `export`): --memory-model lkmm
+    is a UsageError that says why and what to run instead."""
+    if memory_model not in (None, "sc"):
+        raise UsageError(f"--memory-model {memory_model}: {command} {why}; the LKMM's verdicts and counterexamples "
+                         "come from `objcg-prove --memory-model lkmm MODEL` (with --dot DIR for execution graphs)")
+
+
 def add_jobs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=str, default="1", metavar="N",
                         help="check this many properties at once, in worker processes (default 1)")

@@ -9,7 +9,7 @@ from ..lang.diagnostics import SourceCache, UserError, processing
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from ..oracles.interpret import simulate
-from .options import CommandParser, Exit, UsageError, parse_defines
+from .options import CommandParser, Exit, UsageError, add_memory_model_option, parse_defines, sc_only
 
 
 def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -20,14 +20,17 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     parser.add_argument("--schedule", default=None, help="comma-separated thread names, one per step")
     parser.add_argument("--steps", type=int, default=200, help="stop after this many steps")
     parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE")
+    add_memory_model_option(parser, "sc only: a schedule is an interleaving (sequential consistency)")
     try:
         args = parser.parse_args(argv)
         defines = dict(parse_defines(args.defines))
+        sc_only("simulate", args.memory_model, "runs one interleaving on the reference interpreter, which is "
+                                               "sequentially consistent: an LKMM execution is no one interleaving")
     except Exit as done:
         return done.status
     except UsageError as exc:
         stderr.write(f"objcg-prove simulate: error: {exc}\nusage: objcg-prove simulate MODEL [--seed N] "
-                     "[--schedule T,T,M] [--steps N] [-D NAME=VALUE]\n")
+                     "[--schedule T,T,M] [--steps N] [-D NAME=VALUE] [--memory-model sc]\n")
         return 2
     processing(args.model)   # NOTE(internal-errors)
     sources = SourceCache()
@@ -37,6 +40,9 @@ def simulate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for d in exc.diagnostics:
             stderr.write(d.render(sources) + "\n")
         return 2
+    if program.memory_model != "sc":
+        stderr.write(f"objcg-prove simulate: note: {args.model} declares `memory_model {program.memory_model};`: this "
+                     "schedule is sequentially consistent, one of the executions the LKMM allows\n")
     schedule = [s.strip() for s in args.schedule.split(",") if s.strip()] if args.schedule else None
     violated = False
     n = 0

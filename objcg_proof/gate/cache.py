@@ -62,6 +62,7 @@ def cache_key(path: str, model_sha256: str, options: VerifyOptions, tool_version
         "solver": asdict(options.solver),
         "minimize": options.minimize,
         "only": sorted(options.only),
+        "memory_model": options.memory_model,
         "tool_version": tool_version,
         "z3_version": z3_version,
         "source_sha256": source_digest(),

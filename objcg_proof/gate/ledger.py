@@ -169,6 +169,9 @@ def compare(record: Record, result: ModelResult, now: Fingerprint) -> list[Findi
     fails (NOTE(record-seal)); a stale hash, a changed counterexample length and changed
     coverage words are notes."""
     out: list[Finding] = []
+    if record.memory_model != result.memory_model:
+        return [Finding("", FAIL, f"the record holds verdicts under {_model_words(record.memory_model)}, but the model "
+                                  f"was verified under {_model_words(result.memory_model)}")]
     now_props = {p.name: p for p in result.properties}
     expected = {e.name: e for e in record.properties}
     for e in record.properties:
@@ -195,6 +198,10 @@ def compare(record: Record, result: ModelResult, now: Fingerprint) -> list[Findi
         out.append(Finding("", NOTE, "the record's hash is stale: the model or a file it includes changed since "
                                      f"it was recorded{files}, but every verdict matches"))
     return out
+
+
+def _model_words(memory_model: str) -> str:
+    return "the LKMM" if memory_model == "lkmm" else "sequential consistency"
 
 
 def _record_findings(record: Record, now: Fingerprint) -> list[Finding]:

@@ -18,8 +18,12 @@ Nothing here prints or verifies; cli/gate.py does.
 Where records live (NOTE(ledger-paths)): the ledger directory's parent is the project root
 (`proofs/` sits beside `models/`). A model's record is the model's path relative to that root,
 under the ledger directory, with `.json` appended: models/objcg_v5.dsl is recorded in
-proofs/models/objcg_v5.dsl.json. Distinct model paths give distinct record paths; a model
-outside the root has no record path (a `LedgerError`).
+proofs/models/objcg_v5.dsl.json. The verdicts under the LKMM (`--memory-model lkmm`, or a model
+that declares `memory_model lkmm;`) are a record of their own, with `.lkmm.json` appended
+instead (proofs/models/objcg_v5.dsl.lkmm.json), so one model can be held to both; such a
+record says `"memory_model": "lkmm"`, and a sequentially consistent one has no such key.
+Distinct model paths give distinct record paths; a model outside the root has no record path
+(a `LedgerError`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 from ..lang.diagnostics import SourceCache, UserError
 from ..lang.parser import load_model
 from ..lang.resolve import resolve
-from ..lang.syntax import Module
+from ..lang.syntax import MemoryModelDecl, Module
 from ..prove.verdict import BOUNDED, PROVED, VIOLATED, ModelResult, PropertyResult
 
 FORMAT = "objcg-prove ledger 1"
@@ -67,6 +71,7 @@ class Record:
     sha256: str
     tool_version: str
     z3_version: str
+    memory_model: str = "sc"            # the memory model the verdicts hold under (NOTE(ledger-paths))
     seal: str | None = field(default=None, compare=False)   # record_sha256 as read; None: missing
     source: str = field(default="", compare=False)           # the file it was read from
 
@@ -89,8 +94,11 @@ def model_key(ledger_dir: str, model_path: str) -> str:
     return rel.as_posix()
 
 
-def record_path(ledger_dir: str, model_path: str) -> Path:
-    return Path(ledger_dir) / (model_key(ledger_dir, model_path) + ".json")
+def record_path(ledger_dir: str, model_path: str, memory_model: str = "sc") -> Path:
+    """The record of the model's verdicts under `memory_model`: MODEL.json under sequential
+    consistency, MODEL.lkmm.json under the LKMM (a model may have both)."""
+    suffix = "" if memory_model == "sc" else f".{memory_model}"
+    return Path(ledger_dir) / (model_key(ledger_dir, model_path) + suffix + ".json")
 
 
 # ---- the model's fingerprint ------------------------------------------------------------------
@@ -114,6 +122,12 @@ class ModelFacts:
             return resolve(self.module, dict(params), None).bound
         except UserError:
             return None
+
+    def memory_model(self, chosen: str | None) -> str:
+        """The memory model its verdicts are checked under: `chosen` (--memory-model), else the
+        model's `memory_model` declaration, else sc (as prove/verify.py picks it)."""
+        declared = [d.name for d in self.module.decls if isinstance(d, MemoryModelDecl)]
+        return chosen or (declared[0] if declared else "sc")
 
 
 def read_model(path: str) -> ModelFacts:
@@ -160,7 +174,7 @@ def make_record(ledger_dir: str, result: ModelResult, defines: tuple[tuple[str, 
                   for p in result.properties)
     return Record(model_key(ledger_dir, result.path), result.bound, tuple(sorted(defines)), props,
                   tuple(model_key(ledger_dir, name) for name, _ in files), digest([t for _, t in files]),
-                  tool_version, z3_version)
+                  tool_version, z3_version, result.memory_model)
 
 
 def _data(record: Record) -> dict[str, Any]:
@@ -179,6 +193,8 @@ def _data(record: Record) -> dict[str, Any]:
         "sha256": record.sha256,
         "tool_version": record.tool_version,
         "z3_version": record.z3_version,
+        # only under a weak memory model: a sequentially consistent record has no such key
+        **({"memory_model": record.memory_model} if record.memory_model != "sc" else {}),
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..lang.diagnostics import Span
+from ..lang.resolve import MEMORY_MODELS
 from ..prove.verdict import KINDS
 from .record import FORMAT, RECORDABLE, ExpectedProperty, LedgerError, Record
 
@@ -62,7 +63,7 @@ def loads(text: str, file: str) -> Record:
 
 
 _TOP_KEYS = {"format", "model", "bound", "params", "properties", "files", "sha256", "tool_version", "z3_version",
-             "record_sha256"}
+             "memory_model", "record_sha256"}
 _PROPERTY_KEYS = {"name", "kind", "status", "coverage", "trace_steps", "trace_shortest"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -114,8 +115,13 @@ def _record(data: Any, file: str) -> Record:
     if not _HEX64.fullmatch(sha256):
         raise _Bad(("sha256",), f"'sha256' is {_show_value(sha256)}, expected 64 lowercase hex digits")
     seal = _optional(obj, "record_sha256", str, ())
+    memory_model = _optional(obj, "memory_model", str, ()) or "sc"
+    if memory_model not in MEMORY_MODELS:
+        raise _Bad(("memory_model",), f"'memory_model' is {_show_value(memory_model)}, expected one of "
+                                      f"{', '.join(MEMORY_MODELS)}")
     return Record(_field(obj, "model", str, ()), bound, tuple(sorted(params.items())), tuple(props),
-                  tuple(files), sha256, _field(obj, "tool_version", str, ()), _field(obj, "z3_version", str, ()), seal, file)
+                  tuple(files), sha256, _field(obj, "tool_version", str, ()), _field(obj, "z3_version", str, ()),
+                  memory_model, seal, file)
 
 
 def _object(value: Any, at: tuple[str | int, ...], what: str) -> dict[str, Any]:

@@ -80,6 +80,8 @@ def verify_path(path: str, sources: SourceCache, options: VerifyOptions) -> Mode
 
 def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOptions, start: float | None = None) -> ModelResult:
     start = time.perf_counter() if start is None else start
+    if memory_model(prog, options) != "sc":
+        lkmm_refusals(prog)   # also for a program unrolled by the caller (a mutant)
     checker = ModelChecker(prog, sources, options)
     results = [checker.check(prop) for prop in checker.selected()]
     return checker.result(results, time.perf_counter() - start)

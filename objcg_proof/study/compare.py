@@ -23,8 +23,8 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_scheduler_option, parse_bound, parse_defines, \
-    parse_jobs, parse_scheduler, parse_timeout
+from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
+    parse_bound, parse_defines, parse_jobs, parse_scheduler, parse_timeout
 from ..cli.report import trace_text
 from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from ..cli.status import known_properties
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="plain", help="table format: plain, github, latex or csv (default plain)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
     return p
@@ -111,9 +112,11 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     except UsageError as exc:
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
-                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--jobs N | --scheduler ADDRESS]\n")
+                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--memory-model sc|lkmm] "
+                     "[--jobs N | --scheduler ADDRESS]\n")
         return EXIT_USAGE
-    base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property))
+    base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property),
+                         memory_model=args.memory_model)
     try:
         with open_pool(scheduler) as pool:
             return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool)
@@ -137,7 +140,7 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
     names = design_names(paths)
     got = Collected([])
     for setting in settings:
-        options = VerifyOptions(base.bound, setting, base.solver, base.minimize, base.only)
+        options = VerifyOptions(base.bound, setting, base.solver, base.minimize, base.only, base.memory_model)
         for outcome in verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool):
             if outcome.worker_errors:   # a worker failed on it: an internal error, no row
                 got.internal = True
@@ -248,12 +251,24 @@ def render(rows: list[Row], columns: list[str], fmt: str) -> str:
     paths = path_columns(rows)
     if fmt == "csv":
         return _csv(rows, columns, params, paths)
-    head = ["design"] + params + columns + [f"{n} (rmw / ld / st)" for n in paths]
-    body = [[r.design] + [str(v) for _, v in r.setting] + [cell(r.prop(c)) for c in columns]
+    models = _memory_model_column(rows)
+    head = ["design"] + models + params + columns + [f"{n} (rmw / ld / st)" for n in paths]
+    body = [[r.design] + _memory_model_cells(r, models) + [str(v) for _, v in r.setting] + [cell(r.prop(c)) for c in columns]
             + [cost_cell(r.costs, n) for n in paths] for r in rows]
     table = tabulate(body, headers=head, tablefmt=fmt)
     legend = LEGEND + ("\n" + PATH_LEGEND if paths else "")
     return f"{table}\n\n{prose(legend, fmt)}\n"
+
+
+def _memory_model_column(rows: list[Row]) -> list[str]:
+    """A "memory model" column when some design is verified under another memory model than
+    sequential consistency (--memory-model, or its declaration); none otherwise."""
+    return ["memory model"] if any(r.outcome.result is not None and r.outcome.result.memory_model != "sc"
+                                   for r in rows) else []
+
+
+def _memory_model_cells(row: Row, column: list[str]) -> list[str]:
+    return [row.outcome.result.memory_model if row.outcome.result is not None else ""] if column else []
 
 
 def prose(text: str, fmt: str) -> str:
@@ -266,14 +281,15 @@ def prose(text: str, fmt: str) -> str:
 def _csv(rows: list[Row], columns: list[str], params: list[str], paths: list[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    head = ["design", "model"] + params
+    models = _memory_model_column(rows)
+    head = ["design", "model"] + models + params
     for c in columns:
         head += [f"{c}.status", f"{c}.bound", f"{c}.steps", f"{c}.time_s"]
     for n in paths:
         head += [f"{n}.rmw", f"{n}.loads", f"{n}.stores"]
     writer.writerow(head)
     for r in rows:
-        line: list[object] = [r.design, r.outcome.path] + [v for _, v in r.setting]
+        line: list[object] = [r.design, r.outcome.path] + _memory_model_cells(r, models) + [v for _, v in r.setting]
         for c in columns:
             p = r.prop(c)
             if p is None:

@@ -54,6 +54,7 @@ class Summary:
     invalid: int
     time_s: float
     equivalent: int = 0    # survivors that end as the original (NOTE(equivalent))
+    classified: bool = True   # survivors were compared with the original (not under the LKMM)
 
     @property
     def score(self) -> float | None:
@@ -64,23 +65,26 @@ class Summary:
     def score_non_equivalent(self) -> float | None:
         """Killed among the mutants that do not end as the original."""
         valid = self.killed + self.survived - self.equivalent
-        return 100.0 * self.killed / valid if valid else None
+        return 100.0 * self.killed / valid if valid and self.classified else None
 
     def text(self) -> str:
         score = "n/a" if self.score is None else f"{self.score:.1f}%"
         line = (f"{self.mutants} mutants, {self.killed} killed, {self.survived} survived, "
                 f"{self.invalid} invalid: score {score}")
-        if self.survived:
+        if self.survived and not self.classified:
+            line += ("; survivors are not compared with the original: the reference interpreter runs sequential "
+                     "consistency, the verdicts are the LKMM's")
+        elif self.survived:
             rest = self.score_non_equivalent
             line += (f"; {self.equivalent} of the {self.survived} survivors end exactly as the original: "
                      f"{'n/a' if rest is None else f'{rest:.1f}%'} of the other mutants killed")
         return line
 
 
-def summarize(results: list[MutantResult], time_s: float) -> Summary:
+def summarize(results: list[MutantResult], time_s: float, classified: bool = True) -> Summary:
     count = {k: sum(1 for r in results if r.outcome == k) for k in (KILLED, SURVIVED, INVALID)}
     equivalent = sum(1 for r in results if r.outcome == SURVIVED and r.equivalent)
-    return Summary(len(results), count[KILLED], count[SURVIVED], count[INVALID], time_s, equivalent)
+    return Summary(len(results), count[KILLED], count[SURVIVED], count[INVALID], time_s, equivalent, classified)
 
 
 # ---- verifying ------------------------------------------------------------------------------

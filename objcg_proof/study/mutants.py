@@ -64,6 +64,17 @@ mutated, never those of included files (the harness states the properties):
                constant); an index out of bounds would be killed by the `uaf` it makes, which says
                nothing.
 
+Under the LKMM only (`generate(weak=True)`: `--memory-model lkmm` or the model's declaration),
+two more, which ask of each barrier whether the model needs it; under sequential consistency
+either mutant is the original, so they are not generated there:
+
+  drop-fence   delete a fence statement: `smp_mb();`, `smp_rmb();`, `smp_wmb();`, the four
+               `smp_mb__*();`, `barrier();`, `synchronize_rcu();` (not `rcu_read_lock()` or
+               `rcu_read_unlock()`: one of a pair alone is no model).
+  relax        a release or acquire access becomes the marked access without its ordering:
+               `smp_load_acquire(&x)` -> `READ_ONCE(x)`, `smp_store_release(&x, v)` and
+               `rcu_assign_pointer(x, v)` -> `WRITE_ONCE(x, v)` (a pointer `p` for `&x`: `*p`).
+
 The non-atomic operator also splits an RMW on a pointer to a pointer, `xchg(pp, v)` ->
 `mut_v = *pp; *pp = v;`, when `pp` is a local value.
 """
@@ -76,14 +87,22 @@ from types import MappingProxyType
 
 from ..lang import syntax as s
 from ..lang.ir import ATOMIC_ARITH, ATOMIC_SAME_AS
-from ..lang.names import LOCATION_ARG
+from ..lang.names import FENCES, LOCATION_ARG, LOCATION_BY_VALUE
 from ..lang.diagnostics import SourceCache, Span
 from .syntax_text import expr_text, head_text, source_text, stmt_text
 from .syntax_walk import (StmtList, calls, children, escapes, final_stmt_lists, has_continue, names, own_exprs,
                           stmt_lists, sub_stmts, subst_own)
 
 OPERATORS: tuple[str, ...] = ("drop-put", "drop-get", "non-atomic", "swap", "drop-assume", "drop-holds", "drop-wait",
-                              "index")
+                              "index", "drop-fence", "relax")
+# the operators that change only what a weak memory model sees: generated under the LKMM only
+# (under sequential consistency a fence orders nothing more, so each such mutant is the original)
+WEAK_OPERATORS: tuple[str, ...] = ("drop-fence", "relax")
+# the fences drop-fence deletes (not rcu_read_lock/unlock: one of a pair alone is no model)
+_DROPPED_FENCES = frozenset(FENCES) - {"rcu_read_lock", "rcu_read_unlock"}
+# release/acquire accesses and the marked access `relax` makes of each (its location by value)
+_RELAXED = MappingProxyType({"smp_load_acquire": "READ_ONCE", "smp_store_release": "WRITE_ONCE",
+                             "rcu_assign_pointer": "WRITE_ONCE"})
 
 # statement calls deleted by the drop operators
 _DROPPED_CALLS: Mapping[str, str] = MappingProxyType({
@@ -96,11 +115,9 @@ _RMW_LOCATION: Mapping[str, int] = MappingProxyType({
     "test_and_set_bit": 1, "test_and_clear_bit": 1, "atomic_dec_and_test": 0, "atomic_inc_not_zero": 0,
     **{f: LOCATION_ARG[f] for f in (*ATOMIC_ARITH, *ATOMIC_SAME_AS)},
 })
-# builtins that access a location given as their argument (index of that argument)
-_LOCATION_BUILTINS: Mapping[str, int] = MappingProxyType({
-    **_RMW_LOCATION, "READ_ONCE": 0, "rcu_dereference": 0, "atomic_read": 0, "WRITE_ONCE": 0,
-    "atomic_set": 0, "spin_lock": 0, "spin_unlock": 0,
-})
+# builtins that access a location given as their argument (index of that argument): every one
+# the language has (lang/names.py), the release/acquire ones included
+_LOCATION_BUILTINS: Mapping[str, int] = MappingProxyType(dict(LOCATION_ARG))
 _REF_BUILTINS = frozenset({"get", "put", "kill", "tryget", "tryget_live", "refcount"})
 _CHECKS = frozenset({"assert", "lost_update"})
 _WORD = s.TypeRef(None, False)
@@ -578,6 +595,29 @@ def _spin_loops(module: s.Module) -> frozenset[Span]:
     return frozenset(found)
 
 
+def _drop_fence(st: s.Stmt, sources: SourceCache) -> list[_Edit]:
+    if isinstance(st, s.ExprStmt) and isinstance(st.expr, s.Call) and st.expr.func in _DROPPED_FENCES:
+        return [_Edit("drop-fence", st.span, source_text(sources, st.span), "(deleted)", (s.Empty(st.span),))]
+    return []
+
+
+def _relax(st: s.Stmt, sources: SourceCache) -> list[_Edit]:
+    """smp_load_acquire(&x) -> READ_ONCE(x), smp_store_release(&x, v) and rcu_assign_pointer(x, v)
+    -> WRITE_ONCE(x, v): the access stays marked, its ordering goes."""
+    out = []
+    for e in own_exprs(st):
+        for call, _ in calls(e):
+            if call.func not in _RELAXED or not call.args:
+                continue
+            loc = call.args[0]
+            if call.func not in LOCATION_BY_VALUE:   # written `&x` (or a pointer p: `*p`)
+                loc = loc.operand if isinstance(loc, s.AddressOf) else s.Deref(loc, loc.span)
+            new = s.Call(_RELAXED[call.func], (loc,) + call.args[1:], call.span)
+            mutated = subst_own(st, call, new)
+            out.append(_Edit("relax", call.span, _original_of(st, call, sources), head_text(mutated), (mutated,)))
+    return out
+
+
 def _drop_wait(st: s.Stmt, spins: frozenset[Span]) -> list[_Edit]:
     if isinstance(st, (s.While, s.DoWhile, s.For)) and st.span in spins:
         return [_Edit("drop-wait", st.span, head_text(st), "(deleted)", (s.Empty(st.span),))]
@@ -585,8 +625,11 @@ def _drop_wait(st: s.Stmt, spins: frozenset[Span]) -> list[_Edit]:
 
 
 def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] = OPERATORS,
-             all_files: bool = False) -> list[Mutant]:
-    """Every mutant of `module` by the given operators, in source order (file, line, column)."""
+             all_files: bool = False, weak: bool = False) -> list[Mutant]:
+    """Every mutant of `module` by the given operators, in source order (file, line, column); the
+    WEAK_OPERATORS only when `weak` (the model is verified under the LKMM)."""
+    if not weak:
+        operators = tuple(op for op in operators if op not in WEAK_OPERATORS)
     info = _Info(module)
     spins = _spin_loops(module) if "drop-wait" in operators else frozenset()
     found: list[tuple[tuple[int, int, int, int], Mutant]] = []
@@ -604,7 +647,8 @@ def generate(module: s.Module, sources: SourceCache, operators: tuple[str, ...] 
         for i, st in enumerate(lst.stmts):
             if not all_files and st.span.file != module.path:
                 continue
-            for e in _drop(st, sources) + _tryget_drops(st, sources) + _drop_wait(st, spins) + _indices(st, info, sources):
+            for e in (_drop(st, sources) + _tryget_drops(st, sources) + _drop_wait(st, spins)
+                      + _indices(st, info, sources) + _drop_fence(st, sources) + _relax(st, sources)):
                 keep(lst, i, 1, e)
             if not lst.in_atomic:
                 for e in _non_atomic(st, info, sources):

@@ -39,7 +39,7 @@ import json
 import time
 from typing import Any, TextIO
 
-from ..cli.options import CommandParser, Exit, UsageError, parse_bound, parse_defines, parse_timeout
+from ..cli.options import CommandParser, Exit, UsageError, add_memory_model_option, parse_bound, parse_defines, parse_timeout
 from ..lang import syntax as s
 from ..lang.diagnostics import SourceCache, UserError, processing
 from ..lang.parser import load_model
@@ -62,7 +62,7 @@ EXIT_ALL_KILLED, EXIT_SURVIVED, EXIT_USAGE = 0, 1, 2
 
 # ---- the command ----------------------------------------------------------------------------
 _USAGE = ("objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] "
-          "[--write-mutant N FILE] MODEL")
+          "[--memory-model sc|lkmm] [--write-mutant N FILE] MODEL")
 
 
 _EPILOG = """operators:
@@ -73,6 +73,10 @@ _EPILOG = """operators:
   drop-assume  delete an assume(c);
   drop-holds   delete a holds(p); of the final block
   drop-wait    delete a spin loop (a loop that only reads until a condition holds)
+  index        an array index a[i] becomes a[i ^ 1]
+under the LKMM only (--memory-model lkmm, or the model's declaration):
+  drop-fence   delete a fence: smp_mb(), smp_rmb(), smp_wmb(), smp_mb__*(), barrier(), synchronize_rcu()
+  relax        smp_load_acquire(&x) -> READ_ONCE(x); smp_store_release(&x, v), rcu_assign_pointer(x, v) -> WRITE_ONCE(x, v)
 
 exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage"""
 
@@ -90,6 +94,7 @@ def _parser(out: TextIO) -> CommandParser:
     p.add_argument("--limit", default=None, metavar="N", help="verify only the first N mutants (in source order)")
     p.add_argument("--all-files", action="store_true", help="also mutate statements of included files (the harness)")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    add_memory_model_option(p)
     p.add_argument("--write-mutant", nargs=2, default=None, metavar=("N", "FILE"),
                    help="write mutant N (its number in the report, with the same --only, --all-files) to FILE as "
                         "the model with one procedure replaced, and verify nothing")
@@ -100,7 +105,8 @@ def _parser(out: TextIO) -> CommandParser:
 def _write_mutant(module: s.Module, sources: SourceCache, operators: tuple[str, ...], args: argparse.Namespace,
                   number: int, stdout: TextIO, stderr: TextIO) -> int:
     """--write-mutant N FILE: mutant N as a difference file (mutant_file.py)."""
-    mutants = generate(module, sources, operators, args.all_files)
+    weak = (args.memory_model or resolve(module, dict(parse_defines(args.defines)), None).memory_model) != "sc"
+    mutants = generate(module, sources, operators, args.all_files, weak=weak)
     target = args.write_mutant[1]
     if number > len(mutants):
         stderr.write(f"objcg-prove mutate: error: --write-mutant {number}: {args.model} has {len(mutants)} mutants\n")
@@ -116,7 +122,7 @@ def _write_mutant(module: s.Module, sources: SourceCache, operators: tuple[str, 
         stderr.write(f"objcg-prove mutate: error: cannot write '{target}': {exc.strerror or exc}\n")
         return EXIT_USAGE
     stdout.write(f"wrote mutant {number} ({mutants[number - 1].operator} at {mutants[number - 1].span}) to {target}; "
-                 f"run it with: objcg-prove {target}\n")
+                 f"run it with: objcg-prove {'--memory-model lkmm ' if args.memory_model == 'lkmm' else ''}{target}\n")
     return EXIT_ALL_KILLED
 
 
@@ -169,7 +175,8 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                 raise UsageError(f"--only {op}: unknown operator; the operators are {', '.join(OPERATORS)}")
         parse_timeout(args.timeout)
         options = VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
-                                solver=SolverOptions(timeout_s=args.timeout), minimize=False)
+                                solver=SolverOptions(timeout_s=args.timeout), minimize=False,
+                                memory_model=args.memory_model)
         limit = _positive("--limit", args.limit, 0)
         write = None if args.write_mutant is None else _positive("--write-mutant", args.write_mutant[0], 1)
     except Exit as done:
@@ -187,7 +194,9 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         if write is not None:
             return _write_mutant(module, sources, operators, args, write, stdout, stderr)
         base = verify_module(module, sources, options)
-        baseline = outcomes(resolve(module, dict(options.defines), options.bound))
+        # NOTE(equivalent) compares final states on the reference interpreter, which runs
+        # sequential consistency: under the LKMM a survivor is not classified
+        baseline = outcomes(resolve(module, dict(options.defines), options.bound)) if base.memory_model == "sc" else None
     except UserError as exc:
         for d in exc.diagnostics:
             stderr.write(d.render(sources) + "\n")
@@ -197,12 +206,13 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         if status == "unknown":
             stderr.write(f"objcg-prove mutate: warning: the original's property {name} is unknown; "
                          f"mutants are compared with that verdict as it is\n")
-    mutants = generate(module, sources, operators, args.all_files)
+    mutants = generate(module, sources, operators, args.all_files, weak=base.memory_model != "sc")
     if limit is not None:
         mutants = mutants[:limit]
     verdicts = ", ".join(f"{n} {st}" for n, st in original.items())
     if not args.json:
-        stdout.write(f"{args.model}  (bound {base.bound}): original {verdicts}  ({base.time_s:.1f}s); "
+        under = ", under the LKMM" if base.memory_model == "lkmm" else ""
+        stdout.write(f"{args.model}  (bound {base.bound}{under}): original {verdicts}  ({base.time_s:.1f}s); "
                      f"{len(mutants)} mutants\n")
         stdout.flush()
     results: list[MutantResult] = []
@@ -212,13 +222,14 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         if not args.json:
             stdout.write(_line(n, r) + "\n")
             stdout.flush()
-    summary = summarize(results, time.perf_counter() - start)
+    summary = summarize(results, time.perf_counter() - start, classified=baseline is not None)
     if args.json:
         report = {"model": args.model, "bound": base.bound,
+                  **({"memory_model": base.memory_model} if base.memory_model != "sc" else {}),
                   "original": {"statuses": original, "time_s": round(base.time_s, 3)},
                   "mutants": [_record(n, r) for n, r in enumerate(results, 1)],
                   "summary": {"mutants": summary.mutants, "killed": summary.killed, "survived": summary.survived,
-                              "invalid": summary.invalid, "equivalent": summary.equivalent,
+                              "invalid": summary.invalid, "equivalent": summary.equivalent if summary.classified else None,
                               "score": None if summary.score is None else round(summary.score, 1),
                               "score_non_equivalent": (None if summary.score_non_equivalent is None
                                                        else round(summary.score_non_equivalent, 1)),
