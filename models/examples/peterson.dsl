@@ -18,9 +18,10 @@
 // are read in two steps, as the C does. The C condition
 // `while (READ_ONCE(flag[other]) && READ_ONCE(turn) == other);` reads two words in one
 // statement, which the atomicity rule refuses: the loop below is that condition, one load
-// per statement. Mutual exclusion holds under sequential consistency only: on real
-// hardware Peterson needs a full barrier (smp_mb()) between `turn = other` and the first
-// read of the other flag, which this model cannot show.
+// per statement. Mutual exclusion holds under sequential consistency only:
+// `objcg-prove --memory-model lkmm models/examples/peterson.dsl` violates it (store buffering:
+// "nothing orders P0's write of turn before its read of flag[1]"), and
+// models/examples/peterson_mb.dsl has the barriers that restore it under the LKMM.
 // Sanity check: models/examples/peterson_broken.dsl exchanges the two stores at the top of
 // lock() (turn first, then the flag): mutual_exclusion is VIOLATED there.
 

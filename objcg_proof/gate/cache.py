@@ -29,12 +29,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..prove.verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep
+from ..prove.verdict import KINDS, STATUSES, ModelResult, PropertyResult, Trace, TraceStep, WeakEvent, WeakExecution
+from ..lang.resolve import MEMORY_MODELS
 from ..prove.verify import VerifyOptions
 from .files import write_atomically
 
 DEFAULT_CACHE_DIR = ".objcg-cache"
-ENTRY_FORMAT = "objcg-prove cache 2"
+ENTRY_FORMAT = "objcg-prove cache 3"   # 3: the memory model and a weak trace's memory order and graph
 MAX_ENTRY_BYTES = 256 << 20   # far above any real entry (the largest shipped one is ~30 KB)
 
 
@@ -136,7 +137,11 @@ def result_from_json(data: dict[str, Any]) -> ModelResult:
     props = tuple(_property(p) for p in data["properties"])
     params = tuple((str(k), _int(v)) for k, v in data["params"])
     stats = {str(k): _int(v) for k, v in dict(data["stats"]).items()}
-    return ModelResult(_str(data["path"]), _int(data["bound"]), params, props, float(data["time_s"]), stats)
+    memory_model = _str(data["memory_model"])
+    if memory_model not in MEMORY_MODELS:
+        raise ValueError(f"not a memory model: {memory_model!r}")
+    return ModelResult(_str(data["path"]), _int(data["bound"]), params, props, float(data["time_s"]), stats,
+                       memory_model)
 
 
 def _property(p: dict[str, Any]) -> PropertyResult:
@@ -150,7 +155,22 @@ def _property(p: dict[str, Any]) -> PropertyResult:
 def _trace(t: dict[str, Any]) -> Trace:
     steps = tuple(TraceStep(_int(s["index"]), _str(s["thread"]), _str(s["file"]), _int(s["line"]), _str(s["text"]),
                             _str(s["c_line"]), tuple(_str(c) for c in s["changes"])) for s in t["steps"])
-    return Trace(steps, _str(t["violation"]), _str(t["file"]), _int(t["line"]), bool(t["shortest"]))
+    return Trace(steps, _str(t["violation"]), _str(t["file"]), _int(t["line"]), bool(t["shortest"]),
+                 memory_order=tuple(_str(x) for x in t["memory_order"]), graph=_str(t["graph"]),
+                 execution=None if t["execution"] is None else _execution(t["execution"]))
+
+
+def _execution(x: dict[str, Any]) -> WeakExecution:
+    def optional(v: Any) -> int | None:
+        return None if v is None else _int(v)
+
+    events = tuple(WeakEvent(_str(e["thread"]), _int(e["row"]), _str(e["kind"]), _str(e["loc"]), optional(e["read"]),
+                             optional(e["written"]), _str(e["mode"]), _str(e["what"]), bool(e["wrote"]),
+                             bool(e["ghost"])) for e in x["events"])
+    return WeakExecution(events, tuple((_str(n), _int(v)) for n, v in x["initial"]),
+                         tuple((_int(r), _int(w)) for r, w in x["reads_from"]),
+                         tuple((_str(loc), tuple(_int(i) for i in ws)) for loc, ws in x["coherence"]),
+                         tuple((_str(k), _int(a), _int(b)) for k, a, b in x["deps"]))
 
 
 def _int(v: Any) -> int:

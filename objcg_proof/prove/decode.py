@@ -16,7 +16,7 @@ from ..lang.values import render, render_refcount
 from .encode import Encoding
 from .events import EventProgram
 from .terms import Term, evaluate, symbols
-from .verdict import Trace, TraceStep
+from .verdict import Trace, TraceStep, WeakEvent, WeakExecution
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,60 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
         if not file:
             file, line = _leak_site(view, acquires)
     return Trace(tuple(rows), violation, file, line, memory_order=memory_order(view, row_of),
-                 graph=execution_graph(view, row_of))
+                 graph=execution_graph(view, row_of), execution=weak_execution(view, row_of))
+
+
+def weak_execution(view: ModelView, row_of: dict[int, int]) -> WeakExecution | None:
+    """Under a weak memory model, the counterexample's execution as data (`WeakExecution`), for
+    the independent LKMM evaluator to judge (runner/weak_replay.py); None under SC."""
+    enc, prog = view.enc, view.prog
+    if not enc.reads_from:
+        return None
+    layout = prog.layout
+    keyed: list[tuple[int, tuple[int, int, int, int], WeakEvent, int]] = []   # (thread, program order, event, event id)
+    for sid, row in row_of.items():
+        st = prog.steps[sid]
+        for eid in st.events:
+            ev = prog.events[eid]
+            if ev.kind == "FINAL" or not view.value(ev.guard):
+                continue
+            loc = layout.locations[view.value(ev.loc)]
+            read = view.env.get(ev.read.name, 0) if ev.read is not None else None
+            wrote = ev.kind != "R" and bool(view.value(ev.succeeds))
+            written = view.value(ev.write) if ev.write is not None and wrote else None   # type: ignore[arg-type]
+            keyed.append((ev.thread, (st.pos, ev.sub, 0, 0), WeakEvent(prog.threads[ev.thread].name, row, ev.kind,
+                                                                       loc.name, read, written, ev.mode, ev.what,
+                                                                       wrote, loc.ghost), eid))
+    for f in prog.fences:
+        ran = view.true(enc.executed[f.step]) if f.step >= 0 else view.true(enc.finished[f.thread])
+        if ran and view.value(f.guard):
+            pos = prog.steps[f.step].pos if f.step >= 0 else prog.threads[f.thread].positions
+            keyed.append((f.thread, (pos, f.sub, -1, f.id), WeakEvent(prog.threads[f.thread].name, 0, "F", "", None,
+                                                                      None, f.mode, f.what), -1))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    index = {eid: i for i, (_, _, _, eid) in enumerate(keyed) if eid >= 0}
+    events = tuple(e for _, _, e, _ in keyed)
+    touched = sorted({layout.locations[view.value(prog.events[eid].loc)].name: view.value(prog.events[eid].loc)
+                      for eid in index}.items())
+    initial = tuple((name, layout.locations[loc].init) for name, loc in touched)
+    reads_from = tuple(sorted((index[r], index[w] if w >= 0 else -1) for (w, r), v in enc.reads_from.items()
+                              if r in index and (w < 0 or w in index) and view.true(v)))
+    by_loc: dict[str, list[tuple[int, int]]] = {}
+    for w, clock in enc.coherence.items():
+        if w in index and events[index[w]].kind != "R" and events[index[w]].wrote:
+            by_loc.setdefault(events[index[w]].loc, []).append((view.int(clock), index[w]))
+    coherence = tuple((loc, tuple(i for _, i in sorted(ws))) for loc, ws in sorted(by_loc.items()))
+    deps = []
+    for eid, i in index.items():
+        ev = prog.events[eid]
+        for other, j in index.items():
+            a = prog.events[other]
+            if a.read is None or a.thread != ev.thread or j >= i:
+                continue
+            for kind, syms in (("addr", _syms(ev.loc)), ("data", _syms(ev.write)), ("ctrl", list(ev.ctrl))):
+                if any(x is a.read for x in syms):
+                    deps.append((kind, j, i))
+    return WeakExecution(events, initial, reads_from, coherence, tuple(sorted(deps)))
 
 
 def execution_graph(view: ModelView, row_of: dict[int, int]) -> str:

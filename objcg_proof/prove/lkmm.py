@@ -105,6 +105,8 @@ class LinuxKernelMemoryModel:
             self._node("W", -1, (0, 0, 0, 0), frozenset({"IW"}), None, (c,), z3.BitVecVal(c, w), z3.BoolVal(True),
                        z3.BitVecVal(init, w))
         self.rmw_pairs: list[tuple[int, int]] = []
+        self.ghost_rmw = _ghost_rmws(prog)
+        self._ghost_read_node: dict[int, int] = {}
         for ev in prog.events:
             if ev.kind != FINAL:
                 self._events_of(ev)
@@ -147,6 +149,9 @@ class LinuxKernelMemoryModel:
 
         read = self.term(ev.read) if ev.read is not None else None
         loc_syms = frozenset(id(x) for x in symbols(ev.loc))
+        if ev.kind in (READ, WRITE) and _is_ghost(prog, ev):
+            self._ghost_event(ev, at(1), loc, ex, read, loc_syms)
+            return
         if ev.kind == READ:
             tag = {"plain": "plain", "once": "once", "acquire": "acquire"}.get(ev.mode, "once")
             n = self._node("R", t, at(1), frozenset({tag}), ev, ev.cands, loc, ex, read)
@@ -183,6 +188,23 @@ class LinuxKernelMemoryModel:
         self.rmw_pairs.append((r.id, wn.id))
         if order == "mb":
             self._node("F", t, at(3), frozenset({"mb"}), ev, (), loc, wrote)
+
+    def _ghost_event(self, ev: Event, order: tuple[int, int, int, int], loc: z3.BitVecRef, ex: z3.BoolRef,
+                     read: z3.BitVecRef | None, loc_syms: frozenset[int]) -> None:
+        """NOTE(ghost-lkmm): a ghost read is an acquire, a ghost write a release; a ghost read
+        and write of one location in one step (`n++`, an atomic block) are one atomic RMW."""
+        paired = ev.id in self.ghost_rmw or ev.id in self.ghost_rmw.values()
+        tags = frozenset({"acquire" if ev.kind == READ else "release"} | ({"rmw"} if paired else set()))
+        if ev.kind == READ:
+            n = self._node("R", ev.thread, order, tags, ev, ev.cands, loc, ex, read)
+            n.syms = loc_syms
+            self._ghost_read_node[ev.id] = n.id
+            return
+        n = self._node("W", ev.thread, order, tags, ev, ev.cands, loc, ex, self.term(ev.write))
+        n.syms, n.data_syms = loc_syms, frozenset(id(x) for x in symbols(ev.write))
+        for r, w in self.ghost_rmw.items():
+            if w == ev.id:
+                self.rmw_pairs.append((self._ghost_read_node[r], n.id))
 
     def _clocks(self) -> None:
         """Step clocks for decode: free, increasing along each thread (docs: no total order)."""
@@ -663,6 +685,37 @@ class _Cat:
                 elif first.ev.origin is not TRUE:
                     refuse(first)
         return out
+
+
+# NOTE(ghost-lkmm): ghost variables are the model's bookkeeping, with no kernel counterpart, so the
+# LKMM says nothing about them; objcg-prove gives them the weakest meaning under which what a
+# property reads is tied to the execution at all. A ghost write is a release and a ghost read an
+# acquire of its ghost location (never plain: a ghost access never races), and a ghost read and
+# write of one location in one step are one atomic read-modify-write. So a property reads what
+# the execution has made visible at that point: a ghost counter of the threads in a critical
+# section (models/examples/peterson.dsl) sees two threads in it exactly when the lock lets the
+# second one in before the first one's critical section is visible to it. With no ordering at all
+# a ghost read could take any value its location ever holds, and every property that reads one
+# would fail in every model. The price is that a ghost handoff (an `await` on a ghost that another
+# thread writes) synchronises as a release/acquire pair would: where the kernel synchronises more
+# weakly than that, the model must say so with real accesses (docs/lkmm.md, "Ghost variables").
+def _is_ghost(prog: EventProgram, ev: Event) -> bool:
+    return all(prog.layout.locations[c].ghost for c in ev.cands)
+
+
+def _ghost_rmws(prog: EventProgram) -> dict[int, int]:
+    """Each ghost read of a step and the ghost write of the same location after it in the step."""
+    out: dict[int, int] = {}
+    for st in prog.steps:
+        evs = [prog.events[e] for e in st.events if _is_ghost(prog, prog.events[e])]
+        for i, r in enumerate(evs):
+            if r.kind != READ:
+                continue
+            for w in evs[i + 1:]:
+                if w.kind == WRITE and w.loc is r.loc and w.id not in out.values():
+                    out[r.id] = w.id
+                    break
+    return out
 
 
 def _exactly_one(xs: list[z3.BoolRef]) -> z3.BoolRef:

@@ -31,6 +31,34 @@ class TraceStep:
 
 
 @dataclass(frozen=True)
+class WeakEvent:
+    """One event of a weak-memory counterexample, as the program made it (no LKMM class: the
+    checker that reads it gives each its class itself, runner/weak_replay.py)."""
+
+    thread: str
+    row: int                  # the trace row of its step (0: a fence)
+    kind: str                 # R, W, RMW, or F (a fence)
+    loc: str                  # the location's name ("" for a fence)
+    read: int | None          # the value read (R, RMW)
+    written: int | None       # the value written (W, an RMW that wrote)
+    mode: str                 # the event's mode (plain, once, acquire, release, mb, relaxed, ref) or a fence's tag
+    what: str                 # the builtin or access ("read", "write", "xchg", "get", "spin_lock" ...)
+    wrote: bool = True        # an RMW that wrote (a failed cmpxchg only reads)
+    ghost: bool = False       # an access of a ghost variable
+
+
+@dataclass(frozen=True)
+class WeakExecution:
+    """A weak-memory counterexample's execution graph, for the independent LKMM evaluator."""
+
+    events: tuple[WeakEvent, ...]                       # each thread's events in program order, thread by thread
+    initial: tuple[tuple[str, int], ...]                # each location the events touch, with its initial value
+    reads_from: tuple[tuple[int, int], ...]             # (reader, writer) by index in `events`; writer -1: the initial value
+    coherence: tuple[tuple[str, tuple[int, ...]], ...]  # per location, its writes after the initial one, in order
+    deps: tuple[tuple[str, int, int], ...]              # (addr | data | ctrl, a read, a later event of its thread)
+
+
+@dataclass(frozen=True)
 class Trace:
     """A counterexample: the steps in execution order and the violation they end in."""
 
@@ -42,6 +70,7 @@ class Trace:
     unreplayed: str = ""      # why the reference interpreter gave up replaying it; "" once replayed
     memory_order: tuple[str, ...] = ()   # under a weak model: what each read saw, each location's coherence order
     graph: str = ""                      # under a weak model: the execution graph, Graphviz DOT
+    execution: WeakExecution | None = None   # under a weak model: the same graph, as data
 
 
 @dataclass(frozen=True)

@@ -185,22 +185,26 @@ class ModelChecker:
 # NOTE(lkmm-models): under the LKMM (`--memory-model lkmm`) every event of a step is its own LKMM
 # event, so a step is no longer atomic: an `atomic { }` block that makes more than one shared
 # access (ghosts aside) has no kernel counterpart and is refused, naming the block, rather than
-# silently split (docs/lkmm.md, section 1). Ghost variables are bookkeeping with no kernel
-# counterpart either; their events are not yet kept out of the LKMM's relations, so a model that
-# uses them is refused too. A counterexample is an LKMM execution: prove/decode.py shows its
-# steps in one order consistent with each thread's program order, and the reference interpreter,
-# which runs sequential consistency, does not replay it (runner/batch.py says so on the trace).
+# silently split (docs/lkmm.md, section 1). Ghost variables are bookkeeping: a ghost read is an
+# acquire, a ghost write a release, and a ghost read and write of one location in one step an
+# atomic RMW (NOTE(ghost-lkmm) in prove/lkmm.py); an access that may reach a ghost and a real
+# location alike has neither meaning and is refused. A counterexample is an LKMM execution:
+# prove/decode.py shows its steps in one order consistent with each thread's program order, and
+# the reference interpreter, which runs sequential consistency, does not replay it
+# (runner/batch.py says so on the trace).
 def lkmm_refusals(prog: EventProgram) -> None:
     """Raise a UserError for what the LKMM encoding does not take yet (NOTE(lkmm-models))."""
     locations = prog.layout.locations
     found = []
     for st in prog.steps:
         evs = [prog.events[e] for e in st.events]
-        if any(locations[c].ghost for ev in evs for c in ev.cands):
-            found.append(Diagnostic(st.span, "a ghost variable under the LKMM: ghost bookkeeping is not yet kept "
-                                             "out of the memory model's relations"))
-        elif len(evs) > 1:
-            found.append(Diagnostic(st.span, f"this step makes {len(evs)} shared accesses: under the LKMM an "
+        real = [ev for ev in evs if not all(locations[c].ghost for c in ev.cands)]
+        if any(any(locations[c].ghost for c in ev.cands) for ev in real):
+            found.append(Diagnostic(st.span, "an access that may reach a ghost variable or a real location: under "
+                                             "the LKMM a ghost access is a release or acquire of its own, a real "
+                                             "one is what the C says; split them"))
+        elif len(real) > 1:
+            found.append(Diagnostic(st.span, f"this step makes {len(real)} shared accesses: under the LKMM an "
                                              "atomic block has no kernel counterpart; write the C's own "
                                              "synchronisation (a lock, an RMW) instead"))
     if found:
@@ -417,4 +421,4 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
             words = f"{c.message} in thread {thread} at {file}:{line}"
         trace = decode_trace(view, sources, words, file, line)
     return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest,
-                 memory_order=trace.memory_order, graph=trace.graph)
+                 memory_order=trace.memory_order, graph=trace.graph, execution=trace.execution)

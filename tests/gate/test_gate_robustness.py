@@ -119,7 +119,7 @@ def test_a_damaged_cache_entry_is_ignored_without_a_traceback(project: Path, dam
     if damage == "nested":
         entry.write_text("[" * 100_000)
     elif damage == "huge number":
-        entry.write_text('{"format": "objcg-prove cache 2", "x": 1' + "0" * 5000 + "}")
+        entry.write_text('{"format": "objcg-prove cache 3", "x": 1' + "0" * 5000 + "}")
     elif damage == "directory":
         entry.mkdir()
     elif damage == "fifo":

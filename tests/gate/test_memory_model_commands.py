@@ -47,6 +47,9 @@ def test_one_model_has_a_record_per_memory_model_and_check_holds_each(project: P
     assert ledger.load(lkmm).memory_model == "lkmm"
     assert run("check", m).rc == 0
     assert run("check", "--memory-model", "lkmm", m).rc == 0
+    cached = run("check", "--memory-model", "lkmm", "--json", m)   # answered from the cache, still the LKMM's
+    assert cached.rc == 0, cached.out + cached.err
+    assert cached.json()["models"][0]["cached"] is True
     # a protocol edit that orders the accesses: SC record unchanged, the LKMM record's violation is gone
     write(project, MP_ORDERED)
     assert run("check", m).rc == 0

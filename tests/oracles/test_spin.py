@@ -2,7 +2,8 @@
 
 For each model in models/*.dsl and models/examples/*.dsl (each objcg design on the narrow
 setting of its scenario, tests/narrow/: NOTE(narrow-designs)), the prover (`verify_path` with the
-default options) gives every property a verdict, and SPIN searches the model's Promela export
+default options, under sequential consistency, as SPIN searches: also for a model that declares
+`memory_model lkmm;`) gives every property a verdict, and SPIN searches the model's Promela export
 (objcg_proof/promela.py: built from the resolved program, never from the prover's unrolled
 events or constraints) with real, unbounded loops. Per property they must agree:
 
@@ -115,7 +116,7 @@ def export(model: str) -> PromelaModel:
 
 def statuses(path: str) -> dict[str, str]:
     """The prover's verdict per property (run in a worker process)."""
-    result = verify_path(path, SourceCache(), VerifyOptions())
+    result = verify_path(path, SourceCache(), VerifyOptions(memory_model="sc"))
     return {p.name: p.status for p in result.properties}
 
 
@@ -230,7 +231,7 @@ def cross_check(path: str, workdir: Path) -> tuple[str, dict[str, str], list[str
     """The prover and SPIN on one model file: (why it was skipped or "", the prover's verdict of
     each property compared, the disagreements). Every property is compared whatever else is
     violated."""
-    result = verify_path(path, SourceCache(), VerifyOptions(solver=SolverOptions(timeout_s=10)))
+    result = verify_path(path, SourceCache(), VerifyOptions(solver=SolverOptions(timeout_s=10), memory_model="sc"))
     if any(p.status == UNKNOWN for p in result.properties):
         return "the prover says unknown", {}, []
     try:
@@ -350,7 +351,7 @@ def test_deadlock_is_an_invalid_end_state(tmp_path: Path) -> None:
     require_spin()
     path = tmp_path / "wakeup.dsl"
     path.write_text(textwrap.dedent(LOST_WAKEUP), encoding="utf-8")
-    verdicts = {p.name: p.status for p in verify_path(str(path), SourceCache(), VerifyOptions()).properties}
+    verdicts = {p.name: p.status for p in verify_path(str(path), SourceCache(), VerifyOptions(memory_model="sc")).properties}
     assert verdicts == {"uaf": "proved", "deadlock": "violated"}   # no refcounted object: no leak
     answer = survey(export_path(str(path), SourceCache()), tmp_path)
     assert answer.violated == {"deadlock"}
@@ -440,7 +441,7 @@ def test_call_arguments_are_separate_steps_for_spin_too(tmp_path: Path) -> None:
     require_spin()
     path = tmp_path / "torn.dsl"
     path.write_text(textwrap.dedent(TORN_ARGUMENTS), encoding="utf-8")
-    result = verify_path(str(path), SourceCache(), VerifyOptions())
+    result = verify_path(str(path), SourceCache(), VerifyOptions(memory_model="sc"))
     verdicts = {p.name: p.status for p in result.properties}
     assert verdicts["same_generation"] == "violated"
     trace = next(p.trace for p in result.properties if p.name == "same_generation")
@@ -466,7 +467,7 @@ def test_spin_finds_in_a_difference_what_it_finds_in_the_full_copy(tmp_path: Pat
         assert mine.properties == theirs.properties
         answers = [survey(m, tmp_path) for m in (mine, theirs)]
         assert answers[0] == answers[1], (difference, answers)
-        verdicts = {p.name: p.status for p in verify_path(str(difference), SourceCache(), VerifyOptions()).properties}
+        verdicts = {p.name: p.status for p in verify_path(str(difference), SourceCache(), VerifyOptions(memory_model="sc")).properties}
         assert answers[0].violated == {n for n, st in verdicts.items() if st == VIOLATED}, (difference, verdicts)
         found.append(answers[0].violated)
     assert found == [{"leak"}, {"within_limit"}]

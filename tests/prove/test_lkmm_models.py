@@ -98,16 +98,61 @@ def test_a_bad_declaration_is_a_located_error(tmp_path: Path, header: str, messa
     assert status == 2 and message in err and "Traceback" not in err
 
 
-def test_atomic_blocks_and_ghosts_are_refused_under_the_lkmm(tmp_path: Path) -> None:
+def test_atomic_blocks_of_two_real_accesses_are_refused_under_the_lkmm(tmp_path: Path) -> None:
     text = ("shared int x;\nshared int y;\nghost int seen;\n"
             "thread A {\n    atomic {\n        x = 1;\n        y = 1;\n    }\n}\n"
-            "thread B {\n    int r = READ_ONCE(x);\n    seen = r;\n}\n")
+            "thread B {\n    int r = READ_ONCE(x);\n    atomic {\n        seen = r;\n        WRITE_ONCE(y, 2);\n    }\n}\n")
     status, _, _ = _run(tmp_path, text)
     assert status == 0
     status, _, err = _run(tmp_path, text, "--memory-model", "lkmm")
     assert status == 2
     assert "m.dsl:5:5: error: this step makes 2 shared accesses" in err
-    assert "m.dsl:12:5: error: a ghost variable under the LKMM" in err
+    assert "m.dsl:12" not in err      # one real access and a ghost in one block: taken (NOTE(ghost-lkmm))
+
+
+# NOTE(ghost-lkmm): a ghost write is a release, a ghost read an acquire
+GHOST_HANDOFF = ("shared int data;\nshared int flag;\nghost int handed;\n"
+                 "thread P0 {\n    WRITE_ONCE(data, 1);\n    handed = 1;\n}\n"
+                 "thread P1 {\n    await(handed == 1);\n    int d = READ_ONCE(data);\n    assert(d == 1, \"seen\");\n}\n")
+
+
+def test_a_ghost_handoff_synchronises_as_release_and_acquire(tmp_path: Path) -> None:
+    status, out, _ = _run(tmp_path, GHOST_HANDOFF, "--memory-model", "lkmm", "--json")
+    assert status == 0 and _statuses(out)["seen"] == "proved"
+    # the same handoff through a real flag without ordering: the data may be stale
+    real = GHOST_HANDOFF.replace("handed = 1;", "WRITE_ONCE(flag, 1);").replace(
+        "await(handed == 1);", "int f = READ_ONCE(flag);\n    assume(f == 1);")
+    status, out, _ = _run(tmp_path, real, "--memory-model", "lkmm", "--json")
+    assert status == 1 and _statuses(out)["seen"] == "violated"
+
+
+def test_a_ghost_increment_is_one_atomic_read_modify_write(tmp_path: Path) -> None:
+    text = ("ghost int done;\nshared int x;\n"
+            "thread A {\n    WRITE_ONCE(x, 1);\n    done++;\n}\n"
+            "thread B {\n    WRITE_ONCE(x, 2);\n    done++;\n}\n"
+            "thread C {\n    await(done == 2);\n    int v = READ_ONCE(x);\n    assert(v != 0, \"written\");\n}\n")
+    status, out, _ = _run(tmp_path, text, "--memory-model", "lkmm", "--json")
+    statuses = _statuses(out)
+    assert statuses["deadlock"] == "proved"     # neither increment is lost: C always gets past its wait
+    assert statuses["written"] == "proved"      # and it sees a store of each thread that got there first
+    assert status == 0
+
+
+def test_ghost_bookkeeping_does_not_hide_a_weak_outcome(tmp_path: Path) -> None:
+    # store buffering, each thread noting what it read in a ghost: the ghosts order nothing
+    # between the real store and load, so both reads of 0 stay possible
+    text = ("shared int x;\nshared int y;\nghost int saw0 = 1;\nghost int saw1 = 1;\n"
+            "thread P0 {\n    WRITE_ONCE(x, 1);\n    int r = READ_ONCE(y);\n    saw0 = r;\n}\n"
+            "thread P1 {\n    WRITE_ONCE(y, 1);\n    int r = READ_ONCE(x);\n    saw1 = r;\n}\n"
+            "final {\n    assert(saw0 == 1 || saw1 == 1, \"sb\");\n}\n")
+    status, out, _ = _run(tmp_path, text, "--memory-model", "lkmm", "--json")
+    assert status == 1 and _statuses(out)["sb"] == "violated"
+    status, out, _ = _run(tmp_path, text, "--json")
+    assert status == 0 and _statuses(out)["sb"] == "proved"
+
+
+def _statuses(out: str) -> dict[str, str]:
+    return {r["property"]: r["status"] for r in json.loads(out)["results"]}
 
 
 def _sb(fence0: str, fence1: str) -> str:

@@ -6,7 +6,9 @@ derandomized, so every CI run checks the same programs)."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from objcg_proof.lang.diagnostics import SourceCache, UserError
 from objcg_proof.lang.litmus_parser import load_litmus, parse_litmus
 from objcg_proof.oracles.lkmm import check_litmus
+from objcg_proof.prove import litmus as litmus_prover
 from objcg_proof.prove.litmus import prove_litmus
 
 LKMM = Path(__file__).resolve().parents[3] / "shared" / "lkmm" / "litmus"
@@ -262,3 +265,52 @@ def test_generated_cycles_prover_agrees_with_evaluator(text: str) -> None:
 def test_generated_programs_prover_agrees_with_evaluator(text: str) -> None:
     z, x = _both(text)
     assert z == x, text
+
+
+# ---- ghost bookkeeping hides no weak outcome (NOTE(ghost-lkmm) in prove/lkmm.py) ----------------
+# Each generated test again, with ghost bookkeeping added to every thread: at its start a ghost
+# read (an acquire) of a ghost that every thread writes (a release) after each of its reads of
+# memory, together with a ghost copy of the register read. The ghosts feed no condition, so the
+# verdict and the flags must stay the test's: a ghost access that ordered real accesses it
+# should not would make a weak outcome disappear.
+GHOST_READ = re.compile(r"^(\s+)(r\d+) = (READ_ONCE|smp_load_acquire|rcu_dereference|xchg|cmpxchg|atomic_\w+)\(",
+                        re.M)
+
+
+def with_ghosts(text: str) -> str:
+    count = iter(range(10_000))
+    lines = []
+    for line in text.splitlines():
+        lines.append(line)
+        m = GHOST_READ.match(line)
+        if m:
+            lines += [f"{m.group(1)}__ghost_{next(count)} = {m.group(2)};", f"{m.group(1)}__ghost_mark = 1;"]
+        elif re.match(r"^thread P\d+ \{$", line):
+            lines.append("    int __seen = __ghost_mark;")
+    used = sorted({int(x) for x in re.findall(r"__ghost_(\d+) =", "\n".join(lines))})
+    decls = "ghost int __ghost_mark = 0;\n" + "".join(f"ghost int __ghost_{n} = 0;\n" for n in used)
+    return ("\n".join(lines) + "\n").replace("\nthread ", "\n" + decls + "thread ", 1)
+
+
+def _with_and_without_ghosts(text: str) -> tuple[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]]:
+    test = parse_litmus(text, "t.litmus")
+    plain = prove_litmus(test)
+    original = litmus_prover.model_text
+    with mock.patch.object(litmus_prover, "model_text", lambda t: (with_ghosts(original(t)[0]), original(t)[1])):
+        ghosted = prove_litmus(test)
+    return (plain.verdict, plain.flags), (ghosted.verdict, ghosted.flags)
+
+
+def test_with_ghosts_adds_ghost_accesses() -> None:
+    text = with_ghosts(litmus_prover.model_text(parse_litmus(f"C SB\n{{}}\n{CLASSIC['SB'][0]}\n", "t.litmus"))[0])
+    assert text.count("int __seen = __ghost_mark;") == 2 and text.count("__ghost_mark = 1;") == 2
+    assert "__ghost_0 = r0;" in text and "__ghost_1 = r0;" in text
+    assert "ghost int __ghost_1 = 0;" in text
+
+
+@settings(max_examples=max(1, GENERATED // 20), derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_shapes())
+def test_ghost_bookkeeping_keeps_every_generated_verdict(text: str) -> None:
+    plain, ghosted = _with_and_without_ghosts(text)
+    assert plain == ghosted, text

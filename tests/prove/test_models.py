@@ -8,6 +8,7 @@ verdict carries the reason it must be so; none was copied from the tool's output
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.prove.verdict import ModelResult, PropertyResult
 from objcg_proof.prove.verify import VerifyOptions, verify_path
 
-from model_results import proved
+from model_results import SHIPPED_OPTIONS, proved
 
 ROOT = Path(__file__).resolve().parents[2]
 P, V, B = "proved", "violated", "bounded"
@@ -51,6 +52,8 @@ EXAMPLES = {
     "examples/peterson": {"uaf": P, "deadlock": P, "mutual_exclusion": P},
     # the two stores at the top of lock() exchanged: both threads enter
     "examples/peterson_broken": {"uaf": P, "deadlock": P, "mutual_exclusion": V},
+    # declares `memory_model lkmm;`: two smp_mb() in lock() keep mutual exclusion under the LKMM
+    "examples/peterson_mb": {"uaf": P, "deadlock": P, "mutual_exclusion": P},
     # a get after the final put on one object; the other object is used correctly
     "examples/refcount": {"leak": P, "uaf": V, "deadlock": P},
     # per-node objcg slots: offline may empty a slot before an allocation reads it (not
@@ -78,6 +81,42 @@ def test_model_verdicts(name: str) -> None:
     expected = {**OBJCG_TABLE, **EXAMPLES}[name]
     result = run(name)
     assert {p.name: p.status for p in result.properties} == expected
+
+
+# the examples under the LKMM (`--memory-model lkmm`): what each verdict becomes on weak memory
+EXAMPLES_LKMM = {
+    # the atomic_inc still cannot lose an increment; the plain one still can
+    "examples/counter": {"uaf": P, "deadlock": P, "plain_is_2": V, "counted_is_2": P},
+    # store buffering: each thread's turn store and its load of the other's flag reorder
+    "examples/peterson": {"uaf": P, "deadlock": P, "mutual_exclusion": V},
+    "examples/peterson_broken": {"uaf": P, "deadlock": P, "mutual_exclusion": V},
+    "examples/peterson_mb": {"uaf": P, "deadlock": P, "mutual_exclusion": P},
+    # the get after the final put is still a use after free; nothing else is unordered
+    "examples/refcount": {"leak": P, "uaf": V, "deadlock": P},
+    # as under SC: the slot may be emptied first; an allocation still gets only its own node's
+    "examples/per_node_objcg": {"leak": P, "uaf": P, "deadlock": P, "always_charged": V, "own_node": P},
+}
+
+
+def test_every_example_has_an_lkmm_entry() -> None:
+    assert set(EXAMPLES_LKMM) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES_LKMM))
+def test_example_verdicts_under_the_lkmm(name: str) -> None:
+    options = replace(SHIPPED_OPTIONS, memory_model="lkmm")
+    result = verify_path(str(ROOT / f"models/{name}.dsl"), SourceCache(), options)
+    assert result.memory_model == "lkmm"
+    assert {p.name: p.status for p in result.properties} == EXAMPLES_LKMM[name]
+
+
+def test_peterson_under_the_lkmm_names_the_store_buffering() -> None:
+    options = replace(SHIPPED_OPTIONS, memory_model="lkmm", only=("mutual_exclusion",))
+    p = verify_path(str(ROOT / "models/examples/peterson.dsl"), SourceCache(), options).properties[0]
+    assert p.status == V and p.trace is not None
+    hints = [line for line in p.trace.memory_order if line.startswith("nothing orders")]
+    assert any(re.fullmatch(r"nothing orders (P0|P1)'s write of turn \(row \d+\) before its read of flag\[[01]\] "
+                            r"\(row \d+\)", h) for h in hints), hints
 
 
 def _rows(p: PropertyResult) -> list[tuple[str, str, str]]:
