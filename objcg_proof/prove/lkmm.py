@@ -20,6 +20,20 @@ one; so every relation is exactly what the .cat defines for the execution the so
 the flags (which use relations under a difference) are exact too. The cost is cubic in the
 events that can be related; that is what the pruning to candidate pairs is for.
 
+NOTE(pb-union): `acyclic pb` with `pb = prop ; strong-fence ; hb* ; [Marked]` is stated as
+`acyclic (hb | prop ; strong-fence ; [Marked])` on one clock per event, beside `acyclic hb`.
+The two say the same of every execution: a cycle of the union either has no edge of the second
+kind (an hb cycle) or, started at one, is a sequence of `prop ; strong-fence ; [Marked]` edges
+each followed by hb edges between Marked events, that is a pb cycle; and a pb cycle or an hb
+cycle is a cycle of the union. It spares `hb*`, whose exact closure is cubic.
+
+NOTE(lazy-relations): what only some axioms use is built only when they apply, each exactly as
+the .cat defines it: `hb*` and `pb*` for RCU and the plain-access axioms; the RCU relations
+when there is a grace period (without one rcu-order, rcu-fence and rb are empty); `barrier`
+and the mixed-accesses flag when there is a plain write; the plain-coherence axiom and the
+data-race flag when some plain access can meet an access of another thread at one location
+(without such a pair both are empty).
+
 What is not encoded yet, and refused with a located error rather than ignored: SRCU (the DSL
 has none), an RCU read-side section whose lock or unlock runs only on some paths, and
 `lock.cat`'s treatment of locks beyond their lock word: a lock is its word, LKR must read it
@@ -553,10 +567,11 @@ class _Cat:
         strong_fence = self.union(mb, gp)
         nonrw_fence = self.union(strong_fence, po_rel, acq_po)
         fence = self.union(nonrw_fence, wmb, rmb)
-        barrier = self.union(
-            self.fencerel(S["barrier"] | S["rmb"] | S["wmb"] | S["mb"] | S["sync-rcu"] | S["before-atomic"]
-                          | S["after-atomic"] | S["Acquire"] | S["Release"] | S["rcu-lock"] | S["rcu-unlock"]),
-            self.rng(po, S["Release"]), self.dom(S["Acquire"], po))
+        def barrier() -> Rel:   # only the mixed-accesses flag uses it
+            return self.union(
+                self.fencerel(S["barrier"] | S["rmb"] | S["wmb"] | S["mb"] | S["sync-rcu"] | S["before-atomic"]
+                              | S["after-atomic"] | S["Acquire"] | S["Release"] | S["rcu-lock"] | S["rcu-unlock"]),
+                self.rng(po, S["Release"]), self.dom(S["Acquire"], po))
         com = self.union(rf, co, fr)
         # acyclic po-loc | com as coherence
         self.acyclic(self.union(po_loc, com), "coherence")
@@ -583,37 +598,64 @@ class _Cat:
         hb = self.dom(marked, self.union(ppo, rfe, self.internal(self.diff(prop, ident))), marked)
         hb = self.define(hb, "hb")
         self.acyclic(hb, "happens-before")
-        hb_star = self.star(hb, "hb")
-        pb = self.rng(self.seq(prop, strong_fence, hb_star), marked)
-        pb = self.define(pb, "pb")
-        self.acyclic(pb, "propagation")
+        # acyclic pb as propagation, with pb = prop ; strong-fence ; hb* ; [Marked]: stated as
+        # acyclic (hb | prop ; strong-fence ; [Marked]) (NOTE(pb-union)), which needs no hb*
+        prop_sf = self.rng(self.seq(prop, strong_fence), marked)
+        self.acyclic(self.union(hb, prop_sf), "propagation")
+        # the relations below only where something uses them (NOTE(lazy-relations))
+        lazy: dict[str, Rel] = {}
+
+        def hb_star() -> Rel:
+            if "hb*" not in lazy:
+                lazy["hb*"] = self.star(hb, "hb")
+            return lazy["hb*"]
+
+        def pb() -> Rel:
+            if "pb" not in lazy:
+                lazy["pb"] = self.define(self.rng(self.seq(prop_sf, hb_star()), marked), "pb")
+            return lazy["pb"]
+
+        def pb_star() -> Rel:
+            if "pb*" not in lazy:
+                lazy["pb*"] = self.star(pb(), "pb")
+            return lazy["pb*"]
+
         # RCU
         rcu_rscs = self._rcu_rscs()
-        rcu_gp = self.id_(S["sync-rcu"])
-        rcu_rscsi = self.inv(rcu_rscs)
-        pb_star = self.star(pb, "pb")
-        rcu_link = self.seq(po_opt, hb_star, pb_star, prop, po)
-        rcu_link = self.define(rcu_link, "rcu-link")
-        rcu_order: Rel = {}
-        rounds = len(S["sync-rcu"]) + len(rcu_rscs) + 1
-        if S["sync-rcu"]:
+        rb: Rel = {}
+        if S["sync-rcu"]:   # without a grace period rcu-order, rcu-fence and rb are empty
+            rcu_gp = self.id_(S["sync-rcu"])
+            rcu_rscsi = self.inv(rcu_rscs)
+            rcu_link = self.seq(po_opt, hb_star(), pb_star(), prop, po)
+            rcu_link = self.define(rcu_link, "rcu-link")
+            rcu_order: Rel = {}
+            rounds = len(S["sync-rcu"]) + len(rcu_rscs) + 1
             for _ in range(rounds):
                 nxt = self.union(rcu_gp, self.seq(rcu_gp, rcu_link, rcu_rscsi), self.seq(rcu_rscsi, rcu_link, rcu_gp),
                                  self.seq(rcu_gp, rcu_link, rcu_order, rcu_link, rcu_rscsi),
                                  self.seq(rcu_rscsi, rcu_link, rcu_order, rcu_link, rcu_gp),
                                  self.seq(rcu_order, rcu_link, rcu_order))
                 rcu_order = self.define(nxt, "rcu-order")
-        rcu_fence = self.seq(po, rcu_order, po_opt)
-        fence = self.union(fence, rcu_fence)
-        strong_fence = self.union(strong_fence, rcu_fence)
-        rb = self.rng(self.seq(prop, rcu_fence, hb_star, pb_star), marked)
-        self.irreflexive(rb)
+            rcu_fence = self.seq(po, rcu_order, po_opt)
+            fence = self.union(fence, rcu_fence)
+            strong_fence = self.union(strong_fence, rcu_fence)
+            rb = self.rng(self.seq(prop, rcu_fence, hb_star(), pb_star()), marked)
+            self.irreflexive(rb)
         # plain accesses: mixed-accesses and data-race flags, plain-coherence
-        po_loc_nb = self.diff(po_loc, barrier)
         plain_w = S["Plain"] & W
-        mixed = self.union(self.dom(plain_w, po_loc_nb, marked), self.dom(marked, po_loc_nb, plain_w))
-        self.m.flags["mixed-accesses"] = _not(self.empty(mixed))
-        xbstar = self.star(self.union(hb, pb, rb), "xb")
+        if plain_w:
+            po_loc_nb = self.diff(po_loc, barrier())
+            mixed = self.union(self.dom(plain_w, po_loc_nb, marked), self.dom(marked, po_loc_nb, plain_w))
+            self.m.flags["mixed-accesses"] = _not(self.empty(mixed))
+        else:
+            self.m.flags["mixed-accesses"] = _F
+        plain, nonIW = S["Plain"], M - S["IW"]
+        pre_race = {p: f for p, f in self.external(self.loc_pairs).items()
+                    if (p[0] in plain and p[1] in M) or (p[0] in nonIW and p[1] in plain)}
+        if not pre_race:   # no plain access another thread's access can meet: no race, no incoherence
+            self.m.flags["data-race"] = _F
+            return
+        xbstar = self.star(self.union(hb, pb(), rb), "xb")
         vis = self.seq(cumul_star, self.opt(rfe), self.id_(marked),
                        self.union(self.seq(strong_fence, self.id_(marked), xbstar), self.internal(xbstar)))
         w_pre_bounded = self.dom(marked, self.opt(self.union(self.addr, fence)))
@@ -628,9 +670,6 @@ class _Cat:
         wr_vis = self.union(fence, self.seq(strong_fence, xbstar, r_pre_bounded),
                             self.seq(w_post_bounded, vis, r_pre_bounded))
         rw_xbstar = self.union(fence, self.seq(r_post_bounded, xbstar, w_pre_bounded))
-        plain, nonIW = S["Plain"], M - S["IW"]
-        pre_race = {p: f for p, f in self.external(self.loc_pairs).items()
-                    if (p[0] in plain and p[1] in M) or (p[0] in nonIW and p[1] in plain)}
         wr_incoh = self.inter(self.inter(pre_race, rf), self.inv(rw_xbstar))
         rw_incoh = self.inter(self.inter(pre_race, fr), self.inv(wr_vis))
         ww_incoh = self.inter(self.inter(pre_race, co), self.inv(ww_vis))
