@@ -155,16 +155,15 @@ def weak_execution(view: ModelView, row_of: dict[int, int]) -> WeakExecution | N
         if w in index and events[index[w]].kind != "R" and events[index[w]].wrote:
             by_loc.setdefault(events[index[w]].loc, []).append((view.int(clock), index[w]))
     coherence = tuple((loc, tuple(i for _, i in sorted(ws))) for loc, ws in sorted(by_loc.items()))
+    reads = [(j, prog.events[eid]) for eid, j in index.items() if prog.events[eid].read is not None]
     deps = []
     for eid, i in index.items():
         ev = prog.events[eid]
-        for other, j in index.items():
-            a = prog.events[other]
-            if a.read is None or a.thread != ev.thread or j >= i:
-                continue
-            for kind, syms in (("addr", _syms(ev.loc)), ("data", _syms(ev.write)), ("ctrl", list(ev.ctrl))):
-                if any(x is a.read for x in syms):
-                    deps.append((kind, j, i))
+        uses = [(kind, {id(x) for x in syms}) for kind, syms in
+                (("addr", _syms(ev.loc)), ("data", _syms(ev.write)), ("ctrl", ev.ctrl))]
+        for j, a in reads:
+            if a.thread == ev.thread and j < i:
+                deps += [(kind, j, i) for kind, ids in uses if id(a.read) in ids]
     return WeakExecution(events, initial, reads_from, coherence, tuple(sorted(deps)))
 
 
