@@ -21,7 +21,7 @@ _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED"
 # NOTE(lkmm-models) in prove/verify.py: an LKMM counterexample has no one order of its steps
 LKMM_TRACE_NOTE = ("  (an LKMM execution: the rows follow each thread's program order, interleaved in one order of "
                    "no meaning;\n   each read shows the value it returned, which may be older than a write "
-                   "listed above it)")
+                   "listed above it;\n   a write the value it wrote, an RMW the value it read and the one it wrote)")
 
 
 def write_dot(directory: str, name: str, text: str, stderr: TextIO) -> str | None:

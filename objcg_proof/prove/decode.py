@@ -70,11 +70,13 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
     for o in layout.objects:
         if layout.struct(o.struct).refcounted:
             acquires[layout.refcount_location(o.index)] = [_Acquire(0, "", "initial reference", "")]
+    weak = bool(view.enc.reads_from)   # an LKMM execution (sequential consistency records no rf)
     for sid in view.executed_steps():
         step = prog.steps[sid]
         thread = prog.threads[step.thread].name
         changes: list[str] = []
         reads: list[str] = []
+        step_reads: dict[int, Term] = {}   # location -> what this step read of it
         row = len(rows) + 1
         row_of[sid] = row
         where = f"{step.span.file}:{step.span.line}"
@@ -85,7 +87,19 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
             loc = layout.locations[view.value(ev.loc)]
             show = (lambda v: render_refcount(v, layout)) if loc.refcount_of is not None else \
                 (lambda v, p=loc.type.pointer: render(v, p, layout))
-            if ev.write is not None:
+            if ev.write is not None and weak:
+                # NOTE(weak-changes): the rows of a weak execution are in no one order, so the
+                # value before a write is the one its RMW read, and a plain write just writes
+                new = view.value(ev.write)
+                memory[loc.id] = new
+                read_here = ev.read if ev.read is not None else step_reads.get(loc.id)   # an RMW, `n++`
+                if read_here is None:
+                    changes.append(f"writes {loc.name} = {show(new)}")
+                else:
+                    old = view.env.get(read_here.name, 0)
+                    changes.append(f"{loc.name} stays {show(new)}" if old == new
+                                   else f"{loc.name}: {show(old)} -> {show(new)}")
+            elif ev.write is not None:
                 old, new = memory[loc.id], view.value(ev.write)
                 memory[loc.id] = new
                 if old == new:
@@ -93,6 +107,7 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
                 else:
                     changes.append(f"{loc.name}: {show(old)} -> {show(new)}")
             elif ev.read is not None:
+                step_reads[loc.id] = ev.read
                 reads.append(f"read {loc.name} == {show(view.env.get(ev.read.name, 0))}")
             if loc.refcount_of is not None and ev.what in ("get", "tryget", "tryget_live", "put", "kill"):
                 _track_reference(acquires[loc.id], ev.what, ev.write is not None and ev.read is not None and
