@@ -28,7 +28,8 @@ each followed by hb edges between Marked events, that is a pb cycle; and a pb cy
 cycle is a cycle of the union. It spares `hb*`, whose exact closure is cubic.
 
 NOTE(lazy-relations): what only some axioms use is built only when they apply, each exactly as
-the .cat defines it: `hb*` and `pb*` for RCU and the plain-access axioms; the RCU relations
+the .cat defines it: `hb*`, `pb`, `pb*` and `xbstar` for RCU only (without a grace period the
+plain-access relations are built at the pairs they are read at, NOTE(visibility-at)); the RCU relations
 when there is a grace period (without one rcu-order, rcu-fence and rb are empty); `barrier`
 and the mixed-accesses flag when there is a plain write; the plain-coherence axiom and the
 data-race flag when some plain access can meet an access of another thread at one location in
@@ -669,21 +670,25 @@ class _Cat:
         if not pre_race:   # no plain access another thread's access can meet: no race, no incoherence
             self.m.flags["data-race"] = _F
             return
-        xbstar = self.star(self.union(hb, pb(), rb), "xb")
-        vis = self.seq(cumul_star, self.opt(rfe), self.id_(marked),
-                       self.union(self.seq(strong_fence, self.id_(marked), xbstar), self.internal(xbstar)))
         w_pre_bounded = self.dom(marked, self.opt(self.union(self.addr, fence)))
         r_pre_bounded = self.dom(marked, self.opt(self.union(
             self.addr, nonrw_fence, self.dom(R4rmb, self.fencerel(S["rmb"]), M - S["noreturn"]))))
-        w_post_bounded = self.seq(self.opt(fence), self.id_(marked), rmw_sequence)
-        r_post_bounded = self.seq(self.opt(self.union(nonrw_fence,
-                                                      self.dom(M - S["noreturn"], self.fencerel(S["rmb"]), R4rmb))),
-                                  self.id_(marked))
-        ww_vis = self.union(fence, self.seq(strong_fence, xbstar, w_pre_bounded),
-                            self.seq(w_post_bounded, vis, w_pre_bounded))
-        wr_vis = self.union(fence, self.seq(strong_fence, xbstar, r_pre_bounded),
-                            self.seq(w_post_bounded, vis, r_pre_bounded))
-        rw_xbstar = self.union(fence, self.seq(r_post_bounded, xbstar, w_pre_bounded))
+        r_post_rel = self.opt(self.union(nonrw_fence, self.dom(M - S["noreturn"], self.fencerel(S["rmb"]), R4rmb)))
+        if S["sync-rcu"]:
+            xbstar = self.star(self.union(hb, pb(), rb), "xb")
+            vis = self.seq(cumul_star, self.opt(rfe), self.id_(marked),
+                           self.union(self.seq(strong_fence, self.id_(marked), xbstar), self.internal(xbstar)))
+            w_post_bounded = self.seq(self.opt(fence), self.id_(marked), rmw_sequence)
+            r_post_bounded = self.seq(r_post_rel, self.id_(marked))
+            ww_vis = self.union(fence, self.seq(strong_fence, xbstar, w_pre_bounded),
+                                self.seq(w_post_bounded, vis, w_pre_bounded))
+            wr_vis = self.union(fence, self.seq(strong_fence, xbstar, r_pre_bounded),
+                                self.seq(w_post_bounded, vis, r_pre_bounded))
+            rw_xbstar = self.union(fence, self.seq(r_post_bounded, xbstar, w_pre_bounded))
+        else:
+            ww_vis, wr_vis, rw_xbstar = self._visibility_at(
+                pre_race, self.union(hb, prop_sf), fence, strong_fence, cumul_star, rfe, rmw_sequence,
+                w_pre_bounded, r_pre_bounded, r_post_rel)
         wr_incoh = self.inter(self.inter(pre_race, rf), self.inv(rw_xbstar))
         rw_incoh = self.inter(self.inter(pre_race, fr), self.inv(wr_vis))
         ww_incoh = self.inter(self.inter(pre_race, co), self.inv(ww_vis))
@@ -695,6 +700,89 @@ class _Cat:
         wr_race = self.diff(self.diff(self.inter(pre_race, self.seq(self.opt(co), rf)), wr_vis), self.inv(rw_xbstar))
         rw_race = self.diff(self.inter(pre_race, fr), rw_xbstar)
         self.m.flags["data-race"] = _not(self.empty(self.union(ww_race, wr_race, rw_race)))
+
+    def _visibility_at(self, pre_race: Rel, xb: Rel, fence: Rel, strong_fence: Rel, cumul_star: Rel, rfe: Rel,
+                       rmw_sequence: Rel, w_pre_bounded: Rel, r_pre_bounded: Rel,
+                       r_post_rel: Rel) -> tuple[Rel, Rel, Rel]:
+        """NOTE(visibility-at): ww-vis, wr-vis and rw-xbstar of linux-kernel.cat, only at the
+        pairs the plain-access axiom and the data-race flag read them at (pre-race and its
+        inverse), for an execution without a grace period. There xbstar = (hb | pb)* is
+        xb* with xb = hb | prop ; strong-fence ; [Marked] (the same relation), and xb is
+        acyclic in every execution the axioms allow (it is the union acyclic-pb states,
+        NOTE(pb-union)). Each of the three ends `xbstar ; k-pre-bounded` at the pair's second
+        event b (k is w or r), so instead of xbstar (cubic to build) one Boolean per event x and
+        end b says `(xbstar ; k-pre-bounded)(x, b)`, defined equal to `k-pre-bounded(x, b) or
+        some xb edge x -> z with the Boolean of z`. On an acyclic graph that equation has one
+        solution, the relation itself, so it is exact. `xbstar & int ; k-pre-bounded` (in vis)
+        is the same Boolean at x of b's thread: k-pre-bounded relates events of one thread."""
+        marked = self.S["Marked"]
+        wanted = set(pre_race) | {(b, a) for a, b in pre_race}
+        sources = {a for a, _ in wanted}
+        ends = {b for _, b in wanted}
+        succ: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+        pred: dict[int, set[int]] = {}
+        for (x, z), f in xb.items():
+            if x != z:
+                succ.setdefault(x, []).append((z, f))
+                pred.setdefault(z, set()).add(x)
+        into: dict[tuple[str, int], dict[int, z3.BoolRef]] = {}
+        for kind, pre in (("w", w_pre_bounded), ("r", r_pre_bounded)):
+            for (x, b), f in pre.items():
+                if b in ends:
+                    into.setdefault((kind, b), {})[x] = f
+        reach_memo: dict[tuple[str, int], dict[int, z3.BoolRef]] = {}
+
+        def reach(kind: str, b: int) -> dict[int, z3.BoolRef]:
+            """x -> (xbstar ; kind-pre-bounded)(x, b), for each x that can reach b at all."""
+            if (kind, b) in reach_memo:
+                return reach_memo[(kind, b)]
+            base = into.get((kind, b), {})
+            live, todo = set(base), list(base)
+            while todo:
+                z = todo.pop()
+                for x in pred.get(z, ()):
+                    if x not in live:
+                        live.add(x)
+                        todo.append(x)
+            g = {x: self.m.fresh(f"xb-{kind}{b}") for x in sorted(live)}
+            for x, v in g.items():
+                options = [base.get(x, _F)] + [_and(f, g[z]) for z, f in succ.get(x, ()) if z in g]
+                self.m.constraints.append(v == _or(options))
+            reach_memo[(kind, b)] = g
+            return g
+
+        def by_source(r: Rel) -> dict[int, list[tuple[int, z3.BoolRef]]]:
+            out: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+            for (a, x), f in r.items():
+                out.setdefault(a, []).append((x, f))
+            return out
+
+        def through(left: dict[int, list[tuple[int, z3.BoolRef]]], a: int, g: dict[int, z3.BoolRef],
+                    thread: int | None = None) -> z3.BoolRef:
+            return _or([_and(f, g[x]) for x, f in left.get(a, ()) if x in g
+                        and (thread is None or self.n[x].thread == thread)])
+
+        w_post = self.seq(self.dom(sources, self.opt(fence)), self.id_(marked), rmw_sequence)
+        to_vis = self.seq(w_post, cumul_star, self.opt(rfe), self.id_(marked))   # w-post-bounded ; vis up to xbstar
+        sf_left = by_source(self.dom(sources, strong_fence))
+        vis_sf = by_source(self.seq(to_vis, strong_fence, self.id_(marked)))
+        vis_int = by_source(to_vis)
+        r_post = by_source(self.seq(self.dom(sources, r_post_rel), self.id_(marked)))
+        ww_vis: Rel = {}
+        wr_vis: Rel = {}
+        rw_xbstar: Rel = {}
+        for a, b in sorted(wanted):
+            t = self.n[b].thread
+            for kind, out in (("w", ww_vis), ("r", wr_vis)):
+                g = reach(kind, b)
+                f = _or([fence.get((a, b), _F), through(sf_left, a, g), through(vis_sf, a, g),
+                         through(vis_int, a, g, t)])
+                if f is not _F:
+                    out[(a, b)] = f
+            f = _or([fence.get((a, b), _F), through(r_post, a, reach("w", b))])
+            if f is not _F:
+                rw_xbstar[(a, b)] = f
+        return ww_vis, wr_vis, rw_xbstar
 
     def _ends(self) -> set[int]:
         r"""NOTE(fence-ends): the events a relation pair can start or end at: every memory
