@@ -786,7 +786,7 @@ class _Cat:
 
     def _ends(self) -> set[int]:
         r"""NOTE(fence-ends): the events a relation pair can start or end at: every memory
-        event, and a fence only where there is a grace period (gp and the RCU relations start
+        event and every smp_mb__after_unlock_lock(), and any other fence only where there is a grace period (gp and the RCU relations start
         and end at fences). Without one, a fence F is an endpoint of a pair of linux-kernel.cat
         only through po-unlock-lock-po (po ; [UL] ; (po | rf) ; [LKR] ; po): every other
         relation between F and another event is restricted to memory accesses ([M], [W], [R],
@@ -799,8 +799,11 @@ class _Cat:
         also leaves: each path through F is a path through LKW with the same relations. Leaving
         fences out of the pairs keeps every axiom's verdict (the generated locked shapes in
         tests/prove/test_lkmm_prover.py check it against the evaluator, which keeps them);
-        fencerel still has them in the middle."""
-        ends = {x.id for x in self.n if x.kind != "F"}
+        fencerel still has them in the middle. An smp_mb__after_unlock_lock() stays an endpoint:
+        mb composes po-unlock-lock-po ; [After-unlock-lock] ; po through it, so the pairs of
+        po-unlock-lock-po that end at it are needed (SB+unlocklock+after-unlock-lock in the
+        tests is Never only with them)."""
+        ends = {x.id for x in self.n if x.kind != "F"} | self.S["after-unlock-lock"]
         return ends | self.S["F"] if self.S["sync-rcu"] else ends
 
     def _rcu_rscs(self) -> Rel:

@@ -48,6 +48,14 @@ CLASSIC = {
     "LB+ctrl+plain": ("P0(int *x, int *y) { int r0; r0 = READ_ONCE(*x); if (r0 == 1) WRITE_ONCE(*y, 1); }\n"
                       "P1(int *x, int *y) { int r0; r0 = READ_ONCE(*y); if (r0 == 1) *x = 1; }\n"
                       "exists (0:r0=1 /\\ 1:r0=1)", "Sometimes"),
+    # smp_mb__after_unlock_lock() makes P0's unlock and P1's lock a full barrier: mb composes
+    # po-unlock-lock-po through the fence (NOTE(fence-ends)); Sometimes without the fence
+    "SB+unlocklock+after-unlock-lock": (
+        "P0(int *x, int *y, spinlock_t *s) { spin_lock(s); WRITE_ONCE(*x, 1); spin_unlock(s); }\n"
+        "P1(int *x, int *y, spinlock_t *s) { int r0; int r1; spin_lock(s); smp_mb__after_unlock_lock(); "
+        "r0 = READ_ONCE(*x); r1 = READ_ONCE(*y); spin_unlock(s); }\n"
+        "P2(int *x, int *y, spinlock_t *s) { int r0; WRITE_ONCE(*y, 1); smp_mb(); r0 = READ_ONCE(*x); }\n"
+        "exists (1:r0=1 /\\ 1:r1=0 /\\ 2:r0=0)", "Never"),
     "plain-race": ("P0(int *x) { *x = 1; }\nP1(int *x) { int r0; r0 = READ_ONCE(*x); }\n"
                    "exists (1:r0=1)", "Sometimes"),
     "RCU-gp": ("P0(int *x, int *y) { int r0; int r1; rcu_read_lock(); r0 = READ_ONCE(*x); r1 = READ_ONCE(*y); "
