@@ -39,11 +39,32 @@
 // exit window, early offline of every memcg, the parent walk reaching P, late frees, and K's
 // separate write. `-D MIGRATIONS=3 -D ALLOCS=2 -D KALLOCS=3` widens each of them.
 //
+// The synchronisation is the kernel's, lock by lock (docs/harness-kernel-reading.md has the C
+// read for each): cgroup_mutex, cgroup_threadgroup_rwsem and css_set_lock are lock words taken
+// with spin_lock(); task->cgroups is stored with rcu_assign_pointer() under css_set_lock and read
+// with rcu_dereference(); PF_EXITING is a task field set under the rwsem's read side and read
+// under its write side and css_set_lock; memcg->objcg is replaced as rcu_replace_pointer() does
+// (a plain read, then WRITE_ONCE() of NULL). The ghosts (T_cg, entered_at, T_attached, T_left,
+// removed, ...) are the scenario's bookkeeping, updated in the step of the real access they
+// describe.
+//
+// Memory models. The verdicts recorded in proofs/ are under sequential consistency: every
+// interleaving of the steps above, no reordering. Under `--memory-model lkmm` the same model is
+// checked with the Linux-kernel memory model; there, the locks are spinlocks as lock.cat defines
+// them. For the percpu rwsem that is weaker than the kernel (its write side is a fully ordered
+// xchg() and RCU grace periods: docs/harness-kernel-reading.md, section 3), so no ordering is
+// assumed that the kernel lacks; for cgroup_mutex it assumes that mutex_lock()/mutex_unlock()
+// order what spin_lock()/spin_unlock() do (the LKMM models no mutex). The offline runs in the
+// rmdir's critical section, with no RCU grace period before it, which is weaker than the kernel
+// (section 1.8) and so again assumes nothing.
+//
 // What is not in the scenario: the percpu rwsem's readers exclude each other here (a lock), which
-// only orders T's and K's PF_EXITING stores; memcg->orig_objcg's extra reference (the kernel's
-// objcg lives until its memcg is freed; here it may be released at the offline, which is
-// stricter); F frees in allocation order; objcg->memcg and its reparenting are not read by any
-// design; memory is sequentially consistent (no weak-memory reordering).
+// only orders T's and K's PF_EXITING stores; cgroup_migrate() and cgroup_migrate_execute() take
+// css_set_lock twice in the kernel, once here (between them only K's cgroup_exit() could take
+// it, and it touches nothing of T); memcg->orig_objcg's extra reference (the kernel's objcg
+// lives until its memcg is freed; here it may be released at the offline, which is stricter);
+// F frees in allocation order; objcg->memcg, its reparenting and objcg_lock are not read by any
+// design.
 //
 // Extension points (docs/dsl.md, "replace and extend"). A design includes this file and defines:
 //   proc struct obj_cgroup *get_obj_cgroup_from_current(void)   called by T (each allocation,
@@ -97,6 +118,7 @@ struct task_struct {
     struct mem_cgroup *cgroup;           // mem_cgroup_from_task(task): the task's css_set
     const word flags;                    // task->flags
     word mm;                             // task->mm != NULL (exit_mm() clears it)
+    word exiting;                        // task->flags & PF_EXITING (set by exit_signals())
     const struct mem_cgroup *active_memcg;  // task->active_memcg: no remote charging here
 };
 
@@ -115,8 +137,10 @@ object struct task_struct task_M = { .objcg = OBJCG_AT_FORK, .cgroup = &root_mem
 object struct task_struct task_K = { .objcg = OBJCG_AT_FORK, .cgroup = &root_mem_cgroup,
                                      .flags = PF_KTHREAD, .mm = 0 };
 
+// The locks, as spinlocks (the header says what that assumes under the LKMM).
 shared word cgroup_mutex = 0;              // cgroup_lock(): cgroup.procs writes and rmdir
 shared word cgroup_threadgroup_rwsem = 0;  // percpu_down_write() by migration; readers: exit_signals()
+shared word css_set_lock = 0;              // spin_lock_irq(&css_set_lock)
 
 // ---- bookkeeping for the properties and the scenario (not in the C) ----------------------
 const ROOT = 0;                                // memcg numbers, for the arrays below
@@ -129,7 +153,6 @@ ghost word removed[5] = 0;                     // rmdir done: cgroup.procs write
 ghost word entered_at[5] = 0;                  // T's memcg since which attach (A: since fork)
 ghost word T_cg = A, K_cg = ROOT;              // the memcg each task is in
 ghost word T_attached = 0;                     // attaches of T completed so far
-ghost word T_exiting = 0, K_exiting = 0;       // PF_EXITING: a task that exits is not migrated
 ghost word T_left = 0, K_left = 0;             // cgroup_exit() moved the task out of its memcg
 ghost word writes_done = 0;                    // MT and MK finished (EARLY_OFFLINE = 0 only)
 ghost struct obj_cgroup *charged[ALLOCS + 3] = NULL;   // the objcg each allocation of T charged
@@ -153,21 +176,24 @@ proc struct obj_cgroup *__get_obj_cgroup_from_memcg(struct mem_cgroup *memcg) {
 }
 
 proc void memcg_offline_kmem(struct mem_cgroup *memcg) {
-    struct obj_cgroup *objcg = xchg(&memcg->objcg, NULL);  // objcg = rcu_replace_pointer(memcg->objcg, NULL, true);
+    // memcg_reparent_objcgs(): objcg = rcu_replace_pointer(memcg->objcg, NULL, true); which is
+    struct obj_cgroup *objcg = memcg->objcg;   //   rcu_dereference_protected(memcg->objcg, true) (plain: under cgroup_mutex)
+    WRITE_ONCE(memcg->objcg, NULL);            //   rcu_assign_pointer(memcg->objcg, NULL): NULL is stored with WRITE_ONCE()
     // memcg_reparent_objcgs(memcg, parent): objcg->memcg = parent (not read in this scenario)
     kill(objcg);                               // percpu_ref_kill(&objcg->refcnt);
 }
 
 // rmdir of a memcg with no task (and for P no child), as early as that holds, and its offline.
 proc void cgroup_rmdir(word cg) {
-    atomic {                                   // cgroup_rmdir(): cgroup_kn_lock_live() ...
-        await(cgroup_mutex == 0                // cgroup_destroy_locked(): -EBUSY while populated
-              && (T_left || T_cg != cg) && (K_left || K_cg != cg));
-        cgroup_mutex = 1;
+    atomic {                                   // cgroup_rmdir(): cgroup_kn_lock_live() -> cgroup_lock()
+        // cgroup_destroy_locked(): -EBUSY while populated; the scenario's rmdir is the one that
+        // succeeds: it takes the lock once the memcg is empty (ghosts, read in the same step)
+        await((T_left || T_cg != cg) && (K_left || K_cg != cg));
+        spin_lock(&cgroup_mutex);              //   cgroup_lock()
         removed[cg] = 1;                       //   kill_css(): cgroup.procs writes fail from now on
     }
     memcg_offline_kmem(memcg_of[cg]);          // css_killed_work_fn() -> mem_cgroup_css_offline()
-    cgroup_mutex = 0;                          // cgroup_unlock()
+    spin_unlock(&cgroup_mutex);                // cgroup_unlock()
 }
 
 // ---- the scenario ---------------------------------------------------------------------------
@@ -199,18 +225,19 @@ thread T (current = &task_T) {
     for (word i = 0; i < ALLOCS; i++)
         allocate_T(i, 0);
     // do_exit()
-    atomic {                                   // exit_signals(): cgroup_threadgroup_change_begin(tsk)
-        await(cgroup_threadgroup_rwsem == 0);
-        T_exiting = 1;                         //   tsk->flags |= PF_EXITING;
-    }                                          //   cgroup_threadgroup_change_end(tsk)
+    spin_lock(&cgroup_threadgroup_rwsem);      // exit_signals(): cgroup_threadgroup_change_begin(tsk)
+    current->exiting = 1;                      //   tsk->flags |= PF_EXITING;
+    spin_unlock(&cgroup_threadgroup_rwsem);    //   cgroup_threadgroup_change_end(tsk)
     if (EXIT_ALLOCS)
         allocate_T(ALLOCS, 0);                 // an allocation while PF_EXITING, mm still there
     current->mm = 0;                           // exit_mm(): current->mm = NULL;
     if (EXIT_ALLOCS)
         allocate_T(ALLOCS + 1, 1);             // an allocation without mm
     atomic {                                   // cgroup_exit(): css_set_move_task(tsk, cset, NULL, false)
+        spin_lock(&css_set_lock);              //   spin_lock_irq(&css_set_lock);
         T_left = 1;                            //   cset->nr_tasks--: the memcg may go offline now
     }
+    spin_unlock(&css_set_lock);                //   spin_unlock_irq(&css_set_lock);
     mem_cgroup_exit(current);                  // ss->exit(tsk), without the rwsem
     allocate_T(ALLOCS + 2, 1);                 // "some kernel allocations can happen after this point"
 }
@@ -222,13 +249,14 @@ thread K (current = &task_K) {
         if (objcg)
             put(objcg);                        // obj_cgroup_put(objcg);
     }
-    atomic {                                   // exit_signals()
-        await(cgroup_threadgroup_rwsem == 0);
-        K_exiting = 1;                         //   tsk->flags |= PF_EXITING;
-    }
+    spin_lock(&cgroup_threadgroup_rwsem);      // exit_signals(): cgroup_threadgroup_change_begin(tsk)
+    current->exiting = 1;                      //   tsk->flags |= PF_EXITING;
+    spin_unlock(&cgroup_threadgroup_rwsem);    //   cgroup_threadgroup_change_end(tsk)
     atomic {                                   // cgroup_exit(): css_set_move_task(tsk, cset, NULL, false)
-        K_left = 1;
+        spin_lock(&css_set_lock);              //   spin_lock_irq(&css_set_lock);
+        K_left = 1;                            //   cset->nr_tasks--
     }
+    spin_unlock(&css_set_lock);                //   spin_unlock_irq(&css_set_lock);
     mem_cgroup_exit(current);                  // ss->exit(tsk)
 }
 
@@ -236,31 +264,33 @@ thread K (current = &task_K) {
 proc void migrate_T(word dst) {
     word dead, exiting;
     atomic {                                   // cgroup_kn_lock_live(): fails once dst was removed
-        await(cgroup_mutex == 0);
-        cgroup_mutex = 1;
-        dead = removed[dst];
+        spin_lock(&cgroup_mutex);              //   cgroup_lock()
+        dead = removed[dst];                   //   the scenario's record of the rmdir (a ghost)
     }
     if (!dead) {
-        atomic {                               // cgroup_procs_write_start(): percpu_down_write()
-            await(cgroup_threadgroup_rwsem == 0);
-            cgroup_threadgroup_rwsem = 1;
-            exiting = T_exiting;               // cgroup_migrate_add_task(): skips PF_EXITING tasks
-        }
+        spin_lock(&cgroup_threadgroup_rwsem);  // cgroup_procs_write_start(): percpu_down_write()
+        // cgroup_attach_task() -> cgroup_migrate() and cgroup_migrate_execute(): two
+        // css_set_lock sections in the kernel, one here (only K's cgroup_exit() could come
+        // between them, and it touches nothing of T)
+        spin_lock(&css_set_lock);              // cgroup_migrate(): spin_lock_irq(&css_set_lock)
+        exiting = task_T.exiting;              // cgroup_migrate_add_task(): if (task->flags & PF_EXITING) return;
         if (!exiting) {
             atomic {                           // cgroup_migrate_execute() -> css_set_move_task():
-                WRITE_ONCE(task_T.cgroup, memcg_of[dst]);  //   rcu_assign_pointer(task->cgroups, to_cset)
-                T_cg = dst;
+                rcu_assign_pointer(task_T.cgroup, memcg_of[dst]);  // rcu_assign_pointer(task->cgroups, to_cset)
+                T_cg = dst;                    // the scenario's bookkeeping, with the move
                 entered_at[dst] = T_attached + 1;
             }
-            mem_cgroup_kmem_attach(&task_T);   // ss->attach(tset): the design under test
         }
+        spin_unlock(&css_set_lock);            // spin_unlock_irq(&css_set_lock)
+        if (!exiting)
+            mem_cgroup_kmem_attach(&task_T);   // ss->attach(tset): the design under test
         atomic {                               // cgroup_procs_write_finish(): percpu_up_write()
-            cgroup_threadgroup_rwsem = 0;
+            spin_unlock(&cgroup_threadgroup_rwsem);  // percpu_up_write(&cgroup_threadgroup_rwsem)
             if (!exiting)
-                T_attached++;                  // the attach of T has completed
+                T_attached++;                  // the attach of T has completed (a ghost)
         }
     }
-    cgroup_mutex = 0;                          // cgroup_kn_unlock()
+    spin_unlock(&cgroup_mutex);                // cgroup_kn_unlock()
 }
 
 thread MT (current = &task_M) {
@@ -276,26 +306,25 @@ thread MT (current = &task_M) {
 thread MK (current = &task_M) {
     word dead, exiting;
     atomic {                                   // cgroup_kn_lock_live() on B
-        await(cgroup_mutex == 0);
-        cgroup_mutex = 1;
+        spin_lock(&cgroup_mutex);              //   cgroup_lock()
         dead = removed[B];
     }
     if (!dead) {
-        atomic {                               // percpu_down_write()
-            await(cgroup_threadgroup_rwsem == 0);
-            cgroup_threadgroup_rwsem = 1;
-            exiting = K_exiting;
-        }
+        spin_lock(&cgroup_threadgroup_rwsem);  // percpu_down_write()
+        spin_lock(&css_set_lock);              // cgroup_migrate(), cgroup_migrate_execute()
+        exiting = task_K.exiting;              // cgroup_migrate_add_task()
         if (!exiting) {
             atomic {                           // css_set_move_task(): K leaves the root cgroup
-                WRITE_ONCE(task_K.cgroup, &memcg_B);
+                rcu_assign_pointer(task_K.cgroup, &memcg_B);   // rcu_assign_pointer(task->cgroups, to_cset)
                 K_cg = B;
             }
-            mem_cgroup_kmem_attach(&task_K);   // ss->attach(tset)
         }
-        cgroup_threadgroup_rwsem = 0;          // percpu_up_write()
+        spin_unlock(&css_set_lock);            // spin_unlock_irq(&css_set_lock)
+        if (!exiting)
+            mem_cgroup_kmem_attach(&task_K);   // ss->attach(tset)
+        spin_unlock(&cgroup_threadgroup_rwsem);  // percpu_up_write()
     }
-    cgroup_mutex = 0;                          // cgroup_kn_unlock()
+    spin_unlock(&cgroup_mutex);                // cgroup_kn_unlock()
     if (!EARLY_OFFLINE)
         writes_done++;
 }

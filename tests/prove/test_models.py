@@ -193,3 +193,37 @@ def test_lost_update_needs_two_allocations() -> None:
     one = verify_path(str(ROOT / "tests" / "narrow" / "objcg_v2.dsl"), SourceCache(),
                       VerifyOptions(defines=(("ALLOCS", 1),), only=("lost_update",)))
     assert prop(one, "lost_update").status == P
+
+
+# ---- the harness under the LKMM (docs/lkmm.md, section 6, "The harness's synchronisation") ----
+
+
+@pytest.mark.parametrize("name", sorted(OBJCG_TABLE))
+def test_every_design_compiles_under_the_lkmm_without_a_refusal(name: str) -> None:
+    """The harness writes the kernel's locks and barriers, not atomic blocks of several real
+    accesses: the LKMM's refusals (NOTE(lkmm-models)) find nothing in any design, at the
+    default scenario and at the widest one the header names."""
+    from objcg_proof.prove.verify import compile_model
+    for defines in ((), (("MIGRATIONS", 3), ("ALLOCS", 2), ("KALLOCS", 3))):
+        options = replace(SHIPPED_OPTIONS, memory_model="lkmm", defines=defines)
+        prog = compile_model(str(ROOT / f"models/{name}.dsl"), SourceCache(), options)
+        assert prog.events, name
+
+
+def test_a_harness_atomic_block_of_two_real_accesses_is_still_refused(tmp_path: Path) -> None:
+    """The check above would pass vacuously if the refusal had gone: put the pre-rewrite shape
+    of cgroup_kn_lock_live() (an await and a write of the lock word in one block) back."""
+    from objcg_proof.lang.diagnostics import UserError
+    from objcg_proof.prove.verify import compile_model
+    harness = (ROOT / "models/harness/objcg.dsl").read_text()
+    old = "        spin_lock(&cgroup_mutex);              //   cgroup_lock()\n        dead = removed[dst];"
+    assert harness.count(old) == 1
+    (tmp_path / "harness").mkdir()
+    (tmp_path / "harness/objcg.dsl").write_text(harness.replace(
+        old, "        await(cgroup_mutex == 0);\n        cgroup_mutex = 1;\n        dead = removed[dst];"))
+    (tmp_path / "objcg_v5.dsl").write_text((ROOT / "models/objcg_v5.dsl").read_text())
+    options = replace(SHIPPED_OPTIONS, memory_model="lkmm")
+    with pytest.raises(UserError) as refused:
+        compile_model(str(tmp_path / "objcg_v5.dsl"), SourceCache(), options)
+    assert [d.span.file.endswith("harness/objcg.dsl") and "2 shared accesses" in d.message
+            for d in refused.value.diagnostics] == [True]
