@@ -21,6 +21,7 @@ import atexit
 import contextvars
 import importlib
 import os
+import platform
 import signal
 import sys
 import threading
@@ -29,7 +30,7 @@ from typing import NoReturn, TextIO
 
 from .. import __version__
 from ..lang.diagnostics import NO_SPAN, SourceCache, UserError, model_of
-from ..prove.solver import SolverOptions
+from ..prove.solver import SolverOptions, z3_version
 from ..prove.verdict import BOUNDED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import ModelOutcome, verify_models
@@ -42,8 +43,29 @@ from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_I
                      internal_error_text, known_properties)
 
 
+COMMANDS_HELP = """commands (each has its own --help):
+  prove     verify models (the default: `objcg-prove MODEL...` is `objcg-prove prove MODEL...`)
+  check     the CI gate: hold models to the verdicts recorded in proofs/
+  simulate  run random schedules of a model on the interpreter
+  export    write a model as Promela for SPIN
+  mutate    mutate a model and tell which mutants the properties catch
+  compare   verdict tables of several designs across parameter settings
+  litmus    run the kernel's C litmus tests under the LKMM
+  help      this text, or `help COMMAND` for a command's own
+
+exit status: 0 every property proved (with --allow-bounded: proved or bounded); 1 a property
+violated; 2 bad input or usage; 3 otherwise (a property bounded, unknown or vacuous);
+4 internal error (a tool bug); 130 interrupted; 141 the reader of the output went away."""
+
+
+def version_text() -> str:
+    """What --version prints: this tool's version and the solver's, which verdicts depend on."""
+    return f"objcg-prove {__version__} (z3 {z3_version()}, Python {platform.python_version()})"
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = CommandParser(prog="objcg-prove", description="Prove lock-free kernel protocols correct up to a bound, or show how they break.")
+    p = CommandParser(prog="objcg-prove", description="Prove lock-free kernel protocols correct up to a bound, or show how they break.",
+                      epilog=COMMANDS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files (.dsl)")
     p.add_argument("--bound", "-k", type=str, default=None, help="loop unrolling bound (overrides the model's 'bound')")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="override a param")
@@ -58,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
-    p.add_argument("--version", action="version", version=f"objcg-prove {__version__}")
+    p.add_argument("--version", "-V", action="version", version=version_text())
     return p
 
 
@@ -111,6 +133,18 @@ def _guarded(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_INTERNAL
 
 
+def _help(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    """`objcg-prove help` is `--help`; `help COMMAND` is `COMMAND --help`."""
+    if not argv:
+        stdout.write(_parser().format_help())
+        return EXIT_PROVED
+    if len(argv) == 1 and argv[0] in SUBCOMMANDS:
+        return _command([argv[0], "--help"], stdout, stderr)
+    known = ", ".join(sorted(SUBCOMMANDS))
+    stderr.write(f"objcg-prove: help: no command {' '.join(argv)!r} (the commands: {known})\n")
+    return EXIT_USAGE
+
+
 def _interrupted(stdout: TextIO, stderr: TextIO) -> int:
     _flush(stdout)
     stderr.write("objcg-prove: interrupted\n")
@@ -125,6 +159,8 @@ def _flush(stream: TextIO) -> None:
 
 
 def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    if argv and argv[0] == "help":
+        return _help(argv[1:], stdout, stderr)
     if argv and argv[0] in SUBCOMMANDS:
         module_name, func = SUBCOMMANDS[argv[0]]
         command = getattr(importlib.import_module(module_name), func)

@@ -220,6 +220,23 @@ def test_version_and_help_print_to_the_given_stdout(models, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_version_names_the_solver_and_help_lists_the_commands(models):
+    import z3
+    for flag in ("--version", "-V"):
+        run = models.cli(flag)
+        assert run.rc == 0 and f"(z3 {z3.get_version_string()}, Python " in run.out, run.out
+    listed = models.cli("--help").out
+    from objcg_proof.cli.dispatch import SUBCOMMANDS
+    for name in SUBCOMMANDS:
+        assert f"\n  {name} " in listed, name
+    assert "exit status: 0 every property proved" in listed
+    assert models.cli("help").out == listed
+    run = models.cli("help", "litmus")
+    assert run.rc == 0 and run.out.startswith("usage: objcg-prove litmus")
+    run = models.cli("help", "frobnicate")
+    assert (run.rc, run.out) == (2, "") and "no command 'frobnicate'" in run.err and "litmus" in run.err
+
+
 # ---- python3 -m objcg_proof -------------------------------------------------------------------
 
 
