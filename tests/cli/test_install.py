@@ -1,6 +1,6 @@
 """The README's two commands on a stock Debian/Ubuntu python3 that refuses `pip install` (PEP 668).
 
-A copy of this checkout's tracked files (a fresh clone, in effect) runs `scripts/objcg-prove`
+A copy of this checkout (its tracked and unignored files: a fresh clone, in effect) runs `scripts/objcg-prove`
 and `scripts/test` with the distribution's python3 first on PATH. They must create `.venv/`,
 install there, and never write to the system interpreter. Skipped on a machine whose
 /usr/bin/python3 is not externally managed (there is nothing PEP 668 would refuse).
