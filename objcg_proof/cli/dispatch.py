@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--no-traces", action="store_true", help="print verdicts only")
+    p.add_argument("--layout", choices=("table", "columns"), default="table",
+                   help="counterexamples as a table of steps (default), or one column per thread, "
+                        "time going down, as kernel commit messages draw races")
     p.add_argument("--dot", metavar="DIR", default=None,
                    help="write each weak-memory counterexample's execution graph, DIR/MODEL.PROPERTY.dot")
     add_memory_model_option(p)
@@ -179,7 +182,7 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(to_json([], [_error_entry("<command line>", f"usage: {exc}")]) + "\n")
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot)
+                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout)
 
 
 def _error_entry(model: str, message: str) -> dict[str, object]:
@@ -209,11 +212,11 @@ def scheduler_error(stderr: TextIO, exc: SchedulerError) -> int:
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
           allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None,
-          dot: str | None = None) -> int:
+          dot: str | None = None, layout: str = "table") -> int:
     try:
         with open_pool(scheduler) as pool:
             outcomes = verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool)
-        status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces)
+        status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces, layout)
         if dot is not None and not _write_graphs(dot, outcomes, stdout if not as_json else None, stderr):
             return max(status, 2)
         return status
@@ -246,7 +249,8 @@ def _write_graphs(directory: str, outcomes: list[ModelOutcome], stdout: TextIO |
 
 
 def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout: TextIO, stderr: TextIO,
-                    as_json: bool = False, allow_bounded: bool = False, traces: bool = True) -> int:
+                    as_json: bool = False, allow_bounded: bool = False, traces: bool = True,
+                    layout: str = "table") -> int:
     """Print verified models (text or JSON) and their diagnostics; the exit status of `prove`."""
     results: list[ModelResult] = []
     errors = []
@@ -280,7 +284,7 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
             continue
         results.append(result)
         if not as_json:
-            stdout.write(model_text(result, traces) + "\n\n")
+            stdout.write(model_text(result, traces, layout) + "\n\n")
             stdout.flush()
     # (a property whose check failed was selected too: it is an internal error, not a bad name)
     checked = {word for r in results for p in r.properties for word in (p.name, p.kind)} | \

@@ -99,7 +99,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                         traces=not args.no_traces, jobs=jobs, scheduler=scheduler)
+                         traces=not args.no_traces, jobs=jobs, scheduler=scheduler, layout=args.layout)
     try:
         targets = [ledger.record_path(args.ledger, m, _memory_model_of(m, options.memory_model)) for m in args.models]
     except LedgerError as exc:
@@ -118,7 +118,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         stderr.write("objcg-prove: nothing recorded\n")
         return status
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
-                                 allow_bounded=args.allow_bounded, traces=not args.no_traces)
+                                 allow_bounded=args.allow_bounded, traces=not args.no_traces, layout=args.layout)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
         stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
         return status

@@ -1,8 +1,9 @@
 """Report stage: verdicts -> text for a terminal, or JSON for machines.
 
 Text: one line per property with its status, what the bound covered and the time; then each
-counterexample as a table (step, thread, file:line, statement, C line, what changed) ending
-with the violated property in words, and a "not replayed" line when the reference interpreter
+counterexample as a table (step, thread, file:line, statement, C line, what changed), or with
+`--layout columns` one column per thread (NOTE(trace-columns)), ending with the violated
+property in words, and a "not replayed" line when the reference interpreter
 gave up replaying it (NOTE(replay) in cli/dispatch.py). JSON: see `to_json` (documented in the README).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from typing import Any, TextIO
 
 from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
@@ -39,7 +41,7 @@ def write_dot(directory: str, name: str, text: str, stderr: TextIO) -> str | Non
     return target
 
 
-def model_text(result: ModelResult, show_traces: bool = True) -> str:
+def model_text(result: ModelResult, show_traces: bool = True, layout: str = "table") -> str:
     model = ", under the LKMM" if result.memory_model == "lkmm" else ""
     lines = [f"{result.path}  (bound {result.bound}{model}, {result.time_s:.2f}s)"]
     width = max((len(p.name) for p in result.properties), default=8)
@@ -49,7 +51,8 @@ def model_text(result: ModelResult, show_traces: bool = True) -> str:
         for p in result.properties:
             if p.status == VIOLATED and p.trace is not None:
                 lines.append("")
-                lines.append(trace_text(result.path, p, p.trace))
+                render = trace_columns if layout == "columns" else trace_text
+                lines.append(render(result.path, p, p.trace))
                 if result.memory_model == "lkmm":
                     lines.append(LKMM_TRACE_NOTE)
     return "\n".join(lines)
@@ -81,13 +84,61 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
     for r in rows:
         cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
         out.append("  " + "  ".join(cells).rstrip())
-    out.append(f"  => {trace.violation}")
-    for line in trace.memory_order:
-        out.append(f"  {line}")
+    return "\n".join(out + _trace_end(trace))
+
+
+def _trace_end(trace: Trace) -> list[str]:
+    """The lines after a counterexample's steps, in either layout: the violation in words, the
+    weak-memory notes, and why it was not replayed."""
+    out = [f"  => {trace.violation}"] + [f"  {line}" for line in trace.memory_order]
     if trace.unreplayed:
         # NOTE(replay) in cli/dispatch.py: the reference interpreter could not check this one
         out.append(f"  not replayed: {trace.unreplayed}")
-    return "\n".join(out)
+    return out
+
+
+# NOTE(trace-columns): the layout kernel commit messages use for races, one column per CPU and
+# time going down, so the interleaving shows at a glance. Only the threads that took a step get
+# a column. A cell is the step's `file:line`, its statement, and what it changed (after "->");
+# each is wrapped to the column, never cut, so the location keeps its line number whatever the
+# path's length. The C line is left out when it repeats the statement. Rows are numbered as in
+# the table layout, and the violation follows in words.
+COLUMNS_WIDTH = 100
+
+
+def trace_columns(path: str, p: PropertyResult, trace: Trace, width: int = COLUMNS_WIDTH) -> str:
+    """A counterexample as one column per thread (NOTE(trace-columns))."""
+    threads = list(dict.fromkeys(s.thread for s in trace.steps))
+    number = max(len(str(len(trace.steps))), 1) + 1
+    column = max((width - 2 - number) // max(len(threads), 1) - 2, 16)
+    out = [f"counterexample: {p.name} ({p.kind}) in {path}, {len(trace.steps)} steps"]
+
+    def row(num: str, cells: dict[int, list[str]]) -> list[str]:
+        height = max((len(c) for c in cells.values()), default=1)
+        lines = []
+        for i in range(height):
+            parts = [cells.get(t, [])[i] if i < len(cells.get(t, [])) else "" for t in range(len(threads))]
+            lead = num if i == 0 else ""
+            lines.append(("  " + lead.ljust(number) + "".join(part.ljust(column + 2) for part in parts)).rstrip())
+        return lines
+
+    out += row("#", {t: [name] for t, name in enumerate(threads)})
+    out += row("", {t: ["-" * min(column, max(len(name), 4))] for t, name in enumerate(threads)})
+    for s in trace.steps:
+        cell = _wrap(f"{_short(s.file)}:{s.line}", column) + _wrap(s.text, column)
+        if s.c_line and s.c_line.strip() != s.text.strip():
+            cell += _wrap(f"C: {s.c_line}", column)
+        for change in s.changes:
+            cell += _wrap(f"-> {change}", column, indent="   ")
+        out += row(str(s.index), {threads.index(s.thread): cell})
+    return "\n".join(out + _trace_end(trace))
+
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` in lines of at most `width` characters: at spaces where it can, else inside a
+    word; nothing is dropped."""
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_long_words=True,
+                         break_on_hyphens=False, drop_whitespace=True) or [""]
 
 
 def _short(file: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -270,3 +271,47 @@ def test_module_entry_point_json(models):
     doc = json.loads(proc.stdout)
     check_json_shape(doc)
     assert {r["property"]: r["status"] for r in doc["results"]}["count"] == "violated"
+
+
+# ---- --layout columns (NOTE(trace-columns) in cli/report.py) ----------------------------------
+
+
+def _columns_rows(out: str) -> tuple[list[str], list[str]]:
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("counterexample: count"))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("  => "))
+    return lines[start + 1:end], lines[end:]
+
+
+def test_columns_layout_puts_each_thread_in_its_column_time_going_down(models):
+    deep = "a/rather/long/directory/path/that/would/not/fit/a/table/column/m_with_a_long_name.dsl"
+    run = models.run(VIOLATED, "--layout", "columns", name=deep)
+    assert run.rc == 1, run.err
+    rows, tail = _columns_rows(run.out)
+    header = rows[0]
+    assert header.split() == ["#", "A", "B"]
+    col = {name: header.index(f" {name}") + 1 for name in ("A", "B")}
+    assert all(len(line) <= 100 for line in rows), max(rows, key=len)
+    numbered = [line for line in rows[2:] if line[2:col["A"]].strip()]
+    assert [int(line[2:col["A"]]) for line in numbered] == list(range(1, len(numbered) + 1))
+    assert len(numbered) == int(run.out.split("counterexample of ")[1].split()[0])
+    # every cell starts with the step's location, in the column of the thread that took it
+    for line in numbered:
+        left, right = line[col["A"]:col["B"]].strip(), line[col["B"]:].strip()
+        assert bool(left) != bool(right), line
+    # the location is wrapped, never cut: joined back, it is the whole path with its line number
+    a_cell = [line[col["A"]:col["B"]].strip() for line in rows[2:]]
+    joined = "".join(a_cell[:4])
+    assert joined.startswith(deep + ":") and joined[len(deep) + 1].isdigit(), a_cell[:4]
+    assert tail[0] == "  => assertion count failed in thread B at " + deep + ":10"
+
+
+def test_columns_layout_shows_what_changed_and_the_same_verdict_as_the_table(models):
+    table = models.run(VIOLATED)
+    columns = models.cli("m.dsl", "--layout", "columns")
+    def verdicts(out: str) -> list[str]:   # the verdict lines, without their times
+        return [re.sub(r"\d+\.\d+s\)", "s)", line) for line in out.splitlines()[:4]]
+    assert verdicts(table.out) == verdicts(columns.out)
+    rows, _ = _columns_rows(columns.out)
+    assert any("-> n: " in line for line in rows) and any("-> done: " in line for line in rows)
+    assert models.cli("m.dsl", "--layout", "diagonal").rc == 2
