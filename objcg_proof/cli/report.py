@@ -77,9 +77,11 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
     rows = [("#", "thread", "where", "statement", "C", "changes")]
     for s in trace.steps:
         where = f"{_short(s.file)}:{s.line}"
-        rows.append((str(s.index), s.thread, where, s.text, s.c_line, "; ".join(s.changes)))
+        c_line = "" if s.c_line.strip() == s.text.strip() else s.c_line   # said once is enough
+        rows.append((str(s.index), s.thread, where, s.text, c_line, "; ".join(s.changes)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    widths = [min(w, cap) for w, cap in zip(widths, (4, 12, 28, 48, 48))]
+    # the location is never cut (it would lose its line number); the statement and C line are
+    widths = [w if cap is None else min(w, cap) for w, cap in zip(widths, (4, 12, None, 48, 48))]
     out = [head]
     for r in rows:
         cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
