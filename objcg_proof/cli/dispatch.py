@@ -303,6 +303,8 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     if as_json:
         stdout.write(to_json(results, errors) + "\n")
     statuses = [p.status for r in results for p in r.properties]
+    if results and not as_json:
+        stdout.write(tally_line(len(results), statuses, bad_input or internal) + "\n")
     if bad_input:
         return EXIT_USAGE
     if internal:
@@ -312,6 +314,16 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     if UNKNOWN in statuses or VACUOUS in statuses or (BOUNDED in statuses and not allow_bounded):
         return EXIT_INCONCLUSIVE
     return EXIT_PROVED
+
+
+def tally_line(models: int, statuses: list[str], errors: bool) -> str:
+    """The last line of `prove`: how many models and properties, and how many of each verdict
+    (`check` ends with its own, `gate: N passed, M failed`)."""
+    counts = {s: statuses.count(s) for s in ("proved", "violated", "bounded", "unknown", "vacuous")}
+    verdicts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    line = f"prove: {models} model{'' if models == 1 else 's'}, {len(statuses)} " \
+           f"propert{'y' if len(statuses) == 1 else 'ies'}: {verdicts or 'none checked'}"
+    return line + ("; errors above" if errors else "")
 
 
 def entry() -> None:
