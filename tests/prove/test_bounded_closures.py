@@ -1,0 +1,133 @@
+"""The LKMM with bounded closures (NOTE(bounded-closures) in prove/lkmm.py) and the closure
+levels the designs are asked at (NOTE(closure-levels) in prove/verify.py).
+
+The bounded encoding must be a weaker model than the LKMM: every execution the exact encoding
+allows, it allows too (so what it proves holds under the LKMM). On the kernel's litmus tests
+that is checked both ways a test can show it: a condition the exact encoding can reach, the
+bounded one reaches too. And it is weaker in fact: on some test it reaches a condition the LKMM
+forbids, which is what the levels are for: such a counterexample is refused by the independent
+evaluator and the property asked again, ending at the LKMM's own verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from objcg_proof.lang import syntax as s
+from objcg_proof.lang.diagnostics import SourceCache, UserError
+from objcg_proof.lang.litmus_parser import load_litmus
+from objcg_proof.lang.parser import parse_text
+from objcg_proof.lang.resolve import resolve
+from objcg_proof.prove import verify
+from objcg_proof.prove.encode import encode
+from objcg_proof.prove.litmus import model_text
+from objcg_proof.prove.solver import Outcome, Session, SolverOptions
+from objcg_proof.prove.unroll import unroll
+from objcg_proof.prove.verdict import PROVED, VIOLATED
+
+LKMM = Path(__file__).resolve().parents[3] / "shared" / "lkmm" / "litmus"
+KERNEL_TESTS = sorted(LKMM.glob("**/*.litmus"))
+# a release/acquire chain through three threads: forbidden only by a cumul-fence path of two edges
+ISA2 = next((p for p in KERNEL_TESTS if p.name == "ISA2+pooncerelease+poacquirerelease+poacquireonce.litmus"), None)
+
+
+def _program(path: Path):  # type: ignore[no-untyped-def]
+    test = load_litmus(str(path), SourceCache())
+    text, name = model_text(test)
+    return unroll(resolve(s.Module(name, tuple(parse_text(text, name))))), text
+
+
+def _reachable(prog, label: str, rounds: int | None) -> Outcome:  # type: ignore[no-untyped-def]
+    """Whether some execution of the encoding (closures bounded to 2^rounds edges; None: exact)
+    reaches the litmus test's final condition (label "condition") or its negation."""
+    enc = encode(prog, "lkmm", rounds)
+    session = Session(SolverOptions())
+    session.add(enc.base)
+    with session.frame():
+        session.add(enc.violation([c for c in prog.checks if c.kind == "assert" and c.label == label]))
+        return session.check().outcome
+
+
+def test_the_kernel_tests_are_there() -> None:
+    assert len(KERNEL_TESTS) == 47 and ISA2 is not None
+
+
+def test_bounded_closures_forbid_no_lkmm_execution() -> None:
+    """On every kernel test the DSL can say: what the exact encoding reaches, each bounded one
+    reaches; and the bound is felt: some test reaches under rounds=0 what the LKMM forbids."""
+    checked, weaker = 0, []
+    for path in KERNEL_TESTS:
+        try:
+            prog, _ = _program(path)
+        except UserError:
+            continue
+        for label in ("condition", "negation"):
+            exact = _reachable(prog, label, None)
+            bounded = [_reachable(prog, label, r) for r in (0, 1)]
+            assert Outcome.UNKNOWN not in (exact, *bounded), path.name
+            if exact is Outcome.SAT:
+                assert bounded == [Outcome.SAT, Outcome.SAT], (path.name, label)
+            elif bounded[0] is Outcome.SAT:
+                weaker.append(path.name)
+            checked += 1
+    assert checked >= 80
+    assert ISA2 is not None and ISA2.name in weaker
+
+
+def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -> None:
+    """ISA2 with release/acquire is Never: rounds=0 finds its condition reachable, the evaluator
+    refuses that execution, and the checker asks with longer paths until the answer is the
+    LKMM's (the condition's assert proved: no execution reaches it)."""
+    assert ISA2 is not None
+    _, text = _program(ISA2)
+    model = tmp_path / "isa2.dsl"
+    model.write_text(text)
+    options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
+    prog = verify.compile_model(str(model), SourceCache(), options)
+    refused = []
+    real = verify._lkmm_disallows
+
+    def spy(execution):  # type: ignore[no-untyped-def]
+        why = real(execution)
+        refused.append(why)
+        return why
+
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS), \
+            mock.patch.object(verify, "_lkmm_disallows", side_effect=spy):
+        checker = verify.ModelChecker(prog, SourceCache(), options)
+        by_name = {p.name: p for p in checker.properties()}
+        condition = [p for name, p in by_name.items() if "condition" in name]
+        assert len(condition) == 1
+        result = checker.check(condition[0])
+    assert result.status == PROVED
+    assert refused and all(refused), refused   # level 0's counterexample, refused
+    assert checker.level == 1                  # and paths of two edges were enough
+
+
+@pytest.mark.parametrize("name", ["SB+poonceonces.litmus", "MP+poonceonces.litmus"])
+def test_a_counterexample_the_evaluator_allows_stands(tmp_path: Path, name: str) -> None:
+    """A condition the LKMM allows is violated at the first level, and the evaluator agrees."""
+    path = next(p for p in KERNEL_TESTS if p.name == name)
+    _, text = _program(path)
+    model = tmp_path / "t.dsl"
+    model.write_text(text)
+    options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
+    prog = verify.compile_model(str(model), SourceCache(), options)
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+        checker = verify.ModelChecker(prog, SourceCache(), options)
+        condition = [p for p in checker.properties() if "condition" in p.name]
+        result = checker.check(condition[0])
+    assert result.status == VIOLATED and checker.level == 0
+    assert verify._lkmm_disallows(result.trace.execution) == ""
+
+
+def test_closure_levels_by_model_size() -> None:
+    """Only the LKMM, and only for models bigger than the litmus-sized ones, asks in levels."""
+    small, _ = _program(ISA2) if ISA2 is not None else (None, None)
+    assert verify.closure_levels(small, "lkmm") == (None,)
+    assert verify.closure_levels(small, "sc") == (None,)
+    big = mock.Mock(events=[None] * (verify.SMALL_SESSION_EVENTS + 1))
+    assert verify.closure_levels(big, "lkmm") == verify.CLOSURE_LEVELS
+    assert verify.closure_levels(big, "sc") == (None,)
