@@ -10,6 +10,7 @@ evaluator and the property asked again, ending at the LKMM's own verdict."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from unittest import mock
 
@@ -26,6 +27,9 @@ from objcg_proof.prove.litmus import model_text
 from objcg_proof.prove.solver import Outcome, Session, SolverOptions
 from objcg_proof.prove.unroll import unroll
 from objcg_proof.prove.verdict import PROVED, VIOLATED
+
+from model_results import SHIPPED_OPTIONS
+from test_objcg_attach_race import EXPECTED, attach_race_model
 
 LKMM = Path(__file__).resolve().parents[3] / "shared" / "lkmm" / "litmus"
 KERNEL_TESTS = sorted(LKMM.glob("**/*.litmus"))
@@ -131,3 +135,21 @@ def test_closure_levels_by_model_size() -> None:
     big = mock.Mock(events=[None] * (verify.SMALL_SESSION_EVENTS + 1))
     assert verify.closure_levels(big, "lkmm") == verify.CLOSURE_LEVELS
     assert verify.closure_levels(big, "sc") == (None,)
+
+
+@pytest.mark.parametrize("design", ["objcg_v2", "objcg_v3", "objcg_v5"])
+def test_the_attach_race_asked_in_levels_gets_the_exact_verdicts(design: str, tmp_path: Path) -> None:
+    """The designs' attach race (tests/prove/test_objcg_attach_race.py, small enough to be asked
+    exactly) asked at the closure levels instead: the same verdict under the LKMM with and
+    without smp_wmb(), each counterexample one the evaluator allows."""
+    path = str(attach_race_model(design, tmp_path))
+    got = []
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+        for wmb in (0, 1):
+            options = dataclasses.replace(SHIPPED_OPTIONS, memory_model="lkmm", only=("lost_update",),
+                                          defines=(("ATTACH_WMB", wmb),))
+            p = verify.verify_path(path, SourceCache(), options).properties[0]
+            if p.status == VIOLATED:
+                assert verify._lkmm_disallows(p.trace.execution) == ""
+            got.append(p.status)
+    assert tuple(got) == EXPECTED[design][1:]
