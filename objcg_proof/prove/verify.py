@@ -142,28 +142,21 @@ class ModelChecker:
         self.prog, self.sources, self.options = prog, sources, options
         self.memory_model = memory_model(prog, options)
         self.levels = closure_levels(prog, self.memory_model)
-        self._levels: dict[int | None, tuple[encode_mod.Encoding, Session, list]] = {}
+        self._sessions: dict[int | None, tuple[encode_mod.Encoding, Session]] = {}
+        self._coverages: dict[int | None, tuple[CheckResult, str]] = {}
         self.level: int | None = None
         self._use(self.levels[0])
 
     def _use(self, level: int | None) -> None:
         """Ask from now on the encoding at this closure level (NOTE(closure-levels)), built once."""
-        if level not in self._levels:
+        if level not in self._sessions:
             enc = encode_mod.encode(self.prog, self.memory_model, level)
             session = Session(self.options.solver, small=len(self.prog.events) <= SMALL_SESSION_EVENTS,
                               bit_blast_only=len(self.levels) > 1)
             session.add(enc.base)
-            self._levels[level] = (enc, session, [None])
+            self._sessions[level] = (enc, session)
         self.level = level
-        self.enc, self.session, self._coverage_memo = self._levels[level]
-
-    @property
-    def _coverage(self) -> tuple[CheckResult, str] | None:
-        return self._coverage_memo[0]
-
-    @_coverage.setter
-    def _coverage(self, value: tuple[CheckResult, str] | None) -> None:
-        self._coverage_memo[0] = value
+        self.enc, self.session = self._sessions[level]
 
     def properties(self) -> list[Property]:
         return properties(self.prog)
@@ -187,8 +180,8 @@ class ModelChecker:
         raise AssertionError("the last closure level is exact")
 
     def coverage_result(self) -> tuple[CheckResult, str]:
-        """Whether some execution goes past the bound (asked once), and that in words."""
-        if self._coverage is None:
+        """Whether some execution goes past the bound (asked once per closure level), and that in words."""
+        if self.level not in self._coverages:
             prog, enc, session = self.prog, self.enc, self.session
             with session.frame():
                 session.add(enc.coverage_gap())
@@ -200,8 +193,8 @@ class ModelChecker:
                 words = f"executions go on past the bound {prog.bound} in " + self._every_cut_loop(coverage.model)
             else:
                 words = f"could not tell whether the bound {prog.bound} covered every execution: {coverage.reason}"
-            self._coverage = (coverage, words)
-        return self._coverage
+            self._coverages[self.level] = (coverage, words)
+        return self._coverages[self.level]
 
     def _every_cut_loop(self, first) -> str:  # type: ignore[no-untyped-def]
         """Every loop some execution runs past the bound, in a stable order (one query for each
