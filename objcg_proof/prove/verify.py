@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from . import encode as encode_mod
 from ..lang.diagnostics import Diagnostic, SourceCache, UserError
@@ -21,7 +22,7 @@ from .events import Check, EventProgram
 from .solver import CheckResult, Outcome, Session, SolverOptions
 from .unroll import unroll
 from .unroll_steps import MAX_WAIT_CHOICES
-from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace
+from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace, WeakExecution
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,19 @@ def memory_model(prog: EventProgram, options: VerifyOptions) -> str:
     return options.memory_model or prog.memory_model
 
 
-def verify_path(path: str, sources: SourceCache, options: VerifyOptions) -> ModelResult:
+def verify_path(path: str, sources: SourceCache, options: VerifyOptions,
+                lkmm_check: ExecutionCheck | None = None) -> ModelResult:
     start = time.perf_counter()
     events = compile_model(path, sources, options)
-    return verify_program(events, sources, options, start)
+    return verify_program(events, sources, options, start, lkmm_check)
 
 
-def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOptions, start: float | None = None) -> ModelResult:
+def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOptions, start: float | None = None,
+                   lkmm_check: ExecutionCheck | None = None) -> ModelResult:
     start = time.perf_counter() if start is None else start
     if memory_model(prog, options) != "sc":
         lkmm_refusals(prog)   # also for a program unrolled by the caller (a mutant)
-    checker = ModelChecker(prog, sources, options)
+    checker = ModelChecker(prog, sources, options, lkmm_check)
     results = [checker.check(prop) for prop in checker.selected()]
     return checker.result(results, time.perf_counter() - start)
 
@@ -92,7 +95,8 @@ def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOpti
 # algorithm on it millions of clauses). So a model with more than SMALL_SESSION_EVENTS events is
 # asked first with every closure bounded to short paths (NOTE(bounded-closures) in prove/lkmm.py),
 # a weaker model than the LKMM: what it proves holds under the LKMM. What it finds violated is
-# checked on the independent LKMM evaluator (runner/weak_replay.py): an execution the evaluator
+# checked on the independent LKMM evaluator (runner/weak_replay.py, given to ModelChecker as
+# `lkmm_check`; without one no bounded level's counterexample is kept): an execution the evaluator
 # allows is a real counterexample and stands; one it does not is an artefact of the bound, and the
 # property is asked again with longer paths, up to the exact encoding, whose answers stand as they
 # are (and are replayed too, by runner/batch.py, as every LKMM counterexample is). A bounded
@@ -110,10 +114,9 @@ def closure_levels(prog: EventProgram, model: str) -> tuple[int | None, ...]:
     return CLOSURE_LEVELS
 
 
-def _lkmm_disallows(execution) -> str:  # type: ignore[no-untyped-def]
-    """Why the independent LKMM evaluator does not allow a counterexample's execution ("" if it does)."""
-    from ..runner.weak_replay import check_weak_execution   # the evaluator, loaded only here
-    return check_weak_execution(execution)
+# why the independent LKMM evaluator does not allow a counterexample's execution ("" if it does):
+# runner/weak_replay.py's check_weak_execution, passed in by the caller (prove/ imports no runner)
+ExecutionCheck = Callable[[WeakExecution], str]
 
 
 def selected(prop: Property, options: VerifyOptions) -> bool:
@@ -138,8 +141,10 @@ class ModelChecker:
     order or subset (verify_program checks all of them in report order; runner/batch.py's workers
     check one each), sharing one coverage query between them."""
 
-    def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions) -> None:
+    def __init__(self, prog: EventProgram, sources: SourceCache, options: VerifyOptions,
+                 lkmm_check: ExecutionCheck | None = None) -> None:
         self.prog, self.sources, self.options = prog, sources, options
+        self.lkmm_check = lkmm_check   # NOTE(closure-levels)
         self.memory_model = memory_model(prog, options)
         self.levels = closure_levels(prog, self.memory_model)
         self._sessions: dict[int | None, tuple[encode_mod.Encoding, Session]] = {}
@@ -174,8 +179,8 @@ class ModelChecker:
                                      self.coverage_result, t0)
             if level is None or result.status != VIOLATED:
                 return result
-            if result.trace is not None and result.trace.execution is not None \
-                    and not _lkmm_disallows(result.trace.execution):
+            if self.lkmm_check is not None and result.trace is not None and result.trace.execution is not None \
+                    and not self.lkmm_check(result.trace.execution):
                 return result
         raise AssertionError("the last closure level is exact")
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from ..lang.diagnostics import Diagnostic, SourceCache, SourceFile, UserError, working_on
 from ..prove.events import EventProgram
-from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace
+from ..prove.verdict import VIOLATED, ModelResult, PropertyResult, Trace, WeakExecution
 from ..prove.verify import ModelChecker, VerifyOptions, compile_model, memory_model, properties, selected
 from .progress import Progress
 
@@ -166,7 +166,7 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
     for c in compiled:
         with working_on(c.outcome.path):
             start = time.perf_counter()
-            checker = ModelChecker(c.prog, c.outcome.sources, c.outcome.options)
+            checker = ModelChecker(c.prog, c.outcome.sources, c.outcome.options, lkmm_check)
             every = checker.properties()
             results = []
             for ob in c.obligations:
@@ -206,7 +206,8 @@ def check_obligation(ob: Obligation) -> Answer:
     if _last_checker is None or _last_checker[0] != key:
         _last_checker = None   # let the previous model's solver go first
         sources = SourceCache.shipped(ob.files) if ob.files else SourceCache()
-        _last_checker = (key, ModelChecker(compile_model(ob.path, sources, ob.options), sources, ob.options))
+        _last_checker = (key, ModelChecker(compile_model(ob.path, sources, ob.options), sources, ob.options,
+                                           lkmm_check))
     checker = _last_checker[1]
     every = checker.properties()
     if ob.index >= len(every) or every[ob.index].name != ob.name:
@@ -295,6 +296,13 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
             dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
             if p.name in unreplayed and p.trace is not None else p for p in result.properties))
     return failures, result
+
+
+def lkmm_check(execution: "WeakExecution") -> str:
+    """The independent LKMM evaluator's judgement of a counterexample's execution graph ("" when
+    it allows it): what ModelChecker keeps a bounded level's counterexample by (NOTE(closure-levels))."""
+    from .weak_replay import check_weak_execution   # only here: loads the evaluator
+    return check_weak_execution(execution)
 
 
 def _check_weak_counterexamples(path: str, result: ModelResult) -> tuple[dict[str, str], ModelResult]:

@@ -27,6 +27,7 @@ from objcg_proof.prove.litmus import model_text
 from objcg_proof.prove.solver import Outcome, Session, SolverOptions
 from objcg_proof.prove.unroll import unroll
 from objcg_proof.prove.verdict import PROVED, VIOLATED
+from objcg_proof.runner.batch import lkmm_check
 
 from model_results import SHIPPED_OPTIONS
 from test_objcg_attach_race import EXPECTED, attach_race_model
@@ -121,16 +122,14 @@ def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -
     options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
     prog = verify.compile_model(str(model), SourceCache(), options)
     refused = []
-    real = verify._lkmm_disallows
 
     def spy(execution):  # type: ignore[no-untyped-def]
-        why = real(execution)
+        why = lkmm_check(execution)
         refused.append(why)
         return why
 
-    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS), \
-            mock.patch.object(verify, "_lkmm_disallows", side_effect=spy):
-        checker = verify.ModelChecker(prog, SourceCache(), options)
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+        checker = verify.ModelChecker(prog, SourceCache(), options, spy)
         by_name = {p.name: p for p in checker.properties()}
         condition = [p for name, p in by_name.items() if "condition" in name]
         assert len(condition) == 1
@@ -149,11 +148,11 @@ def test_a_counterexample_the_evaluator_allows_stands(tmp_path: Path, name: str)
     options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
     prog = verify.compile_model(str(model), SourceCache(), options)
     with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
-        checker = verify.ModelChecker(prog, SourceCache(), options)
+        checker = verify.ModelChecker(prog, SourceCache(), options, lkmm_check)
         condition = [p for p in checker.properties() if "condition" in p.name]
         result = checker.check(condition[0])
     assert result.status == VIOLATED and checker.level == 0
-    assert verify._lkmm_disallows(result.trace.execution) == ""
+    assert lkmm_check(result.trace.execution) == ""
 
 
 def test_closure_levels_by_model_size() -> None:
@@ -177,8 +176,22 @@ def test_the_attach_race_asked_in_levels_gets_the_exact_verdicts(design: str, tm
         for wmb in (0, 1):
             options = dataclasses.replace(SHIPPED_OPTIONS, memory_model="lkmm", only=("lost_update",),
                                           defines=(("ATTACH_WMB", wmb),))
-            p = verify.verify_path(path, SourceCache(), options).properties[0]
+            p = verify.verify_path(path, SourceCache(), options, lkmm_check).properties[0]
             if p.status == VIOLATED:
-                assert verify._lkmm_disallows(p.trace.execution) == ""
+                assert lkmm_check(p.trace.execution) == ""
             got.append(p.status)
     assert tuple(got) == EXPECTED[design][1:]
+
+
+def test_without_the_evaluator_no_bounded_counterexample_is_kept(tmp_path: Path) -> None:
+    """A caller that gives no lkmm_check gets only exact counterexamples: SB is asked up to the
+    exact encoding, and is violated there."""
+    _, text = _program_text(ALLOWED["SB"], "SB")
+    model = tmp_path / "sb.dsl"
+    model.write_text(text)
+    options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
+    prog = verify.compile_model(str(model), SourceCache(), options)
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+        checker = verify.ModelChecker(prog, SourceCache(), options)
+        result = checker.check([p for p in checker.properties() if "condition" in p.name][0])
+    assert result.status == VIOLATED and checker.level is None
