@@ -20,6 +20,7 @@ from ..oracles.interpret import Exploration, explore
 from ..prove.unroll import unroll
 from ..prove.verdict import ModelResult
 from ..prove.verify import VerifyOptions, verify_program
+from ..runner.batch import lkmm_check
 from .mutants import Mutant
 
 KILLED, SURVIVED, INVALID = "killed", "survived", "invalid"
@@ -92,7 +93,7 @@ def verify_module(module: s.Module, sources: SourceCache, options: VerifyOptions
     """resolve -> unroll -> verify, as verify_path does after parsing (UserError if invalid)."""
     start = time.perf_counter()
     program = resolve(module, dict(options.defines), options.bound)
-    return verify_program(unroll(program), sources, options, start)
+    return verify_program(unroll(program), sources, options, start, lkmm_check)
 
 
 def statuses(result: ModelResult) -> dict[str, str]:
