@@ -99,6 +99,7 @@ param KALLOCS = 2;               // allocations by the kernel thread K
 param EXIT_ALLOCS = 1;           // 1: T allocates while PF_EXITING and after exit_mm() (0: not)
 param LATE_FREES = 1;            // 1: F drops T's references some time later (0: T at once)
 param EARLY_OFFLINE = 1;         // 1: each memcg is removed once empty (0: once MT and MK are done)
+param ATTACH_WMB = 0;            // 1: smp_wmb() before each attach callback (docs/lkmm.md, section 6)
 
 const CURRENT_OBJCG_UPDATE_FLAG = 0x1;   // #define CURRENT_OBJCG_UPDATE_FLAG 0x1UL
 const CURRENT_OBJCG_UPDATE_BIT = 0;      // #define CURRENT_OBJCG_UPDATE_BIT 0
@@ -282,6 +283,8 @@ proc void migrate_T(word dst) {
             }
         }
         spin_unlock(&css_set_lock);            // spin_unlock_irq(&css_set_lock)
+        if (ATTACH_WMB)
+            smp_wmb();                         // not in the kernel: the fix docs/lkmm.md proposes
         if (!exiting)
             mem_cgroup_kmem_attach(&task_T);   // ss->attach(tset): the design under test
         atomic {                               // cgroup_procs_write_finish(): percpu_up_write()
@@ -320,6 +323,8 @@ thread MK (current = &task_M) {
             }
         }
         spin_unlock(&css_set_lock);            // spin_unlock_irq(&css_set_lock)
+        if (ATTACH_WMB)
+            smp_wmb();                         // not in the kernel: the fix docs/lkmm.md proposes
         if (!exiting)
             mem_cgroup_kmem_attach(&task_K);   // ss->attach(tset)
         spin_unlock(&cgroup_threadgroup_rwsem);  // percpu_up_write()

@@ -57,3 +57,25 @@ def test_attach_race(design: str, tmp_path: Path) -> None:
             assert check_weak_execution(p.trace.execution) == ""
         got.append(p.status)
     assert tuple(got) == EXPECTED[design]
+
+
+def test_the_harness_switch_puts_smp_wmb_before_each_attach_callback() -> None:
+    """`-D ATTACH_WMB=1` on the whole protocol (models/harness/objcg.dsl): an smp_wmb() in MT and
+    in MK whose first step is the design's set_bit() (the fence orders what came before it, the
+    css_set store and the unlock, before that step); with the default 0, no smp_wmb() at all."""
+    from objcg_proof.lang.parser import load_model
+    from objcg_proof.lang.resolve import resolve
+    from objcg_proof.prove.unroll import unroll
+
+    sources = SourceCache()
+    for wmb in (0, 1):
+        prog = unroll(resolve(load_model(str(ROOT / "models" / "objcg_v5.dsl"), sources),
+                              {"ATTACH_WMB": wmb, "MIGRATIONS": 1}))
+        first: dict[str, list[str]] = {}
+        for fence in prog.fences:
+            if fence.mode == "wmb":
+                assert fence.span is not None and fence.span.file.endswith("harness/objcg.dsl")
+                step = prog.steps[fence.step]
+                first.setdefault(prog.threads[fence.thread].name,
+                                 [prog.events[e].what for e in step.events])
+        assert first == ({} if wmb == 0 else {"MT": ["set_bit"], "MK": ["set_bit"]})
