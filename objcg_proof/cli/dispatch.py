@@ -38,6 +38,7 @@ from ..runner.dask_pool import SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
 from .options import add_memory_model_option, add_scheduler_option, parse_rlimit, parse_scheduler
 from .report import model_text, to_json, write_dot
+from .style import PLAIN, OutputStyle, add_output_options, output_style
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
                      EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, debugging, exception_words, internal_error_line,
                      internal_error_text, known_properties)
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
+    add_output_options(p)
     p.add_argument("--version", "-V", action="version", version=version_text())
     return p
 
@@ -182,7 +184,8 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(to_json([], [_error_entry("<command line>", f"usage: {exc}")]) + "\n")
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout)
+                 traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout,
+                 style=output_style(args, stdout, args.json))
 
 
 def _error_entry(model: str, message: str) -> dict[str, object]:
@@ -212,12 +215,14 @@ def scheduler_error(stderr: TextIO, exc: SchedulerError) -> int:
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
           allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None,
-          dot: str | None = None, layout: str = "table") -> int:
+          dot: str | None = None, layout: str = "table", style: OutputStyle = PLAIN) -> int:
     try:
         with open_pool(scheduler) as pool:
-            outcomes = verify_models(paths, options, jobs=jobs, progress=stderr, scheduler=pool)
-        status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces, layout)
-        if dot is not None and not _write_graphs(dot, outcomes, stdout if not as_json else None, stderr):
+            outcomes = verify_models(paths, options, jobs=jobs, progress=None if style.quiet else stderr,
+                                     scheduler=pool, log=style.verbose)
+        status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces, layout, style)
+        quiet_or_json = as_json or style.quiet
+        if dot is not None and not _write_graphs(dot, outcomes, stdout if not quiet_or_json else None, stderr):
             return max(status, 2)
         return status
     except SchedulerError as exc:
@@ -250,7 +255,7 @@ def _write_graphs(directory: str, outcomes: list[ModelOutcome], stdout: TextIO |
 
 def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout: TextIO, stderr: TextIO,
                     as_json: bool = False, allow_bounded: bool = False, traces: bool = True,
-                    layout: str = "table") -> int:
+                    layout: str = "table", style: OutputStyle = PLAIN) -> int:
     """Print verified models (text or JSON) and their diagnostics; the exit status of `prove`."""
     results: list[ModelResult] = []
     errors = []
@@ -284,8 +289,10 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
             continue
         results.append(result)
         if not as_json:
-            stdout.write(model_text(result, traces, layout) + "\n\n")
-            stdout.flush()
+            text = model_text(result, traces, layout, style)
+            if text:
+                stdout.write(text + "\n\n")
+                stdout.flush()
     # (a property whose check failed was selected too: it is an internal error, not a bad name)
     checked = {word for r in results for p in r.properties for word in (p.name, p.kind)} | \
         {name for outcome in outcomes for name in outcome.failed}
@@ -304,7 +311,7 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
         stdout.write(to_json(results, errors) + "\n")
     statuses = [p.status for r in results for p in r.properties]
     if results and not as_json:
-        stdout.write(tally_line(len(results), statuses, bad_input or internal) + "\n")
+        stdout.write(tally_line(len(results), statuses, bad_input or internal, style) + "\n")
     if bad_input:
         return EXIT_USAGE
     if internal:
@@ -316,11 +323,11 @@ def report_outcomes(outcomes: list[ModelOutcome], options: VerifyOptions, stdout
     return EXIT_PROVED
 
 
-def tally_line(models: int, statuses: list[str], errors: bool) -> str:
+def tally_line(models: int, statuses: list[str], errors: bool, style: OutputStyle = PLAIN) -> str:
     """The last line of `prove`: how many models and properties, and how many of each verdict
     (`check` ends with its own, `gate: N passed, M failed`)."""
     counts = {s: statuses.count(s) for s in ("proved", "violated", "bounded", "unknown", "vacuous")}
-    verdicts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    verdicts = ", ".join(style.paint(f"{n} {s}", s) for s, n in counts.items() if n)
     line = f"prove: {models} model{'' if models == 1 else 's'}, {len(statuses)} " \
            f"propert{'y' if len(statuses) == 1 else 'ies'}: {verdicts or 'none checked'}"
     return line + ("; errors above" if errors else "")

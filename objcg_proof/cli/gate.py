@@ -45,17 +45,19 @@ from ..gate.ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, Model
 from ..gate.reports import junit_xml, outcome_json, sarif_json
 from ..lang.diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
 from ..prove.solver import SolverOptions, z3_version
-from ..prove.verdict import UNKNOWN, VACUOUS, VIOLATED, ModelResult
+from ..prove.verdict import PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import replay_counterexamples, verify_models
 from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
     parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
-from .report import trace_text
+from .report import trace_columns, trace_text
+from .style import PLAIN, OutputStyle, add_output_options, output_style
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N | --scheduler ADDRESS] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "
-               "[--cache-dir DIR] [--jobs N | --scheduler ADDRESS] MODEL...")
+               "[--cache-dir DIR] [--no-traces] [--layout table|columns] [-q | -v] [--color WHEN] "
+               "[--jobs N | --scheduler ADDRESS] MODEL...")
 
 
 def record_command(path: str, record: ledger.Record | None, ledger_dir: str, least_bound: int | None = None,
@@ -99,7 +101,8 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.usage_error(stderr, str(exc), PROVE_USAGE)
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
-                         traces=not args.no_traces, jobs=jobs, scheduler=scheduler, layout=args.layout)
+                         traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout,
+                         style=output_style(args, stdout, args.json))
     try:
         targets = [ledger.record_path(args.ledger, m, _memory_model_of(m, options.memory_model)) for m in args.models]
     except LedgerError as exc:
@@ -112,13 +115,16 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return cli.EXIT_USAGE
     try:
         with open_pool(scheduler) as pool:
-            outcomes = verify_models(args.models, options, jobs=jobs, progress=stderr, scheduler=pool)
+            style = output_style(args, stdout, args.json)
+            outcomes = verify_models(args.models, options, jobs=jobs, progress=None if style.quiet else stderr,
+                                     scheduler=pool, log=style.verbose)
     except SchedulerError as exc:
         status = cli.scheduler_error(stderr, exc)
         stderr.write("objcg-prove: nothing recorded\n")
         return status
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
-                                 allow_bounded=args.allow_bounded, traces=not args.no_traces, layout=args.layout)
+                                 allow_bounded=args.allow_bounded, traces=not args.no_traces, layout=args.layout,
+                                 style=style)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
         stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
         return status
@@ -230,6 +236,10 @@ def _check_parser() -> argparse.ArgumentParser:
                                "MODEL.lkmm.json: lkmm); default: the model's `memory_model` declaration, else sc")
     add_jobs_option(p)
     add_scheduler_option(p)
+    p.add_argument("--no-traces", action="store_true", help="print no counterexample of a failing property")
+    p.add_argument("--layout", choices=("table", "columns"), default="table",
+                   help="counterexamples as a table of steps (default), or one column per thread")
+    add_output_options(p)
     return p
 
 
@@ -258,11 +268,14 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         prepared = [_prepare(path, args.ledger, bound, defines, solver, cache, args.memory_model) for path in args.models]
         checks = [check for check, _ in prepared]
         work = [(check, pending) for check, pending in prepared if pending is not None]
+        style = output_style(args, stdout, args.json)
         with open_pool(scheduler if work else None) as pool:
-            _solve(work, cache, jobs, stderr, pool)
+            _solve(work, cache, jobs, stderr, pool, style)
         passed = sum(c.status == "pass" for c in checks)
-        text = "".join(_model_text(check, args.ledger) for check in checks) + \
-            f"gate: {passed} passed, {len(checks) - passed} failed\n"
+        failed = len(checks) - passed
+        text = "".join(_model_text(check, args.ledger, not args.no_traces, args.layout, style) for check in checks) + \
+            f"gate: {style.paint(f'{passed} passed', PROVED) if passed else '0 passed'}, " \
+            f"{style.paint(f'{failed} failed', VIOLATED) if failed else '0 failed'}\n"
         outputs = _Outputs.of(args, args.json, checks, [])
     except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
         _write_outputs(_Outputs.of(args, args.json, [], [f"error: {exc}"]), stdout, stderr)
@@ -326,9 +339,19 @@ class _Outputs:
     def of(args: argparse.Namespace | None, as_json: bool, checks: list[ModelCheck], errors: list[str]) -> _Outputs:
         """`args` is None when the command line could not be parsed; `errors`: what went wrong
         for the whole command (a usage or internal error)."""
-        wanted = [] if args is None else [(args.junit, junit_xml), (args.sarif, sarif_json)]
+        wanted = [] if args is None else [(args.junit, junit_xml), (args.sarif, _sarif)]
         return _Outputs(outcome_json(checks, errors) if as_json else None,
                         tuple((file, render(checks, errors)) for file, render in wanted if file))
+
+
+def _sarif(checks: list[ModelCheck], errors: list[str]) -> str:
+    """The SARIF report, its %SRCROOT% the directory the command runs in: the paths of the
+    models and of the files they include are relative to it (gate/reports.py)."""
+    try:
+        root: str | None = os.getcwd()
+    except OSError:   # it no longer exists: %SRCROOT% is not known
+        root = None
+    return sarif_json(checks, errors, root=root)
 
 
 def _write_outputs(outputs: _Outputs, stdout: TextIO, stderr: TextIO) -> bool:
@@ -444,15 +467,15 @@ def _params_words(params: tuple[tuple[str, int], ...]) -> str:
 
 
 def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, jobs: int, stderr: TextIO,
-           pool: DaskPool | None = None) -> None:
+           pool: DaskPool | None = None, style: OutputStyle = PLAIN) -> None:
     """Verify every model not answered from the cache, grouped by options, and compare."""
     groups: dict[VerifyOptions, list[tuple[ModelCheck, _Pending]]] = {}
     for check, pending in work:
         groups.setdefault(pending.options, []).append((check, pending))
     for options, group in groups.items():
         try:
-            outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs, progress=stderr,
-                                     scheduler=pool)
+            outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs,
+                                     progress=None if style.quiet else stderr, scheduler=pool, log=style.verbose)
         except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
             for check, _ in group:
                 check.internal.append(f"{check.path}: {cli.exception_words(exc)}")
@@ -494,17 +517,23 @@ def _blame_record(d: Diagnostic, check: ModelCheck) -> Diagnostic:
     return Diagnostic(ledger.key_span(check.record_file, at), d.message, d.notes + (note,))
 
 
-def _model_text(check: ModelCheck, ledger_dir: str) -> str:
+def _model_text(check: ModelCheck, ledger_dir: str, traces: bool = True, layout: str = "table",
+                style: OutputStyle = PLAIN) -> str:
+    """A model's lines of the gate's report; with `style.quiet` only a failing model's, without
+    counterexamples (NOTE(output-style))."""
     if check.errors or check.internal or check.result is None:
         return ""
     lines = []
     failing = [f for f in check.findings if f.severity in (FAIL, INCONCLUSIVE)]
     notes = [f for f in check.findings if f not in failing]
     cached = ", from the cache" if check.cached else ""
+    if style.quiet and not failing:
+        return ""
     if not failing:
-        lines.append(f"{check.path}: as recorded ({len(check.result.properties)} properties, {check.record_file}{cached})")
+        lines.append(f"{check.path}: {style.paint('as recorded', PROVED)} ({len(check.result.properties)} properties, "
+                     f"{check.record_file}{cached})")
     for f in failing:
-        lines.append(f"{check.path}: {f.message}")
+        lines.append(f"{check.path}: {style.paint(f.message, VIOLATED if f.severity == FAIL else UNKNOWN)}")
     for f in notes:
         lines.append(f"{check.path}: note: {f.message}")
     command = record_command(check.path, check.record, ledger_dir, check.declared_bound)
@@ -514,9 +543,10 @@ def _model_text(check: ModelCheck, ledger_dir: str) -> str:
         lines.append(f"    to refresh it: {command}")
     failed_names = {f.property for f in failing}
     for p in check.result.properties:
-        if p.name in failed_names and p.status == VIOLATED and p.trace is not None:
+        if traces and not style.quiet and p.name in failed_names and p.status == VIOLATED and p.trace is not None:
             lines.append("")
-            lines.extend("    " + line for line in trace_text(check.path, p, p.trace).splitlines())
+            render = trace_columns if layout == "columns" else trace_text
+            lines.extend("    " + line for line in render(check.path, p, p.trace).splitlines())
     return "\n".join(lines) + "\n"
 
 

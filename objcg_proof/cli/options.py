@@ -121,9 +121,9 @@ def sc_only(command: str, memory_model: str | None, why: str) -> None:
                          "come from `objcg-prove --memory-model lkmm MODEL` (with --dot DIR for execution graphs)")
 
 
-def add_jobs_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", "-j", type=str, default="1", metavar="N",
-                        help="check this many properties at once, in worker processes (default 1)")
+def add_jobs_option(parser: argparse.ArgumentParser,
+                    help: str = "check this many properties at once, in worker processes (default 1)") -> None:
+    parser.add_argument("--jobs", "-j", type=str, default="1", metavar="N", help=help)
 
 
 def parse_jobs(text: str) -> int:

@@ -15,6 +15,7 @@ import textwrap
 from typing import Any, TextIO
 
 from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
+from .style import PLAIN, OutputStyle
 
 _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED", "unknown": "UNKNOWN",
                 "vacuous": "VACUOUS"}
@@ -41,13 +42,20 @@ def write_dot(directory: str, name: str, text: str, stderr: TextIO) -> str | Non
     return target
 
 
-def model_text(result: ModelResult, show_traces: bool = True, layout: str = "table") -> str:
+def model_text(result: ModelResult, show_traces: bool = True, layout: str = "table",
+               style: OutputStyle = PLAIN) -> str:
+    """A model's verdict lines and counterexamples; with `style.quiet` only the properties that
+    are not proved and no counterexample, "" when every one is proved (NOTE(output-style))."""
     model = ", under the LKMM" if result.memory_model == "lkmm" else ""
     lines = [f"{result.path}  (bound {result.bound}{model}, {result.time_s:.2f}s)"]
     width = max((len(p.name) for p in result.properties), default=8)
-    for p in result.properties:
-        lines.append(f"  {p.name:<{width}}  {p.kind:<11}  {_STATUS_WORD[p.status]:<8}  {_detail(p)}")
-    if show_traces:
+    shown = [p for p in result.properties if not (style.quiet and p.status == PROVED)]
+    if style.quiet and not shown:
+        return ""
+    for p in shown:
+        word = _STATUS_WORD[p.status]
+        lines.append(f"  {p.name:<{width}}  {p.kind:<11}  {style.paint(word, p.status)}{' ' * (8 - len(word))}  {_detail(p)}")
+    if show_traces and not style.quiet:
         for p in result.properties:
             if p.status == VIOLATED and p.trace is not None:
                 lines.append("")

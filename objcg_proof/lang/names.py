@@ -184,8 +184,10 @@ class Names:
             elif isinstance(d, s.CommonPathDecl):
                 claim(d.name, d.span, "common path")
         for name in self.overrides:
+            # located at the model's file (no line): with several models (prove, compare), the
+            # error says which of them lacks the param
             known = ", ".join(sorted(self.params)) or "none"
-            self.err(NO_SPAN, f"-D {name}: the model has no param named '{name}' (its params: {known})")
+            self.err(Span(self.module.path, 0, 0), f"-D {name}: the model has no param named '{name}' (its params: {known})")
 
     # ---- types, locals and objects
     def type(self, t: s.TypeRef) -> ir.Type:

@@ -100,16 +100,19 @@ class _Compiled:
 
 
 def verify_models(paths: list[str], options: VerifyOptions, jobs: int = 1,
-                  progress: TextIO | None = None, scheduler: DaskPool | None = None) -> list[ModelOutcome]:
+                  progress: TextIO | None = None, scheduler: DaskPool | None = None,
+                  log: bool = False) -> list[ModelOutcome]:
     """Verify each model and replay its counterexamples; with `jobs` > 1 the obligations run in
     that many worker processes, with a `scheduler` on its Dask cluster (runner/dask_pool.py).
     The outcomes are the same either way (NOTE(obligations)).
-    `progress`: where the progress line goes (only if it is a terminal)."""
-    return run_obligations(paths, options, jobs, progress, check_obligation, scheduler)
+    `progress`: where the progress line goes (only if it is a terminal; with `log`, a line per
+    property, whatever it is: runner/progress.py)."""
+    return run_obligations(paths, options, jobs, progress, check_obligation, scheduler, log)
 
 
 def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progress: TextIO | None,
-                    check: Callable[[Obligation], Answer], scheduler: DaskPool | None = None) -> list[ModelOutcome]:
+                    check: Callable[[Obligation], Answer], scheduler: DaskPool | None = None,
+                    log: bool = False) -> list[ModelOutcome]:
     """verify_models, with the function a worker runs on each obligation given (a test can give
     one that fails). `check` must be importable by name: workers are started by 'spawn'."""
     if jobs < 1:
@@ -121,7 +124,7 @@ def run_obligations(paths: list[str], options: VerifyOptions, jobs: int, progres
         if one is not None:
             compiled.append(one)
     total = sum(len(c.obligations) for c in compiled)
-    with Progress(progress, total) as shown:
+    with Progress(progress, total, log=log) as shown:
         if scheduler is not None:
             from .dask_pool import _check_on_dask   # only here: a run without it never loads Dask
             _check_on_dask(compiled, scheduler, shown, check)

@@ -17,6 +17,7 @@ import argparse
 import csv
 import io
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +25,7 @@ from typing import TextIO
 from tabulate import tabulate
 
 from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
-    parse_bound, parse_defines, parse_jobs, parse_scheduler, parse_timeout
+    parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
 from ..cli.report import trace_text
 from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from ..cli.status import known_properties
@@ -75,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="plain", help="table format: plain, github, latex or csv (default plain)")
     p.add_argument("--property", "-p", action="append", default=[], help="check only this property (name or kind); repeatable")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
+    p.add_argument("--no-traces", action="store_true",
+                   help="name the designs that disagree, without their distinguishing executions")
     add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
@@ -112,14 +117,15 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     except UsageError as exc:
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
-                     "[--format plain|github|latex|csv] [--property P]... [--timeout S] [--memory-model sc|lkmm] "
-                     "[--jobs N | --scheduler ADDRESS]\n")
+                     "[--format plain|github|latex|csv | --json] [--no-traces] [--property P]... [--timeout S] "
+                     "[--rlimit N] [--memory-model sc|lkmm] [--jobs N | --scheduler ADDRESS]\n")
         return EXIT_USAGE
-    base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout), only=tuple(args.property),
-                         memory_model=args.memory_model)
+    base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
+                         only=tuple(args.property), memory_model=args.memory_model)
     try:
         with open_pool(scheduler) as pool:
-            return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool)
+            return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool,
+                           as_json=args.json, traces=not args.no_traces)
     except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         return EXIT_USAGE
@@ -178,14 +184,21 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
 
 
 def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt: str, stdout: TextIO,
-            stderr: TextIO, jobs: int = 1, pool: DaskPool | None = None) -> int:
+            stderr: TextIO, jobs: int = 1, pool: DaskPool | None = None, as_json: bool = False,
+            traces: bool = True) -> int:
     got = collect(paths, settings, base, stderr, jobs, pool)
     if got.bad_input:
+        if as_json:   # a JSON reader gets a document on every outcome; the errors are on stderr
+            stdout.write(json.dumps({"schema_version": JSON_SCHEMA_VERSION, "rows": [], "disagreements": [],
+                                     "bad_input": True}, indent=2) + "\n")
         return EXIT_USAGE
     columns = property_columns(got.rows)
-    stdout.write(render(got.rows, columns, fmt))
-    if fmt != "csv":
-        stdout.write(prose(disagreements_text(got.rows, columns), fmt))
+    if as_json:
+        stdout.write(compare_json(got.rows, columns) + "\n")
+    else:
+        stdout.write(render(got.rows, columns, fmt))
+        if fmt != "csv":
+            stdout.write(prose(disagreements_text(got.rows, columns, traces), fmt))
     if got.internal:
         return EXIT_INTERNAL
     statuses = {p.status for r in got.rows for p in _props(r)}
@@ -306,32 +319,72 @@ def _csv(rows: list[Row], columns: list[str], params: list[str], paths: list[str
 
 # ---- distinguishing executions -----------------------------------------------------------------
 
-def disagreements_text(rows: list[Row], columns: list[str]) -> str:
-    """For each setting and property on which designs disagree, each violating design's shortest
-    counterexample, naming the designs without a violation that it tells it apart from."""
-    out: list[str] = []
-    settings = list(dict.fromkeys(r.setting for r in rows))
-    for setting in settings:
+def disagreements(rows: list[Row], columns: list[str]) -> list[tuple[Setting, str, list[Row], list[Row]]]:
+    """Each (setting, property) on which designs disagree: the designs that violate it, and
+    those that do not (proved or bounded)."""
+    found = []
+    for setting in dict.fromkeys(r.setting for r in rows):
         here = [r for r in rows if r.setting == setting]
         for name in columns:
             bad = [r for r in here if (p := r.prop(name)) is not None and p.status == VIOLATED]
             good = [r for r in here if (p := r.prop(name)) is not None and p.status in (PROVED, BOUNDED)]
-            if not bad or not good:
-                continue
-            where = "" if not setting else " (" + ", ".join(f"{k}={v}" for k, v in setting) + ")"
-            out.append(f"{name}{where}: violated by {', '.join(r.design for r in bad)}; "
-                       f"not by {', '.join(g.design for g in good)}.")
-            for r in bad:
-                p = r.prop(name)
-                assert p is not None and p.trace is not None
-                out.append(f"The shortest execution of {r.design} that violates {name} ({len(p.trace.steps)} steps) "
-                           f"tells it apart from {', '.join(g.design for g in good)}:")
-                out += [f"  {line}" for line in _no_violation(good, name)]
-                out.append(trace_text(r.outcome.path, p, p.trace))
-                out.append("")
+            if bad and good:
+                found.append((setting, name, bad, good))
+    return found
+
+
+def disagreements_text(rows: list[Row], columns: list[str], traces: bool = True) -> str:
+    """For each setting and property on which designs disagree, each violating design's shortest
+    counterexample (with `traces`), naming the designs without a violation that it tells it apart from."""
+    out: list[str] = []
+    for setting, name, bad, good in disagreements(rows, columns):
+        where = "" if not setting else " (" + ", ".join(f"{k}={v}" for k, v in setting) + ")"
+        out.append(f"{name}{where}: violated by {', '.join(r.design for r in bad)}; "
+                   f"not by {', '.join(g.design for g in good)}.")
+        if not traces:
+            continue
+        for r in bad:
+            p = r.prop(name)
+            assert p is not None and p.trace is not None
+            out.append(f"The shortest execution of {r.design} that violates {name} ({len(p.trace.steps)} steps) "
+                       f"tells it apart from {', '.join(g.design for g in good)}:")
+            out += [f"  {line}" for line in _no_violation(good, name)]
+            out.append(trace_text(r.outcome.path, p, p.trace))
+            out.append("")
     if not out:
         return ""
-    return "\nDistinguishing executions\n\n" + "\n".join(out)
+    return "\nDistinguishing executions\n\n" + "\n".join(out) + ("\n" if not traces else "")
+
+
+# ---- JSON -------------------------------------------------------------------------------------
+
+JSON_SCHEMA_VERSION = 1
+
+
+def compare_json(rows: list[Row], columns: list[str]) -> str:
+    """`compare --json`: a row per design and setting, as the table has them; absent values are
+    null. The distinguishing executions are named, not printed: `prove --json` on one design gives
+    a counterexample's steps."""
+    def prop(p: PropertyResult | None) -> dict[str, object] | None:
+        if p is None:
+            return None
+        steps = len(p.trace.steps) if p.status == VIOLATED and p.trace is not None else None
+        return {"status": p.status, "bound": p.bound, "steps": steps, "time_s": round(p.time_s, 3),
+                "coverage": p.coverage or None, "reason": p.reason or None}
+
+    body = {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "rows": [{"design": r.design, "model": r.outcome.path,
+                  "memory_model": r.outcome.result.memory_model if r.outcome.result is not None else None,
+                  "setting": dict(r.setting),
+                  "properties": {c: prop(r.prop(c)) for c in columns},
+                  "common_paths": {c.name: {"rmw": c.rmw, "loads": c.loads, "stores": c.stores} for c in r.costs}}
+                 for r in rows],
+        "disagreements": [{"setting": dict(setting), "property": name, "violated_by": [r.design for r in bad],
+                           "not_by": [g.design for g in good]}
+                          for setting, name, bad, good in disagreements(rows, columns)],
+    }
+    return json.dumps(body, indent=2)
 
 
 def _no_violation(good: list[Row], name: str) -> list[str]:

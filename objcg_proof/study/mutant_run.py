@@ -8,8 +8,11 @@ original, NOTE(equivalent)), and the `Summary` of a run with its score.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..lang import ir
 from ..lang import syntax as s
@@ -125,6 +128,44 @@ def run_mutant(mutant: Mutant, original: dict[str, str], sources: SourceCache, o
         return MutantResult(mutant, KILLED if changes else SURVIVED, changes, "", time.perf_counter() - start)
     equivalent, evidence = compare_outcomes(baseline, resolve(mutant.module, dict(options.defines), options.bound))
     return MutantResult(mutant, SURVIVED, (), "", time.perf_counter() - start, equivalent, evidence)
+
+
+# NOTE(mutant-jobs): `mutate --jobs N` verifies the mutants in N worker processes (spawned, as
+# the prover's --jobs workers are: runner/workers.py). Each worker is given the original's verdicts,
+# sources, options and outcomes once, when it starts; each task is one mutant. Results come back
+# in the mutants' order, so the report is the one a serial run prints; a worker's failure ends
+# the command as an internal error (exit 4, cli/dispatch.py), as any tool failure does.
+_worker_context: tuple[dict[str, str], SourceCache, VerifyOptions, "Outcomes | None"] | None = None
+
+
+def _start_worker(original: dict[str, str], sources: SourceCache, options: VerifyOptions,
+                  baseline: "Outcomes | None") -> None:
+    global _worker_context
+    _worker_context = (original, sources, options, baseline)
+
+
+def _run_in_worker(mutant: Mutant) -> MutantResult:
+    assert _worker_context is not None
+    return run_mutant(mutant, *_worker_context)
+
+
+def run_mutants(mutants: list[Mutant], original: dict[str, str], sources: SourceCache, options: VerifyOptions,
+                baseline: "Outcomes | None" = None, jobs: int = 1) -> Iterator[MutantResult]:
+    """Each mutant's result, in the mutants' order; with `jobs` > 1 in worker processes (NOTE(mutant-jobs))."""
+    if jobs <= 1 or len(mutants) <= 1:
+        for mutant in mutants:
+            yield run_mutant(mutant, original, sources, options, baseline)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(mutants)), mp_context=context, initializer=_start_worker,
+                             initargs=(original, sources, options, baseline)) as pool:
+        futures = [pool.submit(_run_in_worker, m) for m in mutants]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ import json
 import time
 from typing import Any, TextIO
 
-from ..cli.options import CommandParser, Exit, UsageError, add_memory_model_option, parse_bound, parse_defines, parse_timeout
+from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, parse_bound, \
+    parse_defines, parse_jobs, parse_rlimit, parse_timeout
+from ..runner.progress import Progress
 from ..lang import syntax as s
 from ..lang.diagnostics import SourceCache, UserError, processing
 from ..lang.parser import load_model
@@ -47,8 +49,8 @@ from ..lang.resolve import resolve
 from ..prove.solver import SolverOptions
 from ..prove.verify import VerifyOptions
 from .mutant_file import NotADifference, difference_text
-from .mutant_run import (INVALID, KILLED, SURVIVED, MutantResult, Summary, outcomes, run_mutant, statuses, summarize,
-                         verify_module)
+from .mutant_run import (INVALID, KILLED, SURVIVED, MutantResult, Summary, outcomes, run_mutant, run_mutants, statuses,
+                         summarize, verify_module)
 from .mutants import OPERATORS, Mutant, generate
 from .syntax_text import expr_text, stmt_text
 
@@ -62,7 +64,7 @@ EXIT_ALL_KILLED, EXIT_SURVIVED, EXIT_USAGE = 0, 1, 2
 
 # ---- the command ----------------------------------------------------------------------------
 _USAGE = ("objcg-prove mutate [--bound K] [-D NAME=VALUE] [--json] [--only OPERATOR] [--limit N] [--all-files] "
-          "[--memory-model sc|lkmm] [--write-mutant N FILE] MODEL")
+          "[--timeout S] [--rlimit N] [--jobs N] [--memory-model sc|lkmm] [--write-mutant N FILE] MODEL")
 
 
 _EPILOG = """operators:
@@ -94,6 +96,8 @@ def _parser(out: TextIO) -> CommandParser:
     p.add_argument("--limit", default=None, metavar="N", help="verify only the first N mutants (in source order)")
     p.add_argument("--all-files", action="store_true", help="also mutate statements of included files (the harness)")
     p.add_argument("--timeout", type=float, default=SolverOptions.timeout_s, help="seconds per solver query (default %(default)s)")
+    p.add_argument("--rlimit", type=parse_rlimit, default=0, help="z3 resource limit per query (0: none)")
+    add_jobs_option(p, "verify this many mutants at once, in worker processes (default 1)")
     add_memory_model_option(p)
     p.add_argument("--write-mutant", nargs=2, default=None, metavar=("N", "FILE"),
                    help="write mutant N (its number in the report, with the same --only, --all-files) to FILE as "
@@ -175,9 +179,10 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                 raise UsageError(f"--only {op}: unknown operator; the operators are {', '.join(OPERATORS)}")
         parse_timeout(args.timeout)
         options = VerifyOptions(bound=parse_bound(args.bound), defines=parse_defines(args.defines),
-                                solver=SolverOptions(timeout_s=args.timeout), minimize=False,
+                                solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit), minimize=False,
                                 memory_model=args.memory_model)
         limit = _positive("--limit", args.limit, 0)
+        jobs = parse_jobs(args.jobs)
         write = None if args.write_mutant is None else _positive("--write-mutant", args.write_mutant[0], 1)
     except Exit as done:
         return done.status
@@ -216,12 +221,13 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                      f"{len(mutants)} mutants\n")
         stdout.flush()
     results: list[MutantResult] = []
-    for n, mutant in enumerate(mutants, 1):
-        r = run_mutant(mutant, original, sources, options, baseline)
-        results.append(r)
-        if not args.json:
-            stdout.write(_line(n, r) + "\n")
-            stdout.flush()
+    with Progress(stderr, len(mutants)) as shown:
+        for n, r in enumerate(run_mutants(mutants, original, sources, options, baseline, jobs), 1):
+            results.append(r)
+            shown.show(n, f"{args.model}: mutant {n + 1 if n < len(mutants) else n}")
+            if not args.json:
+                stdout.write(_line(n, r) + "\n")
+                stdout.flush()
     summary = summarize(results, time.perf_counter() - start, classified=baseline is not None)
     if args.json:
         report = {"model": args.model, "bound": base.bound,

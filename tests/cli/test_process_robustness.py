@@ -300,7 +300,7 @@ def short_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_stopped_worker_is_an_internal_error_after_the_grace_period(short_grace, monkeypatch):
-    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None:
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None, log=False:
                         run_obligations(paths, options, jobs, progress, stoppable_check))
     got: list[CliRun] = []
     command = threading.Thread(target=lambda: got.append(run("m.dsl", "--jobs", "2")))
@@ -366,7 +366,7 @@ def failing_check(ob: Obligation) -> batch.Answer:
     return batch.check_obligation(ob)
 
 
-def failing_verify_models(paths, options, jobs=1, progress=None, scheduler=None):  # type: ignore[no-untyped-def]
+def failing_verify_models(paths, options, jobs=1, progress=None, scheduler=None, log=False):  # type: ignore[no-untyped-def]
     return run_obligations(paths, options, 2, progress, failing_check)
 
 

@@ -302,7 +302,9 @@ thread T { x = N; }
 def test_define_of_an_unknown_param(models):
     run = models.run(PARAM_MODEL, "-D", "M=3")
     assert run.rc == 2 and "Traceback" not in run.err and run.out == ""
-    assert run.err.splitlines()[0] == "<command line>: error: -D M: the model has no param named 'M' (its params: N)"
+    first = run.err.splitlines()[0]
+    assert first.endswith(".dsl: error: -D M: the model has no param named 'M' (its params: N)")
+    assert not first.startswith("<command line>")   # it names the model that lacks the param
 
 
 @pytest.mark.parametrize("define, phrase", [

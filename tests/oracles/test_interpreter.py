@@ -245,7 +245,7 @@ def fail_on_a(ob: batch.Obligation) -> batch.Answer:
 
 
 def test_a_failed_worker_hides_no_other_verdict(models, monkeypatch):
-    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None:
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None, log=False:
                         batch.run_obligations(paths, options, jobs, progress, fail_on_a))
     run = models.run(TWO_ASSERTS, "--jobs", "2")
     assert run.rc == 4
@@ -258,7 +258,7 @@ def test_a_failed_worker_fails_the_gate(models, monkeypatch):
     # `objcg-prove check --jobs N` used to pass a model one of whose properties a worker failed on
     path = models.write(TWO_ASSERTS, "models/m.dsl")
     assert models.cli("prove", "--record", path).rc == 1   # recorded: a and b violated
-    monkeypatch.setattr(gate, "verify_models", lambda paths, options, jobs=1, progress=None, scheduler=None:
+    monkeypatch.setattr(gate, "verify_models", lambda paths, options, jobs=1, progress=None, scheduler=None, log=False:
                         batch.run_obligations(paths, options, 2, progress, fail_on_a))
     run = models.cli("check", "--no-cache", path)
     assert run.rc == 4, (run.out, run.err)

@@ -174,7 +174,7 @@ def test_a_task_that_raises_or_whose_worker_dies_is_no_verdict(models, pool):
 def test_the_command_reports_a_failed_task_as_an_internal_error(models, monkeypatch, address):
     models.write(ATOMIC, "raise.dsl")
     models.write(ATOMIC, "fine.dsl")
-    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None:
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None, log=False:
                         run_obligations(paths, options, jobs, progress, failing_check, scheduler))
     run = in_time(models.cli, "raise.dsl", "fine.dsl", "--scheduler", address)
     assert run.rc == 4

@@ -172,7 +172,7 @@ def test_a_worker_error_names_the_model_and_property_and_is_no_verdict(models):
 def test_the_command_reports_a_failed_worker_as_an_internal_error(models, monkeypatch):
     models.write(ATOMIC, "raise.dsl")
     models.write(ATOMIC, "fine.dsl")
-    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None:
+    monkeypatch.setattr(cli, "verify_models", lambda paths, options, jobs, progress, scheduler=None, log=False:
                         run_obligations(paths, options, jobs, progress, failing_check))
     run = models.cli("raise.dsl", "fine.dsl", "--jobs", "2")
     assert run.rc == 4
