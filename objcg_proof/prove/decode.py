@@ -114,7 +114,8 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
                                  memory[loc.id] != view.env.get(ev.read.name, 0), thread, row, where)
         for a in step.assigns:
             if view.value(a.live):   # not set after a failed access (NOTE(failed-access))
-                changes.append(f"{a.name} = {render(view.value(a.value), a.pointer, layout)}")
+                chosen = f" (nondet() at line {a.chosen_at})" if a.chosen_at else ""   # NOTE(nondet-choices)
+                changes.append(f"{a.name} = {render(view.value(a.value), a.pointer, layout)}{chosen}")
         if not changes:
             changes = reads
         if view.value(step.fails):

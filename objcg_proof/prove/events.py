@@ -70,6 +70,7 @@ class Assignment:
     value: Term
     pointer: bool
     live: Term = TRUE         # no failed access came before it in its step (NOTE(failed-access))
+    chosen_at: int = 0        # a nondet() choice made by a statement that touched no memory: its line (NOTE(nondet-choices))
 
 
 @dataclass(frozen=True, eq=False)

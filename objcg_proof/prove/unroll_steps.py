@@ -92,6 +92,7 @@ class ThreadState:
     nest: list[tuple[str, Span]] = field(default_factory=list)   # the loops and calls being unrolled, outermost first
     fences: list[EventSpec] = field(default_factory=list)   # fences waiting for a step to ride with (NOTE(fence-events))
     ctrl: tuple[Sym, ...] = ()  # the reads the branches so far tested: every later event depends on them
+    choices: list[Assignment] = field(default_factory=list)   # NOTE(nondet-choices): shown with the next step
 
 
 class Collector:
@@ -147,6 +148,13 @@ class StepRecorder:
         self.s.pending = None
         tb = self.tb
         if not p.events and p.enabled is None and not p.step_guards:
+            # NOTE(nondet-choices): a unit that touched no memory is no step, so what it set is not
+            # shown; but a nondet() choice is the execution's own decision, which a reader of the
+            # trace must see: its assignments ride with the thread's next step, marked with the
+            # line that chose, and shown only on a path that made the choice
+            if p.nondets:
+                self.s.choices.extend(replace(a, live=tb.and_(a.live, self.s.g), chosen_at=p.span.line)
+                                      for a in p.assigns)
             for kind, label, guard, cond, span, msg in p.checks:
                 self.add_check(kind, label, guard, cond, None, span, msg)
                 if kind == "assume":
@@ -184,7 +192,8 @@ class StepRecorder:
         else:
             exact = True
         step = Step(step_id, self.s.index, self.s.pos, guard, ids, p.span, p.enabled, enabled_final, False,
-                    tuple(p.assigns), tb.or_(*p.fails), exact)
+                    (*self.s.choices, *p.assigns), tb.or_(*p.fails), exact)
+        self.s.choices.clear()
         self.u.steps.append(step)
         self.s.step_ids.append(step_id)
         self.s.pos += 1

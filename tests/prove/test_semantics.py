@@ -1213,3 +1213,33 @@ def test_array_field_index_out_of_bounds_is_located(models):
     step = last_step(r, "uaf")
     assert step.line == line_of(array_models.OUT_OF_BOUNDS, "m.counts[i]")
     assert "index out of bounds for 'counts[2]'" in prop(r, "uaf").trace.violation
+
+
+def test_a_nondet_choice_is_shown_with_the_next_step_and_only_where_it_was_made(tmp_path):
+    """NOTE(nondet-choices) in prove/unroll_steps.py: `word c = nondet(3);` touches no memory,
+    so it is no step of its own; the trace shows the choice, with the line that made it, in
+    the thread's next step; a choice on a path the execution did not take is not shown."""
+    import io
+    from objcg_proof.cli.dispatch import main
+    path = tmp_path / "nd.dsl"
+    path.write_text("shared word x = 0;\n"
+                    "thread A {\n"
+                    "    word c = nondet(3);\n"
+                    "    word d = 0;\n"
+                    "    if (c == 1)\n"
+                    "        d = nondet(5);\n"
+                    "    if (c == 2)\n"
+                    "        x = 1;\n"
+                    "}\n"
+                    "thread B {\n"
+                    "    word r = x;\n"
+                    "    assert(r == 0, \"zero\");\n"
+                    "}\n")
+    out = io.StringIO()
+    assert main(["--json", "-p", "zero", str(path)], out, io.StringIO()) == 1
+    import json
+    steps = json.loads(out.getvalue())["results"][0]["trace"]
+    a_steps = [s for s in steps if s["thread"] == "A"]
+    assert len(a_steps) == 1 and a_steps[0]["line"] == 8
+    assert "c = 2 (nondet() at line 3)" in a_steps[0]["changes"]
+    assert not any("d =" in change for s in steps for change in s["changes"])   # c == 1 was not taken
