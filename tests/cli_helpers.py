@@ -1,13 +1,19 @@
 """Helpers shared by the command-line tests of several stages (cli/, gate/, runner/, oracles/):
-three small models whose verdicts are known, the shape of `--json` output, and running the
-command line in-process, and writing a model into a temporary project (the fixture
-`project` of conftest.py: models/ beside proofs/, the current directory).
+three small models whose verdicts are known, the shape of `--json` output (and the JSON Schemas
+the package ships, objcg_proof/schemas/), and running the command line in-process, and writing a
+model into a temporary project (the fixture `project` of conftest.py: models/ beside proofs/, the
+current directory).
 """
 
 from __future__ import annotations
 
 import io
+import json
+from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import jsonschema
 
 from conftest import KINDS, STATUSES, CliRun, dedent
 from objcg_proof.cli.dispatch import main
@@ -52,13 +58,27 @@ thread A {
 thread B { WRITE_ONCE(flag, 1); }
 """
 
-RESULT_KEYS = {"model": str, "property": str, "kind": str, "status": str, "bound": int, "bound_covered": str,
-               "reason": str, "time_s": float}
-STEP_KEYS = {"step": int, "thread": str, "file": str, "line": int, "text": str, "c": str, "changes": list}
+# absent values are null, never "" (NOTE(json-schemas) in objcg_proof/cli/report.py)
+OPTIONAL_TEXT = (str, type(None))
+RESULT_KEYS = {"model": str, "property": str, "kind": str, "status": str, "bound": int, "bound_covered": OPTIONAL_TEXT,
+               "reason": OPTIONAL_TEXT, "time_s": float}
+STEP_KEYS = {"step": int, "thread": str, "file": str, "line": int, "text": str, "c": OPTIONAL_TEXT, "changes": list}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    """objcg_proof/schemas/NAME.schema.json, read as the package ships it (package data)."""
+    text = resources.files("objcg_proof").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def validate_json(name: str, doc: Any) -> None:
+    """`doc` is valid against NAME.schema.json (draft 2020-12); raises jsonschema.ValidationError."""
+    jsonschema.Draft202012Validator(json_schema(name), format_checker=jsonschema.FormatChecker()).validate(doc)
 
 
 def check_json_shape(doc):
-    assert set(doc) == {"results", "models", "errors"}
+    validate_json("prove", doc)
+    assert list(doc) == ["schema_version", "results", "models", "errors"]
     assert isinstance(doc["results"], list) and isinstance(doc["models"], list) and isinstance(doc["errors"], list)
     for row in doc["results"]:
         assert set(row) == set(RESULT_KEYS) | {"violation", "shortest", "replayed", "not_replayed", "trace"}
@@ -74,6 +94,7 @@ def check_json_shape(doc):
         else:
             assert row["violation"] is None and row["shortest"] is None and row["trace"] == []
             assert row["replayed"] is None and row["not_replayed"] is None
+        assert (row["reason"] is not None) == (row["status"] == "unknown")
         for i, step in enumerate(row["trace"], 1):
             assert set(step) == set(STEP_KEYS)
             for key, typ in STEP_KEYS.items():

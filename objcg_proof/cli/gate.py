@@ -501,8 +501,9 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
 
 def _blame_record(d: Diagnostic, check: ModelCheck) -> Diagnostic:
     """A diagnostic about the bound or a -D value, which `check` takes from the record, is the
-    record's: located at that key of the record file rather than at <command line>."""
-    if d.span.file != NO_SPAN.file or check.record is None:
+    record's: located at that key of the record file rather than at <command line> (or at the
+    model's file with no line, where an unknown -D param is located: lang/names.py)."""
+    if d.span.line != 0 or d.span.file not in (NO_SPAN.file, check.path) or check.record is None:
         return d
     at: tuple[str, ...] | None = None
     for name, _ in check.record.params:
@@ -546,7 +547,7 @@ def _model_text(check: ModelCheck, ledger_dir: str, traces: bool = True, layout:
         if traces and not style.quiet and p.name in failed_names and p.status == VIOLATED and p.trace is not None:
             lines.append("")
             render = trace_columns if layout == "columns" else trace_text
-            lines.extend("    " + line for line in render(check.path, p, p.trace).splitlines())
+            lines.extend("    " + line for line in render(check.path, p, p.trace, style.full_trace).splitlines())
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,8 @@ error. With `--prover`, each test the DSL can say is also translated to a model
 verdict, flags and time are printed under the evaluator's, and a disagreement is a bug of
 objcg-prove (exit 4). Exit status: 0 every test got a verdict; 2 some file was bad input or
 refused (the others are still checked and printed); 4 the prover and the evaluator disagreed.
+With `--json`: {"schema_version", "results": [...]} (objcg_proof/schemas/litmus.schema.json;
+NOTE(json-schemas) in cli/report.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .status import EXIT_INTERNAL
 from .options import CommandParser, Exit, UsageError
 
 USAGE = "usage: objcg-prove litmus [--json] [--dot DIR] [--prover] FILE...\n"
+JSON_SCHEMA_VERSION = 1   # of `litmus --json` (NOTE(json-schemas) in cli/report.py)
 
 
 def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -82,7 +85,7 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         for r in records:
             if r["file"] in proved:
                 r["prover"] = proved[str(r["file"])]
-        stdout.write(json.dumps({"results": records}, indent=2) + "\n")
+        stdout.write(json.dumps({"schema_version": JSON_SCHEMA_VERSION, "results": records}, indent=2) + "\n")
     else:
         stdout.write(f"litmus: {len(results)} test{'s' if len(results) != 1 else ''} checked"
                      + (f", {failed} refused or bad input" if failed else "")
@@ -95,7 +98,8 @@ def litmus_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _prover(test: LitmusTest, v: LitmusVerdict) -> dict[str, object]:
-    """The prover's answer on a test, beside the evaluator's (`agrees` None: not translated)."""
+    """The prover's answer on a test, beside the evaluator's (`agrees` None: not translated, or
+    unknown; `why`: what the DSL cannot say, or why unknown; else None)."""
     from ..prove.litmus import prove_litmus   # z3 is loaded only for --prover
     try:
         z = prove_litmus(test)
@@ -103,7 +107,7 @@ def _prover(test: LitmusTest, v: LitmusVerdict) -> dict[str, object]:
         return {"verdict": None, "agrees": None, "why": exc.diagnostics[0].message}
     agrees = None if z.verdict == "unknown" else (z.verdict, z.flags) == (v.verdict, v.flags)
     return {"verdict": z.verdict, "flags": list(z.flags), "time_s": round(z.time_s, 3), "agrees": agrees,
-            "why": z.reason}
+            "why": z.reason or None}
 
 
 def _prover_line(p: dict[str, object]) -> str:

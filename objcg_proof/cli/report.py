@@ -4,7 +4,8 @@ Text: one line per property with its status, what the bound covered and the time
 counterexample as a table (step, thread, file:line, statement, C line, what changed), or with
 `--layout columns` one column per thread (NOTE(trace-columns)), ending with the violated
 property in words, and a "not replayed" line when the reference interpreter
-gave up replaying it (NOTE(replay) in cli/dispatch.py). JSON: see `to_json` (documented in the README).
+gave up replaying it (NOTE(replay) in cli/dispatch.py). JSON: see `to_json` (documented in the README;
+its schema is objcg_proof/schemas/prove.schema.json, NOTE(json-schemas)).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import textwrap
 from typing import Any, TextIO
 
 from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
+from .narrow import Narrowed, narrow
 from .style import PLAIN, OutputStyle
 
 _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED", "unknown": "UNKNOWN",
@@ -60,7 +62,7 @@ def model_text(result: ModelResult, show_traces: bool = True, layout: str = "tab
             if p.status == VIOLATED and p.trace is not None:
                 lines.append("")
                 render = trace_columns if layout == "columns" else trace_text
-                lines.append(render(result.path, p, p.trace))
+                lines.append(render(result.path, p, p.trace, style.full_trace))
                 if result.memory_model == "lkmm":
                     lines.append(LKMM_TRACE_NOTE)
     return "\n".join(lines)
@@ -80,10 +82,12 @@ def _detail(p: PropertyResult) -> str:
     return f"{p.reason}  ({p.time_s:.2f}s)"
 
 
-def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
+def trace_text(path: str, p: PropertyResult, trace: Trace, full: bool = False) -> str:
+    """A counterexample as a table of steps; unless `full`, narrowed (NOTE(narrow-traces))."""
     head = f"counterexample: {p.name} ({p.kind}) in {path}, {len(trace.steps)} steps"
+    shown = Narrowed(trace.steps, ()) if full else narrow(trace, p.kind == "leak")
     rows = [("#", "thread", "where", "statement", "C", "changes")]
-    for s in trace.steps:
+    for s in shown.rows:
         where = f"{_short(s.file)}:{s.line}"
         c_line = "" if s.c_line.strip() == s.text.strip() else s.c_line   # said once is enough
         rows.append((str(s.index), s.thread, where, s.text, c_line, "; ".join(s.changes)))
@@ -94,6 +98,8 @@ def trace_text(path: str, p: PropertyResult, trace: Trace) -> str:
     for r in rows:
         cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
         out.append("  " + "  ".join(cells).rstrip())
+    if shown.hidden:
+        out.append(shown.hidden_line())
     return "\n".join(out + _trace_end(trace))
 
 
@@ -116,9 +122,11 @@ def _trace_end(trace: Trace) -> list[str]:
 COLUMNS_WIDTH = 100
 
 
-def trace_columns(path: str, p: PropertyResult, trace: Trace, width: int = COLUMNS_WIDTH) -> str:
-    """A counterexample as one column per thread (NOTE(trace-columns))."""
-    threads = list(dict.fromkeys(s.thread for s in trace.steps))
+def trace_columns(path: str, p: PropertyResult, trace: Trace, full: bool = False, width: int = COLUMNS_WIDTH) -> str:
+    """A counterexample as one column per thread (NOTE(trace-columns)); unless `full`, narrowed
+    (NOTE(narrow-traces))."""
+    shown = Narrowed(trace.steps, ()) if full else narrow(trace, p.kind == "leak")
+    threads = list(dict.fromkeys(s.thread for s in shown.rows))
     number = max(len(str(len(trace.steps))), 1) + 1
     column = max((width - 2 - number) // max(len(threads), 1) - 2, 16)
     out = [f"counterexample: {p.name} ({p.kind}) in {path}, {len(trace.steps)} steps"]
@@ -134,13 +142,15 @@ def trace_columns(path: str, p: PropertyResult, trace: Trace, width: int = COLUM
 
     out += row("#", {t: [name] for t, name in enumerate(threads)})
     out += row("", {t: ["-" * min(column, max(len(name), 4))] for t, name in enumerate(threads)})
-    for s in trace.steps:
+    for s in shown.rows:
         cell = _wrap(f"{_short(s.file)}:{s.line}", column) + _wrap(s.text, column)
         if s.c_line and s.c_line.strip() != s.text.strip():
             cell += _wrap(f"C: {s.c_line}", column)
         for change in s.changes:
             cell += _wrap(f"-> {change}", column, indent="   ")
         out += row(str(s.index), {threads.index(s.thread): cell})
+    if shown.hidden:
+        out.append(shown.hidden_line())
     return "\n".join(out + _trace_end(trace))
 
 
@@ -161,7 +171,21 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
+# NOTE(json-schemas): every document a command writes with --json (prove, check, compare, mutate,
+# litmus) begins with "schema_version", and ships its JSON Schema (draft 2020-12) in
+# objcg_proof/schemas/COMMAND.schema.json, which tests/cli/test_json_schemas.py validates the
+# command's output against, error documents included. A value that does not apply (no reason, no
+# C line, no record file) is null, never "": an empty string is never written. The schemas are
+# closed (additionalProperties false), so any change of a document's shape (a key added, removed,
+# renamed or retyped) raises its JSON_SCHEMA_VERSION and its schema's `schema_version` const
+# together. `check --json` embeds prove's result rows (`result_json`): a change of those rows
+# changes both documents. The ledger's records are versioned by their "format" instead
+# (gate/record.py), the cache's entries by theirs (gate/cache.py).
+JSON_SCHEMA_VERSION = 1   # of `prove --json` (to_json)
+
+
 def result_json(result: ModelResult) -> list[dict[str, Any]]:
+    """One row per property of `prove --json` (and of `check --json`): absent values are null."""
     out = []
     for p in result.properties:
         out.append({
@@ -170,8 +194,8 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
             "kind": p.kind,
             "status": p.status,
             "bound": p.bound,
-            "bound_covered": p.coverage,
-            "reason": p.reason,
+            "bound_covered": p.coverage or None,   # what the bound covered; null when nothing is said (unknown)
+            "reason": p.reason or None,            # why the status is unknown; null otherwise
             "time_s": round(p.time_s, 4),
             "violation": p.trace.violation if p.trace else None,
             "shortest": p.trace.shortest if p.trace else None,
@@ -180,7 +204,7 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
             **({"memory_order": list(p.trace.memory_order)} if p.trace and p.trace.memory_order else {}),
             "trace": [
                 {"step": s.index, "thread": s.thread, "file": s.file, "line": s.line, "text": s.text,
-                 "c": s.c_line, "changes": list(s.changes)}
+                 "c": s.c_line or None, "changes": list(s.changes)}   # c: null without a `// C` comment
                 for s in (p.trace.steps if p.trace else ())
             ],
         })
@@ -188,7 +212,10 @@ def result_json(result: ModelResult) -> list[dict[str, Any]]:
 
 
 def to_json(results: list[ModelResult], errors: list[dict[str, Any]]) -> str:
+    """`prove --json`: {"schema_version", "results", "models", "errors"} (NOTE(json-schemas)), on
+    every outcome: a bad command line or an internal error gives it with `errors` filled."""
     props = [row for r in results for row in result_json(r)]
     models = [{"model": r.path, "bound": r.bound, "time_s": round(r.time_s, 4), "stats": r.stats,
                **({"memory_model": r.memory_model} if r.memory_model != "sc" else {})} for r in results]
-    return json.dumps({"results": props, "models": models, "errors": errors}, indent=2)
+    return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "results": props, "models": models, "errors": errors},
+                      indent=2)

@@ -37,6 +37,7 @@ class OutputStyle:
     color: bool = False
     quiet: bool = False
     verbose: bool = False
+    full_trace: bool = False   # every step of a counterexample, not only those that matter (NOTE(narrow-traces))
 
     def paint(self, text: str, status: str) -> str:
         """`text` in the colour of the verdict `status` (proved, violated, ...), when colouring."""
@@ -54,6 +55,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                        help="print only what is not proved, no counterexamples, and the tally line")
     group.add_argument("-v", "--verbose", action="store_true",
                        help="also say on stderr which property is being checked, also off a terminal")
+    parser.add_argument("--full-trace", action="store_true",
+                        help="print every step of a counterexample, not only the steps its violation depends on")
     parser.add_argument("--color", "--colour", choices=COLOR_CHOICES, default="auto", metavar="WHEN",
                         help="colour the verdicts: auto (on a terminal, unless NO_COLOR is set), always, never")
 
@@ -76,4 +79,5 @@ def wants_color(when: str, stream: TextIO, environ: Mapping[str, str] | None = N
 
 def output_style(args: argparse.Namespace, stream: TextIO, as_json: bool = False) -> OutputStyle:
     """The OutputStyle of parsed output options (add_output_options); no colour in JSON."""
-    return OutputStyle(color=not as_json and wants_color(args.color, stream), quiet=args.quiet, verbose=args.verbose)
+    return OutputStyle(color=not as_json and wants_color(args.color, stream), quiet=args.quiet, verbose=args.verbose,
+                       full_trace=args.full_trace)

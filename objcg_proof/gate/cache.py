@@ -154,10 +154,12 @@ def _property(p: dict[str, Any]) -> PropertyResult:
 
 def _trace(t: dict[str, Any]) -> Trace:
     steps = tuple(TraceStep(_int(s["index"]), _str(s["thread"]), _str(s["file"]), _int(s["line"]), _str(s["text"]),
-                            _str(s["c_line"]), tuple(_str(c) for c in s["changes"])) for s in t["steps"])
+                            _str(s["c_line"]), tuple(_str(c) for c in s["changes"]),
+                            tuple(_str(x) for x in s["reads"]), tuple(_str(x) for x in s["writes"])) for s in t["steps"])
     return Trace(steps, _str(t["violation"]), _str(t["file"]), _int(t["line"]), bool(t["shortest"]),
                  memory_order=tuple(_str(x) for x in t["memory_order"]), graph=_str(t["graph"]),
-                 execution=None if t["execution"] is None else _execution(t["execution"]))
+                 execution=None if t["execution"] is None else _execution(t["execution"]), thread=_str(t["thread"]),
+                 focus=tuple(_str(x) for x in t["focus"]))
 
 
 def _execution(x: dict[str, Any]) -> WeakExecution:

@@ -25,7 +25,8 @@ that directory; nothing else (no clock, no host name).
 Every outcome gives a valid document: a model that could not be compared, an internal error,
 and an error of the whole command (`errors`: a usage error, or a tool fault outside any one
 model) are in it too. XML 1.0 cannot carry most control characters (a model's label may hold
-any): JUnit text shows each as `\\xNN` (`_xml_text`); JSON escapes them.
+any): JUnit text shows each as `\\xNN` (`_xml_text`); JSON escapes them. The JSON's schema:
+objcg_proof/schemas/check.schema.json (NOTE(json-schemas) in cli/report.py).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _junit_suite(check: ModelCheck) -> ET.Element:
         if failing:
             body = "\n".join(f.message for f in failing)
             if p is not None and p.status == VIOLATED and p.trace is not None:
-                body += "\n\n" + trace_text(check.path, p, p.trace)
+                body += "\n\n" + trace_text(check.path, p, p.trace, full=True)
             ET.SubElement(case, "failure", message=failing[0].message, type="verdict-changed").text = body
             counts["failures"] += 1
         elif undecided:
@@ -372,17 +373,24 @@ def _is_violation(check: ModelCheck, name: str) -> bool:
 # ---- JSON --------------------------------------------------------------------------------------------
 
 
+JSON_SCHEMA_VERSION = 1   # of `check --json` (objcg_proof/schemas/check.schema.json; NOTE(json-schemas) in cli/report.py)
+
+
 def outcome_json(checks: list[ModelCheck], errors: list[str] | tuple[str, ...] = ()) -> str:
-    """`errors`: what went wrong for the whole command (a usage error, an internal error)."""
+    """`check --json`: {"schema_version", "models", "results", "errors"}. `errors`: what went
+    wrong for the whole command (a usage error, an internal error). Absent values are null: a
+    model without a record path (`record`), a finding about the model as a whole (`property`)."""
     models = [{
         "model": c.path,
-        "record": c.record_file,
+        "record": c.record_file or None,
         "status": c.status,
         "cached": c.cached,
-        "findings": [{"property": f.property, "severity": f.severity, "message": f.message} for f in c.findings],
+        "findings": [{"property": f.property or None, "severity": f.severity, "message": f.message}
+                     for f in c.findings],
         "errors": c.errors,
         "internal_errors": c.internal,
         "notes": c.notes,
     } for c in checks]
     results = [row for c in checks if c.result is not None for row in result_json(c.result)]
-    return json.dumps({"models": models, "results": results, "errors": list(errors)}, indent=2)
+    return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "models": models, "results": results,
+                       "errors": list(errors)}, indent=2)

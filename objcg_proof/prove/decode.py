@@ -76,6 +76,7 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
         thread = prog.threads[step.thread].name
         changes: list[str] = []
         reads: list[str] = []
+        touched: tuple[list[str], list[str]] = ([], [])   # the locations it read, and wrote
         step_reads: dict[int, Term] = {}   # location -> what this step read of it
         row = len(rows) + 1
         row_of[sid] = row
@@ -85,6 +86,10 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
             if not view.value(ev.guard):
                 continue
             loc = layout.locations[view.value(ev.loc)]
+            if ev.read is not None:
+                touched[0].append(loc.name)
+            if ev.write is not None and view.value(ev.succeeds):
+                touched[1].append(loc.name)
             show = (lambda v: render_refcount(v, layout)) if loc.refcount_of is not None else \
                 (lambda v, p=loc.type.pointer: render(v, p, layout))
             if ev.write is not None and weak:
@@ -122,12 +127,17 @@ def decode_trace(view: ModelView, sources: SourceCache, violation: str, file: st
             changes.append("failed access: the thread stops here")
         text = sources.line(step.span.file, step.span.line) or ""
         rows.append(TraceStep(row, thread, step.span.file, step.span.line, _strip_comment(text),
-                              sources.c_comment(step.span.file, step.span.line), tuple(changes)))
+                              sources.c_comment(step.span.file, step.span.line), tuple(changes),
+                              tuple(dict.fromkeys(touched[0])), tuple(dict.fromkeys(touched[1]))))
+    focus: tuple[str, ...] = ()
     if leak:
         violation = _leak_words(view, acquires, violation)
         if not file:
             file, line = _leak_site(view, acquires)
-    return Trace(tuple(rows), violation, file, line, memory_order=memory_order(view, row_of),
+        focus = tuple(layout.locations[layout.refcount_location(o)].name for o, ev_id in prog.refcount_finals
+                      if view.env.get(prog.events[ev_id].read.name, 0) & (layout.kill_bit - 1)  # type: ignore[union-attr]
+                      != held_at_end(view, o))
+    return Trace(tuple(rows), violation, file, line, focus=focus, memory_order=memory_order(view, row_of),
                  graph=execution_graph(view, row_of), execution=weak_execution(view, row_of))
 
 

@@ -28,6 +28,8 @@ class TraceStep:
     text: str
     c_line: str
     changes: tuple[str, ...]
+    reads: tuple[str, ...] = ()    # the shared locations it read, by name (NOTE(narrow-traces) in cli/narrow.py)
+    writes: tuple[str, ...] = ()   # the shared locations it wrote
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Trace:
     memory_order: tuple[str, ...] = ()   # under a weak model: what each read saw, each location's coherence order
     graph: str = ""                      # under a weak model: the execution graph, Graphviz DOT
     execution: WeakExecution | None = None   # under a weak model: the same graph, as data
+    thread: str = ""          # the thread whose check failed ("" for a leak, a deadlock, the final block)
+    focus: tuple[str, ...] = ()   # for a leak: the refcounts that end wrong, by location name
 
 
 @dataclass(frozen=True)

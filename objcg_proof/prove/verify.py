@@ -455,7 +455,7 @@ def _source_text(sources: SourceCache, file: str, line: int) -> str:
 
 
 def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: bool) -> Trace:
-    file, line = "", 0
+    file, line, thread = "", 0, ""
     if prop.kind == "leak":
         words = ("leak: at the end of the run a refcounted object still holds a reference" if not view.prog.holds
                  else "leak: at the end of the run a refcounted object's count is not the references the final block holds")
@@ -478,5 +478,7 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
         else:
             words = f"{c.message} in thread {thread} at {file}:{line}"
         trace = decode_trace(view, sources, words, file, line)
+    thread = "" if prop.kind in ("leak", "deadlock") else thread
     return Trace(trace.steps, trace.violation, trace.file or file, trace.line or line, shortest,
-                 memory_order=trace.memory_order, graph=trace.graph, execution=trace.execution)
+                 memory_order=trace.memory_order, graph=trace.graph, execution=trace.execution, thread=thread,
+                 focus=trace.focus)

@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
     p.add_argument("--no-traces", action="store_true",
                    help="name the designs that disagree, without their distinguishing executions")
+    p.add_argument("--full-trace", action="store_true",
+                   help="print every step of a distinguishing execution, not only the steps its violation depends on")
     add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
@@ -125,7 +127,7 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         with open_pool(scheduler) as pool:
             return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool,
-                           as_json=args.json, traces=not args.no_traces)
+                           as_json=args.json, traces=not args.no_traces, full_trace=args.full_trace)
     except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         return EXIT_USAGE
@@ -185,7 +187,7 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
 
 def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt: str, stdout: TextIO,
             stderr: TextIO, jobs: int = 1, pool: DaskPool | None = None, as_json: bool = False,
-            traces: bool = True) -> int:
+            traces: bool = True, full_trace: bool = False) -> int:
     got = collect(paths, settings, base, stderr, jobs, pool)
     if got.bad_input:
         if as_json:   # a JSON reader gets a document on every outcome; the errors are on stderr
@@ -198,7 +200,7 @@ def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt:
     else:
         stdout.write(render(got.rows, columns, fmt))
         if fmt != "csv":
-            stdout.write(prose(disagreements_text(got.rows, columns, traces), fmt))
+            stdout.write(prose(disagreements_text(got.rows, columns, traces, full_trace), fmt))
     if got.internal:
         return EXIT_INTERNAL
     statuses = {p.status for r in got.rows for p in _props(r)}
@@ -333,7 +335,7 @@ def disagreements(rows: list[Row], columns: list[str]) -> list[tuple[Setting, st
     return found
 
 
-def disagreements_text(rows: list[Row], columns: list[str], traces: bool = True) -> str:
+def disagreements_text(rows: list[Row], columns: list[str], traces: bool = True, full_trace: bool = False) -> str:
     """For each setting and property on which designs disagree, each violating design's shortest
     counterexample (with `traces`), naming the designs without a violation that it tells it apart from."""
     out: list[str] = []
@@ -349,7 +351,7 @@ def disagreements_text(rows: list[Row], columns: list[str], traces: bool = True)
             out.append(f"The shortest execution of {r.design} that violates {name} ({len(p.trace.steps)} steps) "
                        f"tells it apart from {', '.join(g.design for g in good)}:")
             out += [f"  {line}" for line in _no_violation(good, name)]
-            out.append(trace_text(r.outcome.path, p, p.trace))
+            out.append(trace_text(r.outcome.path, p, p.trace, full_trace))
             out.append("")
     if not out:
         return ""
@@ -358,7 +360,7 @@ def disagreements_text(rows: list[Row], columns: list[str], traces: bool = True)
 
 # ---- JSON -------------------------------------------------------------------------------------
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 1   # of `compare --json` (objcg_proof/schemas/compare.schema.json; NOTE(json-schemas) in cli/report.py)
 
 
 def compare_json(rows: list[Row], columns: list[str]) -> str:

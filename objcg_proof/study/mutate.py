@@ -24,7 +24,8 @@ Output: a header with the original's verdicts, one line per mutant (number, verd
 file:line, original => mutated text, the verdicts that changed, time), then
 "N mutants, K killed, S survived, I invalid: score X%" with score = killed / (killed + survived),
 and, when some survived, how many survivors end as the original and the score without them.
-With --json: {"model", "bound", "original", "mutants": [record...], "summary"}.
+With --json: {"schema_version", "model", "bound", "original", "mutants": [record...], "summary"}
+(objcg_proof/schemas/mutate.schema.json; NOTE(json-schemas) in cli/report.py).
 Exit status: 0 every valid mutant killed, 1 some mutant survived, 2 bad input or usage.
 
 The operators and which statements each one changes: mutants.py (the syntax is walked in
@@ -60,6 +61,7 @@ __all__ = ["OPERATORS", "KILLED", "SURVIVED", "INVALID", "EXIT_ALL_KILLED", "EXI
            "stmt_text", "mutate_main"]
 
 EXIT_ALL_KILLED, EXIT_SURVIVED, EXIT_USAGE = 0, 1, 2
+JSON_SCHEMA_VERSION = 1   # of `mutate --json` (NOTE(json-schemas) in cli/report.py)
 
 
 # ---- the command ----------------------------------------------------------------------------
@@ -162,11 +164,14 @@ def _line(n: int, r: MutantResult) -> str:
 
 
 def _record(n: int, r: MutantResult) -> dict[str, Any]:
+    """A mutant in --json; `error` (an invalid mutant's) and `evidence` (a survivor's) are null
+    where they do not apply."""
     m = r.mutant
     return {"index": n, "operator": m.operator, "file": m.span.file, "line": m.span.line,
             "column": m.span.column, "original": m.original, "mutated": m.mutated, "outcome": r.outcome,
             "changes": [{"property": c.property, "original": c.original, "mutant": c.mutant} for c in r.changes],
-            "error": r.error, "equivalent": r.equivalent, "evidence": r.evidence, "time_s": round(r.time_s, 3)}
+            "error": r.error or None, "equivalent": r.equivalent, "evidence": r.evidence or None,
+            "time_s": round(r.time_s, 3)}
 
 
 def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
@@ -230,7 +235,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
                 stdout.flush()
     summary = summarize(results, time.perf_counter() - start, classified=baseline is not None)
     if args.json:
-        report = {"model": args.model, "bound": base.bound,
+        report = {"schema_version": JSON_SCHEMA_VERSION, "model": args.model, "bound": base.bound,
                   **({"memory_model": base.memory_model} if base.memory_model != "sc" else {}),
                   "original": {"statuses": original, "time_s": round(base.time_s, 3)},
                   "mutants": [_record(n, r) for n, r in enumerate(results, 1)],

@@ -38,9 +38,9 @@ def solver_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     calls: list[list[str]] = []
     real = gate.verify_models
 
-    def counting(paths, options, jobs=1, progress=None, scheduler=None):  # type: ignore[no-untyped-def]
+    def counting(paths, options, jobs=1, progress=None, scheduler=None, log=False):  # type: ignore[no-untyped-def]
         calls.append(list(paths))
-        return real(paths, options, jobs=jobs, progress=progress, scheduler=scheduler)
+        return real(paths, options, jobs=jobs, progress=progress, scheduler=scheduler, log=log)
 
     monkeypatch.setattr(gate, "verify_models", counting)
     return calls

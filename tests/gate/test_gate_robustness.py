@@ -418,7 +418,7 @@ def test_a_failed_worker_is_an_internal_error_never_a_pass(project: Path, monkey
     m = recorded(project)
 
     def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None,
-                    scheduler: Any = None) -> list[ModelOutcome]:
+                    scheduler: Any = None, log: bool = False) -> list[ModelOutcome]:
         return [ModelOutcome(p, options, SourceCache(), worker_errors=[f"checking leak of {p}: a worker died"])
                 for p in paths]
     monkeypatch.setattr(gate, "verify_models", dead_worker)
@@ -450,7 +450,7 @@ def test_the_plain_provers_json_reports_an_internal_error(project: Path, monkeyp
     m = write(project, PROVED)
 
     def dead_worker(paths: list[str], options: Any, jobs: int = 1, progress: Any = None,
-                    scheduler: Any = None) -> list[ModelOutcome]:
+                    scheduler: Any = None, log: bool = False) -> list[ModelOutcome]:
         return [ModelOutcome(p, options, SourceCache(), worker_errors=["a worker died"]) for p in paths]
     monkeypatch.setattr(cli, "verify_models", dead_worker)
     r = run("--json", m)
