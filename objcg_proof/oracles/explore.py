@@ -1,19 +1,17 @@
-"""Exploring the reference interpreter's states (machine.py): every execution, one schedule, or one thread alone.
+"""Exploring the reference interpreter's states (machine.py): every execution, a schedule followed, or one thread alone.
 
 - `explore(program)`: breadth-first over every reachable state: the verdict of each property,
   and the shortest trace of each violation;
 - `follow(machine, ...)`: the states a schedule of (thread, line) steps reaches (`replay` in
   oracles/interpret.py checks a z3 counterexample with it);
-- `run_alone`: one thread alone from a memory, to its end (study/cost.py);
-- `simulate`: one random or chosen schedule (the command `objcg-prove simulate` is cli/simulate.py).
+- `run_alone`: one thread alone from a memory, to its end (study/cost.py).
+One random or chosen schedule (`objcg-prove simulate`) is `simulate` in oracles/interpret.py.
 """
 
 from __future__ import annotations
 
-import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from ..lang import ir
 from ..lang.diagnostics import Diagnostic, Span, UserError
@@ -145,7 +143,7 @@ def follow(machine: Machine, program: ir.Program, schedule: list[tuple[str, str,
     return False, f"the schedule of {len(schedule)} steps runs, but {name} is not violated at its end"
 
 
-# ---- one thread alone (study/cost.py), one schedule (`objcg-prove simulate`) ----------------------
+# ---- one thread alone (study/cost.py) ------------------------------------------------------------
 def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: int = 10_000
               ) -> tuple[Memory, tuple[Access, ...]]:
     """Run thread `t` alone from `memory` to its end: one unit after the other, no other thread
@@ -184,41 +182,3 @@ def run_alone(machine: Machine, t: int, memory: Memory, what: str, max_units: in
         memory, locals_ = tuple(run.memory), tuple(sorted(run.locals.items()))
         accesses += run.accesses
     raise bad(code[pc].span, f"the path does not end within {max_units} units (a loop that never exits?)")
-
-
-def simulate(program: ir.Program, seed: int, schedule: list[str] | None, max_steps: int
-             ) -> Iterator[tuple[StepRecord | None, tuple[tuple[str, str, str], ...], str]]:
-    """Run one schedule: the given thread names in order, else random (seeded) choices."""
-    machine = Machine(program)
-    rng = random.Random(seed)
-    starts = machine.initial()
-    state, viols = starts[rng.randrange(len(starts))]
-    if viols:
-        yield None, viols, ""
-    index = {t.name: i for i, t in enumerate(program.threads)}
-    for n in range(max_steps):
-        if schedule is not None:
-            if n >= len(schedule):
-                yield None, (), "end of the given schedule"
-                return
-            t = index.get(schedule[n])
-            if t is None:
-                yield None, (), f"no thread named {schedule[n]}"
-                return
-            options = machine.moves(state, t)
-            if not options:
-                yield None, (), f"thread {schedule[n]} cannot move now"
-                return
-        else:
-            options = [m for t in range(len(program.threads)) for m in machine.moves(state, t)]
-            if machine.at_spin_loop(state) and any(p[0] == "deadlock" for p in machine.final_problems(state)):
-                yield None, tuple(machine.final_problems(state)), "every unfinished thread waits forever: the run is over"
-                return
-            if not options:
-                problems = machine.final_problems(state)
-                yield None, tuple(problems), "no thread can move: the run is over"
-                return
-        move = options[rng.randrange(len(options))]
-        state = move.state
-        yield move.record, move.violations, ""
-    yield None, (), f"stopped after {max_steps} steps"
