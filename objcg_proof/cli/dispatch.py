@@ -218,7 +218,7 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
           dot: str | None = None, layout: str = "table", style: OutputStyle = PLAIN) -> int:
     try:
         with open_pool(scheduler) as pool:
-            outcomes = verify_models(paths, options, jobs=jobs, progress=None if style.quiet else stderr,
+            outcomes = verify_models(paths, options, jobs=jobs, progress=style.progress(stderr),
                                      scheduler=pool, log=style.verbose)
         status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces, layout, style)
         quiet_or_json = as_json or style.quiet

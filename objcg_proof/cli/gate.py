@@ -116,7 +116,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         with open_pool(scheduler) as pool:
             style = output_style(args, stdout, args.json)
-            outcomes = verify_models(args.models, options, jobs=jobs, progress=None if style.quiet else stderr,
+            outcomes = verify_models(args.models, options, jobs=jobs, progress=style.progress(stderr),
                                      scheduler=pool, log=style.verbose)
     except SchedulerError as exc:
         status = cli.scheduler_error(stderr, exc)
@@ -475,7 +475,7 @@ def _solve(work: list[tuple[ModelCheck, _Pending]], cache: ResultCache | None, j
     for options, group in groups.items():
         try:
             outcomes = verify_models([check.path for check, _ in group], options, jobs=jobs,
-                                     progress=None if style.quiet else stderr, scheduler=pool, log=style.verbose)
+                                     progress=style.progress(stderr), scheduler=pool, log=style.verbose)
         except Exception as exc:   # noqa: BLE001  a tool bug: each model of the group is an internal error
             for check, _ in group:
                 check.internal.append(f"{check.path}: {cli.exception_words(exc)}")

@@ -39,6 +39,10 @@ class OutputStyle:
     verbose: bool = False
     full_trace: bool = False   # every step of a counterexample, not only those that matter (NOTE(narrow-traces))
 
+    def progress(self, stream: TextIO) -> TextIO | None:
+        """Where the verifier's progress goes (runner/progress.py): nowhere with -q."""
+        return None if self.quiet else stream
+
     def paint(self, text: str, status: str) -> str:
         """`text` in the colour of the verdict `status` (proved, violated, ...), when colouring."""
         code = _CODES.get(status)

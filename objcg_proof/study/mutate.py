@@ -229,7 +229,7 @@ def mutate_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     with Progress(stderr, len(mutants)) as shown:
         for n, r in enumerate(run_mutants(mutants, original, sources, options, baseline, jobs), 1):
             results.append(r)
-            shown.show(n, f"{args.model}: mutant {n + 1 if n < len(mutants) else n}")
+            shown.show(n, f"{args.model}: mutants")
             if not args.json:
                 stdout.write(_line(n, r) + "\n")
                 stdout.flush()
