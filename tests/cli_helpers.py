@@ -1,5 +1,5 @@
 """Helpers shared by the command-line tests of several stages (cli/, gate/, runner/, oracles/):
-three small models whose verdicts are known, the shape of `--json` output (and the JSON Schemas
+four small models whose verdicts are known, the shape of `--json` output (and the JSON Schemas
 the package ships, objcg_proof/schemas/), and running the command line in-process, and writing a
 model into a temporary project (the fixture `project` of conftest.py: models/ beside proofs/, the
 current directory).
@@ -42,6 +42,30 @@ thread B {
   await(done == 2);
   word c = n;
   assert(c == 2, "count");
+}
+"""
+
+# A leaks o when it read flag == 1, which B wrote; B's later writes and C's write touch `other`,
+# which nothing reads: those steps cannot matter to the leak.
+LEAKY = """refcounted struct obj {
+    word data;
+};
+object struct obj o = { .data = 0 };
+shared word flag = 0;
+shared word other = 0;
+thread A {
+    word f = flag;
+    if (f)
+        get(&o);
+    put(&o);
+}
+thread B {
+    flag = 1;
+    other = 1;
+    other = 2;
+}
+thread C {
+    other = 3;
 }
 """
 

@@ -40,7 +40,7 @@ FOLDERS: dict[str, frozenset[str]] = {
 }
 EXTRA_MODULES: dict[str, frozenset[str]] = {
     "gate": frozenset({"cli.report"}),
-    "study": frozenset({"cli.options", "cli.status", "cli.report"}),
+    "study": frozenset({"cli.options", "cli.status", "cli.report", "cli.html_report"}),
 }
 
 # Third-party packages confined to a few modules (paths relative to objcg_proof/; "study/*": any
@@ -50,6 +50,7 @@ CONFINED: dict[str, frozenset[str]] = {
     "z3": frozenset({"prove/encode.py", "prove/solver.py", "prove/decode.py", "prove/sc.py", "prove/lkmm.py"}),
     "lark": frozenset({"lang/parser.py", "lang/litmus_parser.py"}),
     "tabulate": frozenset({"study/*"}),
+    "jinja2": frozenset({"cli/html_report.py"}),
     # Dask, an optional extra (`--scheduler`): one module loads it, and only when it is used
     "distributed": frozenset({"runner/dask_pool.py"}),
     "dask": frozenset({"runner/dask_pool.py"}),

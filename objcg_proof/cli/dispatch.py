@@ -36,7 +36,8 @@ from ..prove.verify import VerifyOptions
 from ..runner.batch import ModelOutcome, verify_models
 from ..runner.dask_pool import SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_jobs_option, parse_bound, parse_defines, parse_jobs, parse_timeout
-from .options import add_memory_model_option, add_scheduler_option, parse_rlimit, parse_scheduler
+from .options import add_html_option, add_memory_model_option, add_scheduler_option, parse_rlimit, parse_scheduler
+from .html_report import Report, html_target, save_html
 from .report import model_text, to_json, write_dot
 from .style import PLAIN, OutputStyle, add_output_options, output_style
 from .status import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                         "time going down, as kernel commit messages draw races")
     p.add_argument("--dot", metavar="DIR", default=None,
                    help="write each weak-memory counterexample's execution graph, DIR/MODEL.PROPERTY.dot")
+    add_html_option(p)
     add_memory_model_option(p)
     add_jobs_option(p)
     add_scheduler_option(p)
@@ -177,6 +179,7 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         options = prove_options(args)
         jobs = parse_jobs(args.jobs)
         scheduler = parse_scheduler(args.scheduler, jobs)
+        html_target(args.html)
     except Exit as done:
         return done.status
     except UsageError as exc:
@@ -185,7 +188,27 @@ def _command(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         return usage_error(stderr, str(exc))
     return prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                  traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout,
-                 style=output_style(args, stdout, args.json))
+                 style=output_style(args, stdout, args.json), html=args.html, argv=argv)
+
+
+def prove_html(directory: str, argv: list[str], outcomes: list[ModelOutcome], stdout: TextIO | None,
+               stderr: TextIO) -> bool:
+    """`prove --html DIR`: every model's verdicts and counterexamples, and what could not be
+    verified; False when the page could not be written (said on stderr)."""
+    standing = [r for o in outcomes if (r := o.standing()) is not None and r.properties]
+    summary = tally_line(len(standing), [p.status for r in standing for p in r.properties],
+                         any(o.result is None or o.worker_errors or o.replay_failures for o in outcomes))
+    report = Report("prove", tuple(argv), summary)
+    for outcome in outcomes:
+        failures = outcome.worker_errors + outcome.replay_failures
+        report.errors += [f"internal error: {internal_error_text(f)}" for f in failures]
+        if outcome.result is None and not failures:
+            report.errors += [d.render(outcome.sources) for d in outcome.diagnostics]
+            continue
+        result = outcome.standing()
+        if result is not None and result.properties:
+            report.add_result(result)
+    return save_html(directory, report, stdout, stderr)
 
 
 def _error_entry(model: str, message: str) -> dict[str, object]:
@@ -215,7 +238,8 @@ def scheduler_error(stderr: TextIO, exc: SchedulerError) -> int:
 
 def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: TextIO, as_json: bool = False,
           allow_bounded: bool = False, traces: bool = True, jobs: int = 1, scheduler: str | None = None,
-          dot: str | None = None, layout: str = "table", style: OutputStyle = PLAIN) -> int:
+          dot: str | None = None, layout: str = "table", style: OutputStyle = PLAIN, html: str | None = None,
+          argv: list[str] | None = None) -> int:
     try:
         with open_pool(scheduler) as pool:
             outcomes = verify_models(paths, options, jobs=jobs, progress=style.progress(stderr),
@@ -223,6 +247,9 @@ def prove(paths: list[str], options: VerifyOptions, stdout: TextIO, stderr: Text
         status = report_outcomes(outcomes, options, stdout, stderr, as_json, allow_bounded, traces, layout, style)
         quiet_or_json = as_json or style.quiet
         if dot is not None and not _write_graphs(dot, outcomes, stdout if not quiet_or_json else None, stderr):
+            return max(status, 2)
+        if html is not None and not prove_html(html, list(argv or paths), outcomes, stdout if not quiet_or_json else None,
+                                               stderr):
             return max(status, 2)
         return status
     except SchedulerError as exc:

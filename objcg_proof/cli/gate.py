@@ -49,14 +49,15 @@ from ..prove.verdict import PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult
 from ..prove.verify import VerifyOptions
 from ..runner.batch import replay_counterexamples, verify_models
 from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
-from .options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
+from .options import CommandParser, Exit, UsageError, add_html_option, add_jobs_option, add_memory_model_option, add_scheduler_option, \
     parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
+from .html_report import GateRow, Report, html_target, save_html
 from .report import trace_columns, trace_text
 from .style import PLAIN, OutputStyle, add_output_options, output_style
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N | --scheduler ADDRESS] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "
-               "[--cache-dir DIR] [--no-traces] [--layout table|columns] [-q | -v] [--color WHEN] "
+               "[--cache-dir DIR] [--no-traces] [--layout table|columns] [--html DIR] [-q | -v] [--color WHEN] "
                "[--jobs N | --scheduler ADDRESS] MODEL...")
 
 
@@ -95,6 +96,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         scheduler = parse_scheduler(args.scheduler, jobs)
         if args.record and args.property:
             raise UsageError("--record records every property of a model; it cannot be combined with --property")
+        html_target(args.html)
     except Exit as done:
         return done.status
     except UsageError as exc:
@@ -102,7 +104,7 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     if not args.record:
         return cli.prove(args.models, options, stdout, stderr, as_json=args.json, allow_bounded=args.allow_bounded,
                          traces=not args.no_traces, jobs=jobs, scheduler=scheduler, dot=args.dot, layout=args.layout,
-                         style=output_style(args, stdout, args.json))
+                         style=output_style(args, stdout, args.json), html=args.html, argv=["prove"] + argv)
     try:
         targets = [ledger.record_path(args.ledger, m, _memory_model_of(m, options.memory_model)) for m in args.models]
     except LedgerError as exc:
@@ -125,6 +127,9 @@ def prove_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     status = cli.report_outcomes(outcomes, options, stdout, stderr, as_json=args.json,
                                  allow_bounded=args.allow_bounded, traces=not args.no_traces, layout=args.layout,
                                  style=style)
+    if args.html is not None and not cli.prove_html(args.html, ["prove"] + argv, outcomes,
+                                                    None if args.json or style.quiet else stdout, stderr):
+        status = max(status, cli.EXIT_USAGE)
     if status in (cli.EXIT_USAGE, cli.EXIT_INTERNAL):
         stderr.write("objcg-prove: nothing recorded: fix the errors above first\n")
         return status
@@ -239,6 +244,7 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-traces", action="store_true", help="print no counterexample of a failing property")
     p.add_argument("--layout", choices=("table", "columns"), default="table",
                    help="counterexamples as a table of steps (default), or one column per thread")
+    add_html_option(p)
     add_output_options(p)
     return p
 
@@ -255,6 +261,7 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         jobs = parse_jobs(args.jobs)
         scheduler = parse_scheduler(args.scheduler, jobs)
         _refuse_to_overwrite_inputs(args)
+        html_target(args.html)
     except Exit as done:
         return done.status
     except UsageError as exc:
@@ -289,6 +296,10 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         stdout.write(text)
     if not _write_outputs(outputs, stdout, stderr):
         return cli.EXIT_USAGE
+    if args.html is not None:
+        page = _check_html(checks, args.ledger, argv, f"gate: {passed} passed, {failed} failed")
+        if not save_html(args.html, page, None if args.json or style.quiet else stdout, stderr):
+            return cli.EXIT_USAGE
     for check in checks:
         for message in check.notes:
             stderr.write(f"objcg-prove: note: {message}\n")
@@ -549,6 +560,24 @@ def _model_text(check: ModelCheck, ledger_dir: str, traces: bool = True, layout:
             render = trace_columns if layout == "columns" else trace_text
             lines.extend("    " + line for line in render(check.path, p, p.trace, style.full_trace).splitlines())
     return "\n".join(lines) + "\n"
+
+
+def _check_html(checks: list[ModelCheck], ledger_dir: str, argv: list[str], summary: str) -> Report:
+    """`check --html DIR`: each model against its record, then its verdicts and counterexamples
+    (NOTE(html-report) in cli/html_report.py)."""
+    report = Report("check", ("check", *argv), summary)
+    for check in checks:
+        failing = [f for f in check.findings if f.severity in (FAIL, INCONCLUSIVE)]
+        messages = tuple(f.message for f in check.findings) + tuple(check.errors) + \
+            tuple(f"internal error: {cli.internal_error_text(m)}" for m in check.internal)
+        if check.status == "pass" and check.result is not None:
+            cached = ", from the cache" if check.cached else ""
+            messages = (f"as recorded ({len(check.result.properties)} properties{cached})", *messages)
+        command = record_command(check.path, check.record, ledger_dir, check.declared_bound) if failing else None
+        report.gate.append(GateRow(check.path, check.status, check.record_file, messages, command))
+        if check.result is not None:
+            report.add_result(check.result)
+    return report
 
 
 def _exit_status(checks: list[ModelCheck]) -> int:

@@ -113,6 +113,13 @@ def add_memory_model_option(parser: argparse.ArgumentParser, help: str = MEMORY_
     parser.add_argument("--memory-model", choices=("sc", "lkmm"), default=None, help=help)
 
 
+def add_html_option(parser: argparse.ArgumentParser) -> None:
+    """--html DIR: the report for a browser (NOTE(html-report) in cli/html_report.py)."""
+    parser.add_argument("--html", metavar="DIR", default=None,
+                        help="also write a static report for a browser, DIR/index.html: verdict tables, "
+                             "counterexamples as swimlanes, execution graphs")
+
+
 def sc_only(command: str, memory_model: str | None, why: str) -> None:
     """A command that runs sequential consistency only (`simulate`, `export`): --memory-model lkmm
     is a UsageError that says why and what to run instead."""

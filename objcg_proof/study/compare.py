@@ -24,8 +24,9 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..cli.options import CommandParser, Exit, UsageError, add_jobs_option, add_memory_model_option, add_scheduler_option, \
+from ..cli.options import CommandParser, Exit, UsageError, add_html_option, add_jobs_option, add_memory_model_option, add_scheduler_option, \
     parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
+from ..cli.html_report import Cell, Report, Table, html_target, save_html
 from ..cli.report import trace_text
 from ..cli.status import EXIT_INCONCLUSIVE, EXIT_INTERNAL, EXIT_PROVED, EXIT_USAGE, EXIT_VIOLATED, internal_error_text
 from ..cli.status import known_properties
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
     p.add_argument("--no-traces", action="store_true",
                    help="name the designs that disagree, without their distinguishing executions")
+    add_html_option(p)
     p.add_argument("--full-trace", action="store_true",
                    help="print every step of a distinguishing execution, not only the steps its violation depends on")
     add_memory_model_option(p)
@@ -114,20 +116,22 @@ def compare_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         bound = parse_bound(args.bound)
         jobs = parse_jobs(args.jobs)
         scheduler = parse_scheduler(args.scheduler, jobs)
+        html_target(args.html)
     except Exit as done:
         return done.status
     except UsageError as exc:
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         stderr.write("usage: objcg-prove compare MODEL... [-D NAME=V1,V2,...]... [--bound K] "
                      "[--format plain|github|latex|csv | --json] [--no-traces] [--property P]... [--timeout S] "
-                     "[--rlimit N] [--memory-model sc|lkmm] [--jobs N | --scheduler ADDRESS]\n")
+                     "[--rlimit N] [--memory-model sc|lkmm] [--html DIR] [--jobs N | --scheduler ADDRESS]\n")
         return EXIT_USAGE
     base = VerifyOptions(bound=bound, solver=SolverOptions(timeout_s=args.timeout, rlimit=args.rlimit),
                          only=tuple(args.property), memory_model=args.memory_model)
     try:
         with open_pool(scheduler) as pool:
             return compare(args.models, settings, base, args.format, stdout, stderr, jobs, pool,
-                           as_json=args.json, traces=not args.no_traces, full_trace=args.full_trace)
+                           as_json=args.json, traces=not args.no_traces, full_trace=args.full_trace,
+                           html=args.html, argv=argv)
     except SchedulerError as exc:   # --scheduler unusable: bad input, nothing was checked
         stderr.write(f"objcg-prove compare: error: {exc}\n")
         return EXIT_USAGE
@@ -187,7 +191,7 @@ def collect(paths: list[str], settings: list[Setting], base: VerifyOptions, stde
 
 def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt: str, stdout: TextIO,
             stderr: TextIO, jobs: int = 1, pool: DaskPool | None = None, as_json: bool = False,
-            traces: bool = True, full_trace: bool = False) -> int:
+            traces: bool = True, full_trace: bool = False, html: str | None = None, argv: list[str] | None = None) -> int:
     got = collect(paths, settings, base, stderr, jobs, pool)
     if got.bad_input:
         if as_json:   # a JSON reader gets a document on every outcome; the errors are on stderr
@@ -201,6 +205,8 @@ def compare(paths: list[str], settings: list[Setting], base: VerifyOptions, fmt:
         stdout.write(render(got.rows, columns, fmt))
         if fmt != "csv":
             stdout.write(prose(disagreements_text(got.rows, columns, traces, full_trace), fmt))
+    if html is not None and not save_html(html, compare_html(got.rows, columns, list(argv or paths)), None, stderr):
+        return EXIT_USAGE
     if got.internal:
         return EXIT_INTERNAL
     statuses = {p.status for r in got.rows for p in _props(r)}
@@ -261,18 +267,64 @@ def cost_cell(costs: tuple[PathCost, ...], name: str) -> str:
     return f"{c.rmw} / {c.loads} / {c.stores}"
 
 
-def render(rows: list[Row], columns: list[str], fmt: str) -> str:
+def table_cells(rows: list[Row], columns: list[str]) -> tuple[list[str], list[list[tuple[str, PropertyResult | None]]]]:
+    """The table as the text and the HTML report show it: its head, and per row its cells, each
+    with the property result it shows (None for the other cells)."""
     params = [name for name, _ in rows[0].setting] if rows else []
     paths = path_columns(rows)
-    if fmt == "csv":
-        return _csv(rows, columns, params, paths)
     models = _memory_model_column(rows)
     head = ["design"] + models + params + columns + [f"{n} (rmw / ld / st)" for n in paths]
-    body = [[r.design] + _memory_model_cells(r, models) + [str(v) for _, v in r.setting] + [cell(r.prop(c)) for c in columns]
-            + [cost_cell(r.costs, n) for n in paths] for r in rows]
-    table = tabulate(body, headers=head, tablefmt=fmt)
-    legend = LEGEND + ("\n" + PATH_LEGEND if paths else "")
-    return f"{table}\n\n{prose(legend, fmt)}\n"
+    body: list[list[tuple[str, PropertyResult | None]]] = []
+    for r in rows:
+        line: list[tuple[str, PropertyResult | None]] = [(r.design, None)]
+        line += [(c, None) for c in _memory_model_cells(r, models)] + [(str(v), None) for _, v in r.setting]
+        line += [(cell(r.prop(c)), r.prop(c)) for c in columns] + [(cost_cell(r.costs, n), None) for n in paths]
+        body.append(line)
+    return head, body
+
+
+def legend(rows: list[Row]) -> str:
+    return LEGEND + ("\n" + PATH_LEGEND if path_columns(rows) else "")
+
+
+def render(rows: list[Row], columns: list[str], fmt: str) -> str:
+    if fmt == "csv":
+        return _csv(rows, columns, [name for name, _ in rows[0].setting] if rows else [], path_columns(rows))
+    head, body = table_cells(rows, columns)
+    table = tabulate([[text for text, _ in line] for line in body], headers=head, tablefmt=fmt)
+    return f"{table}\n\n{prose(legend(rows), fmt)}\n"
+
+
+def compare_html(rows: list[Row], columns: list[str], argv: list[str]) -> Report:
+    """`compare --html DIR`: the table, each cell of a violated property linked to its
+    counterexample, and which designs tell apart (NOTE(html-report) in cli/html_report.py)."""
+    statuses = [p.status for r in rows for p in _props(r)]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in (PROVED, VIOLATED, BOUNDED, UNKNOWN, VACUOUS)
+                       if statuses.count(s))
+    designs = len({r.design for r in rows})
+    settings = len({r.setting for r in rows})
+    report = Report("compare", ("compare", *argv),
+                    f"compare: {designs} design{'s' * (designs != 1)} in {settings} setting{'s' * (settings != 1)}, "
+                    f"{len(statuses)} verdicts: {counts or 'none'}")
+    links: dict[int, str] = {}
+    for r in rows:
+        assert r.outcome.result is not None
+        suffix = "".join(f"-{k}{v}" for k, v in r.setting)
+        for p in _props(r):
+            if p.status == VIOLATED and p.trace is not None:
+                links[id(p)] = report.add_trace(r.outcome.path, p, p.trace, suffix)
+    head, body = table_cells(rows, columns)
+    notes = [line for line in legend(rows).split("\n")]
+    for setting, name, bad, good in disagreements(rows, columns):
+        where = "" if not setting else " (" + ", ".join(f"{k}={v}" for k, v in setting) + ")"
+        notes.append(f"{name}{where}: violated by {', '.join(r.design for r in bad)}; "
+                     f"not by {', '.join(g.design for g in good)}.")
+    report.tables.append(Table("The designs side by side", tuple(head),
+                               tuple(tuple(Cell(text, p.status if p is not None else (ABSENT if text == ABSENT else None),
+                                                links.get(id(p)) if p is not None else None)
+                                           for text, p in line) for line in body),
+                               tuple(notes)))
+    return report
 
 
 def _memory_model_column(rows: list[Row]) -> list[str]:
