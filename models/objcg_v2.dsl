@@ -67,6 +67,17 @@ proc void mem_cgroup_exit(struct task_struct *task) {
 }
 
 proc void mem_cgroup_kmem_attach(struct task_struct *task) {
-    // cgroup_taskset_for_each(task, css, tset) {   -- the harness calls this once per task
+    // not modelled: struct task_struct *task;  -- the harness passes the task
+    // not modelled: struct cgroup_subsys_state *css;
+    // not modelled: cgroup_taskset_for_each(task, css, tset) {  -- the harness calls this once per task
     set_bit(0, &current->objcg);               //     set_bit(0, (unsigned long *)&current->objcg);
+}
+
+// What `objcg-prove drift --patch` holds these procedures to: this version's patch text (it was
+// never merged, so no kernel tree has it).
+mirrors "mm/memcontrol.c" unmerged {
+    current_objcg_update;
+    get_obj_cgroup_from_current;
+    mem_cgroup_exit;
+    mem_cgroup_kmem_attach;
 }

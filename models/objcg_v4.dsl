@@ -69,6 +69,17 @@ proc void mem_cgroup_exit(struct task_struct *task) {
 }
 
 proc void mem_cgroup_kmem_attach(struct task_struct *task) {
-    // cgroup_taskset_for_each(task, css, tset) {   -- the harness calls this once per task
+    // not modelled: struct task_struct *task;  -- the harness passes the task
+    // not modelled: struct cgroup_subsys_state *css;
+    // not modelled: cgroup_taskset_for_each(task, css, tset) {  -- the harness calls this once per task
     set_bit(0, &task->objcg);                  //     set_bit(0, (unsigned long *)&task->objcg);
+}
+
+// What `objcg-prove drift` would hold these procedures to. This version was never posted: it is
+// reconstructed from the review of v2 (../shared/seed/README.md), so there is no C text to check.
+mirrors "mm/memcontrol.c" reconstructed {
+    current_objcg_update;
+    get_obj_cgroup_from_current;
+    mem_cgroup_exit;
+    mem_cgroup_kmem_attach;
 }

@@ -52,7 +52,7 @@ proc struct obj_cgroup *get_obj_cgroup_from_current(void) {
     struct mem_cgroup *memcg;                  // struct mem_cgroup *memcg;
     struct obj_cgroup *objcg;                  // struct obj_cgroup *objcg;
 
-    // if (in_task()) {   -- always true here; int_active_memcg is never set
+    // not modelled: if (in_task())  -- always true here; int_active_memcg is never set
     memcg = current->active_memcg;             //     memcg = current->active_memcg;
     if (unlikely(memcg))                       //     if (unlikely(memcg))
         return __get_obj_cgroup_from_memcg(memcg);  //     goto from_memcg;  (under rcu_read_lock)
@@ -65,7 +65,15 @@ proc struct obj_cgroup *get_obj_cgroup_from_current(void) {
         get(objcg);                            //         obj_cgroup_get(objcg);
         return objcg;                          //         return objcg;
     }                                          //     }
+    // not modelled: memcg = this_cpu_read(int_active_memcg);  -- the else branch: not in a task
+    // not modelled: if (unlikely(memcg))
+    // not modelled: goto from_memcg;
     return NULL;                               // return NULL;
+    // not modelled: from_memcg:  -- the goto above is the return of __get_obj_cgroup_from_memcg()
+    // not modelled: rcu_read_lock();
+    // not modelled: objcg = __get_obj_cgroup_from_memcg(memcg);
+    // not modelled: rcu_read_unlock();
+    // not modelled: return objcg;
 }
 
 proc void mem_cgroup_exit(struct task_struct *task) {
@@ -78,6 +86,17 @@ proc void mem_cgroup_exit(struct task_struct *task) {
 }
 
 proc void mem_cgroup_kmem_attach(struct task_struct *task) {
-    // cgroup_taskset_for_each(task, css, tset) {   -- the harness calls this once per task
+    // not modelled: struct task_struct *task;  -- the harness passes the task
+    // not modelled: struct cgroup_subsys_state *css;
+    // not modelled: cgroup_taskset_for_each(task, css, tset) {  -- the harness calls this once per task
     set_bit(CURRENT_OBJCG_UPDATE_BIT, &task->objcg);  // set_bit(CURRENT_OBJCG_UPDATE_BIT, (unsigned long *)&task->objcg);
+}
+
+// What `objcg-prove drift` holds these procedures to: the functions of v6.7's mm/memcontrol.c
+// (a kernel tree), or of this patch's hunks (drift --patch).
+mirrors "mm/memcontrol.c" {
+    current_objcg_update;
+    get_obj_cgroup_from_current;
+    mem_cgroup_exit;
+    mem_cgroup_kmem_attach;
 }

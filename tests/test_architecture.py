@@ -36,7 +36,8 @@ FOLDERS: dict[str, frozenset[str]] = {
     "runner": frozenset({"lang", "prove", "oracles", "runner"}),
     "gate": frozenset({"lang", "prove", "gate"}),
     "study": frozenset({"lang", "prove", "oracles", "runner", "study"}),
-    "cli": frozenset({"", "lang", "prove", "oracles", "runner", "gate", "study", "cli"}),
+    "drift": frozenset({"lang", "drift"}),
+    "cli": frozenset({"", "lang", "prove", "oracles", "runner", "gate", "study", "drift", "cli"}),
 }
 EXTRA_MODULES: dict[str, frozenset[str]] = {
     "gate": frozenset({"cli.report"}),
@@ -54,6 +55,8 @@ CONFINED: dict[str, frozenset[str]] = {
     # Dask, an optional extra (`--scheduler`): one module loads it, and only when it is used
     "distributed": frozenset({"runner/dask_pool.py"}),
     "dask": frozenset({"runner/dask_pool.py"}),
+    "tree_sitter": frozenset({"drift/c_source.py"}),
+    "tree_sitter_c": frozenset({"drift/c_source.py"}),
 }
 
 

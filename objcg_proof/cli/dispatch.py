@@ -53,6 +53,7 @@ COMMANDS_HELP = """commands (each has its own --help):
   mutate    mutate a model and tell which mutants the properties catch
   compare   verdict tables of several designs across parameter settings
   litmus    run the kernel's C litmus tests under the LKMM
+  drift     check that the models still mirror the kernel C functions they name
   help      this text, or `help COMMAND` for a command's own
 
 exit status: 0 every property proved (with --allow-bounded: proved or bounded); 1 a property
@@ -101,6 +102,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "mutate": ("objcg_proof.study.mutate", "mutate_main"),
     "compare": ("objcg_proof.study.compare", "compare_main"),
     "litmus": ("objcg_proof.cli.litmus", "litmus_main"),
+    "drift": ("objcg_proof.cli.drift", "drift_main"),
 }
 
 

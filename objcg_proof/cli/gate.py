@@ -51,13 +51,14 @@ from ..runner.batch import replay_counterexamples, verify_models
 from ..runner.dask_pool import DaskPool, SchedulerError, open_pool
 from .options import CommandParser, Exit, UsageError, add_html_option, add_jobs_option, add_memory_model_option, add_scheduler_option, \
     parse_bound, parse_defines, parse_jobs, parse_rlimit, parse_scheduler, parse_timeout
+from .drift import drift_text, run_drift
 from .html_report import GateRow, Report, html_target, save_html
 from .report import trace_columns, trace_text
 from .style import PLAIN, OutputStyle, add_output_options, output_style
 
 PROVE_USAGE = "objcg-prove prove [prove options] [--record] [--ledger DIR] [--jobs N | --scheduler ADDRESS] MODEL..."
 CHECK_USAGE = ("objcg-prove check [--ledger DIR] [--junit FILE] [--sarif FILE] [--json] [--no-cache] "
-               "[--cache-dir DIR] [--no-traces] [--layout table|columns] [--html DIR] [-q | -v] [--color WHEN] "
+               "[--cache-dir DIR] [--no-traces] [--layout table|columns] [--html DIR] [--kernel-tree DIR] [-q | -v] [--color WHEN] "
                "[--jobs N | --scheduler ADDRESS] MODEL...")
 
 
@@ -245,6 +246,9 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("table", "columns"), default="table",
                    help="counterexamples as a table of steps (default), or one column per thread")
     add_html_option(p)
+    p.add_argument("--kernel-tree", metavar="DIR",
+                   help="first check that the models still mirror the C functions they name in this kernel tree "
+                        "(objcg-prove drift); drift fails the gate")
     add_output_options(p)
     return p
 
@@ -269,6 +273,11 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         files_ok = args if not isinstance(exc, _WouldOverwrite) else None
         _write_outputs(_Outputs.of(files_ok, "--json" in argv, [], [f"error: {exc}"]), stdout, stderr)
         return cli.usage_error(stderr, str(exc), CHECK_USAGE)
+    drifted = None
+    if args.kernel_tree is not None:   # `objcg-prove drift` first: its lines, then the gate's
+        drifted = run_drift(args.models, args.kernel_tree, None, stderr)
+        if not args.json:
+            stdout.write(drift_text(drifted))
     try:
         solver = SolverOptions(timeout_s=timeout, rlimit=args.rlimit)
         cache = None if args.no_cache else ResultCache(args.cache_dir)
@@ -307,7 +316,12 @@ def check_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             stderr.write(message + "\n")
         for message in check.internal:
             stderr.write(f"objcg-prove: internal error: {cli.internal_error_text(message)}\n")
-    return _exit_status(checks)
+    status = _exit_status(checks)
+    if drifted is not None and drifted.errors:   # bad input, as in a model's: exit 2
+        return cli.EXIT_USAGE
+    if drifted is not None and drifted.findings and status in (cli.EXIT_PROVED, cli.EXIT_INCONCLUSIVE):
+        return cli.EXIT_VIOLATED   # drift fails the gate, as a changed verdict does
+    return status
 
 
 class _WouldOverwrite(UsageError):

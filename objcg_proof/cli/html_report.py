@@ -222,10 +222,10 @@ def trace_view(anchor: str, model: str, p: PropertyResult, trace: Trace) -> Trac
         steps.append(StepView(s.index, s.thread, lanes.index(s.thread), row, f"{s.file}:{s.line}", s.text, c_line,
                               s.changes, objects, bool(focus & set(objects)), row == last, id(s) not in shown))
     every = list(dict.fromkeys(o for s in trace.steps for o in s.reads + s.writes))
-    objects = tuple((o, o in focus) for o in sorted(every, key=lambda o: (o not in focus, every.index(o))))
+    chips = tuple((o, o in focus) for o in sorted(every, key=lambda o: (o not in focus, every.index(o))))
     graph = execution_view(trace.execution) if trace.execution is not None else None
     return TraceView(anchor, model, p.name, p.kind, trace.violation, len(trace.steps), lanes, tuple(steps),
-                     sum(s.context for s in steps), objects, trace.memory_order, trace.unreplayed or None,
+                     sum(s.context for s in steps), chips, trace.memory_order, trace.unreplayed or None,
                      trace.shortest, graph)
 
 

@@ -15,7 +15,7 @@ import os
 import textwrap
 from typing import Any, TextIO
 
-from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace
+from ..prove.verdict import PROVED, VIOLATED, ModelResult, PropertyResult, Trace, TraceStep
 from .narrow import Narrowed, narrow
 from .style import PLAIN, OutputStyle
 
@@ -82,35 +82,75 @@ def _detail(p: PropertyResult) -> str:
     return f"{p.reason}  ({p.time_s:.2f}s)"
 
 
-def trace_text(path: str, p: PropertyResult, trace: Trace, full: bool = False) -> str:
-    """A counterexample as a table of steps; unless `full`, narrowed (NOTE(narrow-traces))."""
+# NOTE(trace-table): the default layout, a table of steps in 100 columns: the step's number,
+# thread and `file:line` (never cut: it would lose its line number), its statement, the C line
+# it mirrors (left empty when it repeats the statement) and what it changed. When a row of that
+# table would be wider than 100 columns, each step is a block instead: the number, thread,
+# location and statement on its first line (the columns still aligned), then the C line
+# (`C: ...`) and what changed (`-> ...`) on lines of their own below the statement, each
+# wrapped to fit 100 columns at spaces, never inside a word that fits on a line, and never cut.
+TABLE_WIDTH = 100
+_DETAIL_AT_MOST = 50   # the details start under the statement, or under the location beyond this
+_MIN_TEXT = 24         # a statement or detail line is never narrower: a longer location makes the row wider
+
+
+def trace_text(path: str, p: PropertyResult, trace: Trace, full: bool = False, width: int = TABLE_WIDTH) -> str:
+    """A counterexample as a table of steps (NOTE(trace-table)); unless `full`, narrowed
+    (NOTE(narrow-traces))."""
     head = f"counterexample: {p.name} ({p.kind}) in {path}, {len(trace.steps)} steps"
     shown = Narrowed(trace.steps, ()) if full else narrow(trace, p.kind == "leak")
-    rows = [("#", "thread", "where", "statement", "C", "changes")]
-    for s in shown.rows:
-        where = f"{_short(s.file)}:{s.line}"
-        c_line = "" if s.c_line.strip() == s.text.strip() else s.c_line   # said once is enough
-        rows.append((str(s.index), s.thread, where, s.text, c_line, "; ".join(s.changes)))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    # the location is never cut (it would lose its line number); the statement and C line are
-    widths = [w if cap is None else min(w, cap) for w, cap in zip(widths, (4, 12, None, 48, 48))]
-    out = [head]
-    for r in rows:
-        cells = [_fit(r[i], widths[i]) for i in range(5)] + [r[5]]
-        out.append("  " + "  ".join(cells).rstrip())
-    if shown.hidden:
-        out.append(shown.hidden_line())
+    out = [head] + (_one_line_rows(shown.rows, width) or _wrapped_rows(shown.rows, width))
+    out += _hidden(shown)
     return "\n".join(out + _trace_end(trace))
+
+
+def _one_line_rows(steps: tuple[TraceStep, ...], width: int) -> list[str]:
+    """The table with a line per step; [] when a line would be wider than `width`."""
+    rows = [("#", "thread", "where", "statement", "C", "changes")]
+    for s in steps:
+        c_line = "" if s.c_line.strip() == s.text.strip() else s.c_line   # said once is enough
+        rows.append((str(s.index), s.thread, f"{_short(s.file)}:{s.line}", s.text, c_line, "; ".join(s.changes)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  " + "  ".join([r[i].ljust(widths[i]) for i in range(5)] + [r[5]]).rstrip() for r in rows]
+    return lines if max(len(line) for line in lines) <= width else []
+
+
+def _wrapped_rows(steps: tuple[TraceStep, ...], width: int) -> list[str]:
+    """The table as a block per step (NOTE(trace-table))."""
+    fixed = [(str(s.index), s.thread, f"{_short(s.file)}:{s.line}") for s in steps]
+    widths = [max([len(h)] + [len(r[i]) for r in fixed]) for i, h in enumerate(("#", "thread", "where"))]
+    statement_at = 2 + sum(w + 2 for w in widths)
+    detail_at = statement_at if statement_at <= _DETAIL_AT_MOST else 2 + widths[0] + 2 + widths[1] + 2
+    lead = " " * detail_at
+    out = [("  " + "  ".join(h.ljust(w) for h, w in zip(("#", "thread", "where"), widths)) + "  statement").rstrip()]
+    for s, cells in zip(steps, fixed):
+        first = _wrap(s.text, max(width - statement_at, _MIN_TEXT))
+        out.append("  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)) + "  " + first[0])
+        out += [" " * statement_at + line for line in first[1:]]
+        details = []
+        if s.c_line and s.c_line.strip() != s.text.strip():
+            details.append("C: " + " ".join(s.c_line.split()))
+        if s.changes:
+            details.append("-> " + "; ".join(s.changes))
+        for detail in details:
+            out += [lead + line for line in _wrap(detail, max(width - detail_at, _MIN_TEXT), indent="   ")]
+    return out
 
 
 def _trace_end(trace: Trace) -> list[str]:
     """The lines after a counterexample's steps, in either layout: the violation in words, the
     weak-memory notes, and why it was not replayed."""
-    out = [f"  => {trace.violation}"] + [f"  {line}" for line in trace.memory_order]
+    out = _wrap(f"  => {trace.violation}", TABLE_WIDTH, indent="     ")
+    out += [f"  {line}" for line in trace.memory_order]
     if trace.unreplayed:
         # NOTE(replay) in cli/dispatch.py: the reference interpreter could not check this one
-        out.append(f"  not replayed: {trace.unreplayed}")
+        out += _wrap(f"  not replayed: {trace.unreplayed}", TABLE_WIDTH, indent="    ")
     return out
+
+
+def _hidden(shown: Narrowed) -> list[str]:
+    """The line that counts the steps not shown, wrapped to fit (NOTE(narrow-traces))."""
+    return _wrap(shown.hidden_line(), TABLE_WIDTH, indent="   ") if shown.hidden else []
 
 
 # NOTE(trace-columns): the layout kernel commit messages use for races, one column per CPU and
@@ -149,8 +189,7 @@ def trace_columns(path: str, p: PropertyResult, trace: Trace, full: bool = False
         for change in s.changes:
             cell += _wrap(f"-> {change}", column, indent="   ")
         out += row(str(s.index), {threads.index(s.thread): cell})
-    if shown.hidden:
-        out.append(shown.hidden_line())
+    out += _hidden(shown)
     return "\n".join(out + _trace_end(trace))
 
 
@@ -163,12 +202,6 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
 
 def _short(file: str) -> str:
     return file
-
-
-def _fit(text: str, width: int) -> str:
-    if len(text) > width:
-        return text[: width - 1] + "…"
-    return text.ljust(width)
 
 
 # NOTE(json-schemas): every document a command writes with --json (prove, check, compare, mutate,

@@ -38,6 +38,7 @@ MAX_INCLUDE_DEPTH = 32   # files including files including files ...
 # modulo 2^width), so its depth grows with the logarithm of its length.
 MAX_NESTING = 200
 REBALANCE_AT = 16
+MIRROR_STATES = ("merged", "unmerged", "reconstructed")   # of a `mirrors` declaration (lang/syntax.py MirrorsDecl)
 MAX_NUMBER_DIGITS = 40   # a 64-bit word needs at most 22 octal digits
 _ASSOCIATIVE = frozenset({"+", "*", "&", "|", "^", "&&", "||"})
 
@@ -146,6 +147,20 @@ class _Builder(SpannedTransformer):
     @v_args(meta=True)
     def memory_model_decl(self, meta: Any, c: list[Any]) -> s.MemoryModelDecl:
         return s.MemoryModelDecl(str(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def mirrors_decl(self, meta: Any, c: list[Any]) -> s.MirrorsDecl:
+        state = next((t for t in c[1:] if isinstance(t, Token) and t.type == "NAME"), None)
+        if state is not None and str(state) not in MIRROR_STATES:
+            raise error(self._tspan(state), f"unknown mirror state '{state}': expected "
+                                            f"{' or '.join(MIRROR_STATES[1:])}, or nothing (merged)")
+        items = tuple(i for i in c if isinstance(i, s.MirrorItem))
+        return s.MirrorsDecl(str(c[0])[1:-1], str(state) if state is not None else "merged", items, self._span(meta),
+                             self._tspan(state) if state is not None else self._span(meta))
+
+    @v_args(meta=True)
+    def mirror_item(self, meta: Any, c: list[Any]) -> s.MirrorItem:
+        return s.MirrorItem(str(c[0]), str(c[-1]), self._span(meta))
 
     @v_args(meta=True)
     def struct_decl(self, meta: Any, c: list[Any]) -> s.StructDecl:

@@ -320,6 +320,27 @@ class MemoryModelDecl:
 
 
 @dataclass(frozen=True)
+class MirrorItem:
+    """`PROC;` or `PROC = FUNCTION;` in a `mirrors` declaration."""
+
+    proc: str
+    function: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MirrorsDecl:
+    """`mirrors "mm/memcontrol.c" [unmerged|reconstructed] { ... }`: the C functions the model's
+    procs mirror (`objcg-prove drift`); nothing the prover reads."""
+
+    c_file: str
+    state: str                   # merged (the default), unmerged or reconstructed
+    items: tuple[MirrorItem, ...]
+    span: Span = _span()
+    state_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class FieldDecl:
     """One field of a struct declaration."""
 

@@ -303,7 +303,10 @@ def test_columns_layout_puts_each_thread_in_its_column_time_going_down(models):
     a_cell = [line[col["A"]:col["B"]].strip() for line in rows[2:]]
     joined = "".join(a_cell[:4])
     assert joined.startswith(deep + ":") and joined[len(deep) + 1].isdigit(), a_cell[:4]
-    assert tail[0] == "  => assertion count failed in thread B at " + deep + ":10"
+    # the violation too is wrapped to 100 columns, at spaces: the location whole on its line
+    violation = tail[:tail.index("")]
+    assert all(len(line) <= 100 for line in violation)
+    assert " ".join(line.strip() for line in violation) == "=> assertion count failed in thread B at " + deep + ":10"
 
 
 def test_columns_layout_shows_what_changed_and_the_same_verdict_as_the_table(models):

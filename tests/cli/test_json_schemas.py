@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 COUNTER = str(ROOT / "models" / "examples" / "counter.dsl")        # C lines on some steps, none on others
 PETERSON = str(ROOT / "models" / "examples" / "peterson.dsl")
 PETERSON_BROKEN = str(ROOT / "models" / "examples" / "peterson_broken.dsl")
-SCHEMA_NAMES = ("prove", "check", "compare", "mutate", "litmus", "record")
+SCHEMA_NAMES = ("prove", "check", "compare", "mutate", "litmus", "drift", "record")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 # the module that writes each command's document, holding its JSON_SCHEMA_VERSION
 WRITERS = {"prove": "objcg_proof.cli.report", "check": "objcg_proof.gate.reports",
            "compare": "objcg_proof.study.compare", "mutate": "objcg_proof.study.mutate",
-           "litmus": "objcg_proof.cli.litmus"}
+           "litmus": "objcg_proof.cli.litmus", "drift": "objcg_proof.cli.drift"}
 
 
 def empty_strings(value: Any, at: str = "$") -> list[str]:
@@ -393,3 +393,20 @@ def test_litmus_bad_input_still_writes_the_document(tmp_path: Path) -> None:
     r = run("litmus", "--json", str(tmp_path))
     assert r.rc == 2
     assert [x["test"] for x in valid("litmus", r.out)["results"]] == ["SB"]
+
+
+def test_drift_found_and_not_checked_and_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "f.c").write_text("void f(void)\n{\n\ta();\n\tb();\n}\n")
+    model = tmp_path / "m.dsl"
+    model.write_text("shared word n = 0;\nproc void f(void) {\n    n = 1;  // a();\n}\n"
+                     "proc void g(void) { n = 2; }\nthread A { f(); g(); }\n"
+                     'mirrors "mm/f.c" { f; }\nmirrors "mm/g.c" reconstructed { g; }\n')
+    r = run("drift", "--json", "--kernel-tree", str(tmp_path), str(model))
+    doc = valid("drift", r.out)
+    assert r.rc == 1 and [f["kind"] for f in doc["findings"]] == ["unmirrored"]
+    assert [c["status"] for c in doc["checked"]] == ["checked", "not checked"] and doc["notes"]
+    r = run("drift", "--json", "--kernel-tree", str(tmp_path / "none"), str(model))
+    assert r.rc == 2 and valid("drift", r.out)["errors"]
+    r = run("drift", "--json", str(model))
+    assert r.rc == 2 and valid("drift", r.out)["errors"][0].startswith("usage: ")
