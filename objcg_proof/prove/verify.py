@@ -474,6 +474,8 @@ def _describe(prop: Property, view: ModelView, sources: SourceCache, shortest: b
             words = f"uaf: {c.message} in thread {thread} at {file}:{line}"
         elif prop.kind == "lost_update":
             stated = _source_text(sources, file, line)
+            if c.span.end_line > line:   # a statement of several lines: its first, and a mark that it goes on
+                stated += f" ... (to line {c.span.end_line})"
             words = f"lost update ({prop.name}) in thread {thread} at {file}:{line}: the model's statement does not hold: {stated}"
         else:
             words = f"{c.message} in thread {thread} at {file}:{line}"

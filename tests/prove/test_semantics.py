@@ -878,6 +878,23 @@ def test_assert_without_label_and_lost_update(models):
         'lost_update(v == 3, "stale");')
 
 
+def test_a_lost_update_of_several_lines_is_quoted_by_its_first_and_says_where_it_ends(models):
+    text = """
+        shared word x = 0;
+        thread T {
+          x = 1;
+          word v = x;
+          lost_update(v == 3
+                      || v == 4, "stale");
+        }
+    """
+    r = models.verify(text)
+    start = line_of(text, "lost_update(v == 3")
+    assert prop(r, "stale").trace.violation == (
+        f"lost update (stale) in thread T at m.dsl:{start}: the model's statement does not hold: "
+        f"lost_update(v == 3 ... (to line {start + 1})")
+
+
 def test_same_label_on_several_asserts_is_one_property(models):
     r = models.verify("""
         shared word x = 0;
