@@ -136,7 +136,7 @@ def _read_hunk(lines: list[str], at: int, name: str, mail_copy: bool) -> tuple[H
                 break
             raise PatchError(f"{name}:{i}: the patch ends inside the hunk at line {at + 1}; expected "
                              f"{_lines(old_left)} of the old side and {_lines(new_left)} of the new side more "
-                             f"(a copy cut short is read with mail_copy)")
+                             f"(a copy cut short)")
         line = lines[i]
         i += 1
         if line.startswith("\\"):
@@ -149,7 +149,7 @@ def _read_hunk(lines: list[str], at: int, name: str, mail_copy: bool) -> tuple[H
                     f"{name}:{i}: expected a line of the hunk at line {at + 1} starting with ' ', '+' or '-' "
                     f"({_lines(old_left)} of the old side and {_lines(new_left)} of the new side to go), "
                     f"found {line[0]!r} (a mail archive's copy, whose context lines lost their leading "
-                    f"blank, is read with mail_copy)")
+                    f"blank?)")
             line = " " + line
         if line[0] in " -":
             old_left -= 1
