@@ -60,13 +60,29 @@ def test_a_64_bit_nondet_replays_with_the_values_the_counterexample_suggests(mod
     assert f"counterexample: {prop} ({prop}) in m.dsl" in run_.out and "not replayed" not in run_.out
 
 
+def not_replayed_notes(out: str) -> list[str]:
+    """Each "  not replayed: ..." note of a text report, its wrapped lines joined back (the report
+    wraps it to 100 columns, continuation lines indented by four: NOTE(trace-table))."""
+    notes: list[str] = []
+    following = False
+    for line in out.splitlines():
+        if line.startswith("  not replayed: "):
+            notes.append(line)
+            following = True
+        elif following and line.startswith("    ") and not line.startswith("     "):
+            notes[-1] += " " + line.strip()
+        else:
+            following = False
+    return notes
+
+
 def test_a_violation_whose_replay_gives_up_is_reported_as_not_replayed(models):
     run_ = models.run(ODD, "--timeout", "2", "-k", "1")
     assert run_.rc == 1, run_.err
     assert run_.err == ""
     odd = [line for line in run_.out.splitlines() if line.startswith("  odd")]
     assert odd and "VIOLATED" in odd[0] and "counterexample of 1 steps, not replayed" in odd[0]
-    notes = [line for line in run_.out.splitlines() if line.startswith("  not replayed: ")]
+    notes = not_replayed_notes(run_.out)
     assert notes == [f"{NOTE} (at most 65,536 are tried one by one; a nondet(n) with a small n, or a smaller width, "
                      "stays within it); only the 3 values the counterexample suggests were tried, and with them the "
                      f"schedule of 1 steps runs, but odd is not violated at its end (m.dsl:5:{column_of(ODD, 'nondet()')})"]
@@ -191,7 +207,7 @@ def test_replay_gives_up_on_too_many_combined_choices(models, monkeypatch, n, wh
     monkeypatch.setattr(interpret, "QUICK_HINTED_VALUES", interpret.MAX_CHOICE_VALUES)
     run_ = models.run(PAIR.replace("N", n), "--timeout", "5", "-k", "1")
     assert run_.rc == 1 and run_.err == "", run_.err
-    assert f"  not replayed: the reference interpreter gives up: {why}" in run_.out.splitlines()
+    assert f"  not replayed: the reference interpreter gives up: {why}" in not_replayed_notes(run_.out)
 
 
 def test_a_replay_whose_choices_multiply_over_its_steps_gives_up_within_its_budget(tmp_path, monkeypatch):
@@ -233,7 +249,7 @@ thread T0 {
     assert rc == 1, err.getvalue()
     assert "not replayed" in out.getvalue()
     assert "internal error" not in err.getvalue()
-    assert f"more than {1 << 16:,} times" in out.getvalue()
+    assert f"more than {1 << 16:,} times" in " ".join(out.getvalue().split())   # the note is wrapped
 
 
 def test_replay_tries_the_hinted_values_first(models, monkeypatch):
