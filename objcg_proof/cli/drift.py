@@ -35,7 +35,7 @@ from ..drift.c_source import CFunction, CSourceError, c_functions, closest_names
 from ..drift.compare import Finding, compare
 from ..drift.model_side import ProcMirror, model_mirrors
 from ..drift.patch import PatchError, post_image, post_shown
-from ..gate.files import write_atomically
+from ..gate.files import same_file, write_atomically
 from ..lang.diagnostics import SourceCache, UserError
 from ..lang.parser import load_model
 from .options import CommandParser, Exit, UsageError
@@ -132,7 +132,7 @@ def drift_main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         args = parser.parse_args(argv)
         if args.kernel_tree is None and args.patch is None:
             raise UsageError("give the C to check against: --kernel-tree DIR or --patch FILE")
-        if args.sarif is not None and any(_same(args.sarif, m) for m in args.models + [args.patch or ""]):
+        if args.sarif is not None and any(same_file(args.sarif, m) for m in args.models + [args.patch or ""]):
             raise UsageError(f"--sarif {args.sarif} names an input: it would be overwritten")
     except Exit as done:
         return done.status
@@ -299,10 +299,3 @@ def drift_sarif(run: DriftRun, tree: str | None) -> str:
            "runs": [{"tool": {"driver": {"name": "objcg-prove drift", "version": __version__, "rules": rules}},
                      "originalUriBaseIds": {"%SRCROOT%": base}, "results": results}]}
     return json.dumps(log, indent=2, sort_keys=True) + "\n"
-
-
-def _same(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)

@@ -40,7 +40,7 @@ from . import dispatch as cli
 from .. import __version__
 from ..gate import ledger
 from ..gate.cache import DEFAULT_CACHE_DIR, ResultCache, cache_key
-from ..gate.files import write_atomically
+from ..gate.files import same_file, write_atomically
 from ..gate.ledger import DEFAULT_LEDGER, FAIL, INCONCLUSIVE, LedgerError, ModelCheck
 from ..gate.reports import junit_xml, outcome_json, sarif_json
 from ..lang.diagnostics import NO_SPAN, Diagnostic, SourceCache, UserError
@@ -341,15 +341,8 @@ def _refuse_to_overwrite_inputs(args: argparse.Namespace) -> None:
             pass
     for i, (option, file) in enumerate(outputs):
         for what, other in inputs + [(f"the file of {o}", f) for o, f in outputs[:i]]:
-            if _same_file(file, other):
+            if same_file(file, other):
                 raise _WouldOverwrite(f"{option} {file} is {what}: it would be overwritten")
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:   # either does not exist (yet): the same only if they name the same path
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 @dataclass(frozen=True)

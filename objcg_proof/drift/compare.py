@@ -57,6 +57,7 @@ def compare(mirror: ProcMirror, function: CFunction | None, c_file: str, closest
     matcher = difflib.SequenceMatcher(None, [m.key for m in mirrors], [st.key for st in statements], autojunk=False)
     gaps: list[tuple[list[int], list[int]]] = []   # per stretch that does not align: its mirror lines, its statements
     after: dict[int, int] = {}   # a statement that aligns with no mirror line -> the model line before its stretch
+    where: dict[int, int] = {}   # a mirror line that aligns with nothing -> the C line after its stretch
     last_line = mirror.proc_span.line
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -64,8 +65,7 @@ def compare(mirror: ProcMirror, function: CFunction | None, c_file: str, closest
             continue
         gaps.append((list(range(i1, i2)), [j for j in range(j1, j2) if statements[j].key not in waived]))
         after.update({j: last_line for j in range(j1, j2)})
-    where = {i: (statements[j1].line if j1 < len(statements) else function.end_line)
-             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal" for i in range(i1, i2)}
+        where.update({i: statements[j1].line if j1 < len(statements) else function.end_line for i in range(i1, i2)})
     findings: list[Finding] = []
     loose_c = [j for _, cs in gaps for j in cs]
     for ms, cs in gaps:

@@ -51,3 +51,12 @@ def _mode_for(path: Path) -> int:
     umask = os.umask(0o022)   # the only way to read the umask: set it and put it back at once
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same file on disk, or, when either does not exist
+    (yet), the same absolute path. Used to refuse an output file that names an input."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
