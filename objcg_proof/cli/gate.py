@@ -394,6 +394,21 @@ class _Pending:
     now: ledger.Fingerprint
 
 
+def gate_lookup(path: str, ledger_dir: str, solver: SolverOptions,
+                cache: ResultCache) -> tuple[ModelResult | None, VerifyOptions | None, str]:
+    """What `check` does first with `path`, for code that shares the gate's cache (the test suite:
+    the six designs on the full scenario are solved once per run, by whichever of the gate and the
+    verdict tests asks first). On a hit: the cached result, replayed, and no options or key. On a
+    miss: None, the options `check` solves the model with and the key it stores the result under.
+    Raises ValueError with check's own messages when the model or its record cannot be read."""
+    check, pending = _prepare(path, ledger_dir, None, {}, solver, cache)
+    if check.errors or check.internal:
+        raise ValueError("\n".join(check.errors + check.internal))
+    if pending is None:
+        return check.result, None, ""
+    return None, pending.options, pending.key
+
+
 def _prepare(path: str, ledger_dir: str, bound: int | None, defines: dict[str, int], solver: SolverOptions,
              cache: ResultCache | None, chosen_model: str | None = None) -> tuple[ModelCheck, _Pending | None]:
     """Read the model's record (the one of its memory model: --memory-model, else its declaration)

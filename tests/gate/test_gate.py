@@ -425,6 +425,13 @@ def test_warm_and_cold_checks_print_and_write_the_same(project: Path) -> None:
 # ---- the shipped models against the committed ledger -----------------------------------------------
 
 
+# NOTE(shipped-group): under pytest-xdist (scripts/test runs `-n auto --dist loadgroup`), the tests
+# that need the six designs solved on the full scenario run in one worker, the gate's check first
+# (its order in the collection): it solves them with --jobs 2 and fills .objcg-cache, from which
+# tests/prove/test_models.py then reads them (tests/model_results.py) instead of solving again
+SHIPPED_GROUP = pytest.mark.xdist_group("shipped-designs")
+
+
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, Path]:
     """One check of every shipped model against proofs/ (minutes: the six designs on the full
@@ -443,6 +450,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, Path]:
     return r, out
 
 
+@SHIPPED_GROUP
 def test_the_shipped_models_match_the_committed_ledger(shipped: tuple[CliRun, Path]) -> None:
     r, _ = shipped
     assert r.rc == 0, r.out + r.err
@@ -456,6 +464,7 @@ def test_the_shipped_models_match_the_committed_ledger(shipped: tuple[CliRun, Pa
         ["peterson_mb.dsl.lkmm.json"]
 
 
+@SHIPPED_GROUP
 def test_shipped_junit_is_valid(shipped: tuple[CliRun, Path]) -> None:
     _, out = shipped
     validate_junit(out / "gate.xml")
@@ -463,6 +472,7 @@ def test_shipped_junit_is_valid(shipped: tuple[CliRun, Path]) -> None:
     assert text.count("<testsuite ") == 12 and "<failure" not in text
 
 
+@SHIPPED_GROUP
 def test_shipped_sarif_is_valid_and_locates_violations(shipped: tuple[CliRun, Path]) -> None:
     _, out = shipped
     log = validate_sarif(out / "gate.sarif")

@@ -146,7 +146,9 @@ def survey(promela: PromelaModel, workdir: Path) -> SpinAnswer:
     """Compile and run pan in survey mode on an exported model; every property it violates."""
     (workdir / "model.pml").write_text(promela.text, encoding="utf-8")
     run(["spin", "-DPROPERTY=-1", "-a", "model.pml"], workdir)
-    run(["gcc", "-O0", "-w", "-fwrapv", "-DSAFETY", "-DCOLLAPSE", "-DNOREDUCE", "-DPRINTF", "-DVECTORSZ=4096",
+    # -O2, as the export's header tells users: pan searches the narrow v3 about 2.6x faster than
+    # at -O0 (117 s against 303 s, 18 million states), for 2 s of compiling instead of 0.7 s
+    run(["gcc", "-O2", "-w", "-fwrapv", "-DSAFETY", "-DCOLLAPSE", "-DNOREDUCE", "-DPRINTF", "-DVECTORSZ=4096",
          "-o", "pan", "pan.c"], workdir)
     out = run(["./pan", f"-m{PAN_DEPTH}", "-c0", "-n", "-w22"], workdir)
     where = f"pan in {workdir}"

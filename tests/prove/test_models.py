@@ -20,6 +20,9 @@ from objcg_proof.prove.verify import VerifyOptions, verify_path
 from model_results import SHIPPED_OPTIONS, proved
 
 ROOT = Path(__file__).resolve().parents[2]
+# in the worker that runs the gate's check of the shipped models: NOTE(shipped-group) in
+# tests/gate/test_gate.py
+pytestmark = pytest.mark.xdist_group("shipped-designs")
 P, V, B = "proved", "violated", "bounded"
 
 # design -> {property: status}. leak / lost_update / kthread_charged are the table's columns.
