@@ -11,8 +11,13 @@ that could move a verdict. Other paths (tests/narrow/) are solved here.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import hashlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from objcg_proof.cli.gate import gate_lookup
@@ -33,6 +38,20 @@ SHIPPED_TIMEOUT_S = 1800.0
 SHIPPED_OPTIONS = VerifyOptions(solver=SolverOptions(timeout_s=SHIPPED_TIMEOUT_S))
 
 
+@contextlib.contextmanager
+def designs_lock() -> Iterator[None]:
+    """Held while the shipped models are looked up and solved: by the gate's check of them
+    (tests/gate/test_gate.py) and by `proved`. Test workers (pytest-xdist, scripts/test) run in
+    separate processes: the first to take it solves, the other then reads the cache."""
+    name = "objcg-tests-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:16] + ".lock"
+    with open(Path(tempfile.gettempdir()) / name, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @functools.lru_cache(maxsize=None)
 def proved(path: str) -> ModelResult:
     """The prover's result for a model path relative to the project root: a shipped model's (under
@@ -40,6 +59,11 @@ def proved(path: str) -> ModelResult:
     if not path.startswith("models/"):
         return verify_path(str(ROOT / path), SourceCache(), SHIPPED_OPTIONS)
     here = Path.cwd()
+    with designs_lock():
+        return _through_the_gate_cache(path, here)
+
+
+def _through_the_gate_cache(path: str, here: Path) -> ModelResult:
     try:
         # relative paths, from the top of the checkout, as scripts/test's check is run: the path a
         # model was given as is part of its key

@@ -18,7 +18,7 @@ import xmlschema
 
 from cli_helpers import PROVED, VIOLATED, no_traceback, run, write
 from conftest import CliRun, dedent
-from model_results import SHIPPED_TIMEOUT_S
+from model_results import SHIPPED_TIMEOUT_S, designs_lock
 from objcg_proof.cli import gate
 from objcg_proof.gate import cache as cache_mod
 from objcg_proof.gate import ledger
@@ -425,11 +425,11 @@ def test_warm_and_cold_checks_print_and_write_the_same(project: Path) -> None:
 # ---- the shipped models against the committed ledger -----------------------------------------------
 
 
-# NOTE(shipped-group): under pytest-xdist (scripts/test runs `-n auto --dist loadgroup`), the tests
-# that need the six designs solved on the full scenario run in one worker, the gate's check first
-# (its order in the collection): it solves them with --jobs 2 and fills .objcg-cache, from which
-# tests/prove/test_models.py then reads them (tests/model_results.py) instead of solving again
-SHIPPED_GROUP = pytest.mark.xdist_group("shipped-designs")
+# NOTE(shipped-group): scripts/test runs the suite in two pytest-xdist workers, each test file in
+# one of them (--dist loadfile). The check below solves the six designs on the full scenario and
+# fills .objcg-cache; tests/prove/test_models.py reads them from there (tests/model_results.py).
+# Both hold model_results.designs_lock while they look up and solve, so whichever comes first
+# solves and the other reads.
 
 
 @pytest.fixture(scope="module")
@@ -442,7 +442,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, Path]:
     # as, so that check then finds every model in the cache and only replays
     models = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "models").glob("*.dsl")) + \
         sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "models" / "examples").glob("*.dsl"))
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, designs_lock():
         mp.chdir(ROOT)
         r = run("check", "--cache-dir", ".objcg-cache", "--json",
                 "--timeout", str(SHIPPED_TIMEOUT_S), "--jobs", "2",
@@ -450,7 +450,6 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, Path]:
     return r, out
 
 
-@SHIPPED_GROUP
 def test_the_shipped_models_match_the_committed_ledger(shipped: tuple[CliRun, Path]) -> None:
     r, _ = shipped
     assert r.rc == 0, r.out + r.err
@@ -464,7 +463,6 @@ def test_the_shipped_models_match_the_committed_ledger(shipped: tuple[CliRun, Pa
         ["peterson_mb.dsl.lkmm.json"]
 
 
-@SHIPPED_GROUP
 def test_shipped_junit_is_valid(shipped: tuple[CliRun, Path]) -> None:
     _, out = shipped
     validate_junit(out / "gate.xml")
@@ -472,7 +470,6 @@ def test_shipped_junit_is_valid(shipped: tuple[CliRun, Path]) -> None:
     assert text.count("<testsuite ") == 12 and "<failure" not in text
 
 
-@SHIPPED_GROUP
 def test_shipped_sarif_is_valid_and_locates_violations(shipped: tuple[CliRun, Path]) -> None:
     _, out = shipped
     log = validate_sarif(out / "gate.sarif")

@@ -17,12 +17,11 @@ from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.prove.verdict import ModelResult, PropertyResult
 from objcg_proof.prove.verify import VerifyOptions, verify_path
 
+# the designs on the full scenario, solved once per test run: NOTE(shipped-group) in
+# tests/gate/test_gate.py
 from model_results import SHIPPED_OPTIONS, proved
 
 ROOT = Path(__file__).resolve().parents[2]
-# in the worker that runs the gate's check of the shipped models: NOTE(shipped-group) in
-# tests/gate/test_gate.py
-pytestmark = pytest.mark.xdist_group("shipped-designs")
 P, V, B = "proved", "violated", "bounded"
 
 # design -> {property: status}. leak / lost_update / kthread_charged are the table's columns.
