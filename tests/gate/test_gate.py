@@ -425,11 +425,11 @@ def test_warm_and_cold_checks_print_and_write_the_same(project: Path) -> None:
 # ---- the shipped models against the committed ledger -----------------------------------------------
 
 
-# NOTE(shipped-group): scripts/test runs the suite in two pytest-xdist workers, each test file in
-# one of them (--dist loadfile). The check below solves the six designs on the full scenario and
-# fills .objcg-cache; tests/prove/test_models.py reads them from there (tests/model_results.py).
-# Both hold model_results.designs_lock while they look up and solve, so whichever comes first
-# solves and the other reads.
+# NOTE(designs-solved-once): scripts/test runs the suite in two pytest-xdist workers, each test
+# file in one of them (--dist loadfile). The check below solves the six designs on the full
+# scenario and fills .objcg-cache; tests/prove/test_models.py reads them from there
+# (tests/model_results.py). Both hold model_results.designs_lock while they look up and solve,
+# so whichever comes first solves and the other reads.
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.prove.verdict import ModelResult, PropertyResult
 from objcg_proof.prove.verify import VerifyOptions, verify_path
 
-# the designs on the full scenario, solved once per test run: NOTE(shipped-group) in
+# the designs on the full scenario, solved once per test run: NOTE(designs-solved-once) in
 # tests/gate/test_gate.py
 from model_results import SHIPPED_OPTIONS, proved
 
