@@ -109,6 +109,7 @@ class TraceView:
     not_replayed: str | None
     shortest: bool
     graph: GraphView | None
+    sequential: bool = False   # a sequentially consistent execution (NOTE(sequential-level) in prove/lkmm.py)
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ def trace_view(anchor: str, model: str, p: PropertyResult, trace: Trace) -> Trac
     graph = execution_view(trace.execution) if trace.execution is not None else None
     return TraceView(anchor, model, p.name, p.kind, trace.violation, len(trace.steps), lanes, tuple(steps),
                      sum(s.context for s in steps), chips, trace.memory_order, trace.unreplayed or None,
-                     trace.shortest, graph)
+                     trace.shortest, graph, trace.sequential)
 
 
 # ---- execution graphs as SVG ------------------------------------------------------------------

@@ -27,6 +27,11 @@ _STATUS_WORD = {"proved": "proved", "bounded": "BOUNDED", "violated": "VIOLATED"
 LKMM_TRACE_NOTE = ("  (an LKMM execution: the rows follow each thread's program order, interleaved in one order of "
                    "no meaning;\n   each read shows the value it returned, which may be older than a write "
                    "listed above it;\n   a write the value it wrote, an RMW the value it read and the one it wrote)")
+# NOTE(sequential-level) in prove/lkmm.py: a counterexample found among the sequentially
+# consistent executions has one order, and no barrier would forbid it
+LKMM_SEQUENTIAL_NOTE = ("  (a sequentially consistent execution, which the LKMM allows too: the rows are in the "
+                        "order\n   the steps ran, each read returning the last write before it; no barrier can "
+                        "forbid it)")
 
 
 def write_dot(directory: str, name: str, text: str, stderr: TextIO) -> str | None:
@@ -64,7 +69,7 @@ def model_text(result: ModelResult, show_traces: bool = True, layout: str = "tab
                 render = trace_columns if layout == "columns" else trace_text
                 lines.append(render(result.path, p, p.trace, style.full_trace))
                 if result.memory_model == "lkmm":
-                    lines.append(LKMM_TRACE_NOTE)
+                    lines.append(LKMM_SEQUENTIAL_NOTE if p.trace.sequential else LKMM_TRACE_NOTE)
     return "\n".join(lines)
 
 

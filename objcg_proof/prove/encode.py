@@ -223,13 +223,15 @@ MEMORY_MODELS = {SequentialConsistency.name: SequentialConsistency,
                  LinuxKernelMemoryModel.name: LinuxKernelMemoryModel}
 
 
-def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | None = None) -> Encoding:
+def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | None = None,
+           sequential: bool = False) -> Encoding:
     """The model's encoding under the named memory model. `closure_rounds` bounds the LKMM's
     closures to paths of at most 2^rounds edges (NOTE(bounded-closures) in prove/lkmm.py; None:
-    exact); sequential consistency has none."""
+    exact); sequential consistency has none. `sequential` keeps only the LKMM events' sequentially
+    consistent executions (NOTE(sequential-level) in prove/lkmm.py)."""
     enc = Encoding(prog)
     _control(enc)
-    _memory_model(enc, memory_model, closure_rounds)
+    _memory_model(enc, memory_model, closure_rounds, sequential)
     _checks(enc)
     return enc
 
@@ -280,15 +282,15 @@ def _control(enc: Encoding) -> None:
             enc.base.append(z3.ULT(sym, limit))
 
 
-def _memory_model(enc: Encoding, name: str, closure_rounds: int | None) -> None:
+def _memory_model(enc: Encoding, name: str, closure_rounds: int | None, sequential: bool) -> None:
     """How the events of the steps that run are ordered and what the reads see: the named
     memory model's constraints (NOTE(memory-model) in sc.py)."""
     args = (enc.program, enc.executed, enc.term, enc._model_memo, enc.finished)
-    if closure_rounds is None:
+    if closure_rounds is None and not sequential:
         model = MEMORY_MODELS[name](*args)
     else:
-        assert name == LinuxKernelMemoryModel.name, "only the LKMM has closures to bound"
-        model = LinuxKernelMemoryModel(*args, closure_rounds=closure_rounds)
+        assert name == LinuxKernelMemoryModel.name, "only the LKMM has closures to bound or a sequential level"
+        model = LinuxKernelMemoryModel(*args, closure_rounds=closure_rounds, sequential=sequential)
     out = model.encode()
     enc.base.extend(out.constraints)
     enc.step_clock.update(out.step_clock)

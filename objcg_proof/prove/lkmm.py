@@ -32,6 +32,17 @@ independent evaluator and asks again with more rounds if it is not. The flags us
 under a difference, so they are not computed at a bounded level (prove/litmus.py, the only
 reader of flags, always asks the exact encoding).
 
+NOTE(sequential-level): with `sequential=True` (prove/verify.py asks a design so before its
+closure levels, NOTE(closure-levels) there) the encoding keeps the LKMM's events, `rf` and `co`,
+and instead of the .cat's axioms says that the execution is sequentially consistent with atomic
+steps, as the DSL's own semantics has it: every `po`, `rf`, `co` and `fr` edge between events of
+two steps orders the steps' clocks, so the steps run in one total order and each read sees the
+last write before it (with coherence and RMW atomicity, which cost little). That is a stronger
+model than the LKMM: no closure is built, and what it finds violated is a sequentially consistent
+execution, which the LKMM allows (the independent evaluator checks that it does, as for every
+level; `tests/oracles/test_lkmm_sc.py` holds the evaluator to it); what it finds not violated
+says nothing about the LKMM. Decoded, the trace's steps are in that one order, as under SC.
+
 NOTE(pb-union): `acyclic pb` with `pb = prop ; strong-fence ; hb* ; [Marked]` is stated as
 `acyclic (hb | prop ; strong-fence ; [Marked])` on one clock per event, beside `acyclic hb`.
 The two say the same of every execution: a cycle of the union either has no edge of the second
@@ -104,9 +115,10 @@ class LinuxKernelMemoryModel:
 
     def __init__(self, program: EventProgram, executed: Mapping[int, z3.BoolRef],
                  term: Callable[[Term], z3.ExprRef], memo: dict, finished: Mapping[int, z3.BoolRef],
-                 closure_rounds: int | None = None) -> None:
+                 closure_rounds: int | None = None, sequential: bool = False) -> None:
         self.program = program
         self.closure_rounds = closure_rounds   # NOTE(bounded-closures); None: exact
+        self.sequential = sequential           # NOTE(sequential-level)
         self.executed = executed
         self.finished = finished
         self.term = term
@@ -499,48 +511,8 @@ class _Cat:
         self.po, self.po_all = po, po_all
         self.loc_pairs = self.same_loc({(a.id, b.id): _and(a.executed, b.executed)
                                         for a in nodes for b in nodes if a.kind in "RW" and b.kind in "RW"})
-        # rf: a Boolean per read and candidate write; exactly one when the read happens
-        rf: Rel = {}
-        for r in self.reads:
-            options = []
-            for w in self.writes:
-                if not set(w.cands) & set(r.cands) or (w.thread == r.thread and w.order > r.order):
-                    continue
-                if w.thread == r.thread and w.ev is r.ev:
-                    continue   # an RMW does not read its own write
-                v = z3.Bool(f"lkmm-rf@{w.id}>{r.id}")
-                m.constraints.append(z3.Implies(v, _and(w.executed, r.executed, w.loc == r.loc, w.value == r.value)))
-                rf[(w.id, r.id)] = v
-                options.append(v)
-            m.constraints.append(z3.Implies(r.executed, _exactly_one(options)))
-            for v in options:
-                m.constraints.append(z3.Implies(v, r.executed))
-        self.rf = rf
-        for (w, r), v in rf.items():   # for traces: by the unrolled program's events
-            writer = nodes[w].ev.id if nodes[w].ev is not None else -1 - nodes[w].cands[0]
-            m.reads_from[(writer, nodes[r].ev.id)] = v   # type: ignore[union-attr]
-        # co: a clock per write; the initial write first
-        bits = max(2, (len(self.writes) + 1).bit_length())
-        clock = {w.id: (z3.BitVecVal(0, bits) if "IW" in w.tags else z3.BitVec(f"lkmm-co@{w.id}", bits))
-                 for w in self.writes}
-        for w in self.writes:
-            if "IW" not in w.tags:
-                m.constraints.append(z3.UGT(clock[w.id], 0))
-        for w in self.writes:
-            if w.ev is not None:
-                m.coherence[w.ev.id] = clock[w.id]
-        co: Rel = {}
-        for i, a in enumerate(self.writes):
-            for b in self.writes[i + 1:]:
-                if not set(a.cands) & set(b.cands):
-                    continue
-                same = _and(a.executed, b.executed, a.loc == b.loc) if not a.loc.eq(b.loc) else _and(a.executed, b.executed)
-                if "IW" in a.tags and "IW" in b.tags:
-                    continue
-                m.constraints.append(z3.Implies(same, clock[a.id] != clock[b.id]))
-                co[(a.id, b.id)] = _and(same, z3.ULT(clock[a.id], clock[b.id]))
-                co[(b.id, a.id)] = _and(same, z3.ULT(clock[b.id], clock[a.id]))
-        self.co = self.define(co, "co")
+        self.rf = self._reads_from()
+        self.co = self._coherence()
         self.fr = self.diff(self.seq(self.inv(self.rf), self.co), self.id_(self.ends))
         rmw: Rel = {(r, w): nodes[w].executed for r, w in m.rmw_pairs}
         self.rmw = rmw
@@ -570,8 +542,60 @@ class _Cat:
         self.data = self.seq(carry, data)
         self.ctrl = self.seq(carry, ctrl)
 
+    def _reads_from(self) -> Rel:
+        """rf: a Boolean per read and candidate write; exactly one when the read happens."""
+        m, nodes = self.m, self.n
+        rf: Rel = {}
+        for r in self.reads:
+            options = []
+            for w in self.writes:
+                if not set(w.cands) & set(r.cands) or (w.thread == r.thread and w.order > r.order):
+                    continue
+                if w.thread == r.thread and w.ev is r.ev:
+                    continue   # an RMW does not read its own write
+                v = z3.Bool(f"lkmm-rf@{w.id}>{r.id}")
+                m.constraints.append(z3.Implies(v, _and(w.executed, r.executed, w.loc == r.loc, w.value == r.value)))
+                rf[(w.id, r.id)] = v
+                options.append(v)
+            m.constraints.append(z3.Implies(r.executed, _exactly_one(options)))
+            for v in options:
+                m.constraints.append(z3.Implies(v, r.executed))
+        for (w, r), v in rf.items():   # for traces: by the unrolled program's events
+            writer = nodes[w].ev.id if nodes[w].ev is not None else -1 - nodes[w].cands[0]
+            m.reads_from[(writer, nodes[r].ev.id)] = v   # type: ignore[union-attr]
+        return rf
+
+    def _coherence(self) -> Rel:
+        """co: a clock per write, per location; the initial write first."""
+        m = self.m
+        bits = max(2, (len(self.writes) + 1).bit_length())
+        clock = {w.id: (z3.BitVecVal(0, bits) if "IW" in w.tags else z3.BitVec(f"lkmm-co@{w.id}", bits))
+                 for w in self.writes}
+        for w in self.writes:
+            if "IW" not in w.tags:
+                m.constraints.append(z3.UGT(clock[w.id], 0))
+        for w in self.writes:
+            if w.ev is not None:
+                m.coherence[w.ev.id] = clock[w.id]
+        co: Rel = {}
+        for i, a in enumerate(self.writes):
+            for b in self.writes[i + 1:]:
+                if not set(a.cands) & set(b.cands):
+                    continue
+                same = _and(a.executed, b.executed, a.loc == b.loc) if not a.loc.eq(b.loc) else _and(a.executed, b.executed)
+                if "IW" in a.tags and "IW" in b.tags:
+                    continue
+                m.constraints.append(z3.Implies(same, clock[a.id] != clock[b.id]))
+                co[(a.id, b.id)] = _and(same, z3.ULT(clock[a.id], clock[b.id]))
+                co[(b.id, a.id)] = _and(same, z3.ULT(clock[b.id], clock[a.id]))
+        self.co_clock = clock
+        return self.define(co, "co")
+
     # ---- linux-kernel.cat ---------------------------------------------------------------------
     def axioms(self) -> None:
+        if self.m.sequential:
+            self.sequential()
+            return
         self.base()
         S, po = self.S, self.po
         M, W = S["M"], S["W"]
@@ -724,6 +748,48 @@ class _Cat:
         wr_race = self.diff(self.diff(self.inter(pre_race, self.seq(self.opt(co), rf)), wr_vis), self.inv(rw_xbstar))
         rw_race = self.diff(self.inter(pre_race, fr), rw_xbstar)
         self.m.flags["data-race"] = _not(self.empty(self.union(ww_race, wr_race, rw_race)))
+
+    def sequential(self) -> None:
+        """Sequential consistency with atomic steps (NOTE(sequential-level)): each `rf`, `co` and
+        `fr` edge between events of two steps orders their step clocks (program order already
+        does, along a thread), so the steps run in one order and each read returns the last write
+        before it. Coherence and the atomicity of an RMW follow: an RMW's read and write are one
+        step. `fr` is stated per read and write, through the coherence clock of the write the
+        read took its value from, rather than as `rf^-1 ; co`, which is cubic. An initial write
+        has no step and comes before every step; a FINAL event has none either, and reads the
+        coherence-last write (`_finals`)."""
+        m = self.m
+        self.rf = self._reads_from()
+        self.co = self._coherence()
+        clock, step = self.co_clock, m.step_clock
+
+        def before(a: Node, b: Node, f: z3.BoolRef) -> None:
+            x, y = a.ev, b.ev
+            if x is None or y is None or x.step == y.step or x.step not in step or y.step not in step:
+                return
+            m.constraints.append(z3.Implies(f, z3.ULT(step[x.step], step[y.step])))
+
+        took: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+        for (w, r), v in self.rf.items():
+            before(self.n[w], self.n[r], v)
+            took.setdefault(r, []).append((w, v))
+        for (a, b), f in self.co.items():
+            before(self.n[a], self.n[b], f)
+        for r in self.reads:
+            if not took.get(r.id):
+                continue
+            seen = self._fresh_clock(f"seen@{r.id}", clock)
+            for w, v in took[r.id]:
+                m.constraints.append(z3.Implies(v, seen == clock[w]))
+            for w in self.writes:
+                if "IW" in w.tags or not set(w.cands) & set(r.cands):
+                    continue
+                same = _and(r.executed, w.executed, r.loc == w.loc) if not r.loc.eq(w.loc) else _and(r.executed, w.executed)
+                before(r, w, _and(same, z3.ULT(seen, clock[w.id])))
+
+    def _fresh_clock(self, name: str, like: dict[int, z3.BitVecRef]) -> z3.BitVecRef:
+        width = next(iter(like.values())).size()
+        return z3.BitVec(f"lkmm-{name}", width)
 
     def _visibility_at(self, pre_race: Rel, xb: Rel, fence: Rel, strong_fence: Rel, cumul_star: Rel, rfe: Rel,
                        rmw_sequence: Rel, w_pre_bounded: Rel, r_pre_bounded: Rel,

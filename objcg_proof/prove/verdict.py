@@ -75,6 +75,8 @@ class Trace:
     execution: WeakExecution | None = None   # under a weak model: the same graph, as data
     thread: str = ""          # the thread whose check failed ("" for a leak, a deadlock, the final block)
     focus: tuple[str, ...] = ()   # for a leak: the refcounts that end wrong, by location name
+    sequential: bool = False  # under a weak model: a sequentially consistent execution, its rows in the order
+                              # its steps ran (NOTE(sequential-level) in prove/lkmm.py)
 
 
 @dataclass(frozen=True)

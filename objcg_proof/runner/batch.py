@@ -274,7 +274,29 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
     if not violated:
         return {}, result
     if result.memory_model != "sc":
-        return _check_weak_counterexamples(path, result)
+        failures, result = _check_weak_counterexamples(path, result)
+        # a sequentially consistent one is an interleaving too: the interpreter replays it as well
+        # (NOTE(sequential-level) in prove/lkmm.py)
+        sequential = [p for p in result.properties if p.status == VIOLATED and p.trace is not None and p.trace.sequential]
+        if not sequential:
+            return failures, result
+        more, unreplayed = _replay_on_interpreter(path, options, sequential, sources)
+        failures.update(more)
+        return failures, dataclasses.replace(result, properties=tuple(
+            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed.get(p.name, "")))
+            if p.name in {q.name for q in sequential} and p.trace is not None else p for p in result.properties))
+    failures, unreplayed = _replay_on_interpreter(path, options, violated, sources)
+    if unreplayed:
+        result = dataclasses.replace(result, properties=tuple(
+            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
+            if p.name in unreplayed and p.trace is not None else p for p in result.properties))
+    return failures, result
+
+
+def _replay_on_interpreter(path: str, options: VerifyOptions, violated: list[PropertyResult],
+                           sources: SourceCache | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Each counterexample replayed on the reference interpreter: the ones that do not replay,
+    with the internal error, and the ones it gave up on, with why."""
     from ..oracles.interpret import StateLimit, replay   # only here: a run with nothing to replay never loads it
     from ..lang.parser import load_model
     from ..lang.resolve import resolve
@@ -294,11 +316,7 @@ def replay_counterexamples(path: str, options: VerifyOptions, result: ModelResul
             continue
         if not ok:
             failures[p.name] = f"the counterexample for {p.name} in {path} does not replay: {why}"
-    if unreplayed:
-        result = dataclasses.replace(result, properties=tuple(
-            dataclasses.replace(p, trace=dataclasses.replace(p.trace, unreplayed=unreplayed[p.name]))
-            if p.name in unreplayed and p.trace is not None else p for p in result.properties))
-    return failures, result
+    return failures, unreplayed
 
 
 def lkmm_check(execution: "WeakExecution") -> str:

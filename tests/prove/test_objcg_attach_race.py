@@ -16,7 +16,9 @@ import pytest
 from model_results import SHIPPED_OPTIONS
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.prove.verdict import PROVED, VIOLATED
-from objcg_proof.prove.verify import verify_path
+from objcg_proof.prove import verify
+from objcg_proof.prove.verify import SEQUENTIAL, closure_levels, verify_path
+from objcg_proof.runner.batch import lkmm_check, replay_counterexamples
 from objcg_proof.runner.weak_replay import check_weak_execution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +81,41 @@ def test_the_harness_switch_puts_smp_wmb_before_each_attach_callback() -> None:
                 first.setdefault(prog.threads[fence.thread].name,
                                  [prog.events[e].what for e in step.events])
         assert first == ({} if wmb == 0 else {"MT": ["set_bit"], "MK": ["set_bit"]})
+
+
+@pytest.mark.parametrize("design, sequential", [("objcg_v2", True), ("objcg_v5", False)])
+def test_levels_find_an_sc_violation_first_and_a_weak_one_after(design: str, sequential: bool, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOTE(sequential-level): asked at closure levels, as the whole protocol is (the threshold
+    lowered so that this small scenario is), v2's lost update, which sequential consistency has
+    too, is found at the sequential level: a trace in the order its steps ran, without "nothing
+    orders" hints, replayed on the reference interpreter and allowed by the evaluator. v5's,
+    which only the LKMM has, is not there, and is found at a closure level, a weak execution."""
+    monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
+    path = str(attach_race_model(design, tmp_path))
+    options = dataclasses.replace(SHIPPED_OPTIONS, memory_model="lkmm", only=("lost_update",))
+    result = verify_path(path, SourceCache(), options, lkmm_check)
+    p = result.properties[0]
+    assert p.status == VIOLATED and p.trace is not None and p.trace.execution is not None
+    assert p.trace.sequential is sequential
+    assert check_weak_execution(p.trace.execution) == ""
+    assert any(line.startswith("nothing orders ") for line in p.trace.memory_order) is not sequential
+    assert p.coverage.endswith("by a sequentially consistent execution") is sequential
+    failures, replayed = replay_counterexamples(path, options, result)
+    assert failures == {}
+    assert (replayed.properties[0].trace.unreplayed == "") is sequential   # type: ignore[union-attr]
+
+
+def test_no_sequential_level_without_an_evaluator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sequential-level violation stands only once the evaluator allows it: without one the
+    level is not asked; under SC, and for small models, there are no levels at all."""
+    from objcg_proof.lang.parser import load_model
+    from objcg_proof.lang.resolve import resolve
+    from objcg_proof.prove.unroll import unroll
+
+    monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
+    prog = unroll(resolve(load_model(str(attach_race_model("objcg_v5", tmp_path)), SourceCache()), {}))
+    assert closure_levels(prog, "lkmm") == (SEQUENTIAL, 0, 1, 2, None)
+    assert closure_levels(prog, "lkmm", with_evaluator=False) == (0, 1, 2, None)
+    assert closure_levels(prog, "sc") == (None,)
+
