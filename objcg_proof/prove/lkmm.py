@@ -32,6 +32,13 @@ independent evaluator and asks again with more rounds if it is not. The flags us
 under a difference, so they are not computed at a bounded level (prove/litmus.py, the only
 reader of flags, always asks the exact encoding).
 
+NOTE(fr-clock): `fr = rf^-1 ; co` is not built by composition, which would give each pair a
+disjunction over every write the read may see (cubic in the accesses of a location). A read's
+`seen` clock is the coherence clock of the write it took its value from (one equality per `rf`
+Boolean), and `fr(r, w)` is "both happen, at one location, and seen(r) < clock(w)": the same
+relation, since exactly one `rf` edge enters a read that happens and `co` is the order of the
+clocks. One comparison per pair.
+
 NOTE(sequential-level): with `sequential=True` (prove/verify.py asks a design so before its
 closure levels, NOTE(closure-levels) there) the encoding keeps the LKMM's events, `rf` and `co`,
 and instead of the .cat's axioms says that the execution is sequentially consistent with atomic
@@ -513,7 +520,7 @@ class _Cat:
                                         for a in nodes for b in nodes if a.kind in "RW" and b.kind in "RW"})
         self.rf = self._reads_from()
         self.co = self._coherence()
-        self.fr = self.diff(self.seq(self.inv(self.rf), self.co), self.id_(self.ends))
+        self.fr = self._from_reads()
         rmw: Rel = {(r, w): nodes[w].executed for r, w in m.rmw_pairs}
         self.rmw = rmw
         # dependencies from the terms: a read's value in a later event's address, written value, guard
@@ -754,14 +761,13 @@ class _Cat:
         `fr` edge between events of two steps orders their step clocks (program order already
         does, along a thread), so the steps run in one order and each read returns the last write
         before it. Coherence and the atomicity of an RMW follow: an RMW's read and write are one
-        step. `fr` is stated per read and write, through the coherence clock of the write the
-        read took its value from, rather than as `rf^-1 ; co`, which is cubic. An initial write
+        step. `fr` is stated per read and write (NOTE(fr-clock)). An initial write
         has no step and comes before every step; a FINAL event has none either, and reads the
         coherence-last write (`_finals`)."""
         m = self.m
         self.rf = self._reads_from()
         self.co = self._coherence()
-        clock, step = self.co_clock, m.step_clock
+        step = m.step_clock
 
         def before(a: Node, b: Node, f: z3.BoolRef) -> None:
             x, y = a.ev, b.ev
@@ -769,12 +775,21 @@ class _Cat:
                 return
             m.constraints.append(z3.Implies(f, z3.ULT(step[x.step], step[y.step])))
 
-        took: dict[int, list[tuple[int, z3.BoolRef]]] = {}
         for (w, r), v in self.rf.items():
             before(self.n[w], self.n[r], v)
-            took.setdefault(r, []).append((w, v))
         for (a, b), f in self.co.items():
             before(self.n[a], self.n[b], f)
+        for (r, w), f in self._from_reads().items():
+            before(self.n[r], self.n[w], f)
+
+    def _from_reads(self) -> Rel:
+        """fr = rf^-1 ; co (never reflexive: a read is no write), stated per read and write
+        through the coherence clock of the write the read took its value from (NOTE(fr-clock))."""
+        m, clock = self.m, self.co_clock
+        took: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+        for (w, r), v in self.rf.items():
+            took.setdefault(r, []).append((w, v))
+        fr: Rel = {}
         for r in self.reads:
             if not took.get(r.id):
                 continue
@@ -785,7 +800,8 @@ class _Cat:
                 if "IW" in w.tags or not set(w.cands) & set(r.cands):
                     continue
                 same = _and(r.executed, w.executed, r.loc == w.loc) if not r.loc.eq(w.loc) else _and(r.executed, w.executed)
-                before(r, w, _and(same, z3.ULT(seen, clock[w.id])))
+                fr[(r.id, w.id)] = _and(same, z3.ULT(seen, clock[w.id]))
+        return self.define(fr, "fr")
 
     def _fresh_clock(self, name: str, like: dict[int, z3.BitVecRef]) -> z3.BitVecRef:
         width = next(iter(like.values())).size()
