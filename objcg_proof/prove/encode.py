@@ -23,6 +23,7 @@ import z3
 from .events import Check, EventProgram
 from .lkmm import LinuxKernelMemoryModel
 from .sc import SequentialConsistency
+from .solver import OutOfMemory, memory_limit_mb, out_of_memory
 from .terms import BOOL, FALSE, App, Const, Sym, Term
 
 
@@ -228,11 +229,23 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
     """The model's encoding under the named memory model. `closure_rounds` bounds the LKMM's
     closures to paths of at most 2^rounds edges (NOTE(bounded-closures) in prove/lkmm.py; None:
     exact); sequential consistency has none. `sequential` keeps only the LKMM events' sequentially
-    consistent executions (NOTE(sequential-level) in prove/lkmm.py)."""
+    consistent executions (NOTE(sequential-level) in prove/lkmm.py). OutOfMemory when z3 runs
+    out of the memory it is allowed on the way (NOTE(memory-limit) in prove/solver.py)."""
     enc = Encoding(prog)
-    _control(enc)
-    _memory_model(enc, memory_model, closure_rounds, sequential)
-    _checks(enc)
+    try:
+        _control(enc)
+        _memory_model(enc, memory_model, closure_rounds, sequential)
+        _checks(enc)
+    except z3.Z3Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        events = sum(1 for ev in prog.events if ev.kind != "FINAL")
+        what = "the encoding" if memory_model == "sc" else (
+            "the LKMM encoding" + (" of its sequentially consistent executions" if sequential else
+                                   " with exact closures" if closure_rounds is None else
+                                   f" at closure level {closure_rounds}"))
+        raise OutOfMemory(f"z3 ran out of memory building {what} of {events} events (its limit: "
+                          f"{memory_limit_mb()} MiB, NOTE(memory-limit)); try a smaller scenario (-D)") from None
     return enc
 
 

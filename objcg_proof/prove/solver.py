@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,74 @@ import z3
 def z3_version() -> str:
     """The version of the z3 library in use (recorded in the proof ledger, part of cache keys)."""
     return str(z3.get_version_string())
+
+
+# NOTE(memory-limit): z3 is held to MEMORY_SHARE of the machine's memory, shared by the processes
+# that solve at once (`limit_memory`, called again by each --jobs worker with their count), so
+# that an encoding too large for the machine ends as an `unknown` with its reason rather than
+# as a process the kernel's OOM killer ends without a word. Past its `memory_max_size`, z3
+# raises "out of memory": a query is then unknown (`_ask`), and an encoding it cannot build is
+# OutOfMemory (prove/encode.py), which prove/verify.py turns into unknown verdicts. Why: the LKMM
+# encoding of a design on the default scenario at closure level 0 took 9 GB and 245 s to build
+# (objcg_v5, 354 events), and solving it grew the process past this machine's 24 GB. The
+# process takes more than z3's count (Python's own objects for the terms): about 1.5x it,
+# measured while building that encoding.
+MEMORY_SHARE = 0.5
+
+
+class OutOfMemory(Exception):
+    """z3 ran out of the memory it is allowed (NOTE(memory-limit)) while building an encoding."""
+
+
+def machine_memory_mb() -> int:
+    """This machine's physical memory in MiB (0 when the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def limit_memory(processes: int = 1) -> int:
+    """Hold z3 to its share of the machine's memory among `processes` solving processes
+    (NOTE(memory-limit)); the limit in MiB (0: none, the machine's memory being unknown)."""
+    mb = int(machine_memory_mb() * MEMORY_SHARE / max(1, processes))
+    set_memory_limit(mb)
+    return mb
+
+
+_memory_limit_mb = 0
+
+
+def set_memory_limit(mb: int) -> None:
+    """z3's memory limit, in MiB (0: none)."""
+    global _memory_limit_mb
+    z3.set_param("memory_max_size", max(0, mb))
+    _memory_limit_mb = max(0, mb)
+
+
+def memory_limit_mb() -> int:
+    """z3's memory limit in MiB, as last set (0: none); asking z3 would need memory it may not have."""
+    return _memory_limit_mb
+
+
+def out_of_memory(exc: Exception) -> bool:
+    """Whether a z3 exception is z3 giving up for want of memory (NOTE(memory-limit))."""
+    return isinstance(exc, z3.Z3Exception) and "out of memory" in str(exc).lower()
+
+
+@contextmanager
+def memory_exhaustion_raised() -> Iterator[None]:
+    """z3's "out of memory", wherever in the block z3 raises it (pushing a frame, adding a
+    constraint, reading a model), as OutOfMemory (NOTE(memory-limit))."""
+    try:
+        yield
+    except z3.Z3Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        raise OutOfMemory(f"z3 ran out of memory (its limit: {memory_limit_mb()} MiB, NOTE(memory-limit))") from None
+
+
+limit_memory()
 
 
 def leave_sigint_alone() -> None:
@@ -248,9 +317,10 @@ def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef
     except z3.Z3Exception as exc:
         # z3 gives up a query it has no memory for by raising, where a timeout returns unknown;
         # both are limits of this run, never a verdict (found by fuzzing, under a 2 GiB limit)
-        if "out of memory" not in str(exc).lower():
+        if not out_of_memory(exc):
             raise
-        return CheckResult(Outcome.UNKNOWN, "the solver ran out of memory")
+        return CheckResult(Outcome.UNKNOWN, f"the solver ran out of memory (its limit: {memory_limit_mb()} MiB, "
+                                            f"NOTE(memory-limit))")
     if answer == z3.sat:
         return CheckResult(Outcome.SAT, "", model)
     if answer == z3.unsat:

@@ -20,7 +20,7 @@ from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
-from .solver import CheckResult, Outcome, Session, SolverOptions
+from .solver import CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
 from .unroll import unroll
 from .unroll_steps import MAX_WAIT_CHOICES
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace, WeakExecution
@@ -163,23 +163,34 @@ class ModelChecker:
         self.levels = closure_levels(prog, self.memory_model, lkmm_check is not None)
         self._sessions: dict[int | str | None, tuple[encode_mod.Encoding, Session]] = {}
         self._coverages: dict[int | str | None, tuple[CheckResult, str]] = {}
+        self._unbuilt: dict[int | str | None, str] = {}   # the levels z3 had no memory for, and why
         self.level: int | str | None = None
+        self.enc: encode_mod.Encoding | None = None
         self._use(self.levels[0])
 
-    def _use(self, level: int | str | None) -> None:
-        """Ask from now on the encoding at this closure level (NOTE(closure-levels)), built once."""
+    def _use(self, level: int | str | None) -> bool:
+        """Ask from now on the encoding at this closure level (NOTE(closure-levels)), built once;
+        False when z3 ran out of memory building it (why in `_unbuilt`: NOTE(memory-limit) in
+        prove/solver.py)."""
+        if level in self._unbuilt:
+            return False
         if level not in self._sessions:
-            if level == SEQUENTIAL:
-                enc = encode_mod.encode(self.prog, self.memory_model, sequential=True)
-            else:
-                assert not isinstance(level, str)
-                enc = encode_mod.encode(self.prog, self.memory_model, level)
+            try:
+                if level == SEQUENTIAL:
+                    enc = encode_mod.encode(self.prog, self.memory_model, sequential=True)
+                else:
+                    assert not isinstance(level, str)
+                    enc = encode_mod.encode(self.prog, self.memory_model, level)
+            except OutOfMemory as exc:
+                self._unbuilt[level] = str(exc)
+                return False
             session = Session(self.options.solver, small=len(self.prog.events) <= SMALL_SESSION_EVENTS,
                               bit_blast_only=len(self.levels) > 1)
             session.add(enc.base)
             self._sessions[level] = (enc, session)
         self.level = level
         self.enc, self.session = self._sessions[level]
+        return True
 
     def properties(self) -> list[Property]:
         return properties(self.prog)
@@ -192,19 +203,33 @@ class ModelChecker:
         (NOTE(closure-levels))."""
         t0 = time.perf_counter()
         for level in self.levels:
-            self._use(level)
-            if level == SEQUENTIAL:
-                found = self._sequential_violation(prop, t0)
-                if found is not None and self._allowed(found):
-                    return found
-                continue
-            result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
-                                     self.coverage_result, t0)
+            try:
+                with memory_exhaustion_raised():
+                    if not self._use(level):
+                        # an encoding z3 could not build: every later level is larger (NOTE(memory-limit))
+                        return self._unknown(prop, self._unbuilt[level], t0)
+                    if level == SEQUENTIAL:
+                        found = self._sequential_violation(prop, t0)
+                        if found is not None and self._allowed(found):
+                            return found
+                        continue
+                    result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
+                                             self.coverage_result, t0)
+            except OutOfMemory as exc:
+                # the level's solver is not asked again: z3 may have stopped half-way through a frame
+                self._sessions.pop(level, None)
+                self._coverages.pop(level, None)
+                self._unbuilt[level] = str(exc)
+                return self._unknown(prop, str(exc), t0)
             if level is None or result.status != VIOLATED:
                 return result
             if self._allowed(result):
                 return result
         raise AssertionError("the last closure level is exact")
+
+    def _unknown(self, prop: Property, reason: str, t0: float) -> PropertyResult:
+        return PropertyResult(prop.name, prop.kind, UNKNOWN, self.prog.bound, time.perf_counter() - t0, "",
+                              reason, None, len(prop.checks))
 
     def _allowed(self, result: PropertyResult) -> bool:
         """Whether the independent LKMM evaluator allows the counterexample's execution."""
@@ -277,7 +302,7 @@ class ModelChecker:
         prog = self.prog
         return {"threads": len(prog.threads), "steps": len([s for s in prog.steps if not s.is_cut]),
                 "events": len(prog.events), "cuts": len([s for s in prog.steps if s.is_cut]),
-                "constraints": len(self.enc.base)}
+                "constraints": len(self.enc.base) if self.enc is not None else 0}
 
     def result(self, results: list[PropertyResult], time_s: float) -> ModelResult:
         return ModelResult(self.prog.path, self.prog.bound, (), tuple(results), time_s, self.stats(),

@@ -28,7 +28,8 @@ def check_in_workers(compiled: list[_Compiled], jobs: int, shown: Progress,
     order = [(c, ob) for c in compiled for ob in c.obligations]
     queues = [deque(i for i, (owner, _) in enumerate(order) if owner is c) for c in compiled]
     sizes = [len(c.prog.events) for c in compiled]
-    workers = [_Worker(check) for _ in range(min(jobs, len(order)))]
+    count = min(jobs, len(order))
+    workers = [_Worker(check, count) for _ in range(count)]
     answers: dict[int, Answer | str] = {}
     clock = _AwakeClock()
     grace = worker_grace_s()
@@ -129,8 +130,12 @@ class _AwakeClock:
         return self._awake
 
 
-def _serve(conn: Connection, check: Callable[[Obligation], Answer]) -> None:
-    """A worker process: answer obligations until told to stop (None) or the pipe closes."""
+def _serve(conn: Connection, check: Callable[[Obligation], Answer], processes: int = 1) -> None:
+    """A worker process: answer obligations until told to stop (None) or the pipe closes; its z3
+    holds to its share of the machine's memory among `processes` workers (NOTE(memory-limit))."""
+    from ..prove.solver import limit_memory   # the worker's own z3, imported by now through `check`
+
+    limit_memory(processes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lock = threading.Lock()
 
@@ -170,8 +175,9 @@ def _serve(conn: Connection, check: Callable[[Obligation], Answer]) -> None:
 class _Worker:
     """One worker process (NOTE(workers)); the parent decides who checks what."""
 
-    def __init__(self, check: Callable[[Obligation], Answer]) -> None:
+    def __init__(self, check: Callable[[Obligation], Answer], processes: int = 1) -> None:
         self._check = check
+        self._processes = processes      # how many workers share the machine's memory (NOTE(memory-limit))
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self.model: int | None = None    # the queue (model) it took its last obligation from
@@ -193,7 +199,7 @@ class _Worker:
         if self._process is None:
             context = multiprocessing.get_context("spawn")
             ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs, self._check), daemon=True,
+            process = context.Process(target=_serve, args=(theirs, self._check, self._processes), daemon=True,
                                       name="objcg-prove worker")
             with _sigint_ignored():   # the new process inherits SIG_IGN before it runs any Python
                 process.start()

@@ -22,7 +22,7 @@ class _Exhausted:
 def test_a_solver_out_of_memory_is_unknown_with_its_reason():
     answer = solver._ask(_Exhausted(b"out of memory"), SolverOptions(), [])   # type: ignore[arg-type]
     assert answer.outcome == Outcome.UNKNOWN
-    assert answer.reason == "the solver ran out of memory"
+    assert answer.reason.startswith("the solver ran out of memory (its limit: ")
 
 
 def test_other_solver_exceptions_are_not_taken_for_a_limit():
