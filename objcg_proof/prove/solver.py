@@ -57,6 +57,7 @@ def z3_version() -> str:
 # process takes more than z3's count (Python's own objects for the terms): about 1.5x it,
 # measured while building that encoding.
 MEMORY_SHARE = 0.5
+OUT_OF_MEMORY = "the solver ran out of memory"   # how an unknown answer for want of memory starts
 
 
 class OutOfMemory(Exception):
@@ -319,8 +320,7 @@ def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef
         # both are limits of this run, never a verdict (found by fuzzing, under a 2 GiB limit)
         if not out_of_memory(exc):
             raise
-        return CheckResult(Outcome.UNKNOWN, f"the solver ran out of memory (its limit: {memory_limit_mb()} MiB, "
-                                            f"NOTE(memory-limit))")
+        return CheckResult(Outcome.UNKNOWN, f"{OUT_OF_MEMORY} (its limit: {memory_limit_mb()} MiB, NOTE(memory-limit))")
     if answer == z3.sat:
         return CheckResult(Outcome.SAT, "", model)
     if answer == z3.unsat:

@@ -9,6 +9,7 @@ execution reaches a loop cut (coverage query), else `bounded`. Any unknown answe
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -20,7 +21,7 @@ from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
-from .solver import CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
+from .solver import OUT_OF_MEMORY, CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
 from .unroll import unroll
 from .unroll_steps import MAX_WAIT_CHOICES
 from .verdict import BOUNDED, PROVED, UNKNOWN, VACUOUS, VIOLATED, ModelResult, PropertyResult, Trace, WeakExecution
@@ -216,16 +217,28 @@ class ModelChecker:
                     result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
                                              self.coverage_result, t0)
             except OutOfMemory as exc:
-                # the level's solver is not asked again: z3 may have stopped half-way through a frame
-                self._sessions.pop(level, None)
-                self._coverages.pop(level, None)
+                # the level's solver is not asked again (z3 may have stopped half-way through a
+                # frame), and its encoding goes now, so that z3 has its memory back
+                self.release()
                 self._unbuilt[level] = str(exc)
                 return self._unknown(prop, str(exc), t0)
+            if result.status == UNKNOWN and result.reason.startswith(OUT_OF_MEMORY):
+                self.release()   # as above: a solver that ran out leaves z3 holding its memory
+                self._unbuilt[level] = result.reason
             if level is None or result.status != VIOLATED:
                 return result
             if self._allowed(result):
                 return result
         raise AssertionError("the last closure level is exact")
+
+    def release(self) -> None:
+        """Let every encoding and solver of this checker go (NOTE(memory-limit) in prove/solver.py):
+        z3 counts what they hold against its limit until they are collected."""
+        self._sessions.clear()
+        self._coverages.clear()
+        self.enc = None
+        self.__dict__.pop("session", None)
+        gc.collect()
 
     def _unknown(self, prop: Property, reason: str, t0: float) -> PropertyResult:
         return PropertyResult(prop.name, prop.kind, UNKNOWN, self.prog.bound, time.perf_counter() - t0, "",

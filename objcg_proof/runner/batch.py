@@ -177,6 +177,7 @@ def _check_here(compiled: list[_Compiled], shown: Progress) -> None:
                 results.append(checker.check(every[ob.index]))
                 done += 1
             c.outcome.result = checker.result(results, c.compile_s + time.perf_counter() - start)
+            checker.release()   # before the next model's encoding is built (NOTE(memory-limit) in prove/solver.py)
 
 
 # NOTE(obligations): with jobs > 1 (runner/workers.py, or a Dask scheduler, runner/dask_pool.py) each (model,

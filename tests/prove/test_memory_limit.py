@@ -79,3 +79,24 @@ def test_running_out_while_solving_is_unknown_and_the_level_is_not_asked_again(t
     assert len(result.properties) > 1 and len(asked) == 1
     for p in result.properties:
         assert p.status == UNKNOWN and p.reason.startswith("z3 ran out of memory (its limit: "), p
+
+
+def test_a_serial_run_lets_each_models_encodings_go_before_the_next(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """z3 counts what a model's encodings hold until they are collected: a serial run over two
+    models releases the first model's checker (encodings, solvers) before it builds the second's,
+    so an earlier model that filled z3's memory does not make every later one unknown."""
+    from objcg_proof.runner.batch import verify_models
+
+    released: list[tuple[int, int]] = []
+    real = verify.ModelChecker.release
+
+    def release(self: verify.ModelChecker) -> None:
+        real(self)
+        released.append((len(self._sessions), 0 if self.enc is None else 1))
+
+    monkeypatch.setattr(verify.ModelChecker, "release", release)
+    paths = [str(attach_race_model(d, tmp_path)) for d in ("objcg_v2", "objcg_v5")]
+    outcomes = verify_models(paths, OPTIONS)
+    assert [o.result.properties[0].status for o in outcomes if o.result is not None] == [VIOLATED, VIOLATED]
+    assert released == [(0, 0), (0, 0)]
