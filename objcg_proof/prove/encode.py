@@ -23,7 +23,7 @@ import z3
 from .events import Check, EventProgram
 from .lkmm import LinuxKernelMemoryModel
 from .sc import SequentialConsistency
-from .solver import OutOfMemory, memory_limit_mb, out_of_memory
+from .solver import OutOfMemory, memory_limit_mb, out_of_memory, recover_memory
 from .terms import BOOL, FALSE, App, Const, Sym, Term
 
 
@@ -236,17 +236,21 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
         _control(enc)
         _memory_model(enc, memory_model, closure_rounds, sequential)
         _checks(enc)
+        return enc
     except z3.Z3Exception as exc:
         if not out_of_memory(exc):
             raise
-        events = sum(1 for ev in prog.events if ev.kind != "FINAL")
-        what = "the encoding" if memory_model == "sc" else (
-            "the LKMM encoding" + (" of its sequentially consistent executions" if sequential else
-                                   " with exact closures" if closure_rounds is None else
-                                   f" at closure level {closure_rounds}"))
-        raise OutOfMemory(f"z3 ran out of memory building {what} of {events} events (its limit: "
-                          f"{memory_limit_mb()} MiB, NOTE(memory-limit)); try a smaller scenario (-D)") from None
-    return enc
+    # raised here, not in the except clause: the exception would keep z3's exception as its
+    # context, and with it the frames holding what was built so far (NOTE(memory-limit))
+    del enc
+    recover_memory()
+    events = sum(1 for ev in prog.events if ev.kind != "FINAL")
+    what = "the encoding" if memory_model == "sc" else (
+        "the LKMM encoding" + (" of its sequentially consistent executions" if sequential else
+                               " with exact closures" if closure_rounds is None else
+                               f" at closure level {closure_rounds}"))
+    raise OutOfMemory(f"z3 ran out of memory building {what} of {events} events (its limit: "
+                      f"{memory_limit_mb()} MiB, NOTE(memory-limit)); try a smaller scenario (-D)")
 
 
 def _control(enc: Encoding) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import os
 import time
 from contextlib import contextmanager
@@ -55,7 +56,8 @@ def z3_version() -> str:
 # encoding of a design on the default scenario at closure level 0 took 9 GB and 245 s to build
 # (objcg_v5, 354 events), and solving it grew the process past this machine's 24 GB. The
 # process takes more than z3's count (Python's own objects for the terms): about 1.5x it,
-# measured while building that encoding.
+# measured while building that encoding. What z3 took stays counted for the rest of the
+# process (recover_memory): a run of several large models may find the later ones unknown for it.
 MEMORY_SHARE = 0.5
 OUT_OF_MEMORY = "the solver ran out of memory"   # how an unknown answer for want of memory starts
 
@@ -100,16 +102,30 @@ def out_of_memory(exc: Exception) -> bool:
     return isinstance(exc, z3.Z3Exception) and "out of memory" in str(exc).lower()
 
 
+def recover_memory() -> None:
+    """After z3 ran out of memory: collect what the failed work held, and set the limit again.
+    z3's out-of-memory state is sticky (every later allocation fails, even once all was freed)
+    until its limit is set anew. What it freed stays counted against the limit (measured: 472
+    MiB still counted with every object gone, NOTE(sequential-first) in prove/verify.py), so
+    work that needs more than the headroom left still runs out."""
+    gc.collect()
+    set_memory_limit(_memory_limit_mb)
+
+
 @contextmanager
 def memory_exhaustion_raised() -> Iterator[None]:
     """z3's "out of memory", wherever in the block z3 raises it (pushing a frame, adding a
     constraint, reading a model), as OutOfMemory (NOTE(memory-limit))."""
     try:
         yield
+        return
     except z3.Z3Exception as exc:
         if not out_of_memory(exc):
             raise
-        raise OutOfMemory(f"z3 ran out of memory (its limit: {memory_limit_mb()} MiB, NOTE(memory-limit))") from None
+    # raised outside the except clause, so that z3's exception, and the frames its traceback
+    # holds with what they built, can go at once
+    recover_memory()
+    raise OutOfMemory(f"z3 ran out of memory (its limit: {memory_limit_mb()} MiB, NOTE(memory-limit))")
 
 
 limit_memory()
@@ -320,6 +336,7 @@ def _ask(solver: z3.Solver, options: SolverOptions, assumptions: list[z3.BoolRef
         # both are limits of this run, never a verdict (found by fuzzing, under a 2 GiB limit)
         if not out_of_memory(exc):
             raise
+        recover_memory()
         return CheckResult(Outcome.UNKNOWN, f"{OUT_OF_MEMORY} (its limit: {memory_limit_mb()} MiB, NOTE(memory-limit))")
     if answer == z3.sat:
         return CheckResult(Outcome.SAT, "", model)

@@ -208,7 +208,9 @@ def check_obligation(ob: Obligation) -> Answer:
     start = time.perf_counter()
     key = (ob.path, ob.options, ob.files)
     if _last_checker is None or _last_checker[0] != key:
-        _last_checker = None   # let the previous model's solver go first
+        if _last_checker is not None:
+            _last_checker[1].release()   # let the previous model's solver go first (NOTE(memory-limit))
+        _last_checker = None
         sources = SourceCache.shipped(ob.files) if ob.files else SourceCache()
         _last_checker = (key, ModelChecker(compile_model(ob.path, sources, ob.options), sources, ob.options,
                                            lkmm_check))

@@ -100,3 +100,32 @@ def test_a_serial_run_lets_each_models_encodings_go_before_the_next(tmp_path: Pa
     outcomes = verify_models(paths, OPTIONS)
     assert [o.result.properties[0].status for o in outcomes if o.result is not None] == [VIOLATED, VIOLATED]
     assert released == [(0, 0), (0, 0)]
+
+
+def test_every_property_gets_its_sequential_level_before_a_closure_level_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOTE(sequential-first) in prove/verify.py: a closure level that exhausts z3's memory
+    leaves it exhausted, so no closure level is built before every property had its sequential
+    level."""
+    from objcg_proof.runner.batch import lkmm_check
+
+    monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
+    events: list[str] = []
+    real_encode, real_sequential = encode_mod.encode, verify.ModelChecker._sequential_violation
+
+    def encode(*args: object, **kwargs: object) -> object:
+        events.append("sequential level built" if kwargs.get("sequential") else f"level {args[2:]} built")
+        return real_encode(*args, **kwargs)   # type: ignore[arg-type]
+
+    def sequential(self: verify.ModelChecker, prop: verify.Property, t0: float) -> object:
+        events.append(f"sequential {prop.name}")
+        return real_sequential(self, prop, t0)
+
+    monkeypatch.setattr(encode_mod, "encode", encode)
+    monkeypatch.setattr(verify.ModelChecker, "_sequential_violation", sequential)
+    result = verify_path(str(attach_race_model("objcg_v2", tmp_path)), SourceCache(),
+                         dataclasses.replace(OPTIONS, only=()), lkmm_check)
+    names = [p.name for p in result.properties]
+    assert len(names) > 1
+    assert events[:len(names) + 1] == ["sequential level built"] + [f"sequential {n}" for n in names]
+    assert all(e.startswith("level") for e in events[len(names) + 1:]) and len(events) > len(names) + 1
