@@ -42,9 +42,10 @@ clocks. One comparison per pair.
 NOTE(sequential-level): with `sequential=True` (prove/verify.py asks a design so before its
 closure levels, NOTE(closure-levels) there) the encoding keeps the LKMM's events, `rf` and `co`,
 and instead of the .cat's axioms says that the execution is sequentially consistent with atomic
-steps, as the DSL's own semantics has it: every `po`, `rf`, `co` and `fr` edge between events of
-two steps orders the steps' clocks, so the steps run in one total order and each read sees the
-last write before it (with coherence and RMW atomicity, which cost little). That is a stronger
+steps, as the DSL's own semantics has it: every `rf`, `co` and `fr` edge between events of two
+steps orders the steps' clocks (program order already does, along a thread), so the steps run
+in one total order and each read sees the last write before it; coherence and RMW atomicity
+follow (an RMW is one step). That is a stronger
 model than the LKMM: no closure is built, and what it finds violated is a sequentially consistent
 execution, which the LKMM allows (the independent evaluator checks that it does, as for every
 level; `tests/oracles/test_lkmm_sc.py` holds the evaluator to it); what it finds not violated
