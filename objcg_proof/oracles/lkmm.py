@@ -168,8 +168,10 @@ class Execution:
         return self._once("ext", lambda: frozenset((a, b) for a in range(n) for b in range(n) if a != b and (a, b) not in inside))
 
 
-def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
-    """Whether linux-kernel.cat (without SRCU) allows the execution, and its flags."""
+def allowed(x: Execution, rf: Rel, co: Rel, per_location: bool = False) -> tuple[bool, tuple[str, ...]]:
+    """Whether linux-kernel.cat (without SRCU) allows the execution, and its flags; with
+    `per_location`, whether its coherence and atomicity axioms alone do (no flags: what the
+    prover's per-location level states, NOTE(per-location-level) in prove/lkmm.py)."""
     n = len(x.events)
     every = frozenset(range(n))
     R, W, F = x.of_kind("R"), x.of_kind("W"), x.of_kind("F")
@@ -207,6 +209,8 @@ def allowed(x: Execution, rf: Rel, co: Rel) -> tuple[bool, tuple[str, ...]]:
         return False, ()
     if x.rmw & seq(fre, coe):                                            # empty rmw & (fre ; coe) as atomic
         return False, ()
+    if per_location:
+        return True, ()
 
     # release, acquire and fences
     acq_po = restrict(x.po, Acquire, M)                                  # acq-po = [Acquire] ; po ; [M]
@@ -332,15 +336,16 @@ def rcu_sections(events: list[Event], thread: list[int]) -> tuple[Rel, tuple[str
 
 
 # ---- the test ----------------------------------------------------------------------------------
-def check_litmus(test: ls.LitmusTest) -> LitmusVerdict:
-    """Every candidate execution of `test`, judged by the model; the verdict on its condition."""
+def check_litmus(test: ls.LitmusTest, per_location: bool = False) -> LitmusVerdict:
+    """Every candidate execution of `test`, judged by the model (with `per_location`, by its
+    coherence and atomicity axioms alone); the verdict on its condition."""
     positive = negative = 0
     flags: set[str] = set()
     witness: tuple[str, ...] = ()
     dot = ""
     counted = [0]
     every = 0
-    for x, rf, co, final, raised in allowed_executions(test, counted):
+    for x, rf, co, final, raised in allowed_executions(test, counted, per_location):
         every += 1
         if test.filter is not None and not _holds(test.filter, final):
             continue
@@ -363,7 +368,8 @@ def final_states(test: ls.LitmusTest) -> set[frozenset[tuple[object, Value]]]:
     return {frozenset(final.items()) for _, _, _, final, _ in allowed_executions(test, [0])}
 
 
-def allowed_executions(test: ls.LitmusTest, counted: list[int]) -> Iterator[tuple[Execution, Rel, Rel, dict[object, Value], tuple[str, ...]]]:
+def allowed_executions(test: ls.LitmusTest, counted: list[int], per_location: bool = False,
+                       ) -> Iterator[tuple[Execution, Rel, Rel, dict[object, Value], tuple[str, ...]]]:
     """Each allowed candidate execution with its final state and flags; `counted[0]` counts
     the candidates tried."""
     init = initial_values(test)
@@ -377,7 +383,7 @@ def allowed_executions(test: ls.LitmusTest, counted: list[int]) -> Iterator[tupl
             counted[0] += 1
             if counted[0] > MAX_CANDIDATES:
                 raise error(test.span, f"more than {MAX_CANDIDATES} candidate executions: too large for the litmus checker")
-            ok, raised = allowed(x, rf, co)
+            ok, raised = allowed(x, rf, co, per_location)
             if ok:
                 yield x, rf, co, finals_of(co), raised
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import z3
 
 from .events import Check, EventProgram
-from .lkmm import LinuxKernelMemoryModel
+from .lkmm import CAT, PER_LOCATION, SEQUENTIAL, LinuxKernelMemoryModel
 from .sc import SequentialConsistency
 from .solver import OutOfMemory, memory_limit_mb, out_of_memory, recover_memory
 from .terms import BOOL, FALSE, App, Const, Sym, Term
@@ -225,16 +225,18 @@ MEMORY_MODELS = {SequentialConsistency.name: SequentialConsistency,
 
 
 def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | None = None,
-           sequential: bool = False) -> Encoding:
+           axioms: str = CAT) -> Encoding:
     """The model's encoding under the named memory model. `closure_rounds` bounds the LKMM's
     closures to paths of at most 2^rounds edges (NOTE(bounded-closures) in prove/lkmm.py; None:
-    exact); sequential consistency has none. `sequential` keeps only the LKMM events' sequentially
-    consistent executions (NOTE(sequential-level) in prove/lkmm.py). OutOfMemory when z3 runs
+    exact); sequential consistency has none. `axioms` are the LKMM axioms stated: the .cat's (CAT),
+    sequential consistency of the LKMM's events (SEQUENTIAL, NOTE(sequential-level) in
+    prove/lkmm.py) or the .cat's axioms of one location (PER_LOCATION, NOTE(per-location-level)
+    there). OutOfMemory when z3 runs
     out of the memory it is allowed on the way (NOTE(memory-limit) in prove/solver.py)."""
     enc = Encoding(prog)
     try:
         _control(enc)
-        _memory_model(enc, memory_model, closure_rounds, sequential)
+        _memory_model(enc, memory_model, closure_rounds, axioms)
         _checks(enc)
         return enc
     except z3.Z3Exception as exc:
@@ -246,7 +248,8 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
     recover_memory()
     events = sum(1 for ev in prog.events if ev.kind != "FINAL")
     what = "the encoding" if memory_model == "sc" else (
-        "the LKMM encoding" + (" of its sequentially consistent executions" if sequential else
+        "the LKMM encoding" + (" of its sequentially consistent executions" if axioms == SEQUENTIAL else
+                               " of its axioms of one location" if axioms == PER_LOCATION else
                                " with exact closures" if closure_rounds is None else
                                f" at closure level {closure_rounds}"))
     raise OutOfMemory(f"z3 ran out of memory building {what} of {events} events (its limit: "
@@ -299,15 +302,15 @@ def _control(enc: Encoding) -> None:
             enc.base.append(z3.ULT(sym, limit))
 
 
-def _memory_model(enc: Encoding, name: str, closure_rounds: int | None, sequential: bool) -> None:
+def _memory_model(enc: Encoding, name: str, closure_rounds: int | None, axioms: str) -> None:
     """How the events of the steps that run are ordered and what the reads see: the named
     memory model's constraints (NOTE(memory-model) in sc.py)."""
     args = (enc.program, enc.executed, enc.term, enc._model_memo, enc.finished)
-    if closure_rounds is None and not sequential:
+    if closure_rounds is None and axioms == CAT:
         model = MEMORY_MODELS[name](*args)
     else:
-        assert name == LinuxKernelMemoryModel.name, "only the LKMM has closures to bound or a sequential level"
-        model = LinuxKernelMemoryModel(*args, closure_rounds=closure_rounds, sequential=sequential)
+        assert name == LinuxKernelMemoryModel.name, "only the LKMM has closures to bound or other axiom sets"
+        model = LinuxKernelMemoryModel(*args, closure_rounds=closure_rounds, axioms=axioms)
     out = model.encode()
     enc.base.extend(out.constraints)
     enc.step_clock.update(out.step_clock)

@@ -39,7 +39,7 @@ Boolean), and `fr(r, w)` is "both happen, at one location, and seen(r) < clock(w
 relation, since exactly one `rf` edge enters a read that happens and `co` is the order of the
 clocks. One comparison per pair.
 
-NOTE(sequential-level): with `sequential=True` (prove/verify.py asks a design so before its
+NOTE(sequential-level): with `axioms=SEQUENTIAL` (prove/verify.py asks a design so before its
 closure levels, NOTE(closure-levels) there) the encoding keeps the LKMM's events, `rf` and `co`,
 and instead of the .cat's axioms says that the execution is sequentially consistent with atomic
 steps, as the DSL's own semantics has it: every `rf`, `co` and `fr` edge between events of two
@@ -50,6 +50,18 @@ model than the LKMM: no closure is built, and what it finds violated is a sequen
 execution, which the LKMM allows (the independent evaluator checks that it does, as for every
 level; `tests/oracles/test_lkmm_sc.py` holds the evaluator to it); what it finds not violated
 says nothing about the LKMM. Decoded, the trace's steps are in that one order, as under SC.
+
+NOTE(per-location-level): with `axioms=PER_LOCATION` (prove/verify.py asks a design so after
+its sequential level, before its closure levels) the encoding states only the LKMM's two axioms
+about one location at a time: `coherence` (acyclic po-loc | com) and `atomic` (empty rmw &
+(fre ; coe)). They are two of the .cat's six conjuncts, so every execution the LKMM allows
+satisfies them: "no violation" there is "no violation" under the LKMM, as at a bounded closure
+level, and a violation found there is checked on the independent evaluator. Neither needs a
+closure or a composition over the events of several locations (atomicity is stated at the rmw
+pairs alone), so the encoding is quadratic in the accesses of a location where level 0 is cubic
+in the events: what a reference count's atomicity or one word's coherence proves (objcg_v4's
+`uaf` and `deadlock` on the smallest setting, docs/lkmm.md, section 6) needs none of the
+ordering across locations.
 
 NOTE(pb-union): `acyclic pb` with `pb = prop ; strong-fence ; hb* ; [Marked]` is stated as
 `acyclic (hb | prop ; strong-fence ; [Marked])` on one clock per event, beside `acyclic hb`.
@@ -91,6 +103,12 @@ from .terms import TRUE, Term, symbols
 Pair = tuple[int, int]
 Rel = dict[Pair, z3.BoolRef]
 
+# the axioms an LKMM encoding states: linux-kernel.cat's; sequential consistency with atomic steps
+# (NOTE(sequential-level)); the .cat's axioms of one location, coherence and atomicity
+# (NOTE(per-location-level))
+CAT, SEQUENTIAL, PER_LOCATION = "cat", "sequential", "per-location"
+AXIOM_SETS = (CAT, SEQUENTIAL, PER_LOCATION)
+
 # the RMWs that write a value not computed from the one they read (no data dependency inside)
 _NO_INNER_DATA = ("xchg", "cmpxchg", "try_cmpxchg", "atomic_xchg", "atomic_cmpxchg", "atomic_try_cmpxchg",
                   "spin_lock")
@@ -123,10 +141,11 @@ class LinuxKernelMemoryModel:
 
     def __init__(self, program: EventProgram, executed: Mapping[int, z3.BoolRef],
                  term: Callable[[Term], z3.ExprRef], memo: dict, finished: Mapping[int, z3.BoolRef],
-                 closure_rounds: int | None = None, sequential: bool = False) -> None:
+                 closure_rounds: int | None = None, axioms: str = "cat") -> None:
         self.program = program
         self.closure_rounds = closure_rounds   # NOTE(bounded-closures); None: exact
-        self.sequential = sequential           # NOTE(sequential-level)
+        assert axioms in AXIOM_SETS, axioms
+        self.axioms = axioms                   # NOTE(sequential-level), NOTE(per-location-level)
         self.executed = executed
         self.finished = finished
         self.term = term
@@ -499,7 +518,8 @@ class _Cat:
                 self.m.constraints.append(_not(f))
 
     # ---- the execution: po, rf, co, dependencies --------------------------------------------
-    def base(self) -> None:
+    def execution(self) -> None:
+        """po, the pairs of events at one location, rf, co, fr and rmw."""
         m, nodes = self.m, self.n
         by_thread: dict[int, list[Node]] = {}
         for x in nodes:
@@ -522,8 +542,25 @@ class _Cat:
         self.rf = self._reads_from()
         self.co = self._coherence()
         self.fr = self._from_reads()
-        rmw: Rel = {(r, w): nodes[w].executed for r, w in m.rmw_pairs}
-        self.rmw = rmw
+        self.rmw: Rel = {(r, w): nodes[w].executed for r, w in m.rmw_pairs}
+        self.po_loc = self.inter(po, self.loc_pairs)
+
+    def per_location(self) -> None:
+        """The .cat's axioms of one location (NOTE(per-location-level)): acyclic po-loc | com as
+        coherence; empty rmw & (fre ; coe) as atomic, stated at the rmw pairs: for each, no write
+        of another thread comes between the write its read saw and its own write in coherence order."""
+        self.acyclic(self.union(self.po_loc, self.rf, self.co, self.fr), "coherence")
+        co_into: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+        for (a, b), f in self.external(self.co).items():
+            co_into.setdefault(b, []).append((a, f))
+        for (r, w), f in self.rmw.items():
+            between = [_and(self.fr.get((r, x), _F), g) for x, g in co_into.get(w, ())
+                       if self.n[x].thread != self.n[r].thread]
+            self.m.constraints.append(_not(_and(f, _or(between))))
+
+    def dependencies(self) -> None:
+        """addr, data and ctrl from the terms, through carry-dep."""
+        m, nodes = self.m, self.n
         # dependencies from the terms: a read's value in a later event's address, written value, guard
         reads_by_sym = {id(x.ev.read): x.id for x in self.reads if x.ev is not None and x.ev.read is not None}
         addr: Rel = {}
@@ -601,16 +638,19 @@ class _Cat:
 
     # ---- linux-kernel.cat ---------------------------------------------------------------------
     def axioms(self) -> None:
-        if self.m.sequential:
+        if self.m.axioms == SEQUENTIAL:
             self.sequential()
             return
-        self.base()
+        self.execution()
+        self.per_location()
+        if self.m.axioms == PER_LOCATION:
+            return
+        self.dependencies()
         S, po = self.S, self.po
         M, W = S["M"], S["W"]
         rf, co, fr, rmw = self.rf, self.co, self.fr, self.rmw
         rfe, rfi = self.external(rf), self.internal(rf)
-        coe, fre = self.external(co), self.external(fr)
-        po_loc = self.inter(po, self.loc_pairs)
+        po_loc = self.po_loc
         # let acq-po = [Acquire] ; po ; [M]; let po-rel = [M] ; po ; [Release]
         acq_po = self.dom(S["Acquire"], po, M)
         po_rel = self.dom(M, po, S["Release"])
@@ -635,11 +675,6 @@ class _Cat:
                 self.fencerel(S["barrier"] | S["rmb"] | S["wmb"] | S["mb"] | S["sync-rcu"] | S["before-atomic"]
                               | S["after-atomic"] | S["Acquire"] | S["Release"] | S["rcu-lock"] | S["rcu-unlock"]),
                 self.rng(po, S["Release"]), self.dom(S["Acquire"], po))
-        com = self.union(rf, co, fr)
-        # acyclic po-loc | com as coherence
-        self.acyclic(self.union(po_loc, com), "coherence")
-        # empty rmw & (fre ; coe) as atomic
-        self.m.constraints.append(self.empty(self.inter(rmw, self.seq(fre, coe))))
         dep = self.union(self.addr, self.data)
         rwdep = self.rng(self.union(dep, self.ctrl), W)
         overwrite = self.union(co, fr)

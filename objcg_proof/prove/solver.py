@@ -106,7 +106,7 @@ def recover_memory() -> None:
     """After z3 ran out of memory: collect what the failed work held, and set the limit again.
     z3's out-of-memory state is sticky (every later allocation fails, even once all was freed)
     until its limit is set anew. What it freed stays counted against the limit (measured: 472
-    MiB still counted with every object gone, NOTE(sequential-first) in prove/verify.py), so
+    MiB still counted with every object gone, NOTE(first-levels) in prove/verify.py), so
     work that needs more than the headroom left still runs out."""
     gc.collect()
     set_memory_limit(_memory_limit_mb)

@@ -21,6 +21,7 @@ from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
+from . import lkmm as lkmm_axioms
 from .solver import OUT_OF_MEMORY, CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
 from .unroll import unroll
 from .unroll_steps import MAX_WAIT_CHOICES
@@ -119,8 +120,19 @@ def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOpti
 # that fails under SC fails under the LKMM, and the closures are most of the cost (v3's leak on
 # the smallest setting was `unknown` after 300 s at level 0: docs/lkmm.md, section 6). Its trace
 # is the shortest sequentially consistent one, not confirmed shortest among the LKMM's.
+#
+# After it comes the per-location level (PER_LOCATION, NOTE(per-location-level) in
+# prove/lkmm.py): the LKMM's coherence and atomicity axioms alone, a weaker model than the LKMM
+# with no closure and no composition across locations, asked as a closure level is: what it
+# proves holds under the LKMM, and a violation stands once the evaluator allows it; a violation
+# it does not allow, or an unknown, says nothing, and the property goes on to level 0. Why: on
+# the smallest setting objcg_v4's `uaf` and `deadlock`, `unknown` after 300 s each at level 0,
+# are proved there in 9 s and 5 s (docs/lkmm.md, section 6), and on the default scenario level 0
+# does not fit in memory at all.
 SEQUENTIAL = "sequential"
-CLOSURE_LEVELS: tuple[int | str | None, ...] = (SEQUENTIAL, 0, 1, 2, None)
+PER_LOCATION = "per-location"
+CLOSURE_LEVELS: tuple[int | str | None, ...] = (SEQUENTIAL, PER_LOCATION, 0, 1, 2, None)
+FIRST_LEVELS = (SEQUENTIAL, PER_LOCATION)   # asked of every property before any closure level (NOTE(first-levels))
 
 
 def closure_levels(prog: EventProgram, model: str, with_evaluator: bool = True) -> tuple[int | str | None, ...]:
@@ -167,7 +179,7 @@ class ModelChecker:
         self._sessions: dict[int | str | None, tuple[encode_mod.Encoding, Session]] = {}
         self._coverages: dict[int | str | None, tuple[CheckResult, str]] = {}
         self._unbuilt: dict[int | str | None, str] = {}   # the levels z3 had no memory for, and why
-        self._sequential: dict[str, PropertyResult | None] | None = None   # NOTE(sequential-first)
+        self._first: dict[str, PropertyResult | None] | None = None   # NOTE(first-levels)
         self.level: int | str | None = None
         self.enc: encode_mod.Encoding | None = None
         self._use(self.levels[0])
@@ -181,7 +193,9 @@ class ModelChecker:
         if level not in self._sessions:
             try:
                 if level == SEQUENTIAL:
-                    enc = encode_mod.encode(self.prog, self.memory_model, sequential=True)
+                    enc = encode_mod.encode(self.prog, self.memory_model, axioms=lkmm_axioms.SEQUENTIAL)
+                elif level == PER_LOCATION:
+                    enc = encode_mod.encode(self.prog, self.memory_model, axioms=lkmm_axioms.PER_LOCATION)
                 else:
                     assert not isinstance(level, str)
                     enc = encode_mod.encode(self.prog, self.memory_model, level)
@@ -196,6 +210,10 @@ class ModelChecker:
         self.enc, self.session = self._sessions[level]
         return True
 
+    def built(self) -> list[int | str | None]:
+        """The levels whose encodings this checker holds, in the order they were built."""
+        return list(self._sessions)
+
     def properties(self) -> list[Property]:
         return properties(self.prog)
 
@@ -206,18 +224,19 @@ class ModelChecker:
         """The property's verdict, asked at each closure level in turn until one is final
         (NOTE(closure-levels))."""
         t0 = time.perf_counter()
+        if any(level in FIRST_LEVELS for level in self.levels):
+            found = self._first_answers().get(prop.name)
+            if found is not None:
+                return found
         for level in self.levels:
+            if level in FIRST_LEVELS:
+                continue
             exhausted = ""
             try:
                 with memory_exhaustion_raised():
                     if not self._use(level):
                         # an encoding z3 could not build: every later level is larger (NOTE(memory-limit))
                         return self._unknown(prop, self._unbuilt[level], t0)
-                    if level == SEQUENTIAL:
-                        found = self._sequential_answers().get(prop.name)
-                        if found is not None:
-                            return found
-                        continue
                     result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
                                              self.coverage_result, t0)
             except OutOfMemory as exc:
@@ -250,21 +269,61 @@ class ModelChecker:
         return PropertyResult(prop.name, prop.kind, UNKNOWN, self.prog.bound, time.perf_counter() - t0, "",
                               reason, None, len(prop.checks))
 
-    # NOTE(sequential-first): the sequential level is asked of every selected property before any
-    # closure level is built, the first time one is checked. A closure level of a large model can
-    # exhaust z3's memory (NOTE(memory-limit) in prove/solver.py), and z3 keeps what it took for
-    # the rest of the process: measured, once objcg_v5's level 0 had run out on a 400 MiB limit,
-    # z3 still counted 472 MiB with every object freed, and the next model's first query ran out
-    # at once. Asked property by property, a property after the one that filled it would lose its
-    # sequential level too (objcg_v2's lost update comes after its leak).
-    def _sequential_answers(self) -> dict[str, PropertyResult | None]:
-        """The sequential level's violation of each selected property (None: not found there)."""
-        if self._sequential is None:
-            self._sequential = {}
+    # NOTE(first-levels): the sequential and per-location levels (FIRST_LEVELS) are asked of every
+    # selected property before any closure level is built, the first time one is checked. A
+    # closure level of a large model can exhaust z3's memory (NOTE(memory-limit) in
+    # prove/solver.py), and z3 keeps what it took for the rest of the process: measured, once
+    # objcg_v5's level 0 had run out on a 400 MiB limit, z3 still counted 472 MiB with every object
+    # freed, and the next model's first query ran out at once. Asked property by property, a
+    # property after the one that filled it would lose its first levels too (objcg_v2's lost
+    # update comes after its leak).
+    def _first_answers(self) -> dict[str, PropertyResult | None]:
+        """Each selected property's answer at the first levels (None: none that stands there)."""
+        if self._first is None:
+            self._first = {}
             for prop in self.selected():
-                found = self._sequential_violation(prop, time.perf_counter())
-                self._sequential[prop.name] = found if found is not None and self._allowed(found) else None
-        return self._sequential
+                self._first[prop.name] = self._first_answer(prop)
+        return self._first
+
+    def _first_answer(self, prop: Property) -> PropertyResult | None:
+        """The property's answer at the sequential level (a violation the evaluator allows) or at
+        the per-location level (a proof, or a violation the evaluator allows); None when neither
+        gives one, which says nothing (NOTE(closure-levels))."""
+        t0 = time.perf_counter()
+        for level in self.levels:
+            if level not in FIRST_LEVELS:
+                break
+            exhausted = ""
+            try:
+                with memory_exhaustion_raised():
+                    if not self._use(level):
+                        continue   # no memory to build it: the closure levels may still say why
+                    if level == SEQUENTIAL:
+                        found = self._sequential_violation(prop, t0)
+                        if found is not None and self._allowed(found):
+                            return found
+                        continue
+                    result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
+                                             self.coverage_result, t0)
+            except OutOfMemory as exc:
+                exhausted = str(exc)
+            if exhausted:
+                self.release()   # as in check(): the level is not asked again
+                self._unbuilt[level] = exhausted
+                continue
+            if result.status == VIOLATED:
+                if self._allowed(result):
+                    return result
+            elif result.status in (PROVED, BOUNDED):
+                # what a reviewer learns: no ordering across locations is needed for it
+                return dataclasses.replace(result, coverage=f"{result.coverage}, by the LKMM's coherence and "
+                                                            "atomicity alone")
+            elif result.status != UNKNOWN:
+                return result
+            elif result.reason.startswith(OUT_OF_MEMORY):
+                self.release()
+                self._unbuilt[level] = result.reason
+        return None
 
     def _allowed(self, result: PropertyResult) -> bool:
         """Whether the independent LKMM evaluator allows the counterexample's execution."""

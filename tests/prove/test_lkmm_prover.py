@@ -19,6 +19,7 @@ from objcg_proof.lang.litmus_parser import load_litmus, parse_litmus
 from objcg_proof.oracles.lkmm import check_litmus
 from objcg_proof.prove import litmus as litmus_prover
 from objcg_proof.prove.litmus import prove_litmus
+from objcg_proof.prove.lkmm import CAT, PER_LOCATION, SEQUENTIAL
 
 LKMM = Path(__file__).resolve().parents[3] / "shared" / "lkmm" / "litmus"
 GENERATED = int(__import__("os").environ.get("LKMM_GENERATED", "1000"))
@@ -399,7 +400,7 @@ def test_ghost_bookkeeping_keeps_every_generated_verdict(text: str) -> None:
 # a design first) must reach exactly the final states the SC encoding (prove/sc.py) reaches: the
 # same answer to "the condition holds at the end" and to "it does not", on every generated test.
 # Neither models an RCU grace period (docs/semantics.md), so tests with one are compared too.
-def _final_answers(text: str, sequential: bool) -> tuple[str, str]:
+def _final_answers(text: str, sequential: bool, axioms: str = CAT) -> tuple[str, str]:
     from objcg_proof.lang import syntax as s
     from objcg_proof.lang.parser import parse_text
     from objcg_proof.lang.resolve import resolve
@@ -409,7 +410,10 @@ def _final_answers(text: str, sequential: bool) -> tuple[str, str]:
 
     dsl, name = litmus_prover.model_text(parse_litmus(text, "t.litmus"))
     prog = unroll(resolve(s.Module(name, tuple(parse_text(dsl, name)))))
-    enc = encode(prog, "lkmm", sequential=True) if sequential else encode(prog, "sc")
+    if sequential or axioms != CAT:
+        enc = encode(prog, "lkmm", axioms=SEQUENTIAL if sequential else axioms)
+    else:
+        enc = encode(prog, "sc")
     session = Session(SolverOptions())
     session.add(enc.base)
     answers = []
@@ -435,3 +439,37 @@ def test_sequential_level_forbids_store_buffering() -> None:
     assert _final_answers(text, sequential=True)[0] == "UNSAT"
     assert _final_answers(text, sequential=False)[0] == "UNSAT"
     assert prove_litmus(parse_litmus(text, "t.litmus")).verdict == "Sometimes"
+
+
+# ---- the per-location level is coherence and atomicity (NOTE(per-location-level) in prove/lkmm.py) ----
+# The LKMM encoding with only the .cat's axioms of one location must reach exactly what the
+# independent evaluator allows under those two axioms alone (oracles/lkmm.py, `per_location`):
+# the same answer to "the condition holds at the end" and to "it does not". And it is weaker
+# than the LKMM: whatever the evaluator allows under the whole .cat it reaches too.
+def _evaluator_answers(text: str, per_location: bool) -> tuple[str, str]:
+    verdict = check_litmus(parse_litmus(text, "t.litmus"), per_location=per_location)
+    return ("SAT" if verdict.positive else "UNSAT"), ("SAT" if verdict.negative else "UNSAT")
+
+
+@settings(max_examples=max(1, GENERATED // 4), derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(_programs(), _shapes(), _locked_shapes()))
+def test_generated_per_location_level_is_coherence_and_atomicity(text: str) -> None:
+    level = _final_answers(text, sequential=False, axioms=PER_LOCATION)
+    assert level == _evaluator_answers(text, per_location=True), text
+    whole = _evaluator_answers(text, per_location=False)
+    assert all(a == "SAT" for a, b in zip(level, whole) if b == "SAT"), text
+
+
+def test_per_location_level_allows_message_passing_without_barriers() -> None:
+    """MP with full barriers is Never under the LKMM, but its ordering is across two locations:
+    the per-location level reaches the weak outcome, and keeps CoRR's, on one location, forbidden."""
+    mp = ("C MP\n{}\nP0(int *x, int *y) { WRITE_ONCE(*x, 1); smp_mb(); WRITE_ONCE(*y, 1); }\n"
+          "P1(int *x, int *y) { int r0; int r1; r0 = READ_ONCE(*y); smp_mb(); r1 = READ_ONCE(*x); }\n"
+          "exists (1:r0=1 /\\ 1:r1=0)\n")
+    corr = ("C CoRR\n{}\nP0(int *x) { WRITE_ONCE(*x, 1); }\n"
+            "P1(int *x) { int r0; int r1; r0 = READ_ONCE(*x); r1 = READ_ONCE(*x); }\n"
+            "exists (1:r0=1 /\\ 1:r1=0)\n")
+    assert prove_litmus(parse_litmus(mp, "t.litmus")).verdict == "Never"
+    assert _final_answers(mp, sequential=False, axioms=PER_LOCATION)[0] == "SAT"
+    assert _final_answers(corr, sequential=False, axioms=PER_LOCATION)[0] == "UNSAT"

@@ -102,30 +102,41 @@ def test_a_serial_run_lets_each_models_encodings_go_before_the_next(tmp_path: Pa
     assert released == [(0, 0), (0, 0)]
 
 
-def test_every_property_gets_its_sequential_level_before_a_closure_level_is_built(
+def test_every_property_gets_its_first_levels_before_a_closure_level_is_built(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """NOTE(sequential-first) in prove/verify.py: a closure level that exhausts z3's memory
+    """NOTE(first-levels) in prove/verify.py: a closure level that exhausts z3's memory
     leaves it exhausted, so no closure level is built before every property had its sequential
-    level."""
+    and per-location levels."""
     from objcg_proof.runner.batch import lkmm_check
 
     monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
     events: list[str] = []
     real_encode, real_sequential = encode_mod.encode, verify.ModelChecker._sequential_violation
+    real_check = verify._check_property
 
     def encode(*args: object, **kwargs: object) -> object:
-        events.append("sequential level built" if kwargs.get("sequential") else f"level {args[2:]} built")
+        events.append(f"{kwargs['axioms']} level built" if "axioms" in kwargs else f"level {args[2:]} built")
         return real_encode(*args, **kwargs)   # type: ignore[arg-type]
 
     def sequential(self: verify.ModelChecker, prop: verify.Property, t0: float) -> object:
         events.append(f"sequential {prop.name}")
         return real_sequential(self, prop, t0)
 
+    def check(prop: verify.Property, enc: object, *args: object) -> object:
+        events.append(f"check {prop.name}")
+        return real_check(prop, enc, *args)   # type: ignore[arg-type]
+
     monkeypatch.setattr(encode_mod, "encode", encode)
     monkeypatch.setattr(verify.ModelChecker, "_sequential_violation", sequential)
-    result = verify_path(str(attach_race_model("objcg_v2", tmp_path)), SourceCache(),
-                         dataclasses.replace(OPTIONS, only=()), lkmm_check)
+    monkeypatch.setattr(verify, "_check_property", check)
+    result = verify_path(str(attach_race_model("objcg_v5", tmp_path)), SourceCache(),
+                         dataclasses.replace(OPTIONS, only=(), defines=(("ATTACH_WMB", 1),)), lkmm_check)
     names = [p.name for p in result.properties]
     assert len(names) > 1
-    assert events[:len(names) + 1] == ["sequential level built"] + [f"sequential {n}" for n in names]
-    assert all(e.startswith("level") for e in events[len(names) + 1:]) and len(events) > len(names) + 1
+    first_closure = next(i for i, e in enumerate(events) if e.startswith("level"))
+    assert events[0] == "sequential level built" and "per-location level built" in events[:first_closure]
+    # every property was asked at the sequential level, and those it did not settle at the
+    # per-location level, before the first closure level was built (lost_update needs one here)
+    assert {f"sequential {n}" for n in names} <= set(events[:first_closure])
+    assert "check lost_update" in events[:first_closure] and "check lost_update" in events[first_closure:]
+    assert all(not e.startswith("sequential") for e in events[first_closure:])
