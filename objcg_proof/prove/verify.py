@@ -127,7 +127,7 @@ def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOpti
 # proves holds under the LKMM, and a violation stands once the evaluator allows it; a violation
 # it does not allow, or an unknown, says nothing, and the property goes on to level 0. Why: on
 # the smallest setting objcg_v4's `uaf` and `deadlock`, `unknown` after 300 s each at level 0,
-# are proved there in 9 s and 5 s (docs/lkmm.md, section 6), and on the default scenario level 0
+# are proved there in 12 s and 10 s (docs/lkmm.md, section 6), and on the default scenario level 0
 # does not fit in memory at all.
 SEQUENTIAL = "sequential"
 PER_LOCATION = "per-location"
@@ -262,7 +262,7 @@ class ModelChecker:
         self._sessions.clear()
         self._coverages.clear()
         self.enc = None
-        self.__dict__.pop("session", None)
+        self.session = None   # type: ignore[assignment]
         gc.collect()
 
     def _unknown(self, prop: Property, reason: str, t0: float) -> PropertyResult:
