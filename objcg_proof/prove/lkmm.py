@@ -141,7 +141,7 @@ class LinuxKernelMemoryModel:
 
     def __init__(self, program: EventProgram, executed: Mapping[int, z3.BoolRef],
                  term: Callable[[Term], z3.ExprRef], memo: dict, finished: Mapping[int, z3.BoolRef],
-                 closure_rounds: int | None = None, axioms: str = "cat") -> None:
+                 closure_rounds: int | None = None, axioms: str = CAT) -> None:
         self.program = program
         self.closure_rounds = closure_rounds   # NOTE(bounded-closures); None: exact
         assert axioms in AXIOM_SETS, axioms

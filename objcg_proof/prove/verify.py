@@ -129,8 +129,8 @@ def verify_program(prog: EventProgram, sources: SourceCache, options: VerifyOpti
 # the smallest setting objcg_v4's `uaf` and `deadlock`, `unknown` after 300 s each at level 0,
 # are proved there in 12 s and 10 s (docs/lkmm.md, section 6), and on the default scenario level 0
 # does not fit in memory at all.
-SEQUENTIAL = "sequential"
-PER_LOCATION = "per-location"
+SEQUENTIAL = lkmm_axioms.SEQUENTIAL
+PER_LOCATION = lkmm_axioms.PER_LOCATION
 CLOSURE_LEVELS: tuple[int | str | None, ...] = (SEQUENTIAL, PER_LOCATION, 0, 1, 2, None)
 FIRST_LEVELS = (SEQUENTIAL, PER_LOCATION)   # asked of every property before any closure level (NOTE(first-levels))
 
@@ -192,10 +192,8 @@ class ModelChecker:
             return False
         if level not in self._sessions:
             try:
-                if level == SEQUENTIAL:
-                    enc = encode_mod.encode(self.prog, self.memory_model, axioms=lkmm_axioms.SEQUENTIAL)
-                elif level == PER_LOCATION:
-                    enc = encode_mod.encode(self.prog, self.memory_model, axioms=lkmm_axioms.PER_LOCATION)
+                if level in FIRST_LEVELS:   # named by the axiom set they state
+                    enc = encode_mod.encode(self.prog, self.memory_model, axioms=str(level))
                 else:
                     assert not isinstance(level, str)
                     enc = encode_mod.encode(self.prog, self.memory_model, level)
@@ -242,14 +240,10 @@ class ModelChecker:
             except OutOfMemory as exc:
                 exhausted = str(exc)
             if exhausted:
-                # the level's solver is not asked again (z3 may have stopped half-way through a
-                # frame), and its encoding goes now, so that z3 has its memory back
-                self.release()
-                self._unbuilt[level] = exhausted
+                self._drop(level, exhausted)
                 return self._unknown(prop, exhausted, t0)
             if result.status == UNKNOWN and result.reason.startswith(OUT_OF_MEMORY):
-                self.release()   # as above: a solver that ran out leaves z3 holding its memory
-                self._unbuilt[level] = result.reason
+                self._drop(level, result.reason)   # a solver that ran out leaves z3 holding its memory
             if level is None or result.status != VIOLATED:
                 return result
             if self._allowed(result):
@@ -264,6 +258,12 @@ class ModelChecker:
         self.enc = None
         self.session = None   # type: ignore[assignment]
         gc.collect()
+
+    def _drop(self, level: int | str | None, reason: str) -> None:
+        """z3 ran out of memory at this level: its solver is not asked again (z3 may have stopped
+        half-way through a frame), and every encoding goes now, so that z3 has its memory back."""
+        self.release()
+        self._unbuilt[level] = reason
 
     def _unknown(self, prop: Property, reason: str, t0: float) -> PropertyResult:
         return PropertyResult(prop.name, prop.kind, UNKNOWN, self.prog.bound, time.perf_counter() - t0, "",
@@ -308,8 +308,7 @@ class ModelChecker:
             except OutOfMemory as exc:
                 exhausted = str(exc)
             if exhausted:
-                self.release()   # as in check(): the level is not asked again
-                self._unbuilt[level] = exhausted
+                self._drop(level, exhausted)
                 continue
             if result.status == VIOLATED:
                 if self._allowed(result):
@@ -321,8 +320,7 @@ class ModelChecker:
             elif result.status != UNKNOWN:
                 return result
             elif result.reason.startswith(OUT_OF_MEMORY):
-                self.release()
-                self._unbuilt[level] = result.reason
+                self._drop(level, result.reason)
         return None
 
     def _allowed(self, result: PropertyResult) -> bool:
