@@ -229,21 +229,10 @@ class ModelChecker:
         for level in self.levels:
             if level in FIRST_LEVELS:
                 continue
-            exhausted = ""
-            try:
-                with memory_exhaustion_raised():
-                    if not self._use(level):
-                        # an encoding z3 could not build: every later level is larger (NOTE(memory-limit))
-                        return self._unknown(prop, self._unbuilt[level], t0)
-                    result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
-                                             self.coverage_result, t0)
-            except OutOfMemory as exc:
-                exhausted = str(exc)
-            if exhausted:
-                self._drop(level, exhausted)
+            result, exhausted = self._ask(level, lambda: self._check_here(prop, t0))
+            if result is None:
+                # no memory for it: every later level is larger (NOTE(memory-limit))
                 return self._unknown(prop, exhausted, t0)
-            if result.status == UNKNOWN and result.reason.startswith(OUT_OF_MEMORY):
-                self._drop(level, result.reason)   # a solver that ran out leaves z3 holding its memory
             if level is None or result.status != VIOLATED:
                 return result
             if self._allowed(result):
@@ -258,6 +247,29 @@ class ModelChecker:
         self.enc = None
         self.session = None   # type: ignore[assignment]
         gc.collect()
+
+    def _ask(self, level: int | str | None,
+             ask: Callable[[], PropertyResult | None]) -> tuple[PropertyResult | None, str]:
+        """`ask()` on the level's encoding: (its answer, ""); (None, why) when z3 had no memory to
+        build the level or ran out on the way (the level is then dropped, NOTE(memory-limit))."""
+        exhausted = ""
+        try:
+            with memory_exhaustion_raised():
+                if not self._use(level):
+                    return None, self._unbuilt[level]
+                result = ask()
+        except OutOfMemory as exc:
+            exhausted = str(exc)
+        if exhausted:
+            self._drop(level, exhausted)
+            return None, exhausted
+        if result is not None and result.status == UNKNOWN and result.reason.startswith(OUT_OF_MEMORY):
+            self._drop(level, result.reason)   # a solver that ran out leaves z3 holding its memory
+        return result, ""
+
+    def _check_here(self, prop: Property, t0: float) -> PropertyResult:
+        return _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
+                               self.coverage_result, t0)
 
     def _drop(self, level: int | str | None, reason: str) -> None:
         """z3 ran out of memory at this level: its solver is not asked again (z3 may have stopped
@@ -293,23 +305,14 @@ class ModelChecker:
         for level in self.levels:
             if level not in FIRST_LEVELS:
                 break
-            exhausted = ""
-            try:
-                with memory_exhaustion_raised():
-                    if not self._use(level):
-                        continue   # no memory to build it: the closure levels may still say why
-                    if level == SEQUENTIAL:
-                        found = self._sequential_violation(prop, t0)
-                        if found is not None and self._allowed(found):
-                            return found
-                        continue
-                    result = _check_property(prop, self.enc, self.session, self.sources, self.options, self.prog,
-                                             self.coverage_result, t0)
-            except OutOfMemory as exc:
-                exhausted = str(exc)
-            if exhausted:
-                self._drop(level, exhausted)
+            if level == SEQUENTIAL:
+                found, _ = self._ask(level, lambda: self._sequential_violation(prop, t0))
+                if found is not None and self._allowed(found):
+                    return found
                 continue
+            result, _ = self._ask(level, lambda: self._check_here(prop, t0))
+            if result is None:
+                continue   # no memory for it: the closure levels may still say why
             if result.status == VIOLATED:
                 if self._allowed(result):
                     return result
@@ -319,8 +322,6 @@ class ModelChecker:
                                                             "atomicity alone")
             elif result.status != UNKNOWN:
                 return result
-            elif result.reason.startswith(OUT_OF_MEMORY):
-                self._drop(level, result.reason)
         return None
 
     def _allowed(self, result: PropertyResult) -> bool:
