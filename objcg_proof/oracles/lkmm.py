@@ -168,10 +168,17 @@ class Execution:
         return self._once("ext", lambda: frozenset((a, b) for a in range(n) for b in range(n) if a != b and (a, b) not in inside))
 
 
-def allowed(x: Execution, rf: Rel, co: Rel, per_location: bool = False) -> tuple[bool, tuple[str, ...]]:
-    """Whether linux-kernel.cat (without SRCU) allows the execution, and its flags; with
-    `per_location`, whether its coherence and atomicity axioms alone do (no flags: what the
-    prover's per-location level states, NOTE(per-location-level) in prove/lkmm.py)."""
+# the axioms `allowed` judges by: the whole .cat; its coherence and atomicity alone (what the
+# prover's per-location level states, NOTE(per-location-level) in prove/lkmm.py); those and
+# happens-before and propagation, without rcu and plain-coherence (the prover's marked level,
+# NOTE(marked-level) in prove/lkmm_clocks.py). Neither of the two smaller sets raises flags.
+AXIOM_SETS = ("cat", "per-location", "marked")
+
+
+def allowed(x: Execution, rf: Rel, co: Rel, axioms: str = "cat") -> tuple[bool, tuple[str, ...]]:
+    """Whether linux-kernel.cat (without SRCU) allows the execution, and its flags; or whether
+    a smaller set of its axioms does (AXIOM_SETS)."""
+    assert axioms in AXIOM_SETS, axioms
     n = len(x.events)
     every = frozenset(range(n))
     R, W, F = x.of_kind("R"), x.of_kind("W"), x.of_kind("F")
@@ -209,7 +216,7 @@ def allowed(x: Execution, rf: Rel, co: Rel, per_location: bool = False) -> tuple
         return False, ()
     if x.rmw & seq(fre, coe):                                            # empty rmw & (fre ; coe) as atomic
         return False, ()
-    if per_location:
+    if axioms == "per-location":
         return True, ()
 
     # release, acquire and fences
@@ -252,6 +259,8 @@ def allowed(x: Execution, rf: Rel, co: Rel, per_location: bool = False) -> tuple
     pb = restrict(seq(seq(prop, strong_fence), star(hb)), None, Marked)  # pb = prop ; strong-fence ; hb* ; [Marked]
     if not acyclic(pb, n):                                               # acyclic pb as propagation
         return False, ()
+    if axioms == "marked":
+        return True, ()
     # RCU
     rcu_rscsi = inverse(x.rscs)                                          # rcu-rscsi = rcu-rscs^-1
     rcu_gp = ident(x.with_tag("sync-rcu"))                               # rcu-gp = [Sync-rcu]
@@ -336,16 +345,16 @@ def rcu_sections(events: list[Event], thread: list[int]) -> tuple[Rel, tuple[str
 
 
 # ---- the test ----------------------------------------------------------------------------------
-def check_litmus(test: ls.LitmusTest, per_location: bool = False) -> LitmusVerdict:
-    """Every candidate execution of `test`, judged by the model (with `per_location`, by its
-    coherence and atomicity axioms alone); the verdict on its condition."""
+def check_litmus(test: ls.LitmusTest, axioms: str = "cat") -> LitmusVerdict:
+    """Every candidate execution of `test`, judged by the model (or by a smaller set of its
+    axioms, AXIOM_SETS); the verdict on its condition."""
     positive = negative = 0
     flags: set[str] = set()
     witness: tuple[str, ...] = ()
     dot = ""
     counted = [0]
     every = 0
-    for x, rf, co, final, raised in allowed_executions(test, counted, per_location):
+    for x, rf, co, final, raised in allowed_executions(test, counted, axioms):
         every += 1
         if test.filter is not None and not _holds(test.filter, final):
             continue
@@ -368,7 +377,7 @@ def final_states(test: ls.LitmusTest) -> set[frozenset[tuple[object, Value]]]:
     return {frozenset(final.items()) for _, _, _, final, _ in allowed_executions(test, [0])}
 
 
-def allowed_executions(test: ls.LitmusTest, counted: list[int], per_location: bool = False,
+def allowed_executions(test: ls.LitmusTest, counted: list[int], axioms: str = "cat",
                        ) -> Iterator[tuple[Execution, Rel, Rel, dict[object, Value], tuple[str, ...]]]:
     """Each allowed candidate execution with its final state and flags; `counted[0]` counts
     the candidates tried."""
@@ -383,7 +392,7 @@ def allowed_executions(test: ls.LitmusTest, counted: list[int], per_location: bo
             counted[0] += 1
             if counted[0] > MAX_CANDIDATES:
                 raise error(test.span, f"more than {MAX_CANDIDATES} candidate executions: too large for the litmus checker")
-            ok, raised = allowed(x, rf, co, per_location)
+            ok, raised = allowed(x, rf, co, axioms)
             if ok:
                 yield x, rf, co, finals_of(co), raised
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import z3
 
 from .events import Check, EventProgram
-from .lkmm import CAT, PER_LOCATION, SEQUENTIAL, LinuxKernelMemoryModel
+from .lkmm import CAT, MARKED, PER_LOCATION, SEQUENTIAL, LinuxKernelMemoryModel
 from .sc import SequentialConsistency
 from .solver import OutOfMemory, memory_limit_mb, out_of_memory, recover_memory
 from .terms import BOOL, FALSE, App, Const, Sym, Term
@@ -230,8 +230,9 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
     closures to paths of at most 2^rounds edges (NOTE(bounded-closures) in prove/lkmm.py; None:
     exact); sequential consistency has none. `axioms` are the LKMM axioms stated: the .cat's (CAT),
     sequential consistency of the LKMM's events (SEQUENTIAL, NOTE(sequential-level) in
-    prove/lkmm.py) or the .cat's axioms of one location (PER_LOCATION, NOTE(per-location-level)
-    there). OutOfMemory when z3 runs
+    prove/lkmm.py), the .cat's axioms of one location (PER_LOCATION, NOTE(per-location-level)
+    there) or its axioms on marked accesses (MARKED, NOTE(marked-level) in prove/lkmm_clocks.py).
+    OutOfMemory when z3 runs
     out of the memory it is allowed on the way (NOTE(memory-limit) in prove/solver.py)."""
     enc = Encoding(prog)
     try:
@@ -250,6 +251,7 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
     what = "the encoding" if memory_model == "sc" else (
         "the LKMM encoding" + (" of its sequentially consistent executions" if axioms == SEQUENTIAL else
                                " of its axioms of one location" if axioms == PER_LOCATION else
+                               " of its axioms on marked accesses" if axioms == MARKED else
                                " with exact closures" if closure_rounds is None else
                                f" at closure level {closure_rounds}"))
     raise OutOfMemory(f"z3 ran out of memory building {what} of {events} events (its limit: "

@@ -97,6 +97,7 @@ import z3
 
 from ..lang.diagnostics import Span, error
 from .events import FINAL, READ, RMW, WRITE, Event, EventProgram
+from .lkmm_clocks import MarkedAxioms
 from .sc import MemoryModelResult
 from .terms import TRUE, Term, symbols
 
@@ -105,9 +106,10 @@ Rel = dict[Pair, z3.BoolRef]
 
 # the axioms an LKMM encoding states: linux-kernel.cat's; sequential consistency with atomic steps
 # (NOTE(sequential-level)); the .cat's axioms of one location, coherence and atomicity
-# (NOTE(per-location-level))
-CAT, SEQUENTIAL, PER_LOCATION = "cat", "sequential", "per-location"
-AXIOM_SETS = (CAT, SEQUENTIAL, PER_LOCATION)
+# (NOTE(per-location-level)); those and happens-before and propagation, stated with clocks
+# (NOTE(marked-level) in prove/lkmm_clocks.py)
+CAT, SEQUENTIAL, PER_LOCATION, MARKED = "cat", "sequential", "per-location", "marked"
+AXIOM_SETS = (CAT, SEQUENTIAL, PER_LOCATION, MARKED)
 
 # the RMWs that write a value not computed from the one they read (no data dependency inside)
 _NO_INNER_DATA = ("xchg", "cmpxchg", "try_cmpxchg", "atomic_xchg", "atomic_cmpxchg", "atomic_try_cmpxchg",
@@ -145,7 +147,7 @@ class LinuxKernelMemoryModel:
         self.program = program
         self.closure_rounds = closure_rounds   # NOTE(bounded-closures); None: exact
         assert axioms in AXIOM_SETS, axioms
-        self.axioms = axioms                   # NOTE(sequential-level), NOTE(per-location-level)
+        self.axioms = axioms                   # NOTE(sequential-level), NOTE(per-location-level), NOTE(marked-level)
         self.executed = executed
         self.finished = finished
         self.term = term
@@ -646,6 +648,9 @@ class _Cat:
         if self.m.axioms == PER_LOCATION:
             return
         self.dependencies()
+        if self.m.axioms == MARKED:
+            MarkedAxioms(self).state()
+            return
         S, po = self.S, self.po
         M, W = S["M"], S["W"]
         rf, co, fr, rmw = self.rf, self.co, self.fr, self.rmw

@@ -112,15 +112,19 @@ def test_bounded_closures_forbid_no_lkmm_execution() -> None:
     assert "ISA2+pooncerelease+poacquirerelease+poacquireonce.litmus" in weaker
 
 
-def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -> None:
-    """ISA2 with release/acquire is Never: rounds=0 finds its condition reachable, the evaluator
-    refuses that execution, and the checker asks with longer paths until the answer is the
-    LKMM's (the condition's assert proved: no execution reaches it)."""
+def _isa2(tmp_path: Path) -> tuple[verify.EventProgram, verify.VerifyOptions]:
     _, text = _program_text(ISA2, "isa2")
     model = tmp_path / "isa2.dsl"
     model.write_text(text)
     options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
-    prog = verify.compile_model(str(model), SourceCache(), options)
+    return verify.compile_model(str(model), SourceCache(), options), options
+
+
+def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -> None:
+    """ISA2 with release/acquire is Never: rounds=0 finds its condition reachable, the evaluator
+    refuses that execution, and the checker asks with longer paths until the answer is the
+    LKMM's (the condition's assert proved: no execution reaches it)."""
+    prog, options = _isa2(tmp_path)
     refused = []
 
     def spy(execution):  # type: ignore[no-untyped-def]
@@ -129,7 +133,9 @@ def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -
             refused.append(why)
         return why
 
-    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+    # the closure levels alone after the per-location level: the marked level proves ISA2 (below)
+    levels = tuple(x for x in verify.CLOSURE_LEVELS if x != verify.MARKED)
+    with mock.patch.object(verify, "closure_levels", return_value=levels):
         checker = verify.ModelChecker(prog, SourceCache(), options, spy)
         by_name = {p.name: p for p in checker.properties()}
         condition = [p for name, p in by_name.items() if "condition" in name]
@@ -138,6 +144,19 @@ def test_a_counterexample_the_evaluator_refuses_is_asked_again(tmp_path: Path) -
     assert result.status == PROVED
     assert refused and all(refused), refused   # level 0's counterexample, refused
     assert checker.level == 1                  # and paths of two edges were enough
+
+
+def test_the_marked_level_proves_what_the_closures_need_two_rounds_for(tmp_path: Path) -> None:
+    """ISA2's release/acquire chain is happens-before across three threads: the marked level
+    (NOTE(marked-level)), after the per-location level found an execution the evaluator
+    refuses, proves the condition unreachable with no closure level built."""
+    prog, options = _isa2(tmp_path)
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS):
+        checker = verify.ModelChecker(prog, SourceCache(), options, lkmm_check)
+        condition = [p for p in checker.properties() if "condition" in p.name]
+        result = checker.check(condition[0])
+    assert result.status == PROVED and result.coverage.endswith("propagation)")
+    assert checker.built() == [verify.SEQUENTIAL, verify.PER_LOCATION, verify.MARKED]
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED))

@@ -17,7 +17,7 @@ from model_results import SHIPPED_OPTIONS
 from objcg_proof.lang.diagnostics import SourceCache
 from objcg_proof.prove.verdict import PROVED, VIOLATED
 from objcg_proof.prove import verify
-from objcg_proof.prove.verify import PER_LOCATION, SEQUENTIAL, closure_levels, verify_path
+from objcg_proof.prove.verify import MARKED, PER_LOCATION, SEQUENTIAL, closure_levels, verify_path
 from objcg_proof.runner.batch import lkmm_check, replay_counterexamples
 from objcg_proof.runner.weak_replay import check_weak_execution
 
@@ -117,7 +117,25 @@ def test_no_sequential_level_without_an_evaluator(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
     prog = unroll(resolve(load_model(str(attach_race_model("objcg_v5", tmp_path)), SourceCache()), {}))
-    assert closure_levels(prog, "lkmm") == (SEQUENTIAL, PER_LOCATION, 0, 1, 2, None)
-    assert closure_levels(prog, "lkmm", with_evaluator=False) == (PER_LOCATION, 0, 1, 2, None)
+    assert closure_levels(prog, "lkmm") == (SEQUENTIAL, PER_LOCATION, MARKED, 0, 1, 2, None)
+    assert closure_levels(prog, "lkmm", with_evaluator=False) == (PER_LOCATION, MARKED, 0, 1, 2, None)
     assert closure_levels(prog, "sc") == (None,)
 
+
+
+def test_the_wmb_fix_is_proved_at_the_marked_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOTE(marked-level): with smp_wmb() before the attach callback, v5's lost update rests on
+    message passing (the css_set store, the wmb, set_bit(); the task's read of the bit, its
+    rcu_dereference() of the css_set): coherence and atomicity alone do not prove it, the
+    marked level's happens-before does, and no closure level is built."""
+    monkeypatch.setattr(verify, "SMALL_SESSION_EVENTS", 8)
+    path = str(attach_race_model("objcg_v5", tmp_path))
+    options = dataclasses.replace(SHIPPED_OPTIONS, memory_model="lkmm", only=("lost_update",),
+                                  defines=(("ATTACH_WMB", 1),))
+    checker = verify.ModelChecker(verify.compile_model(path, SourceCache(), options), SourceCache(), options,
+                                  lkmm_check)
+    p = checker.check(checker.selected()[0])
+    assert p.status == PROVED
+    assert p.coverage.endswith("by the LKMM's axioms on marked accesses (coherence, atomicity, happens-before, "
+                               "propagation)")
+    assert checker.built() == [SEQUENTIAL, PER_LOCATION, MARKED]
