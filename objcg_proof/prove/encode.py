@@ -22,6 +22,7 @@ import z3
 
 from .events import Check, EventProgram
 from .lkmm import CAT, MARKED, PER_LOCATION, SEQUENTIAL, LinuxKernelMemoryModel
+from .lkmm_clocks import LevelTooLarge   # raised by encode(), caught by prove/verify.py
 from .sc import SequentialConsistency
 from .solver import OutOfMemory, memory_limit_mb, out_of_memory, recover_memory
 from .terms import BOOL, FALSE, App, Const, Sym, Term
@@ -231,8 +232,8 @@ def encode(prog: EventProgram, memory_model: str = "sc", closure_rounds: int | N
     exact); sequential consistency has none. `axioms` are the LKMM axioms stated: the .cat's (CAT),
     sequential consistency of the LKMM's events (SEQUENTIAL, NOTE(sequential-level) in
     prove/lkmm.py), the .cat's axioms of one location (PER_LOCATION, NOTE(per-location-level)
-    there) or its axioms on marked accesses (MARKED, NOTE(marked-level) in prove/lkmm_clocks.py).
-    OutOfMemory when z3 runs
+    there) or its axioms on marked accesses (MARKED, NOTE(marked-level) in prove/lkmm_clocks.py;
+    LevelTooLarge for a model too large for them, NOTE(marked-size) there). OutOfMemory when z3 runs
     out of the memory it is allowed on the way (NOTE(memory-limit) in prove/solver.py)."""
     enc = Encoding(prog)
     try:

@@ -49,6 +49,21 @@ if TYPE_CHECKING:   # the encoding's relation builder (prove/lkmm.py), which imp
 
 Value = z3.BitVecRef
 
+# NOTE(marked-size): the families cost about (threads + 1) x (Marked accesses + the rfe pairs they
+# can be in) constraints of a few clauses each, and the level is built only up to MARKED_LIMIT
+# of that measure (LevelTooLarge otherwise: the property goes on to the closure levels, as when
+# z3 has no memory for a level). Measured: the designs' smallest setting is at most 4,291
+# (objcg_v4: 38,214 constraints, its queries under 1.5 GB); objcg_v4's default scenario is
+# 39,888 (261,838 constraints), and its first query took the process past 12 GB in 6 minutes,
+# where z3 ended it (C++ `terminate` on its out-of-memory error, not an exception Python
+# sees), which would end a whole run without a word. objcg_prepatch's default scenario is
+# 5,808 and stays in.
+MARKED_LIMIT = 12_000
+
+
+class LevelTooLarge(Exception):
+    """The marked level is not built for a model this size (NOTE(marked-size))."""
+
 
 class MarkedAxioms:
     """acyclic (hb | prop ; strong-fence ; [Marked]) on clocks (NOTE(marked-level))."""
@@ -75,6 +90,10 @@ class MarkedAxioms:
             if w in self.D and r in self.D and cat.n[w].thread != cat.n[r].thread:
                 rf_into.setdefault(r, []).append((w, v))
         self.rfe_into = rf_into
+        size = (len(self.threads) + 1) * (len(self.D) + sum(len(ws) for ws in rf_into.values()))
+        if size > MARKED_LIMIT:
+            raise LevelTooLarge(f"the marked level is not built for this model: its size measure is {size:,}, above "
+                                f"{MARKED_LIMIT:,} (NOTE(marked-size))")
 
     # ---- small helpers ---------------------------------------------------------------------
     def var(self, name: str) -> Value:

@@ -208,7 +208,7 @@ class ModelChecker:
                 else:
                     assert not isinstance(level, str)
                     enc = encode_mod.encode(self.prog, self.memory_model, level)
-            except OutOfMemory as exc:
+            except (OutOfMemory, encode_mod.LevelTooLarge) as exc:
                 self._unbuilt[level] = str(exc)
                 return False
             session = Session(self.options.solver, small=len(self.prog.events) <= SMALL_SESSION_EVENTS,

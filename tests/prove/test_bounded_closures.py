@@ -217,3 +217,18 @@ def test_without_the_evaluator_no_bounded_counterexample_is_kept(tmp_path: Path)
         checker = verify.ModelChecker(prog, SourceCache(), options)
         result = checker.check([p for p in checker.properties() if "condition" in p.name][0])
     assert result.status == VIOLATED and checker.level is None
+
+
+def test_a_model_too_large_for_the_marked_level_goes_on_to_the_closure_levels(tmp_path: Path) -> None:
+    """NOTE(marked-size): above the limit the marked level is not built, and the property is
+    asked at the closure levels, as when z3 has no memory for a level."""
+    from objcg_proof.prove import lkmm_clocks
+
+    prog, options = _isa2(tmp_path)
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS), \
+            mock.patch.object(lkmm_clocks, "MARKED_LIMIT", 10):
+        checker = verify.ModelChecker(prog, SourceCache(), options, lkmm_check)
+        condition = [p for p in checker.properties() if "condition" in p.name]
+        result = checker.check(condition[0])
+    assert result.status == PROVED and not result.coverage.endswith("propagation)")
+    assert verify.MARKED not in checker.built() and checker.level == 1
