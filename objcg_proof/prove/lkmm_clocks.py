@@ -44,21 +44,32 @@ from typing import TYPE_CHECKING
 
 import z3
 
+from .solver import memory_limit_mb
+
 if TYPE_CHECKING:   # the encoding's relation builder (prove/lkmm.py), which imports this module
     from .lkmm import Node, _Cat
 
 Value = z3.BitVecRef
 
 # NOTE(marked-size): the families cost about (threads + 1) x (Marked accesses + the rfe pairs they
-# can be in) constraints of a few clauses each, and the level is built only up to MARKED_LIMIT
-# of that measure (LevelTooLarge otherwise: the property goes on to the closure levels, as when
-# z3 has no memory for a level). Measured: the designs' smallest setting is at most 4,291
-# (objcg_v4: 38,214 constraints, its queries under 1.5 GB); objcg_v4's default scenario is
-# 39,888 (261,838 constraints), and its first query took the process past 12 GB in 6 minutes,
-# where z3 ended it (C++ `terminate` on its out-of-memory error, not an exception Python
-# sees), which would end a whole run without a word. objcg_prepatch's default scenario is
-# 5,808 and stays in.
+# can be in) constraints of a few clauses each, and solving them took about half a megabyte per
+# unit of that measure: objcg_v4's smallest setting, 4,291 (38,214 constraints), peaked at 1.5 GB;
+# objcg_v5's default scenario, 20,432 (163,668 constraints), at 9.5 GB. objcg_v4's default
+# scenario, 39,888 (261,838 constraints), took the process past 12 GB in 6 minutes, where z3
+# ended it: a C++ `terminate` on its out-of-memory error, not an exception Python sees, which
+# would end a whole run without a word. So the level is built only up to `marked_limit()`, two
+# units per MiB of z3's memory limit (NOTE(memory-limit) in prove/solver.py: 24,104 on this
+# 24 GB machine with one process, half that per process with `-j 2`), and up to MARKED_LIMIT
+# when the limit is not known; above it LevelTooLarge, and the property goes on to the closure
+# levels, as when z3 has no memory for a level.
 MARKED_LIMIT = 12_000
+UNITS_PER_MIB = 2
+
+
+def marked_limit() -> int:
+    """The largest size measure the marked level is built for (NOTE(marked-size))."""
+    mb = memory_limit_mb()
+    return mb * UNITS_PER_MIB if mb else MARKED_LIMIT
 
 
 class LevelTooLarge(Exception):
@@ -91,9 +102,9 @@ class MarkedAxioms:
                 rf_into.setdefault(r, []).append((w, v))
         self.rfe_into = rf_into
         size = (len(self.threads) + 1) * (len(self.D) + sum(len(ws) for ws in rf_into.values()))
-        if size > MARKED_LIMIT:
+        if size > marked_limit():
             raise LevelTooLarge(f"the marked level is not built for this model: its size measure is {size:,}, above "
-                                f"{MARKED_LIMIT:,} (NOTE(marked-size))")
+                                f"{marked_limit():,} (NOTE(marked-size))")
 
     # ---- small helpers ---------------------------------------------------------------------
     def var(self, name: str) -> Value:

@@ -226,9 +226,20 @@ def test_a_model_too_large_for_the_marked_level_goes_on_to_the_closure_levels(tm
 
     prog, options = _isa2(tmp_path)
     with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS), \
-            mock.patch.object(lkmm_clocks, "MARKED_LIMIT", 10):
+            mock.patch.object(lkmm_clocks, "marked_limit", return_value=10):
         checker = verify.ModelChecker(prog, SourceCache(), options, lkmm_check)
         condition = [p for p in checker.properties() if "condition" in p.name]
         result = checker.check(condition[0])
     assert result.status == PROVED and not result.coverage.endswith("propagation)")
     assert verify.MARKED not in checker.built() and checker.level == 1
+
+
+def test_the_marked_limit_follows_the_memory_limit() -> None:
+    """NOTE(marked-size): two units of the size measure per MiB z3 may take; the fixed limit
+    when that is not known."""
+    from objcg_proof.prove import lkmm_clocks
+
+    with mock.patch.object(lkmm_clocks, "memory_limit_mb", return_value=12_052):
+        assert lkmm_clocks.marked_limit() == 24_104
+    with mock.patch.object(lkmm_clocks, "memory_limit_mb", return_value=0):
+        assert lkmm_clocks.marked_limit() == lkmm_clocks.MARKED_LIMIT
