@@ -53,17 +53,20 @@ Value = z3.BitVecRef
 
 # NOTE(marked-size): the families cost about (threads + 1) x (Marked accesses + the rfe pairs they
 # can be in) constraints of a few clauses each, and solving them took about half a megabyte per
-# unit of that measure: objcg_v4's smallest setting, 4,291 (38,214 constraints), peaked at 1.5 GB;
-# objcg_v5's default scenario, 20,432 (163,668 constraints), at 9.5 GB. objcg_v4's default
-# scenario, 39,888 (261,838 constraints), took the process past 12 GB in 6 minutes, where z3
-# ended it: a C++ `terminate` on its out-of-memory error, not an exception Python sees, which
-# would end a whole run without a word. So the level is built only up to `marked_limit()`, two
-# units per MiB of z3's memory limit (NOTE(memory-limit) in prove/solver.py: 24,104 on this
-# 24 GB machine with one process, half that per process with `-j 2`), and up to MARKED_LIMIT
-# when the limit is not known; above it LevelTooLarge, and the property goes on to the closure
-# levels, as when z3 has no memory for a level.
+# unit of that measure, beside what the process holds already: objcg_v4's smallest setting,
+# 4,291 (38,214 constraints), peaked at 1.5 GB alone; objcg_v5's default scenario, 20,432
+# (163,668 constraints), at 9.5 GB alone. Past z3's memory limit z3 may end the process instead
+# of raising its out-of-memory error (a C++ `terminate`, not an exception Python sees), which
+# ends a whole run without a word: objcg_v4's default scenario, 39,888 (261,838 constraints),
+# did so alone at 12 GB; objcg_v5's default scenario did so in `objcg-prove --memory-model lkmm
+# -p lost_update`, where the sequential and per-location levels' encodings are held too. So the
+# level is built only up to `marked_limit()`, one unit per MiB of z3's memory limit
+# (NOTE(memory-limit) in prove/solver.py: 12,052 on this 24 GB machine with one process, half
+# that per process with `-j 2`), and up to MARKED_LIMIT when the limit is not known; above it
+# LevelTooLarge, and the property goes on to the closure levels, as when z3 has no memory for a
+# level.
 MARKED_LIMIT = 12_000
-UNITS_PER_MIB = 2
+UNITS_PER_MIB = 1
 
 
 def marked_limit() -> int:

@@ -235,11 +235,11 @@ def test_a_model_too_large_for_the_marked_level_goes_on_to_the_closure_levels(tm
 
 
 def test_the_marked_limit_follows_the_memory_limit() -> None:
-    """NOTE(marked-size): two units of the size measure per MiB z3 may take; the fixed limit
+    """NOTE(marked-size): one unit of the size measure per MiB z3 may take; the fixed limit
     when that is not known."""
     from objcg_proof.prove import lkmm_clocks
 
     with mock.patch.object(lkmm_clocks, "memory_limit_mb", return_value=12_052):
-        assert lkmm_clocks.marked_limit() == 24_104
+        assert lkmm_clocks.marked_limit() == 12_052
     with mock.patch.object(lkmm_clocks, "memory_limit_mb", return_value=0):
         assert lkmm_clocks.marked_limit() == lkmm_clocks.MARKED_LIMIT
