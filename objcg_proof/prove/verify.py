@@ -292,14 +292,16 @@ class ModelChecker:
         return PropertyResult(prop.name, prop.kind, UNKNOWN, self.prog.bound, time.perf_counter() - t0, "",
                               reason, None, len(prop.checks))
 
-    # NOTE(first-levels): the sequential and per-location levels (FIRST_LEVELS) are asked of every
-    # selected property before any closure level is built, the first time one is checked. A
+    # NOTE(first-levels): the sequential, per-location and marked levels (FIRST_LEVELS) are asked
+    # of every selected property before any closure level is built, the first time one is
+    # checked, property by property, each level's encoding kept for the next property. A
     # closure level of a large model can exhaust z3's memory (NOTE(memory-limit) in
     # prove/solver.py), and z3 keeps what it took for the rest of the process: measured, once
     # objcg_v5's level 0 had run out on a 400 MiB limit, z3 still counted 472 MiB with every object
     # freed, and the next model's first query ran out at once. Asked property by property, a
     # property after the one that filled it would lose its first levels too (objcg_v2's lost
-    # update comes after its leak).
+    # update comes after its leak). The three encodings are held at once: the marked level's
+    # size limit allows for that (NOTE(marked-size) in prove/lkmm_clocks.py).
     def _first_answers(self) -> dict[str, PropertyResult | None]:
         """Each selected property's answer at the first levels (None: none that stands there)."""
         if self._first is None:
@@ -310,8 +312,8 @@ class ModelChecker:
 
     def _first_answer(self, prop: Property) -> PropertyResult | None:
         """The property's answer at the sequential level (a violation the evaluator allows) or at
-        the per-location level (a proof, or a violation the evaluator allows); None when neither
-        gives one, which says nothing (NOTE(closure-levels))."""
+        the per-location or marked level (a proof, or a violation the evaluator allows); None
+        when none gives one, which says nothing (NOTE(closure-levels))."""
         t0 = time.perf_counter()
         for level in self.levels:
             if level not in FIRST_LEVELS:
