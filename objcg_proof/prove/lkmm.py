@@ -589,6 +589,14 @@ class _Cat:
         self.data = self.seq(carry, data)
         self.ctrl = self.seq(carry, ctrl)
 
+    def dependency_orders(self) -> tuple[Rel, Rel]:
+        """to-r = addr | (dep ; [Marked] ; rfi), and rwdep = (dep | ctrl) ; [W], with
+        dep = addr | data: the parts of ppo that come from dependencies."""
+        dep = self.union(self.addr, self.data)
+        rwdep = self.rng(self.union(dep, self.ctrl), self.S["W"])
+        to_r = self.union(self.addr, self.seq(self.rng(dep, self.S["Marked"]), self.internal(self.rf)))
+        return to_r, rwdep
+
     def _reads_from(self) -> Rel:
         """rf: a Boolean per read and candidate write; exactly one when the read happens."""
         m, nodes = self.m, self.n
@@ -654,7 +662,7 @@ class _Cat:
         S, po = self.S, self.po
         M, W = S["M"], S["W"]
         rf, co, fr, rmw = self.rf, self.co, self.fr, self.rmw
-        rfe, rfi = self.external(rf), self.internal(rf)
+        rfe = self.external(rf)
         po_loc = self.po_loc
         # let acq-po = [Acquire] ; po ; [M]; let po-rel = [M] ; po ; [Release]
         acq_po = self.dom(S["Acquire"], po, M)
@@ -680,11 +688,9 @@ class _Cat:
                 self.fencerel(S["barrier"] | S["rmb"] | S["wmb"] | S["mb"] | S["sync-rcu"] | S["before-atomic"]
                               | S["after-atomic"] | S["Acquire"] | S["Release"] | S["rcu-lock"] | S["rcu-unlock"]),
                 self.rng(po, S["Release"]), self.dom(S["Acquire"], po))
-        dep = self.union(self.addr, self.data)
-        rwdep = self.rng(self.union(dep, self.ctrl), W)
+        to_r, rwdep = self.dependency_orders()
         overwrite = self.union(co, fr)
         to_w = self.union(rwdep, self.internal(overwrite), self.seq(self.rng(self.addr, S["Plain"]), wmb))
-        to_r = self.union(self.addr, self.seq(self.rng(dep, S["Marked"]), rfi))
         ppo = self.union(to_r, to_w, fence, self.internal(po_unlock_lock_po))
         marked = S["Marked"]
 

@@ -174,12 +174,8 @@ class MarkedAxioms:
         """to-r | to-w of linux-kernel.cat, but for `addr ; [Plain] ; wmb` (its wmb part is a
         fence, stated in `_Thread.ppo_fences`): each a relation of few pairs."""
         cat = self.cat
-        S = cat.S
-        dep = cat.union(cat.addr, cat.data)
-        rwdep = cat.rng(cat.union(dep, cat.ctrl), S["W"])
-        overwrite_int = cat.internal(cat.union(cat.co, cat.fr))
-        to_r = cat.union(cat.addr, cat.seq(cat.rng(dep, S["Marked"]), cat.internal(cat.rf)))
-        return cat.union(to_r, rwdep, overwrite_int)
+        to_r, rwdep = cat.dependency_orders()
+        return cat.union(to_r, rwdep, cat.internal(cat.union(cat.co, cat.fr)))
 
 
 class _Thread:
