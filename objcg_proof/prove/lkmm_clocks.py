@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 import z3
 
+from .lkmm_plain import PlainCoherence, both, pre_race_sources
 from .solver import memory_limit_mb
 
 if TYPE_CHECKING:   # the encoding's relation builder (prove/lkmm.py), which imports this module
@@ -51,22 +52,28 @@ if TYPE_CHECKING:   # the encoding's relation builder (prove/lkmm.py), which imp
 
 Value = z3.BitVecRef
 
-# NOTE(marked-size): the families cost about (threads + 1) x (Marked accesses + the rfe pairs they
-# can be in) constraints of a few clauses each, and solving them took about half a megabyte per
-# unit of that measure, beside what the process holds already: objcg_v4's smallest setting,
-# 4,291 (38,214 constraints), peaked at 1.5 GB alone; objcg_v5's default scenario, 20,432
-# (163,668 constraints), at 9.5 GB alone. Past z3's memory limit z3 may end the process instead
-# of raising its out-of-memory error (a C++ `terminate`, not an exception Python sees), which
-# ends a whole run without a word: objcg_v4's default scenario, 39,888 (261,838 constraints),
-# did so alone at 12 GB; objcg_v5's default scenario did so in `objcg-prove --memory-model lkmm
-# -p lost_update`, where the sequential and per-location levels' encodings are held too. So the
-# level is built only up to `marked_limit()`, one unit per MiB of z3's memory limit
-# (NOTE(memory-limit) in prove/solver.py: 12,052 on this 24 GB machine with one process, half
-# that per process with `-j 2`), and up to MARKED_LIMIT when the limit is not known; above it
-# LevelTooLarge, and the property goes on to the closure levels, as when z3 has no memory for a
-# level.
+# NOTE(marked-size): the clock families cost about (threads + 1) x (Marked accesses + the rfe
+# pairs they can be in) constraints of a few clauses each, and solving them took about half a
+# megabyte per unit of that measure, beside what the process holds already: objcg_v4's smallest
+# setting, 4,291 (38,214 constraints), peaked at 1.5 GB alone; objcg_v5's default scenario,
+# 20,432 (163,668 constraints), at 9.5 GB alone. A family of flags (NOTE(marked-plain) in
+# prove/lkmm_plain.py) has more constraints than a clock family, but of one clause each, and
+# counts as a quarter of one (FLAGS_PER_UNIT): objcg_v3's smallest setting, with its 20 flag
+# families, grew from 36,078 constraints and 1.4 GB to 165,849 and 2.4 GB (measure 7,068).
+# Past z3's memory limit z3 may end the process instead of raising its out-of-memory error (a
+# C++ `terminate`, not an exception Python sees), which ends a whole run without a word:
+# objcg_v4's default scenario (261,838 constraints without the flags) did so alone at 12 GB;
+# objcg_v5's default scenario did so in `objcg-prove --memory-model lkmm -p lost_update`, where
+# the sequential and per-location levels' encodings are held too. So the level is built only up
+# to `marked_limit()`, one unit per MiB of z3's memory limit (NOTE(memory-limit) in
+# prove/solver.py: 12,052 on this 24 GB machine with one process, half that per process with
+# `-j 2`), and up to MARKED_LIMIT when the limit is not known; above it LevelTooLarge, and the
+# property goes on to the closure levels, as when z3 has no memory for a level. Measures with
+# the flags: 3,710 to 7,356 for the designs' smallest setting; on the default scenario prepatch
+# 8,168, the others 34,155 (v1) to 68,558 (v4).
 MARKED_LIMIT = 12_000
 UNITS_PER_MIB = 1
+FLAGS_PER_UNIT = 4
 
 
 def marked_limit() -> int:
@@ -104,15 +111,19 @@ class MarkedAxioms:
             if w in self.D and r in self.D and cat.n[w].thread != cat.n[r].thread:
                 rf_into.setdefault(r, []).append((w, v))
         self.rfe_into = rf_into
-        size = (len(self.threads) + 1) * (len(self.D) + sum(len(ws) for ws in rf_into.values()))
+        self.plain_sources = pre_race_sources(self)
+        self._ppo: dict[tuple[int, int], z3.BoolRef] | None = None
+        families = len(self.threads) + 1 + len(self.plain_sources) / FLAGS_PER_UNIT
+        size = round(families * (len(self.D) + sum(len(ws) for ws in rf_into.values())))
         if size > marked_limit():
             raise LevelTooLarge(f"the marked level is not built for this model: its size measure is {size:,}, above "
                                 f"{marked_limit():,} (NOTE(marked-size))")
 
     # ---- small helpers ---------------------------------------------------------------------
-    def var(self, name: str) -> Value:
+    def var(self, name: str, bits: int = 0) -> Value:
+        """A fresh variable, a clock's width unless `bits` says (1: a flag, NOTE(marked-plain))."""
         self._n += 1
-        return z3.BitVec(f"lkmm-{name}#{self._n}", self.bits)
+        return z3.BitVec(f"lkmm-{name}#{self._n}", bits or self.bits)
 
     def at_least(self, v: Value, x: Value, guard: z3.BoolRef | None = None) -> None:
         c = z3.UGE(v, x)
@@ -120,9 +131,14 @@ class MarkedAxioms:
 
     def after(self, b: int, x: Value, guard: z3.BoolRef | None = None) -> None:
         """c(b) > x when the guard holds (and b happens)."""
-        g = self.nodes[b].executed if guard is None else _and2(self.nodes[b].executed, guard)
+        g = self.nodes[b].executed if guard is None else both(self.nodes[b].executed, guard)
         c = z3.UGT(self.clock[b], x)
         self.m.constraints.append(c if z3.is_true(g) else z3.Implies(g, c))
+
+    def reach(self, seeds: dict[int, Value], name: str) -> dict[int, Value]:
+        """Per Marked access, a value bounded below by the seeds' values at the start of every
+        `cumul-fence* ; rfe?` path to it (a `_Family` without the overwrite step)."""
+        return _Family(self, seeds, name, overwrite=False).prop_ends()
 
     def unlock_values(self, values: dict[int, Value], name: str) -> dict[int, Value]:
         """Per unlock UL of any thread, a value bounded by `values` before it: po ; [UL]."""
@@ -134,7 +150,7 @@ class MarkedAxioms:
                 if not ul:
                     continue
                 for u, terms in t.through(values, [(ul, False)], name + "u").items():
-                    v = at[u] = self.var(name + "ul")
+                    v = at[u] = self.var(name + "ul", terms[0].size())
                     for term in terms:
                         self.at_least(v, term, self.nodes[u].executed)
             self._at_unlock[key] = (values, at)
@@ -148,7 +164,7 @@ class MarkedAxioms:
             for w, v in ws:
                 self.after(r, self.clock[w], v)
         # ppo's pairs: to-r, to-w (dependencies, overwrite & int), stated per pair
-        for (a, b), f in self._ppo_pairs().items():
+        for (a, b), f in self.ppo_pairs().items():
             if a in D and b in D and a != b:
                 self.after(b, self.clock[a], f)
         # ppo's fences: fence = strong-fence | po-rel | acq-po | wmb | rmb, and po-unlock-lock-po & int
@@ -159,23 +175,26 @@ class MarkedAxioms:
                     self.after(y, x)
         # (prop \ id) & int: a family per thread; prop ; strong-fence: one family of every access
         for tid, t in self.threads.items():
-            fam = _Family(self, {i for i in D if self.nodes[i].thread == tid}, f"p{tid}")
+            fam = _Family(self, {i: self.clock[i] for i in D if self.nodes[i].thread == tid}, f"p{tid}")
             for b in sorted(fam.seeds):
                 for x in fam.nontrivial_into(b):
                     self.after(b, x)
-        every = _Family(self, set(D), "pall")
+        every = _Family(self, {i: self.clock[i] for i in D}, "pall")
         ends = every.prop_ends()
         for t in self.threads.values():
             for y, terms in t.strong_fence(ends, D, "pb").items():
                 for x in terms:
                     self.after(y, x)
+        PlainCoherence(self).state()   # NOTE(marked-plain)
 
-    def _ppo_pairs(self) -> dict[tuple[int, int], z3.BoolRef]:
+    def ppo_pairs(self) -> dict[tuple[int, int], z3.BoolRef]:
         """to-r | to-w of linux-kernel.cat, but for `addr ; [Plain] ; wmb` (its wmb part is a
         fence, stated in `_Thread.ppo_fences`): each a relation of few pairs."""
-        cat = self.cat
-        to_r, rwdep = cat.dependency_orders()
-        return cat.union(to_r, rwdep, cat.internal(cat.union(cat.co, cat.fr)))
+        if self._ppo is None:
+            cat = self.cat
+            to_r, rwdep = cat.dependency_orders()
+            self._ppo = cat.union(to_r, rwdep, cat.internal(cat.union(cat.co, cat.fr)))
+        return self._ppo
 
 
 class _Thread:
@@ -221,9 +240,9 @@ class _Thread:
                 if i == k and all(g is None for _, g in terms):
                     out[x.id] = [t for t, _ in terms]
                     continue
-                v = o.var(f"{name}{i}")
+                v = o.var(f"{name}{i}", terms[0][0].size())
                 for t, g in terms:
-                    o.at_least(v, t, x.executed if g is None else _and2(x.executed, g))
+                    o.at_least(v, t, x.executed if g is None else both(x.executed, g))
                 val[i] = v
                 if i == k:
                     out[x.id] = [v]
@@ -233,7 +252,7 @@ class _Thread:
                 if run[i] is None and i > 0:
                     run[i] = val[i]
                     continue
-                r = o.var(f"{name}r{i}")
+                r = o.var(f"{name}r{i}", val[i].size())
                 if run[i] is not None:
                     o.at_least(r, run[i])
                 o.at_least(r, val[i], x.executed if i == 0 else None)
@@ -292,55 +311,76 @@ class _Thread:
         addr ; [Plain] ; wmb."""
         o = self.o
         S = o.cat.S
-        D, M, W, R4 = o.D, o.M, S["W"], S["R4rmb"]
-        out = self.strong_fence(values, D, "sf")
+        D, W = o.D, S["W"]
+        out = self.fences(values, D, "")
 
         def add(res: dict[int, list[Value]]) -> None:
             for y, terms in res.items():
                 out.setdefault(y, []).extend(terms)
 
-        add(self.through({i: v for i, v in values.items() if i in M}, [(D & S["Release"], False)], "rel"))
-        add(self.through({i: v for i, v in values.items() if i in S["Acquire"]}, [(D & M, False)], "acq"))
         if self.members(S["wmb"]):
-            add(self.through({i: v for i, v in values.items() if i in W}, [(S["wmb"], False), (D & W, False)], "wmb"))
             at_plain: dict[int, Value] = {}   # addr ; [Plain] ; wmb
             for (a, p), f in o.cat.addr.items():
                 if p in S["Plain"] & W and a in values and o.nodes[p].thread == self.tid:
                     if p not in at_plain:
-                        at_plain[p] = o.var("addr-plain")
+                        at_plain[p] = o.var("addr-plain", values[a].size())
                     o.at_least(at_plain[p], values[a], f)
             if at_plain:
                 add(self.through(at_plain, [(S["wmb"], False), (D & W, False)], "apw"))
-        if self.members(S["rmb"]):
-            add(self.through({i: v for i, v in values.items() if i in R4}, [(S["rmb"], False), (D & R4, False)],
-                             "rmb"))
         ul, lkr = self.members(S["UL"]), self.members(S["LKR"])
         if ul and lkr:   # po ; [UL] ; po ; [LKR] ; po: rfi from an unlock to a lock is program order too
             add(self.through(values, [(ul, False), (lkr, False), (D, False)], "ulp"))
         return out
 
+    def fences(self, values: dict[int, Value], ends: set[int], name: str, nonrw: bool = False,
+               rmb: tuple[set[int], set[int]] | None = None) -> dict[int, list[Value]]:
+        """fence = strong-fence | po-rel | acq-po | wmb | rmb from the accesses with values to
+        `ends` (nonrw: nonrw-fence, without wmb and rmb); `rmb` gives the rmb part's two ends
+        where they are not [R4rmb] ; fencerel(Rmb) ; [R4rmb]."""
+        o = self.o
+        S = o.cat.S
+        M, W, R4 = o.M, S["W"], S["R4rmb"]
+        out = self.strong_fence(values, ends, name + "sf")
+
+        def add(res: dict[int, list[Value]]) -> None:
+            for y, terms in res.items():
+                out.setdefault(y, []).extend(terms)
+
+        add(self.through({i: v for i, v in values.items() if i in M}, [(ends & S["Release"], False)], name + "rel"))
+        add(self.through({i: v for i, v in values.items() if i in S["Acquire"]}, [(ends & M, False)], name + "acq"))
+        if not nonrw and self.members(S["wmb"]):
+            add(self.through({i: v for i, v in values.items() if i in W}, [(S["wmb"], False), (ends & W, False)],
+                             name + "wmb"))
+        before, after = rmb if rmb is not None else (R4, R4)
+        if (rmb is not None or not nonrw) and self.members(S["rmb"]):
+            add(self.through({i: v for i, v in values.items() if i in before}, [(S["rmb"], False), (ends & after, False)],
+                             name + "rmb"))
+        return out
+
 
 class _Family:
     """`prop` from a set of sources (NOTE(marked-level)): per access, a variable bounded below by
-    the clock of every source with a path of `(overwrite & ext)? ; cumul-fence+` to it (`cf`),
-    and one with `(overwrite & ext)` alone (`over`)."""
+    the value of every source with a path of `(overwrite & ext)? ; cumul-fence+` to it (`cf`),
+    and one with `(overwrite & ext)` alone (`over`). A source's value is its clock, or a flag
+    (NOTE(marked-plain), where `overwrite=False` leaves the overwrite step out)."""
 
-    def __init__(self, owner: MarkedAxioms, seeds: set[int], name: str) -> None:
+    def __init__(self, owner: MarkedAxioms, seeds: dict[int, Value], name: str, overwrite: bool = True) -> None:
         self.o = o = owner
         self.seeds = seeds
         self.name = name
+        self.bits = next(iter(seeds.values())).size() if seeds else o.bits
         cat, nodes, D, S = o.cat, o.nodes, o.D, o.cat.S
         # (overwrite & ext) from a source
         over: dict[int, Value] = {}
-        for rel in (cat.co, cat.fr):
+        for rel in (cat.co, cat.fr) if overwrite else ():
             for (a, x), f in rel.items():
                 if a in seeds and x in D and nodes[a].thread != nodes[x].thread:
                     if x not in over:
-                        over[x] = o.var(f"{name}ow")
-                    o.at_least(over[x], o.clock[a], f)
+                        over[x] = o.var(f"{name}ow", self.bits)
+                    o.at_least(over[x], seeds[a], f)
         self.over = over
         # cumul-fence+: a variable per access, bounded by the fences' edges from every start value
-        self.cf: dict[int, Value] = {i: o.var(f"{name}cf") for i in sorted(D)}
+        self.cf: dict[int, Value] = {i: o.var(f"{name}cf", self.bits) for i in sorted(D)}
         cf = self.cf
         self.st: dict[int, Value] = {}
         st = self.st
@@ -349,12 +389,12 @@ class _Family:
             if len(terms) == 1:
                 st[x] = terms[0]
                 continue
-            v = st[x] = o.var(f"{name}st")
+            v = st[x] = o.var(f"{name}st", self.bits)
             for t in terms:
                 o.at_least(v, t, nodes[x].executed)
         pre = dict(st)   # A-cumul: (rfe ; [Marked])? before strong-fence | po-rel
         for r, ws in o.rfe_into.items():
-            v = pre[r] = o.var(f"{name}pre")
+            v = pre[r] = o.var(f"{name}pre", self.bits)
             o.at_least(v, st[r], nodes[r].executed)
             for w, g in ws:
                 o.at_least(v, st[w], g)
@@ -378,11 +418,11 @@ class _Family:
         for r, w2 in o.m.rmw_pairs:
             if w2 in D:
                 for w, g in took.get(r, ()):
-                    o.at_least(cf[w2], cf[w], _and2(g, nodes[w2].executed))
+                    o.at_least(cf[w2], cf[w], both(g, nodes[w2].executed))
 
     def start(self, x: int) -> list[Value]:
         """The values at x at the end of `(overwrite & ext)? ; cumul-fence*`."""
-        out = [self.o.clock[x]] if x in self.seeds else []
+        out = [self.seeds[x]] if x in self.seeds else []
         if x in self.over:
             out.append(self.over[x])
         out.append(self.cf[x])
@@ -396,7 +436,7 @@ class _Family:
         if b in self.over:
             out.append(self.over[b])
         for w, g in o.rfe_into.get(b, ()):
-            v = o.var(f"{self.name}rfe")
+            v = o.var(f"{self.name}rfe", self.bits)
             o.at_least(v, self.st[w], g)
             out.append(v)
         return out
@@ -411,16 +451,8 @@ class _Family:
             if not ws:
                 out[b] = self.st[b]
                 continue
-            v = out[b] = o.var(f"{self.name}end")
+            v = out[b] = o.var(f"{self.name}end", self.bits)
             o.at_least(v, self.st[b], o.nodes[b].executed)
             for w, g in ws:
                 o.at_least(v, self.st[w], g)
         return out
-
-
-def _and2(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
-    if z3.is_true(a):
-        return b
-    if z3.is_true(b):
-        return a
-    return z3.And(a, b)

@@ -143,7 +143,7 @@ CLOSURE_LEVELS: tuple[int | str | None, ...] = (SEQUENTIAL, PER_LOCATION, MARKED
 FIRST_LEVELS = (SEQUENTIAL, PER_LOCATION, MARKED)   # asked of every property before any closure level (NOTE(first-levels))
 # what a proof at a first level rests on, as its report says it
 _RESTS_ON = {PER_LOCATION: "by the LKMM's coherence and atomicity alone",
-             MARKED: "by the LKMM's axioms on marked accesses (coherence, atomicity, happens-before, propagation)"}
+             MARKED: "by the LKMM's axioms on marked accesses (coherence, atomicity, happens-before, propagation, part of plain-coherence)"}
 
 
 def closure_levels(prog: EventProgram, model: str, with_evaluator: bool = True) -> tuple[int | str | None, ...]:

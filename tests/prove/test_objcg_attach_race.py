@@ -137,5 +137,5 @@ def test_the_wmb_fix_is_proved_at_the_marked_level(tmp_path: Path, monkeypatch: 
     p = checker.check(checker.selected()[0])
     assert p.status == PROVED
     assert p.coverage.endswith("by the LKMM's axioms on marked accesses (coherence, atomicity, happens-before, "
-                               "propagation)")
+                               "propagation, part of plain-coherence)")
     assert checker.built() == [SEQUENTIAL, PER_LOCATION, MARKED]
