@@ -47,7 +47,6 @@ if TYPE_CHECKING:   # prove/lkmm_clocks.py, which imports this module
     from .lkmm_clocks import MarkedAxioms
 
 Flag = z3.BitVecRef
-ONE = z3.BitVecVal(1, 1)
 
 
 def pre_race_sources(o: "MarkedAxioms") -> dict[int, list[tuple[str, int, z3.BoolRef]]]:
@@ -70,6 +69,9 @@ class PlainCoherence:
     def __init__(self, owner: "MarkedAxioms") -> None:
         self.o = owner
         S = owner.cat.S
+        # made here, not when the module is imported: a term made at import would be in z3's
+        # context before any encoding, and change which of equally short traces z3 gives under SC
+        self.one = z3.BitVecVal(1, 1)
         self.R4 = S["R4rmb"]
         self.returning = owner.M - S["noreturn"]
 
@@ -87,7 +89,7 @@ class PlainCoherence:
             # r-post-bounded = (nonrw-fence | ([~Noreturn] ; fencerel(Rmb) ; [R4rmb]))? ; [Marked]
             seeds = self._out_of(b, name + "p", nonrw=True, rmb=(self.returning, self.R4))
             if b in o.D:
-                seeds.setdefault(b, []).append(ONE)
+                seeds.setdefault(b, []).append(self.one)
             return self._xbstar(seeds, name)
         # strong-fence ; xbstar, and
         # w-post-bounded ; cumul-fence* ; rfe? ; [Marked] ; (id | strong-fence ; [Marked] ; xbstar)
@@ -96,7 +98,7 @@ class PlainCoherence:
             for term in terms:
                 o.at_least(post[y], term, o.nodes[y].executed)
         if b in o.D:
-            o.at_least(post[b], ONE, o.nodes[b].executed)
+            o.at_least(post[b], self.one, o.nodes[b].executed)
         took: dict[int, list[tuple[int, z3.BoolRef]]] = {}   # ; rmw-sequence = (rf ; rmw)*
         for (w, r), g in o.cat.rf.items():
             if w in o.D:
@@ -125,8 +127,8 @@ class PlainCoherence:
         an unlock to another thread's lock."""
         out: dict[int, list[Flag]] = {}
         for t in self.o.threads.values():
-            res = t.strong_fence({b: ONE}, self.o.D, name) if strong else \
-                t.fences({b: ONE}, self.o.D, name, nonrw=nonrw, rmb=rmb)
+            res = t.strong_fence({b: self.one}, self.o.D, name) if strong else \
+                t.fences({b: self.one}, self.o.D, name, nonrw=nonrw, rmb=rmb)
             for y, terms in res.items():
                 out.setdefault(y, []).extend(terms)
         return out
