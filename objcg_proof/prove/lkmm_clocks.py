@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 import z3
 
+from .apart import in_child
 from .lkmm_plain import PlainCoherence, both, pre_race_sources
 from .solver import memory_limit_mb
 
@@ -64,22 +65,28 @@ Value = z3.BitVecRef
 # C++ `terminate`, not an exception Python sees), which ends a whole run without a word:
 # objcg_v4's default scenario (261,838 constraints without the flags) did so alone at 12 GB;
 # objcg_v5's default scenario did so in `objcg-prove --memory-model lkmm -p lost_update`, where
-# the sequential and per-location levels' encodings are held too. So the level is built only up
-# to `marked_limit()`, one unit per MiB of z3's memory limit (NOTE(memory-limit) in
-# prove/solver.py: 12,052 on this 24 GB machine with one process, half that per process with
-# `-j 2`), and up to MARKED_LIMIT when the limit is not known; above it LevelTooLarge, and the
-# property goes on to the closure levels, as when z3 has no memory for a level. Measures with
-# the flags: 3,710 to 7,356 for the designs' smallest setting; on the default scenario prepatch
-# 8,168, the others 34,155 (v1) to 68,558 (v4).
+# the sequential and per-location levels' encodings were held too. So the level is built only
+# up to `marked_limit()`: in a child process of run_apart (the designs' first levels,
+# NOTE(first-levels) in prove/verify.py), whose end ends only itself, UNITS_PER_MIB_APART
+# units per MiB of z3's memory limit (NOTE(memory-limit) in prove/solver.py: 36,156 on this
+# 24 GB machine with one process, half that per process with `-j 2`); elsewhere UNITS_PER_MIB
+# (12,052 here); MARKED_LIMIT when the limit is not known. Above it LevelTooLarge, and the
+# property goes on to the closure levels, as when z3 has no memory for a level. Measured in a
+# child: objcg_v5's default scenario, 35,118 with its 23 flag families (847,876 constraints),
+# peaked at 12.7 GB, about 0.36 MB per unit, so three units per MiB of z3's share (half the
+# machine) keep the child within about three quarters of it. Measures with the flags: 3,710 to
+# 7,356 for the designs' smallest setting; on the default scenario prepatch 8,168, v1 34,155 and
+# v5 35,118 (built in a child), v2 43,695, v3 55,138 and v4 68,558 (not built).
 MARKED_LIMIT = 12_000
 UNITS_PER_MIB = 1
+UNITS_PER_MIB_APART = 3
 FLAGS_PER_UNIT = 4
 
 
 def marked_limit() -> int:
     """The largest size measure the marked level is built for (NOTE(marked-size))."""
     mb = memory_limit_mb()
-    return mb * UNITS_PER_MIB if mb else MARKED_LIMIT
+    return mb * (UNITS_PER_MIB_APART if in_child() else UNITS_PER_MIB) if mb else MARKED_LIMIT
 
 
 class LevelTooLarge(Exception):

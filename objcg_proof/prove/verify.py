@@ -21,6 +21,7 @@ from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
+from . import apart
 from . import lkmm as lkmm_axioms
 from .solver import OUT_OF_MEMORY, CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
 from .unroll import unroll
@@ -174,6 +175,7 @@ def selected(prop: Property, options: VerifyOptions) -> bool:
 # model a SAT answer comes with may differ, so a counterexample may show another of the
 # shortest traces (NOTE(obligations) in runner/batch.py).
 SMALL_SESSION_EVENTS = 64
+APART_EVENTS = 128   # NOTE(first-levels): larger models ask their first levels in child processes
 
 
 class ModelChecker:
@@ -191,9 +193,13 @@ class ModelChecker:
         self._coverages: dict[int | str | None, tuple[CheckResult, str]] = {}
         self._unbuilt: dict[int | str | None, str] = {}   # the levels z3 had no memory for, and why
         self._first: dict[str, PropertyResult | None] | None = None   # NOTE(first-levels)
+        self._first_ends: dict[tuple[str, str], str] = {}   # (property, first level): how its child process ended
+        self._first_constraints = 0   # the size of the last first level's encoding
+        self._built: list[int | str | None] = []
         self.level: int | str | None = None
         self.enc: encode_mod.Encoding | None = None
-        self._use(self.levels[0])
+        if self.levels[0] not in FIRST_LEVELS:   # those are built when first asked (NOTE(first-levels))
+            self._use(self.levels[0])
 
     def _use(self, level: int | str | None) -> bool:
         """Ask from now on the encoding at this closure level (NOTE(closure-levels)), built once;
@@ -215,13 +221,15 @@ class ModelChecker:
                               bit_blast_only=len(self.levels) > 1 and level != SEQUENTIAL)
             session.add(enc.base)
             self._sessions[level] = (enc, session)
+            self._built.append(level)
         self.level = level
         self.enc, self.session = self._sessions[level]
         return True
 
     def built(self) -> list[int | str | None]:
-        """The levels whose encodings this checker holds, in the order they were built."""
-        return list(self._sessions)
+        """The levels whose encodings this checker built, in the order they were built (in this
+        process: a first level asked apart is not built here, NOTE(first-levels))."""
+        return list(self._built)
 
     def properties(self) -> list[Property]:
         return properties(self.prog)
@@ -243,12 +251,21 @@ class ModelChecker:
             result, exhausted = self._ask(level, lambda: self._check_here(prop, t0))
             if result is None:
                 # no memory for it: every later level is larger (NOTE(memory-limit))
-                return self._unknown(prop, exhausted, t0)
+                return self._with_first_ends(self._unknown(prop, exhausted, t0))
             if level is None or result.status != VIOLATED:
-                return result
+                return self._with_first_ends(result)
             if self._allowed(result):
                 return result
         raise AssertionError("the last closure level is exact")
+
+    def _with_first_ends(self, result: PropertyResult) -> PropertyResult:
+        """An unknown verdict, with the first levels whose child process ended while asking this
+        property (NOTE(first-levels)) named in its reason."""
+        ends = [f"at the {level} level its process ended before it answered ({how})"
+                for (name, level), how in self._first_ends.items() if name == result.name]
+        if result.status != UNKNOWN or not ends:
+            return result
+        return dataclasses.replace(result, reason="; ".join([result.reason, *ends]))
 
     def release(self) -> None:
         """Let every encoding and solver of this checker go (NOTE(memory-limit) in prove/solver.py):
@@ -294,47 +311,120 @@ class ModelChecker:
 
     # NOTE(first-levels): the sequential, per-location and marked levels (FIRST_LEVELS) are asked
     # of every selected property before any closure level is built, the first time one is
-    # checked, property by property, each level's encoding kept for the next property. A
-    # closure level of a large model can exhaust z3's memory (NOTE(memory-limit) in
-    # prove/solver.py), and z3 keeps what it took for the rest of the process: measured, once
-    # objcg_v5's level 0 had run out on a 400 MiB limit, z3 still counted 472 MiB with every object
-    # freed, and the next model's first query ran out at once. Asked property by property, a
-    # property after the one that filled it would lose its first levels too (objcg_v2's lost
-    # update comes after its leak). The three encodings are held at once: the marked level's
-    # size limit allows for that (NOTE(marked-size) in prove/lkmm_clocks.py).
+    # checked, one level at a time: every property still open at the sequential level, then at
+    # the per-location level, then at the marked level, each level's encoding let go before the
+    # next is built. A closure level of a large model can exhaust z3's memory (NOTE(memory-limit)
+    # in prove/solver.py), and z3 keeps what it took for the rest of the process: measured, once
+    # objcg_v5's level 0 had run out on a 400 MiB limit, z3 still counted 472 MiB with every
+    # object freed, and the next model's first query ran out at once. Asked property by property,
+    # a property after the one that filled it would lose its first levels too (objcg_v2's lost
+    # update comes after its leak). One level at a time, each has z3's memory to itself.
+    # A model of more than APART_EVENTS events asks each first level in a child process
+    # (NOTE(apart) in prove/apart.py): the marked level of a design's default scenario is large
+    # enough for z3 to end the process rather than say it ran out, and there that ends only the
+    # child. A child that ends before it answered leaves the property it was asking, and the
+    # level's remaining ones, open at that level (a new child asks the remaining ones once the
+    # level was built), and they go on to the next level, as when z3 has no memory for a level.
+    # Each answer's time is the property's own at every first level asked.
     def _first_answers(self) -> dict[str, PropertyResult | None]:
         """Each selected property's answer at the first levels (None: none that stands there)."""
         if self._first is None:
-            self._first = {}
-            for prop in self.selected():
-                self._first[prop.name] = self._first_answer(prop)
+            found: dict[str, PropertyResult] = {}
+            spent: dict[str, float] = {}
+            for level in self.levels:
+                if level not in FIRST_LEVELS:
+                    break
+                pending = [prop for prop in self.selected() if prop.name not in found]
+                if not pending:
+                    break
+                if len(self.prog.events) > APART_EVENTS and apart.available():
+                    found.update(self._first_level_apart(level, pending, spent))
+                else:
+                    found.update(self._first_level(level, pending, spent, lambda *sent: None))
+                    self._let_go(level)
+            self._first = {prop.name: found.get(prop.name) for prop in self.selected()}
         return self._first
 
-    def _first_answer(self, prop: Property) -> PropertyResult | None:
-        """The property's answer at the sequential level (a violation the evaluator allows) or at
-        the per-location or marked level (a proof, or a violation the evaluator allows); None
-        when none gives one, which says nothing (NOTE(closure-levels))."""
-        t0 = time.perf_counter()
-        for level in self.levels:
-            if level not in FIRST_LEVELS:
+    def _first_level(self, level: int | str, pending: list[Property], spent: dict[str, float],
+                     send: Callable[..., None]) -> dict[str, PropertyResult]:
+        """The pending properties' answers that stand at this first level; `send(name, answer,
+        spent)` after each property asked, answered or not."""
+        found = {}
+        for prop in pending:
+            t0 = time.perf_counter() - spent.get(prop.name, 0.0)
+            answer = self._first_answer(level, prop, t0)
+            spent[prop.name] = time.perf_counter() - t0
+            send(prop.name, answer, spent[prop.name])
+            if answer is not None:
+                found[prop.name] = answer
+        return found
+
+    def _first_level_apart(self, level: int | str, pending: list[Property],
+                           spent: dict[str, float]) -> dict[str, PropertyResult]:
+        """_first_level in child processes (NOTE(apart)): a child that ends before it answered
+        leaves the property it was asking open at this level, and a new one asks the rest."""
+        found: dict[str, PropertyResult] = {}
+        while pending:
+            def work(send: Callable[[object], None], pending: list[Property] = pending) -> None:
+                if self._use(level):
+                    send((None, len(self.enc.base) if self.enc is not None else 0))   # built
+                self._first_level(level, pending, dict(spent), lambda *answer: send(answer))
+
+            started = time.perf_counter()
+            sent, ended = apart.run_apart(work)
+            built, answered = False, 0.0
+            for item in sent:
+                if item[0] is None:
+                    built, self._first_constraints = True, item[1]
+                    continue
+                name, answer, took = item
+                answered += took - spent.get(name, 0.0)
+                spent[name] = took
+                if answer is not None:
+                    found[name] = answer
+            asked = {item[0] for item in sent if item[0] is not None}
+            if not ended.killed:
                 break
-            if level == SEQUENTIAL:
-                found, _ = self._ask(level, lambda: self._sequential_violation(prop, t0))
-                if found is not None and self._allowed(found):
-                    return found
-                continue
-            result, _ = self._ask(level, lambda: self._check_here(prop, t0))
-            if result is None:
-                continue   # no memory for it: the closure levels may still say why
-            if result.status == VIOLATED:
-                if self._allowed(result):
-                    return result
-            elif result.status in (PROVED, BOUNDED):
-                # what a reviewer learns: which of the LKMM's axioms it needs
-                return dataclasses.replace(result, coverage=f"{result.coverage}, {_RESTS_ON[level]}")
-            elif result.status != UNKNOWN:
-                return result
+            # the property it was asking when it ended: open at this level, the rest of the
+            # child's time its own
+            stopped = next((prop for prop in pending if prop.name not in asked), None)
+            if stopped is None:
+                break
+            spent[stopped.name] = spent.get(stopped.name, 0.0) + time.perf_counter() - started - answered
+            for prop in (stopped,) if built else pending:
+                self._first_ends[(prop.name, str(level))] = ended.how if built else f"{ended.how}, building the level"
+            pending = [prop for prop in pending if prop.name not in asked and prop is not stopped] if built else []
+        return found
+
+    def _first_answer(self, level: int | str, prop: Property, t0: float) -> PropertyResult | None:
+        """The property's answer at this first level: at the sequential level a violation the
+        evaluator allows, at the per-location or marked level a proof, or a violation the
+        evaluator allows; None when it gives none, which says nothing (NOTE(closure-levels))."""
+        if level == SEQUENTIAL:
+            found, _ = self._ask(level, lambda: self._sequential_violation(prop, t0))
+            return found if found is not None and self._allowed(found) else None
+        result, _ = self._ask(level, lambda: self._check_here(prop, t0))
+        if result is None:
+            return None   # no memory for it: the closure levels may still say why
+        if result.status == VIOLATED:
+            return result if self._allowed(result) else None
+        if result.status in (PROVED, BOUNDED):
+            # what a reviewer learns: which of the LKMM's axioms it needs
+            return dataclasses.replace(result, coverage=f"{result.coverage}, {_RESTS_ON[level]}")
+        if result.status != UNKNOWN:
+            return result
         return None
+
+    def _let_go(self, level: int | str | None) -> None:
+        """Let this level's encoding and solver go (NOTE(first-levels))."""
+        if level in self._sessions:
+            enc, _ = self._sessions.pop(level)
+            self._first_constraints = len(enc.base)
+            self._coverages.pop(level, None)
+            if self.level == level:
+                self.enc, self.session, self.level = None, None, None   # type: ignore[assignment]
+            del enc
+            gc.collect()
 
     def _allowed(self, result: PropertyResult) -> bool:
         """Whether the independent LKMM evaluator allows the counterexample's execution."""
@@ -407,7 +497,7 @@ class ModelChecker:
         prog = self.prog
         return {"threads": len(prog.threads), "steps": len([s for s in prog.steps if not s.is_cut]),
                 "events": len(prog.events), "cuts": len([s for s in prog.steps if s.is_cut]),
-                "constraints": len(self.enc.base) if self.enc is not None else 0}
+                "constraints": len(self.enc.base) if self.enc is not None else self._first_constraints}
 
     def result(self, results: list[PropertyResult], time_s: float) -> ModelResult:
         return ModelResult(self.prog.path, self.prog.bound, (), tuple(results), time_s, self.stats(),
