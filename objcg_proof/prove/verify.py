@@ -193,7 +193,7 @@ class ModelChecker:
         self._coverages: dict[int | str | None, tuple[CheckResult, str]] = {}
         self._unbuilt: dict[int | str | None, str] = {}   # the levels z3 had no memory for, and why
         self._first: dict[str, PropertyResult | None] | None = None   # NOTE(first-levels)
-        self._first_ends: dict[tuple[str, str], str] = {}   # (property, first level): how its child process ended
+        self._first_open: dict[tuple[str, str], str] = {}   # (property, first level): why it stayed open there
         self._first_constraints = 0   # the size of the last first level's encoding
         self._built: list[int | str | None] = []
         self.level: int | str | None = None
@@ -259,10 +259,9 @@ class ModelChecker:
         raise AssertionError("the last closure level is exact")
 
     def _with_first_ends(self, result: PropertyResult) -> PropertyResult:
-        """An unknown verdict, with the first levels whose child process ended while asking this
-        property (NOTE(first-levels)) named in its reason."""
-        ends = [f"at the {level} level its process ended before it answered ({how})"
-                for (name, level), how in self._first_ends.items() if name == result.name]
+        """An unknown verdict, with what the first levels could not tell about this property
+        (NOTE(first-levels)) in its reason: their own unknowns, a child process that ended."""
+        ends = [f"at the {level} level {why}" for (name, level), why in self._first_open.items() if name == result.name]
         if result.status != UNKNOWN or not ends:
             return result
         return dataclasses.replace(result, reason="; ".join([result.reason, *ends]))
@@ -325,6 +324,8 @@ class ModelChecker:
     # child. A child that ends before it answered leaves the property it was asking, and the
     # level's remaining ones, open at that level (a new child asks the remaining ones once the
     # level was built), and they go on to the next level, as when z3 has no memory for a level.
+    # A property that ends `unknown` says, after the closure level's reason, each first level's
+    # own unknown (a timeout, z3 out of memory) and each child that ended while asking it.
     # Each answer's time is the property's own at every first level asked.
     def _first_answers(self) -> dict[str, PropertyResult | None]:
         """Each selected property's answer at the first levels (None: none that stands there)."""
@@ -348,16 +349,21 @@ class ModelChecker:
     def _first_level(self, level: int | str, pending: list[Property], spent: dict[str, float],
                      send: Callable[..., None]) -> dict[str, PropertyResult]:
         """The pending properties' answers that stand at this first level; `send(name, answer,
-        spent)` after each property asked, answered or not."""
+        spent, why)` after each property asked, answered or not (`why`: its unknown there)."""
         found = {}
         for prop in pending:
             t0 = time.perf_counter() - spent.get(prop.name, 0.0)
-            answer = self._first_answer(level, prop, t0)
+            answer, why = self._first_answer(level, prop, t0)
             spent[prop.name] = time.perf_counter() - t0
-            send(prop.name, answer, spent[prop.name])
+            send(prop.name, answer, spent[prop.name], why)
+            self._first_opened(prop.name, level, why)
             if answer is not None:
                 found[prop.name] = answer
         return found
+
+    def _first_opened(self, name: str, level: int | str, why: str) -> None:
+        if why:
+            self._first_open[(name, str(level))] = f"the answer was unknown: {why}"
 
     def _first_level_apart(self, level: int | str, pending: list[Property],
                            spent: dict[str, float]) -> dict[str, PropertyResult]:
@@ -377,7 +383,8 @@ class ModelChecker:
                 if item[0] is None:
                     built, self._first_constraints = True, item[1]
                     continue
-                name, answer, took = item
+                name, answer, took, why = item
+                self._first_opened(name, level, why)
                 answered += took - spent.get(name, 0.0)
                 spent[name] = took
                 if answer is not None:
@@ -392,28 +399,31 @@ class ModelChecker:
                 break
             spent[stopped.name] = spent.get(stopped.name, 0.0) + time.perf_counter() - started - answered
             for prop in (stopped,) if built else pending:
-                self._first_ends[(prop.name, str(level))] = ended.how if built else f"{ended.how}, building the level"
+                self._first_open[(prop.name, str(level))] = \
+                    f"its process ended before it answered ({ended.how}{'' if built else ', building the level'})"
             pending = [prop for prop in pending if prop.name not in asked and prop is not stopped] if built else []
         return found
 
-    def _first_answer(self, level: int | str, prop: Property, t0: float) -> PropertyResult | None:
+    def _first_answer(self, level: int | str, prop: Property, t0: float) -> tuple[PropertyResult | None, str]:
         """The property's answer at this first level: at the sequential level a violation the
         evaluator allows, at the per-location or marked level a proof, or a violation the
-        evaluator allows; None when it gives none, which says nothing (NOTE(closure-levels))."""
+        evaluator allows; None when it gives none, which says nothing (NOTE(closure-levels)).
+        With it, why the level could not tell, at the per-location and marked levels ("" if it
+        could, or found an execution the evaluator refuses)."""
         if level == SEQUENTIAL:
             found, _ = self._ask(level, lambda: self._sequential_violation(prop, t0))
-            return found if found is not None and self._allowed(found) else None
-        result, _ = self._ask(level, lambda: self._check_here(prop, t0))
+            return (found if found is not None and self._allowed(found) else None), ""
+        result, exhausted = self._ask(level, lambda: self._check_here(prop, t0))
         if result is None:
-            return None   # no memory for it: the closure levels may still say why
+            return None, exhausted   # no memory for it: the closure levels may still say why
         if result.status == VIOLATED:
-            return result if self._allowed(result) else None
+            return (result if self._allowed(result) else None), ""
         if result.status in (PROVED, BOUNDED):
             # what a reviewer learns: which of the LKMM's axioms it needs
-            return dataclasses.replace(result, coverage=f"{result.coverage}, {_RESTS_ON[level]}")
+            return dataclasses.replace(result, coverage=f"{result.coverage}, {_RESTS_ON[level]}"), ""
         if result.status != UNKNOWN:
-            return result
-        return None
+            return result, ""
+        return None, result.reason
 
     def _let_go(self, level: int | str | None) -> None:
         """Let this level's encoding and solver go (NOTE(first-levels))."""

@@ -122,7 +122,7 @@ def test_a_first_level_whose_process_ends_leaves_the_property_open_there(
     assert lost.status == UNKNOWN and closure == ["lost_update"]
     assert lost.reason == ("timeout; at the marked level its process ended before it answered (the process was "
                            "ended by SIGKILL: it was killed (the kernel's OOM killer ends the largest process so))")
-    assert set(checker._first_ends) == {("uaf", verify.PER_LOCATION), ("lost_update", verify.MARKED)}
+    assert set(checker._first_open) == {("uaf", verify.PER_LOCATION), ("lost_update", verify.MARKED)}
 
 
 def test_a_first_level_that_ends_while_built_is_not_asked_again(tmp_path: Path,
@@ -143,7 +143,25 @@ def test_a_first_level_that_ends_while_built_is_not_asked_again(tmp_path: Path,
 
     monkeypatch.setattr(encode_mod, "encode", encode)
     checker._first_answers()
-    open_there = {name for (name, level) in checker._first_ends if level == verify.MARKED}
-    assert open_there and all(how.endswith("building the level") for how in checker._first_ends.values())
+    open_there = {name for (name, level) in checker._first_open if level == verify.MARKED}
+    assert open_there and all(how.endswith("building the level)") for how in checker._first_open.values())
     assert open_there == {name for name, answer in checker._first_answers().items() if answer is None}
     assert builds == []   # the first levels were all asked apart
+
+
+@pytest.mark.parametrize("apart_events", [8, 10_000])
+def test_an_unknown_verdict_says_what_the_first_levels_could_not_tell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart_events: int) -> None:
+    """A property no level settles is unknown with the closure level's reason, and each first
+    level's own unknown after it, asked apart or in this process."""
+    checker = _checker(tmp_path, monkeypatch, 1, apart_events=apart_events)
+
+    def check(prop: verify.Property, enc: object, *args: object) -> object:
+        return PropertyResult(prop.name, prop.kind, UNKNOWN, checker.prog.bound, 0.0, "", f"gave up at {checker.level}",
+                              None, len(prop.checks))
+
+    monkeypatch.setattr(verify, "_check_property", check)
+    lost = checker.check([p for p in checker.selected() if p.name == "lost_update"][0])
+    assert lost.status == UNKNOWN
+    assert lost.reason == ("gave up at 0; at the per-location level the answer was unknown: gave up at per-location; "
+                           "at the marked level the answer was unknown: gave up at marked")
