@@ -251,14 +251,14 @@ class ModelChecker:
             result, exhausted = self._ask(level, lambda: self._check_here(prop, t0))
             if result is None:
                 # no memory for it: every later level is larger (NOTE(memory-limit))
-                return self._with_first_ends(self._unknown(prop, exhausted, t0))
+                return self._with_first_open(self._unknown(prop, exhausted, t0))
             if level is None or result.status != VIOLATED:
-                return self._with_first_ends(result)
+                return self._with_first_open(result)
             if self._allowed(result):
                 return result
         raise AssertionError("the last closure level is exact")
 
-    def _with_first_ends(self, result: PropertyResult) -> PropertyResult:
+    def _with_first_open(self, result: PropertyResult) -> PropertyResult:
         """An unknown verdict, with what the first levels could not tell about this property
         (NOTE(first-levels)) in its reason: their own unknowns, a child process that ended."""
         ends = [f"at the {level} level {why}" for (name, level), why in self._first_open.items() if name == result.name]
