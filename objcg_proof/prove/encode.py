@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import z3
 
 from .events import Check, EventProgram
+from .held import Held
 from .lkmm import CAT, MARKED, PER_LOCATION, SEQUENTIAL, LinuxKernelMemoryModel
 from .lkmm_clocks import LevelTooLarge   # raised by encode(), caught by prove/verify.py
 from .sc import SequentialConsistency
@@ -43,6 +44,7 @@ class Encoding:
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)      # the memory model's flags, raised when
     reads_from: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)   # MemoryModelResult's
     coherence: dict[int, z3.BitVecRef] = field(default_factory=dict)
+    held: tuple[Held, ...] = ()   # constraint groups the session adds once violated (NOTE(held-groups) in prove/held.py)
 
     def reached(self, check: Check) -> z3.BoolRef:
         return self._reached[check.id]
@@ -321,6 +323,7 @@ def _memory_model(enc: Encoding, name: str, closure_rounds: int | None, axioms: 
     enc.flags.update(out.flags)
     enc.reads_from.update(out.reads_from)
     enc.coherence.update(out.coherence)
+    enc.held = out.held
 
 
 def _checks(enc: Encoding) -> None:

@@ -26,7 +26,9 @@ values), and `vis`'s `cumul-fence* ; rfe?` as a `prop` family of flags without t
 step (`MarkedAxioms.reach`). A flag is free above its bounds, and the axiom only asks flags to
 be 0, so in every execution the least solution, reachability itself, decides: the axiom says no
 more and no less than its relations. Then for each pair, its relation implies that no flag reaches `a` through
-`w-pre-bounded` or `r-pre-bounded`.
+`w-pre-bounded` or `r-pre-bounded`. A family's variables are its own, so on a large model
+(NOTE(marked-size) in prove/lkmm_clocks.py) the families are held back from the solver until an
+assignment violates one (NOTE(held-groups) in prove/held.py), with the same answers.
 
 The independent evaluator states the same subsets (oracles/lkmm.py, `allowed(...,
 axioms="marked")`), and tests/prove/test_lkmm_prover.py holds the two to each other on generated
@@ -42,6 +44,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import z3
+
+from .held import Held
 
 if TYPE_CHECKING:   # prove/lkmm_clocks.py, which imports this module
     from .lkmm_clocks import MarkedAxioms
@@ -76,10 +80,19 @@ class PlainCoherence:
         self.returning = owner.M - S["noreturn"]
 
     def state(self) -> None:
+        """Each source's family; held back from the solver until an assignment violates it
+        (NOTE(held-groups) in prove/held.py) when the owner says so: a family adds only
+        variables of its own."""
         o = self.o
+        constraints = o.m.constraints
         for b, pairs in sorted(self.o.plain_sources.items()):
+            first, made = len(constraints), len(o.made)
             reached = self._reached(b)
             self._forbid(b, pairs, reached)
+            if o.hold_flags:
+                o.m.held.append(Held(f"plain-coherence from event {b} ({o.nodes[b].kind}, thread {o.nodes[b].thread})",
+                                     tuple(constraints[first:]), frozenset(o.made[made:])))
+                del constraints[first:]
 
     # ---- from b to the Marked accesses it reaches ------------------------------------------
     def _reached(self, b: int) -> dict[int, Flag]:

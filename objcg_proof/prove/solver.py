@@ -41,6 +41,8 @@ from typing import Iterator
 
 import z3
 
+from .held import HeldBack
+
 
 def z3_version() -> str:
     """The version of the z3 library in use (recorded in the proof ledger, part of cache keys)."""
@@ -167,10 +169,12 @@ class Session:
     """Constraints in frames; each check() asks a new solver about all open frames (a `small`
     session: its one incremental solver)."""
 
-    def __init__(self, options: SolverOptions, small: bool = False, bit_blast_only: bool = False) -> None:
+    def __init__(self, options: SolverOptions, small: bool = False, bit_blast_only: bool = False,
+                 held: HeldBack | None = None) -> None:
         self.options = options
         self.small = small   # NOTE(small-sessions): every check on the one incremental solver
         self.bit_blast_only = bit_blast_only   # NOTE(bit-blast-only)
+        self.held = held   # NOTE(held-groups) in prove/held.py: added to the outer frame when violated
         self._frames: list[list[z3.BoolRef]] = [[]]
         self._witnesses: list[z3.ModelRef] = []
         self._incremental: z3.Solver | None = None
@@ -192,9 +196,29 @@ class Session:
             self._frames.pop()
 
     def check(self, budget: int = 0) -> CheckResult:
-        """SAT, UNSAT or UNKNOWN for the constraints of every open frame. With a `budget` (z3
-        resource units, deterministic), the query also stops there, as UNKNOWN, if it has not
-        stopped earlier at the options' own limits."""
+        """SAT, UNSAT or UNKNOWN for the constraints of every open frame and every held-back
+        group (NOTE(held-groups) in prove/held.py). With a `budget` (z3 resource units,
+        deterministic), the query also stops there, as UNKNOWN, if it has not stopped earlier at
+        the options' own limits."""
+        while True:
+            answer = self._check(budget)
+            if not self._strengthened(answer):
+                return answer
+
+    def _strengthened(self, answer: CheckResult) -> bool:
+        """Whether a SAT answer's assignment violates a held-back group, now added to the outer
+        frame for good (NOTE(held-groups))."""
+        if self.held is None or answer.model is None:
+            return False
+        added = self.held.violated(answer.model)
+        if not added:
+            return False
+        self._frames[0].extend(added)
+        if self._incremental is not None:
+            self._incremental.add(added)
+        return True
+
+    def _check(self, budget: int) -> CheckResult:
         constraints = [c for frame in self._frames for c in frame]
         model = self._witness(constraints)
         if model is not None:
@@ -297,10 +321,13 @@ class Incremental:
         self._solver.add(fresh)
 
     def check(self, assumptions: list[z3.BoolRef]) -> CheckResult:
-        answer = _ask(self._solver, self._session.options, self._selector + assumptions)
-        if answer.outcome == Outcome.UNKNOWN:
-            self._session._drop_incremental()   # the caller stops asking this one
-        return self._session._remember(answer)
+        while True:
+            answer = _ask(self._solver, self._session.options, self._selector + assumptions)
+            if answer.outcome == Outcome.UNKNOWN:
+                self._session._drop_incremental()   # the caller stops asking this one
+            # a held-back group the assignment violates goes to this solver too (NOTE(held-groups))
+            if not self._session._strengthened(answer):
+                return self._session._remember(answer)
 
 
 # NOTE(bit-blast-only): z3's default for a QF_BV query runs a long preprocessing pipeline

@@ -21,6 +21,7 @@ from ..lang.parser import load_model
 from ..lang.resolve import resolve
 from .decode import ModelView, blocked_threads, cut_loops, decode_trace
 from .events import Check, EventProgram
+from .held import HeldBack
 from . import apart
 from . import lkmm as lkmm_axioms
 from .solver import OUT_OF_MEMORY, CheckResult, OutOfMemory, Outcome, Session, SolverOptions, memory_exhaustion_raised
@@ -218,7 +219,8 @@ class ModelChecker:
                 self._unbuilt[level] = str(exc)
                 return False
             session = Session(self.options.solver, small=len(self.prog.events) <= SMALL_SESSION_EVENTS,
-                              bit_blast_only=len(self.levels) > 1 and level != SEQUENTIAL)
+                              bit_blast_only=len(self.levels) > 1 and level != SEQUENTIAL,
+                              held=HeldBack(enc.held) if enc.held else None)
             session.add(enc.base)
             self._sessions[level] = (enc, session)
             self._built.append(level)

@@ -234,6 +234,43 @@ def test_a_model_too_large_for_the_marked_level_goes_on_to_the_closure_levels(tm
     assert verify.MARKED not in checker.built() and checker.level == 1
 
 
+MP_LOCK_PLAIN = """C MP+lock+plain
+{}
+P0(int *x, int *y, spinlock_t *s) { spin_lock(s); *x = 1; WRITE_ONCE(*y, 1); spin_unlock(s); }
+P1(int *x, int *y, spinlock_t *s) { int r0; int r1; spin_lock(s); r1 = READ_ONCE(*y); r0 = *x; spin_unlock(s); }
+exists (1:r1=1 /\\ 1:r0=0)
+"""
+
+
+@pytest.mark.parametrize("hold", [False, True])
+def test_a_large_marked_level_holds_its_flags_back(hold: bool, tmp_path: Path) -> None:
+    """NOTE(marked-size): above hold_limit() the plain-coherence families are held back until an
+    assignment violates one (NOTE(held-groups) in prove/held.py); MP+lock+plain, forbidden only
+    by such a family, is proved at the marked level either way."""
+    from objcg_proof.prove import held as held_mod, lkmm_clocks
+
+    _, text = _program_text(MP_LOCK_PLAIN, "mp_lock_plain")
+    model = tmp_path / "mp_lock_plain.dsl"
+    model.write_text(text)
+    options = verify.VerifyOptions(memory_model="lkmm", minimize=False)
+    prog = verify.compile_model(str(model), SourceCache(), options)
+    added = []
+    real = held_mod.HeldBack.violated
+
+    def spy(self, model):  # type: ignore[no-untyped-def]
+        out = real(self, model)
+        added.extend(out)
+        return out
+
+    with mock.patch.object(verify, "closure_levels", return_value=verify.CLOSURE_LEVELS), \
+            mock.patch.object(lkmm_clocks, "hold_limit", return_value=-1 if hold else 1 << 30), \
+            mock.patch.object(held_mod.HeldBack, "violated", spy):
+        checker = verify.ModelChecker(prog, SourceCache(), options, lkmm_check)
+        result = checker.check([p for p in checker.properties() if "condition" in p.name][0])
+    assert result.status == PROVED and result.coverage.endswith("part of plain-coherence)")
+    assert bool(added) == hold
+
+
 def test_the_marked_limit_follows_the_memory_limit() -> None:
     """NOTE(marked-size): one unit of the size measure per MiB z3 may take, three in a child
     process of run_apart; the fixed limit when that is not known."""
