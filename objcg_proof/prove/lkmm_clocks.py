@@ -78,8 +78,9 @@ Value = z3.BitVecRef
 # UNITS_PER_MIB per MiB (`hold_limit()`) holds its flag families back from the solver until an
 # assignment violates one (NOTE(held-groups) in prove/held.py), and is built when its measure
 # without them is within the limit: the solver then holds the clocks and the families added.
-# Held back, objcg_v3's smallest setting took 278 s to prove its lost update (4 of 20 families
-# added, in five solver runs) where all 20 at once took 108 s, hence only above that line.
+# Held back, objcg_v3's smallest setting took 187 s to prove its lost update (3 of 20 families
+# added, in four solver runs) where all 20 at once took 120 s (side by side), hence only above
+# that line.
 # Measures with the flags: 3,710 to 7,356 for the designs' smallest setting (every family given
 # at once); on the default scenario prepatch 8,168 (at once); v1 34,155, v2 43,695, v3 55,138,
 # v5 35,118 (held back; 24,288, 31,072, 32,080 and 20,432 without the flags, built in a child);
@@ -127,6 +128,8 @@ class MarkedAxioms:
         self.threads = {t: _Thread(self, sorted(xs, key=lambda x: x.order)) for t, xs in sorted(by_thread.items())}
         self._n = 0
         self.made: list[str] = []   # the names of the variables made, in order (NOTE(held-groups) in prove/held.py)
+        self.bounds: list[tuple[Value, Value, z3.BoolRef | None]] = []   # the flags' bounds, in order, when held back
+        self.forbids: list[tuple[z3.BoolRef, tuple[Value, ...]]] = []
         self._at_unlock: dict[tuple[int, str], tuple[dict[int, Value], dict[int, Value]]] = {}
         rf_into: dict[int, list[tuple[int, z3.BoolRef]]] = {}
         for (w, r), v in cat.rf.items():
@@ -156,7 +159,10 @@ class MarkedAxioms:
 
     def at_least(self, v: Value, x: Value, guard: z3.BoolRef | None = None) -> None:
         c = z3.UGE(v, x)
-        self.m.constraints.append(c if guard is None or z3.is_true(guard) else z3.Implies(guard, c))
+        plain = guard is None or z3.is_true(guard)
+        self.m.constraints.append(c if plain else z3.Implies(guard, c))
+        if self.hold_flags and v.size() == 1:   # a flag's bound, said to prove/held.py (NOTE(held-groups))
+            self.bounds.append((v, x, None if plain else guard))
 
     def after(self, b: int, x: Value, guard: z3.BoolRef | None = None) -> None:
         """c(b) > x when the guard holds (and b happens)."""

@@ -86,13 +86,20 @@ class PlainCoherence:
         o = self.o
         constraints = o.m.constraints
         for b, pairs in sorted(self.o.plain_sources.items()):
-            first, made = len(constraints), len(o.made)
+            first, made, bounds, forbids = len(constraints), len(o.made), len(o.bounds), len(o.forbids)
             reached = self._reached(b)
             self._forbid(b, pairs, reached)
             if o.hold_flags:
+                own = frozenset(o.made[made:])
+                mine = tuple(o.bounds[bounds:])
+                # said as bounds and forbids only when they are the whole family, over its own flags
+                said = len(mine) + len(o.forbids) - forbids == len(constraints) - first and \
+                    all(z3.is_bv_value(x) or str(x) in own for _, x, _ in mine) and \
+                    all(str(t) in own for _, terms in o.forbids[forbids:] for t in terms)
                 o.m.held.append(Held(f"plain-coherence from event {b} ({o.nodes[b].kind}, thread {o.nodes[b].thread})",
-                                     tuple(constraints[first:]), frozenset(o.made[made:])))
-                del constraints[first:]
+                                     tuple(constraints[first:]), own, mine if said else None,
+                                     tuple(o.forbids[forbids:]) if said else None))
+                del constraints[first:], o.bounds[bounds:], o.forbids[forbids:]
 
     # ---- from b to the Marked accesses it reaches ------------------------------------------
     def _reached(self, b: int) -> dict[int, Flag]:
@@ -200,6 +207,8 @@ class PlainCoherence:
             if terms:
                 guard = both(f, both(nodes[a].executed, nodes[b].executed))
                 o.m.constraints.append(z3.Implies(guard, z3.And([t == 0 for t in terms])))
+                if o.hold_flags:
+                    o.forbids.append((guard, tuple(terms)))
 
 
 def both(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:

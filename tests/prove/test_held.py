@@ -75,3 +75,42 @@ def test_checks_under_assumptions_add_violated_groups_too() -> None:
     assert answer.outcome == Outcome.SAT and answer.model is not None
     assert answer.model.eval(x).as_long() == 4
     assert len(held.added) == 1
+
+
+def test_a_group_of_flags_is_judged_as_a_solver_judges_it() -> None:
+    """The marked level's flag families say their bounds and forbids (NOTE(held-groups)): their
+    least solution judges an assignment as a solver asked about the group's constraints does.
+    MP+lock+plain's outcome, reached with the families held back, violates one."""
+    from unittest import mock
+
+    from objcg_proof.lang import syntax as s
+    from objcg_proof.lang.litmus_parser import parse_litmus
+    from objcg_proof.lang.parser import parse_text
+    from objcg_proof.lang.resolve import resolve
+    from objcg_proof.prove import held as held_mod, lkmm_clocks
+    from objcg_proof.prove.encode import encode
+    from objcg_proof.prove.litmus import model_text
+    from objcg_proof.prove.lkmm import MARKED
+    from objcg_proof.prove.unroll import unroll
+
+    text = ("C MP+lock+plain\n{}\n"
+            "P0(int *x, int *y, spinlock_t *s) { spin_lock(s); *x = 1; WRITE_ONCE(*y, 1); spin_unlock(s); }\n"
+            "P1(int *x, int *y, spinlock_t *s) { int r0; int r1; spin_lock(s); r1 = READ_ONCE(*y); r0 = *x; "
+            "spin_unlock(s); }\nexists (1:r1=1 /\\ 1:r0=0)\n")
+    dsl, name = model_text(parse_litmus(text, "t.litmus"))
+    prog = unroll(resolve(s.Module(name, tuple(parse_text(dsl, name)))))
+    with mock.patch.object(lkmm_clocks, "hold_limit", return_value=-1):
+        enc = encode(prog, "lkmm", axioms=MARKED)
+    assert enc.held and all(g.bounds is not None for g in enc.held)
+    solver = z3.Solver()
+    solver.add(enc.base)
+    for label in ("condition", "negation"):
+        solver.push()
+        solver.add(enc.violation([c for c in prog.checks if c.kind == "assert" and c.label == label]))
+        assert solver.check() == z3.sat
+        model = solver.model()
+        judged = [held_mod._flags_extend(held_mod._Guards(model), g) for g in enc.held]
+        assert judged == [held_mod._extends(model, g) for g in enc.held]
+        if label == "condition":   # the outcome only a family forbids
+            assert not all(judged)
+        solver.pop()
