@@ -44,7 +44,7 @@ class Encoding:
     flags: dict[str, z3.BoolRef] = field(default_factory=dict)      # the memory model's flags, raised when
     reads_from: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)   # MemoryModelResult's
     coherence: dict[int, z3.BitVecRef] = field(default_factory=dict)
-    held: tuple[Held, ...] = ()   # constraint groups the session adds once violated (NOTE(held-groups) in prove/held.py)
+    held_back: tuple[Held, ...] = ()   # constraint groups the session adds once violated (NOTE(held-groups) in prove/held.py)
 
     def reached(self, check: Check) -> z3.BoolRef:
         return self._reached[check.id]
@@ -323,7 +323,7 @@ def _memory_model(enc: Encoding, name: str, closure_rounds: int | None, axioms: 
     enc.flags.update(out.flags)
     enc.reads_from.update(out.reads_from)
     enc.coherence.update(out.coherence)
-    enc.held = out.held
+    enc.held_back = out.held_back
 
 
 def _checks(enc: Encoding) -> None:

@@ -153,7 +153,7 @@ class LinuxKernelMemoryModel:
         self.finished = finished
         self.term = term
         self.constraints: list[z3.BoolRef] = []
-        self.held: list[Held] = []   # NOTE(held-groups) in prove/held.py: the marked level's plain-coherence families
+        self.held_back: list[Held] = []   # NOTE(held-groups) in prove/held.py: the marked level's plain-coherence families
         self.step_clock: dict[int, z3.BitVecRef] = {}
         self.event_executed: dict[int, z3.BoolRef] = {}
         self.nodes: list[Node] = []
@@ -189,7 +189,7 @@ class LinuxKernelMemoryModel:
         cat.axioms()
         self._finals(cat)
         return MemoryModelResult(self.constraints, self.step_clock, self.event_executed, self.flags,
-                                 self.reads_from, self.coherence, tuple(self.held))
+                                 self.reads_from, self.coherence, tuple(self.held_back))
 
     def _fence(self, f: Event) -> None:
         """A fence event (NOTE(fence-events) in events.py): before the event `sub` of its step,

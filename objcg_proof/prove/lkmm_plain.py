@@ -96,7 +96,7 @@ class PlainCoherence:
                 said = len(mine) + len(o.forbids) - forbids == len(constraints) - first and \
                     all(z3.is_bv_value(x) or str(x) in own for _, x, _ in mine) and \
                     all(str(t) in own for _, terms in o.forbids[forbids:] for t in terms)
-                o.m.held.append(Held(f"plain-coherence from event {b} ({o.nodes[b].kind}, thread {o.nodes[b].thread})",
+                o.m.held_back.append(Held(f"plain-coherence from event {b} ({o.nodes[b].kind}, thread {o.nodes[b].thread})",
                                      tuple(constraints[first:]), own, mine if said else None,
                                      tuple(o.forbids[forbids:]) if said else None))
                 del constraints[first:], o.bounds[bounds:], o.forbids[forbids:]

@@ -56,7 +56,7 @@ class MemoryModelResult:
     # write's place in its location's coherence order
     reads_from: dict[tuple[int, int], z3.BoolRef] = field(default_factory=dict)
     coherence: dict[int, z3.BitVecRef] = field(default_factory=dict)
-    held: tuple[Held, ...] = ()   # groups held back from the solver until violated (NOTE(held-groups) in prove/held.py)
+    held_back: tuple[Held, ...] = ()   # groups held back from the solver until violated (NOTE(held-groups) in prove/held.py)
 
 
 class SequentialConsistency:

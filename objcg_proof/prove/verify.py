@@ -220,7 +220,7 @@ class ModelChecker:
                 return False
             session = Session(self.options.solver, small=len(self.prog.events) <= SMALL_SESSION_EVENTS,
                               bit_blast_only=len(self.levels) > 1 and level != SEQUENTIAL,
-                              held=HeldBack(enc.held) if enc.held else None)
+                              held=HeldBack(enc.held_back) if enc.held_back else None)
             session.add(enc.base)
             self._sessions[level] = (enc, session)
             self._built.append(level)

@@ -101,7 +101,7 @@ def test_a_group_of_flags_is_judged_as_a_solver_judges_it() -> None:
     prog = unroll(resolve(s.Module(name, tuple(parse_text(dsl, name)))))
     with mock.patch.object(lkmm_clocks, "hold_limit", return_value=-1):
         enc = encode(prog, "lkmm", axioms=MARKED)
-    assert enc.held and all(g.bounds is not None for g in enc.held)
+    assert enc.held_back and all(g.bounds is not None for g in enc.held_back)
     solver = z3.Solver()
     solver.add(enc.base)
     for label in ("condition", "negation"):
@@ -109,8 +109,8 @@ def test_a_group_of_flags_is_judged_as_a_solver_judges_it() -> None:
         solver.add(enc.violation([c for c in prog.checks if c.kind == "assert" and c.label == label]))
         assert solver.check() == z3.sat
         model = solver.model()
-        judged = [held_mod._flags_extend(held_mod._Guards(model), g) for g in enc.held]
-        assert judged == [held_mod._extends(model, g) for g in enc.held]
+        judged = [held_mod._flags_extend(held_mod._Guards(model), g) for g in enc.held_back]
+        assert judged == [held_mod._extends(model, g) for g in enc.held_back]
         if label == "condition":   # the outcome only a family forbids
             assert not all(judged)
         solver.pop()

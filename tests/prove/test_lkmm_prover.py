@@ -437,7 +437,7 @@ def _final_answers(text: str, sequential: bool, axioms: str = CAT, hold: bool = 
             enc = encode(prog, "lkmm", axioms=SEQUENTIAL if sequential else axioms)
     else:
         enc = encode(prog, "sc")
-    session = Session(SolverOptions(), held=HeldBack(enc.held) if give_held else None)
+    session = Session(SolverOptions(), held=HeldBack(enc.held_back) if give_held else None)
     session.add(enc.base)
     answers = []
     for label in ("condition", "negation"):
