@@ -8,13 +8,12 @@ plain-coherence families, NOTE(marked-plain) in prove/lkmm_plain.py: one family 
 pre-race source). The solver is first asked without them. When it finds a satisfying
 assignment, each group still held back is checked against it: the group's constraints with
 every variable of the encoding fixed to the assignment's value leave a small formula over the
-group's own variables, and a solver decides whether some value of those satisfies it (for a group
-of flags bounded below, as the marked level's are, its least solution decides, computed
-without a solver). A group
-that cannot be satisfied so is added to the session for good, and the query is asked again;
-once every group held back can be, the assignment, extended by each group's own solution (their
-own variables are disjoint), satisfies every constraint, so the answer is the one the whole
-encoding gives. An UNSAT answer without some groups is UNSAT with them too. So the answers are
+group's own variables, and a solver decides whether some value of those satisfies it (for a
+group of flags bounded below, as the marked level's are, its least solution decides, computed
+without a solver). A group that cannot be satisfied so is added to the session for good, and
+the query is asked again; once every group held back can be, the assignment, extended by each
+group's own solution (their own variables are disjoint), satisfies every constraint, so the
+answer is the one the whole encoding gives. An UNSAT answer without some groups is UNSAT with them too. So the answers are
 the whole encoding's; what changes is what the solver is asked: the groups a query's
 assignments never violate stay out of it (counterexample-guided refinement of the encoding). A
 group whose check the solver cannot decide is added, as one that is violated.

@@ -127,7 +127,7 @@ class MarkedAxioms:
                 by_thread.setdefault(x.thread, []).append(x)
         self.threads = {t: _Thread(self, sorted(xs, key=lambda x: x.order)) for t, xs in sorted(by_thread.items())}
         self._n = 0
-        self.made: list[str] = []   # the names of the variables made, in order (NOTE(held-groups) in prove/held.py)
+        self.made: list[str] = []   # the names of the variables made, in order, when held back
         self.bounds: list[tuple[Value, Value, z3.BoolRef | None]] = []   # the flags' bounds, in order, when held back
         self.forbids: list[tuple[z3.BoolRef, tuple[Value, ...]]] = []
         self._at_unlock: dict[tuple[int, str], tuple[dict[int, Value], dict[int, Value]]] = {}
@@ -153,9 +153,10 @@ class MarkedAxioms:
     def var(self, name: str, bits: int = 0) -> Value:
         """A fresh variable, a clock's width unless `bits` says (1: a flag, NOTE(marked-plain))."""
         self._n += 1
-        v = z3.BitVec(f"lkmm-{name}#{self._n}", bits or self.bits)
-        self.made.append(str(v))
-        return v
+        label = f"lkmm-{name}#{self._n}"
+        if self.hold_flags:   # a held family's own variables (NOTE(held-groups) in prove/held.py)
+            self.made.append(label)
+        return z3.BitVec(label, bits or self.bits)
 
     def at_least(self, v: Value, x: Value, guard: z3.BoolRef | None = None) -> None:
         c = z3.UGE(v, x)
