@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,31 @@ from objcg_proof.prove.verify import VerifyOptions, verify_path
 STATUSES = {"proved", "bounded", "violated", "unknown", "vacuous"}
 KINDS = {"leak", "uaf", "lost_update", "assert", "deadlock"}
 BUILTIN = ("leak", "uaf", "deadlock")
+FRESH_PROCESS = "OBJCG_TEST_FRESH_PROCESS"   # set in the process a `one_thread` test is run again in
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "one_thread: the test needs a process of one thread (work run apart, "
+                                       "NOTE(apart) in prove/apart.py); where another test left a thread, it runs "
+                                       "again in a new process, whose outcome is its own")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A `one_thread` test in a process with another thread (Dask's client leaves its own,
+    tests/runner/test_dask.py, in whichever pytest worker ran it) runs in a new process instead:
+    there work runs apart, as in a command's process; here it would run in this one."""
+    if (pyfuncitem.get_closest_marker("one_thread") is None or threading.active_count() == 1
+            or os.environ.get(FRESH_PROCESS)):
+        return None
+    left = sorted(t.name for t in threading.enumerate() if t is not threading.main_thread())
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                          pyfuncitem.nodeid], cwd=pyfuncitem.config.rootpath, capture_output=True, text=True,
+                         env={**os.environ, FRESH_PROCESS: "1"}, timeout=1800)
+    if run.returncode != 0 or " passed" not in run.stdout:
+        pytest.fail(f"run again in a new process (this one has the threads {left}), it did not pass:\n"
+                    f"{run.stdout[-6000:]}{run.stderr[-2000:]}", pytrace=False)
+    return True
 
 
 def dedent(text: str) -> str:

@@ -22,7 +22,8 @@ from objcg_proof.runner.batch import lkmm_check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_objcg_attach_race import attach_race_model  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="work runs apart only where os.fork exists")
+pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="work runs apart only where os.fork exists"),
+              pytest.mark.one_thread]
 
 
 def test_what_the_child_sent_comes_back_in_order() -> None:
