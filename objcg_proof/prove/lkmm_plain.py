@@ -78,6 +78,7 @@ class PlainCoherence:
         self.one = z3.BitVecVal(1, 1)
         self.R4 = S["R4rmb"]
         self.returning = owner.M - S["noreturn"]
+        self.rmw_steps = self._rmw_steps()
 
     def state(self) -> None:
         """Each source's family; held back from the solver until an assignment violates it
@@ -119,14 +120,8 @@ class PlainCoherence:
                 o.at_least(post[y], term, o.nodes[y].executed)
         if b in o.D:
             o.at_least(post[b], self.one, o.nodes[b].executed)
-        took: dict[int, list[tuple[int, z3.BoolRef]]] = {}   # ; rmw-sequence = (rf ; rmw)*
-        for (w, r), g in o.cat.rf.items():
-            if w in o.D:
-                took.setdefault(r, []).append((w, g))
-        for r, w2 in o.m.rmw_pairs:
-            if w2 in o.D:
-                for w, g in took.get(r, ()):
-                    o.at_least(post[w2], post[w], both(g, o.nodes[w2].executed))
+        for w, w2, g in self.rmw_steps:   # ; rmw-sequence = (rf ; rmw)*
+            o.at_least(post[w2], post[w], g)
         seen = o.reach(post, name + "v")   # ; cumul-fence* ; rfe? ; [Marked]
         seeds = self._out_of(b, name + "sf", strong=True)
         for u in o.threads.values():
@@ -139,6 +134,17 @@ class PlainCoherence:
             o.at_least(v, reached[x])
             o.at_least(v, seen[x])
         return out
+
+    def _rmw_steps(self) -> list[tuple[int, int, z3.BoolRef]]:
+        """Each step (w, w2, guard) of `rf ; rmw` between Marked accesses: w2's read-modify-write
+        read w's value; the same for every family."""
+        o = self.o
+        took: dict[int, list[tuple[int, z3.BoolRef]]] = {}
+        for (w, r), g in o.cat.rf.items():
+            if w in o.D:
+                took.setdefault(r, []).append((w, g))
+        return [(w, w2, both(g, o.nodes[w2].executed))
+                for r, w2 in o.m.rmw_pairs if w2 in o.D for w, g in took.get(r, ())]
 
     def _out_of(self, b: int, name: str, strong: bool = False, nonrw: bool = False,
                 rmb: tuple[set[int], set[int]] | None = None) -> dict[int, list[Flag]]:
