@@ -304,7 +304,8 @@ def unordered_pairs(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
     """A hint for an LKMM counterexample, in a kernel developer's words: each two accesses of one
     thread, to different locations, one after the other in the trace, that nothing orders
     (no fence of a kind that orders them between them, no acquire on the first, no release on
-    the second, no fully ordered RMW, no address, data or control dependency). The LKMM may
+    the second, a ghost read or write being one, no fully ordered RMW, no address, data or
+    control dependency). The LKMM may
     still order such a pair another way (cumulativity, RCU); it is where a barrier would go."""
     prog = view.prog
     layout = prog.layout
@@ -330,7 +331,10 @@ def unordered_pairs(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
             ka = "R" if a.kind == "R" else "W"
             kb = "R" if b.kind == "R" else "W"
             between = {tag for (at, tag) in fences.get(thread, []) if (pa, sa) < at <= (pb, sb)}
-            ordered = (between & _ORDERS[(ka, kb)] or _full(a) or _full(b) or a.mode == "acquire" or b.mode == "release"
+            # a ghost read is an acquire and a ghost write a release (NOTE(ghost-lkmm) in prove/lkmm.py)
+            acquire = a.mode == "acquire" or (layout.locations[la].ghost and a.kind in ("R", "RMW"))
+            release = b.mode == "release" or (layout.locations[lb].ghost and b.kind in ("W", "RMW"))
+            ordered = (between & _ORDERS[(ka, kb)] or _full(a) or _full(b) or acquire or release
                        or (a.kind == "RMW" and "after-atomic" in between)
                        or (b.kind == "RMW" and "before-atomic" in between)
                        or (a.read is not None and any(x is a.read for x in (*_syms(b.loc), *_syms(b.write), *b.ctrl))))

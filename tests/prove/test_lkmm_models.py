@@ -174,6 +174,21 @@ def test_a_ghost_is_seen_with_the_store_of_its_block_only_when_the_store_publish
     assert _statuses(out)["seen with"] == lkmm and status == (1 if lkmm == "violated" else 0)
 
 
+def test_the_ordering_hint_takes_a_ghost_read_as_an_acquire_and_a_ghost_write_as_a_release(tmp_path: Path) -> None:
+    text = ("shared int p;\nshared int q;\nghost int mark;\n"
+            "thread W {\n    WRITE_ONCE(p, 1);\n    mark = 1;\n    WRITE_ONCE(q, 1);\n}\n"
+            "thread R {\n    int w = READ_ONCE(q);\n    int k = mark;\n    int v = READ_ONCE(p);\n"
+            "    assert(k == 0 || v == 1, \"handed\");\n    assert(w == 0, \"q\");\n}\n")
+    status, out, _ = _run(tmp_path, text, "--memory-model", "lkmm", "--json")
+    assert status == 1 and _statuses(out) == {"uaf": "proved", "deadlock": "proved", "handed": "proved",
+                                              "q": "violated"}
+    hints = {line for r in json.loads(out)["results"] if r["property"] == "q"
+             for line in r["memory_order"] if line.startswith("nothing orders ")}
+    # the release orders what is before it, the acquire what is after it; nothing else
+    assert {h.split(" (row")[0] for h in hints} == {"nothing orders W's write of mark",
+                                                    "nothing orders R's read of q"}, hints
+
+
 def _statuses(out: str) -> dict[str, str]:
     return {r["property"]: r["status"] for r in json.loads(out)["results"]}
 
