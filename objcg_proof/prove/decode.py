@@ -305,8 +305,8 @@ def unordered_pairs(view: ModelView, row_of: dict[int, int]) -> tuple[str, ...]:
     thread, to different locations, one after the other in the trace, that nothing orders
     (no fence of a kind that orders them between them, no acquire on the first, no release on
     the second, a ghost read or write being one, no fully ordered RMW, no address, data or
-    control dependency). The LKMM may
-    still order such a pair another way (cumulativity, RCU); it is where a barrier would go."""
+    control dependency). The LKMM may still order such a pair another way (cumulativity, RCU);
+    it is where a barrier would go."""
     prog = view.prog
     layout = prog.layout
     accesses: dict[int, list] = {}
