@@ -46,7 +46,10 @@
 // under its write side and css_set_lock; memcg->objcg is replaced as rcu_replace_pointer() does
 // (a plain read, then WRITE_ONCE() of NULL). The ghosts (T_cg, entered_at, T_attached, T_left,
 // removed, ...) are the scenario's bookkeeping, updated in the step of the real access they
-// describe.
+// describe. Under the LKMM a step's accesses are events in program order, so where a ghost
+// stands in its step matters: one that a reader reads after reading the real access
+// (entered_at, by T's lost_update check) is written before the release store that publishes
+// it; one that tells a reader the access was made (T_cg, T_left, T_attached) after it.
 //
 // Memory models. The verdicts recorded in proofs/ are under sequential consistency: every
 // interleaving of the steps above, no reordering. Under `--memory-model lkmm` the same model is
@@ -277,9 +280,13 @@ proc void migrate_T(word dst) {
         exiting = task_T.exiting;              // cgroup_migrate_add_task(): if (task->flags & PF_EXITING) return;
         if (!exiting) {
             atomic {                           // cgroup_migrate_execute() -> css_set_move_task():
-                rcu_assign_pointer(task_T.cgroup, memcg_of[dst]);  // rcu_assign_pointer(task->cgroups, to_cset)
-                T_cg = dst;                    // the scenario's bookkeeping, with the move
+                // the scenario's bookkeeping, with the move. Under the LKMM the block's accesses
+                // are events in this order: entered_at, which T's lost_update check reads after
+                // reading the css_set, is written before the store, whose release publishes it;
+                // T_cg, which the rmdir reads to know the store was made, after it
                 entered_at[dst] = T_attached + 1;
+                rcu_assign_pointer(task_T.cgroup, memcg_of[dst]);  // rcu_assign_pointer(task->cgroups, to_cset)
+                T_cg = dst;
             }
         }
         spin_unlock(&css_set_lock);            // spin_unlock_irq(&css_set_lock)
