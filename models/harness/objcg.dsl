@@ -49,7 +49,10 @@
 // describe. Under the LKMM a step's accesses are events in program order, so where a ghost
 // stands in its step matters: one that a reader reads after reading the real access
 // (entered_at, by T's lost_update check) is written before the release store that publishes
-// it; one that tells a reader the access was made (T_cg, T_left, T_attached) after it.
+// it; one that tells a reader the access was made (T_cg, T_left, T_attached) after it; a
+// ghost the kernel reads under a lock is read after the lock is taken (the rmdir's check). Where
+// nothing in the kernel orders a ghost with the access a reader sees (removed[] and the
+// WRITE_ONCE() of memcg->objcg), the reader records what it saw (T_saw_offline).
 //
 // Memory models. The verdicts recorded in proofs/ are under sequential consistency: every
 // interleaving of the steps above, no reordering. Under `--memory-model lkmm` the same model is
@@ -154,6 +157,7 @@ const B = 3;
 const C = 4;
 ghost struct mem_cgroup *memcg_of[5] = { &root_mem_cgroup, &memcg_P, &memcg_A, &memcg_B, &memcg_C };
 ghost word removed[5] = 0;                     // rmdir done: cgroup.procs writes fail
+ghost word T_saw_offline[5] = 0;               // T's lookup went past the memcg: its objcg NULL or dead
 ghost word entered_at[5] = 0;                  // T's memcg since which attach (A: since fork)
 ghost word T_cg = A, K_cg = ROOT;              // the memcg each task is in
 ghost word T_attached = 0;                     // attaches of T completed so far
@@ -172,7 +176,13 @@ proc struct obj_cgroup *__get_obj_cgroup_from_memcg(struct mem_cgroup *memcg) {
     struct obj_cgroup *objcg = NULL;           // struct obj_cgroup *objcg = NULL;
     for (; memcg != &root_mem_cgroup; memcg = memcg->parent) {  // for (; !mem_cgroup_is_root(memcg); memcg = parent_mem_cgroup(memcg)) {
         objcg = rcu_dereference(memcg->objcg); //     objcg = rcu_dereference(memcg->objcg);
-        if (objcg && tryget(objcg))            //     if (objcg && obj_cgroup_tryget(objcg))
+        word got;
+        atomic {                               //     if (objcg && obj_cgroup_tryget(objcg))
+            got = objcg && tryget(objcg);
+            if (!got && current == &task_T)    // the scenario's bookkeeping: T has seen memcg's offline
+                T_saw_offline[memcg == &memcg_P ? P : memcg == &memcg_A ? A : memcg == &memcg_B ? B : C] = 1;
+        }
+        if (got)
             break;                             //         break;
         objcg = NULL;                          //     objcg = NULL;
     }
@@ -194,6 +204,11 @@ proc void cgroup_rmdir(word cg) {
         // succeeds: it takes the lock once the memcg is empty (ghosts, read in the same step)
         await((T_left || T_cg != cg) && (K_left || K_cg != cg));
         spin_lock(&cgroup_mutex);              //   cgroup_lock()
+        // cgroup_destroy_locked(): if (cgroup_is_populated(cgrp)) return -EBUSY; the kernel
+        // reads it under the lock. The wait above reads first, so under the LKMM it may read
+        // an older value; read again after the lock's acquire (one step: the same values
+        // under sequential consistency)
+        assume((T_left || T_cg != cg) && (K_left || K_cg != cg));
         removed[cg] = 1;                       //   kill_css(): cgroup.procs writes fail from now on
     }
     memcg_offline_kmem(memcg_of[cg]);          // css_killed_work_fn() -> mem_cgroup_css_offline()
@@ -212,9 +227,9 @@ proc void allocate_T(word slot, word no_mm) {
                         : objcg == &objcg_A ? entered_at[A] >= k
                         : objcg == &objcg_B ? entered_at[B] >= k
                         : objcg == &objcg_C ? entered_at[C] >= k
-                        : objcg == &objcg_P && ((entered_at[A] >= k && removed[A])
-                                               || (entered_at[B] >= k && removed[B])
-                                               || (entered_at[C] >= k && removed[C]))),
+                        : objcg == &objcg_P && ((entered_at[A] >= k && (removed[A] || T_saw_offline[A]))
+                                               || (entered_at[B] >= k && (removed[B] || T_saw_offline[B]))
+                                               || (entered_at[C] >= k && (removed[C] || T_saw_offline[C])))),
                     "lost_update");
         if (LATE_FREES) {
             charged[slot] = objcg;                 // the object keeps its objcg until F frees it
