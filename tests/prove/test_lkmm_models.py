@@ -163,15 +163,30 @@ GHOST_WITH_A_STORE = ("shared int p;\nghost int mark;\n"
 STORE, NOTE = "        smp_store_release(&p, 1);\n", "        mark = 1;\n"
 
 
-@pytest.mark.parametrize("block, lkmm", [(STORE + NOTE, "violated"), (NOTE + STORE, "proved")],
-                         ids=["ghost-after-the-store", "ghost-before-the-store"])
-def test_a_ghost_is_seen_with_the_store_of_its_block_only_when_the_store_publishes_it(
-        tmp_path: Path, block: str, lkmm: str) -> None:
-    text = GHOST_WITH_A_STORE % block
+# A ghost the kernel reads under a lock (the harness's rmdir, which waits for its memcg to be
+# empty and then takes cgroup_mutex): read in the lock's step before spin_lock(), the read may be
+# older than the lock's critical section; read after it, the lock's acquire orders it after the
+# section before (docs/lkmm.md, "The harness's synchronisation": objcg_prepatch's false alarm).
+GHOST_UNDER_A_LOCK = ("shared int m;\nshared int data;\nghost int mark;\n"
+                      "thread W {\n    spin_lock(&m);\n    atomic {\n        WRITE_ONCE(data, 1);\n"
+                      "        mark = 1;\n    }\n    spin_unlock(&m);\n}\n"
+                      "thread R {\n    int k;\n    atomic {\n%s    }\n    int d = READ_ONCE(data);\n"
+                      "    spin_unlock(&m);\n    assert(d == 0 || k == 1, \"read under the lock\");\n}\n")
+READ, LOCK = "        k = mark;\n", "        spin_lock(&m);\n"
+
+
+@pytest.mark.parametrize("text, label, lkmm", [
+    (GHOST_WITH_A_STORE % (STORE + NOTE), "seen with", "violated"),
+    (GHOST_WITH_A_STORE % (NOTE + STORE), "seen with", "proved"),
+    (GHOST_UNDER_A_LOCK % (READ + LOCK), "read under the lock", "violated"),
+    (GHOST_UNDER_A_LOCK % (LOCK + READ), "read under the lock", "proved"),
+], ids=["ghost-after-the-store", "ghost-before-the-store", "ghost-read-before-the-lock", "ghost-read-after-the-lock"])
+def test_where_a_ghost_stands_in_its_step_matters_under_the_lkmm_only(
+        tmp_path: Path, text: str, label: str, lkmm: str) -> None:
     status, out, _ = _run(tmp_path, text, "--json")
-    assert status == 0 and _statuses(out)["seen with"] == "proved"
+    assert status == 0 and _statuses(out)[label] == "proved"
     status, out, _ = _run(tmp_path, text, "--memory-model", "lkmm", "--json")
-    assert _statuses(out)["seen with"] == lkmm and status == (1 if lkmm == "violated" else 0)
+    assert _statuses(out)[label] == lkmm and status == (1 if lkmm == "violated" else 0)
 
 
 def test_the_ordering_hint_takes_a_ghost_read_as_an_acquire_and_a_ghost_write_as_a_release(tmp_path: Path) -> None:
